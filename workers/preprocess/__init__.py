@@ -1,0 +1,9 @@
+"""Payload preprocessing before the GPU kernel: wasm under wasmtime, numpy fallback, same bytes.
+
+Entry point: `Preprocessor.run(name, data, params, seed)`; valid names are `PREPROCESSORS`.
+"""
+
+from workers.preprocess.plans import PREPROCESSORS
+from workers.preprocess.preprocessor import Preprocessor, wasm_enabled
+
+__all__ = ["PREPROCESSORS", "Preprocessor", "wasm_enabled"]

@@ -1,0 +1,181 @@
+"""The wasmtime host: compiles a preprocessing module once, runs each call under fuel and memory
+limits, and moves bytes through linear memory in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import wasmtime
+
+from shardy.errors import PreprocessError
+
+#: Where the committed module is looked for: beside this package (wheels), then the repo's wasm/.
+WASM_CANDIDATES = (
+    Path(__file__).resolve().parent / "shardy_preprocess.wasm",
+    Path(__file__).resolve().parent.parent / "wasm" / "shardy_preprocess.wasm",
+)
+#: Status codes returned by the module's preprocessors (see wasm/src/lib.rs).
+STATUS_REASONS = {
+    1: "the module refused a parameter",
+    2: "the payload length does not fit the params",
+    3: "no memory left for scratch space",
+}
+_WASM32_MAX_MEMORY = 2**32
+
+
+def default_wasm_path() -> Path:
+    """The committed ``shardy_preprocess.wasm``.
+
+    Raises:
+        PreprocessError: it is in none of `WASM_CANDIDATES`.
+    """
+    for path in WASM_CANDIDATES:
+        if path.is_file():
+            return path
+    raise PreprocessError(
+        f"shardy_preprocess.wasm not found (looked in {[str(p) for p in WASM_CANDIDATES]}); "
+        "reinstall shardy, run wasm/build.sh, or set SHARDY_WASM=off to use the fallback"
+    )
+
+
+def _signed(value: int, bits: int) -> int:
+    """Two's-complement view of an unsigned argument, as wasmtime-py expects for i32/i64."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+class WasmHost:
+    """Owns one wasmtime engine and compiled module; every `call` gets a fresh store.
+
+    Args:
+        wasm: module bytes, or WAT text, or None for the committed module.
+        fuel: wasm instructions (roughly) one call may execute, instantiation included.
+        max_memory: bytes of linear memory one call may use.
+
+    Raises:
+        PreprocessError: the module does not compile, lacks the ABI exports, or the limits
+            are out of range.
+    """
+
+    def __init__(self, wasm: bytes | str | None = None, *, fuel: int, max_memory: int) -> None:
+        if fuel < 1:
+            raise PreprocessError(f"fuel must be ≥ 1, got {fuel}; use e.g. 10**10")
+        if not 65536 <= max_memory <= _WASM32_MAX_MEMORY:
+            raise PreprocessError(
+                f"max_memory must lie in [65536, 2**32] bytes (wasm32), got {max_memory}"
+            )
+        self.fuel, self.max_memory = fuel, max_memory
+        source = wasm if wasm is not None else default_wasm_path().read_bytes()
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self._engine = wasmtime.Engine(config)
+        try:
+            self._module = wasmtime.Module(self._engine, source)
+        except wasmtime.WasmtimeError as exc:
+            raise PreprocessError(f"preprocessing module does not compile: {exc}") from exc
+        self._params: dict[str, list[int]] = {}
+        kinds = {}
+        for export in self._module.exports:
+            kinds[export.name] = export.type
+            if isinstance(export.type, wasmtime.FuncType):
+                self._params[export.name] = [
+                    64 if str(t) == "i64" else 32 for t in export.type.params
+                ]
+        if not isinstance(kinds.get("memory"), wasmtime.MemoryType) or "alloc_bytes" not in kinds:
+            raise PreprocessError(
+                "preprocessing module must export 'memory' and 'alloc_bytes'; rebuild it with "
+                "wasm/build.sh"
+            )
+
+    @property
+    def exports(self) -> tuple[str, ...]:
+        """Names of the module's exported functions."""
+        return tuple(self._params)
+
+    def call(self, func: str, data: bytes | memoryview, out_len: int, args: Sequence[int]) -> bytes:
+        """Run ``func(in_ptr, in_len, out_ptr, out_len, *args) -> status`` in a fresh store.
+
+        The payload is copied once into linear memory and the output once out of it.
+
+        Returns:
+            The ``out_len`` bytes the function wrote.
+
+        Raises:
+            PreprocessError: unknown export, wrong argument count, nonzero status, a trap,
+                exhausted fuel or memory; the message names ``func`` and the reason.
+        """
+        view = memoryview(data).cast("B")
+        n_in = view.nbytes
+        widths = self._params.get(func)
+        if widths is None or len(widths) != 4 + len(args):
+            raise PreprocessError(
+                f"wasm preprocessor {func!r}: no export taking {4 + len(args)} arguments; "
+                f"exports are {self.exports}"
+            )
+        if n_in + out_len > self.max_memory:
+            raise self._oom(func, n_in + out_len)
+        store = wasmtime.Store(self._engine)
+        store.set_limits(memory_size=self.max_memory)
+        store.set_fuel(self.fuel)
+        memory: wasmtime.Memory | None = None
+        try:
+            instance = wasmtime.Instance(store, self._module, [])
+            exports = instance.exports(store)
+            memory = exports["memory"]
+            ptr = exports["alloc_bytes"](store, _signed(n_in + out_len, 32)) & 0xFFFFFFFF
+            if ptr == 0:
+                raise self._oom(func, n_in + out_len)
+            if n_in:
+                memoryview(memory.get_buffer_ptr(store, n_in, ptr)).cast("B")[:] = view
+            wasm_args = [ptr, n_in, ptr + n_in, out_len, *args]
+            status = exports[func](
+                store, *(_signed(v, b) for v, b in zip(wasm_args, widths, strict=True))
+            )
+            if status == 3:
+                raise self._oom(func, n_in + out_len)
+            if status:
+                reason = STATUS_REASONS.get(status, f"unknown status {status}")
+                raise PreprocessError(
+                    f"wasm preprocessor {func!r} refused the call: {reason}; check the params "
+                    "against docs/kernels.md#preprocessors"
+                )
+            if not out_len:
+                return b""
+            return bytes(memory.get_buffer_ptr(store, out_len, ptr + n_in))
+        except wasmtime.Trap as exc:
+            used = memory.data_len(store) if memory is not None else 0
+            raise self._trap(func, exc, used) from exc
+        except wasmtime.WasmtimeError as exc:
+            raise PreprocessError(
+                f"wasm preprocessor {func!r} could not run: {_first_line(exc)}; if this is about "
+                f"memory, raise max_memory (now {self.max_memory})"
+            ) from exc
+
+    def _oom(self, func: str, need: int) -> PreprocessError:
+        return PreprocessError(
+            f"wasm preprocessor {func!r} ran out of memory: {need} bytes of payload and output "
+            f"do not fit max_memory={self.max_memory}; raise max_memory or split the payload"
+        )
+
+    def _trap(self, func: str, exc: wasmtime.Trap, used: int) -> PreprocessError:
+        if exc.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return PreprocessError(
+                f"wasm preprocessor {func!r} ran out of fuel ({self.fuel} units); raise fuel "
+                "or split the payload (a module that never returns also ends here)"
+            )
+        code = exc.trap_code.name.lower() if exc.trap_code else "trap"
+        if used + 65536 > self.max_memory:
+            return PreprocessError(
+                f"wasm preprocessor {func!r} trapped ({code}) after its memory reached the "
+                f"limit ({used} of max_memory={self.max_memory} bytes); raise max_memory or "
+                "split the payload"
+            )
+        return PreprocessError(
+            f"wasm preprocessor {func!r} trapped ({code}); this is a bug in the module or a "
+            "check it missed: report it with the params and payload size"
+        )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
