@@ -30,7 +30,9 @@ def _algorithm_1(m: Matrix, t: int, p: int) -> bool:
         s_space = _trail_space(i, powers, t, p)
         found: list[Vector] = []
         for lam in _roots(charpoly(test, p), p):
-            shifted = [[(test[a][b] - (lam if a == b else 0)) % p for b in range(t)] for a in range(t)]
+            shifted = [
+                [(test[a][b] - (lam if a == b else 0)) % p for b in range(t)] for a in range(t)
+            ]
             found += intersect(s_space, kernel(shifted, p), p)
         dim = len(rref(found, p))
         if dim >= 1 and dim != t:

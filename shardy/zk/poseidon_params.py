@@ -129,7 +129,9 @@ def _secure(prime: int, n: int, t: int, r_f: int, r_p: int, alpha: int, m: int) 
 # -- constants and MDS ------------------------------------------------------------------------------
 
 
-def generate(prime: int = BLS12_381_R, t: int = WIDTH, r_f: int = 0, r_p: int = 0) -> PoseidonParams:
+def generate(
+    prime: int = BLS12_381_R, t: int = WIDTH, r_f: int = 0, r_p: int = 0
+) -> PoseidonParams:
     """Generate round constants and MDS matrix for GF(prime), x^5, width t.
 
     Round numbers default to :func:`round_numbers`. Candidate Cauchy matrices are drawn until one

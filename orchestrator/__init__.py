@@ -1,0 +1,1 @@
+"""Control plane: dispatch, the quorum chord body (settle), dead-letter replay, reputation."""

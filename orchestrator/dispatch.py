@@ -1,0 +1,122 @@
+"""Dispatch: write the task row, store the payload once, send the chord of R replicas + settle."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from celery import chord
+
+from shardy.blobs import BlobRef
+from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, ShardyCelery
+from shardy.config import quorum_for
+from shardy.errors import ConfigError, KernelError, PayloadError
+from shardy.kernels import registry
+from shardy.messages import ReplicaOrder
+from shardy.store import Task
+
+
+def dispatch(
+    app: ShardyCelery,
+    kernel: str,
+    payload: bytes | bytearray | memoryview,
+    *,
+    seed: int = 0,
+    output_len: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    redundancy: int | None = None,
+    quorum: int | None = None,
+) -> Task:
+    """Validate, record and send a task. Returns the task row.
+
+    Raises:
+        KernelError: unknown kernel, bad params, or ``output_len`` disagrees with the kernel.
+        PayloadError: the payload exceeds SHARDY_MAX_PAYLOAD.
+        ConfigError: redundancy/quorum out of range.
+    """
+    s = app.settings
+    k = registry.get(kernel)
+    data = memoryview(payload).cast("B")
+    if len(data) > s.max_payload:
+        raise PayloadError(
+            f"payload of {len(data)} bytes exceeds SHARDY_MAX_PAYLOAD={s.max_payload}; "
+            "split it with shardy.map or raise the limit"
+        )
+    resolved = k.resolve_params(params)
+    plan = k.make_plan(len(data), resolved, seed)
+    if output_len is not None and output_len != plan.output_len:
+        raise KernelError(
+            f"kernel {kernel!r} produces {plan.output_len} bytes for this payload; "
+            f"output_len={output_len} was given (omit it or fix it)"
+        )
+    if plan.output_len > s.max_output:
+        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+    r = redundancy if redundancy is not None else s.redundancy_factor
+    if r < 1:
+        raise ConfigError(f"redundancy must be >= 1, got {r}")
+    q = quorum_for(
+        r, quorum if quorum is not None else s.quorum if r == s.redundancy_factor else None
+    )
+    if not 1 <= q <= r:
+        raise ConfigError(f"quorum must be between 1 and redundancy={r}, got {q}")
+    ref = app.blobs.put(data)
+    task = Task(
+        id=str(uuid.uuid4()),
+        kernel=kernel,
+        seed=seed,
+        output_len=plan.output_len,
+        params=resolved,
+        payload_sha256=ref.sha256,
+        payload_size=ref.size,
+        redundancy=r,
+        quorum=q,
+        max_replicas=max(s.effective_max_replicas, r),
+        replicas_sent=r,
+        rounds_sent=1,
+        rounds_settled=0,
+        state="running",
+        agreeing=0,
+        published=False,
+    )
+    with app.store.session() as session:
+        session.add(task)
+    send_round(app, task, ref, range(r), 1)
+    return task
+
+
+def send_round(
+    app: ShardyCelery, task: Task, payload: BlobRef, replicas: range, round_no: int
+) -> None:
+    """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``."""
+    header = []
+    for i in replicas:
+        order = ReplicaOrder(
+            task_id=task.id,
+            replica=i,
+            round=round_no,
+            kernel=task.kernel,
+            seed=task.seed,
+            output_len=task.output_len,
+            params=dict(task.params),
+            payload=payload,
+        )
+        header.append(
+            app.signature(
+                "shardy.execute",
+                args=(order.encode(),),
+                queue=GPU_QUEUE,
+                argsrepr=f"({order.summary()})",
+                shadow=f"shardy.execute[{task.kernel}]",
+            )
+        )
+    body = app.signature("shardy.settle", args=(task.id, round_no), queue=CONTROL_QUEUE)
+    chord(header, body, app=app).apply_async()
+
+
+def payload_ref(app: ShardyCelery, task: Task) -> BlobRef:
+    """The payload reference of a stored task (inline again when small)."""
+    ref = BlobRef(task.payload_sha256, task.payload_size)
+    if task.payload_size <= app.settings.inline_limit:
+        ref = BlobRef(ref.sha256, ref.size, app.blobs.get(ref))
+    return ref

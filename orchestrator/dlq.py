@@ -1,0 +1,177 @@
+"""The dead-letter queue ``shardy.dlq``: list, show, replay (exactly once) and purge."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kombu import Message
+
+from orchestrator import dispatch
+from shardy.celery_app import ShardyCelery, dlq_queue
+from shardy.store import DeadLetter, Task
+from shardy.store.models import utcnow
+
+log = logging.getLogger("shardy.dlq")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message in the DLQ, normalised (our own entries and natively dead-lettered ones)."""
+
+    id: str
+    kind: str
+    task_id: str | None
+    replica: int | None
+    worker_id: str | None
+    reason: str
+    attempts: int
+    attempt_times: tuple[float, ...]
+    created: float | None
+    traceback: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for `shardy dlq … --json`."""
+        return dict(self.__dict__, attempt_times=list(self.attempt_times))
+
+
+def _entry(message: Message) -> Entry:
+    try:
+        body = message.decode()
+    except Exception as exc:  # undecodable bytes dead-lettered natively by RabbitMQ
+        body = {"reason": f"undecodable message: {exc}"}
+    if not isinstance(body, dict) or "kind" not in body:
+        deaths = (message.headers or {}).get("x-death") or [{}]
+        reason = f"rejected by a worker ({deaths[0].get('reason', 'unknown')}): malformed"
+        body = {
+            "kind": "malformed",
+            "reason": body.get("reason", reason) if isinstance(body, dict) else reason,
+        }
+        body["id"] = (
+            (message.headers or {}).get("id")
+            or message.properties.get("correlation_id")
+            or f"tag-{message.delivery_tag}"
+        )
+    return Entry(
+        id=str(body.get("id")),
+        kind=str(body.get("kind")),
+        task_id=body.get("task_id"),
+        replica=body.get("replica"),
+        worker_id=body.get("worker_id"),
+        reason=str(body.get("reason", "")),
+        attempts=int(body.get("attempts") or 0),
+        attempt_times=tuple(body.get("attempt_times") or ()),
+        created=body.get("created"),
+        traceback=body.get("traceback"),
+    )
+
+
+@contextlib.contextmanager
+def _drained(app: ShardyCelery) -> Iterator[list[tuple[Entry, Message]]]:
+    """Take every DLQ message (unacked); whatever the caller does not ack goes back."""
+    with app.connection_for_write() as conn:
+        queue = dlq_queue(conn.default_channel)
+        queue.declare()
+        taken: list[tuple[Entry, Message]] = []
+        while (msg := queue.get(no_ack=False, accept=None)) is not None:
+            taken.append((_entry(msg), msg))
+        try:
+            yield taken
+        finally:
+            for _, msg in taken:
+                if not msg.acknowledged:
+                    msg.requeue()
+
+
+def entries(app: ShardyCelery) -> list[Entry]:
+    """Every entry in the DLQ, oldest first; the queue is left as it was."""
+    with _drained(app) as taken:
+        return sorted((e for e, _ in taken), key=lambda e: e.created or 0)
+
+
+def show(app: ShardyCelery, entry_id: str) -> Entry | None:
+    """The entry with id (or unique id prefix) ``entry_id``, or None."""
+    found = [e for e in entries(app) if e.id.startswith(entry_id)]
+    return found[0] if len(found) == 1 else None
+
+
+def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry, str]]:
+    """Re-enqueue DLQ entries (all, or those whose id starts with one of ``ids``).
+
+    Each task with entries gets one fresh round of R replicas (its quorum merges with what
+    was recorded before); each entry is acknowledged only after its replay is committed in
+    SQL, and an entry already marked replayed is acknowledged without acting, so every
+    entry is replayed exactly once. Malformed entries cannot be replayed and stay.
+
+    Returns:
+        (entry, note) for every entry considered.
+    """
+    done: list[tuple[Entry, str]] = []
+    rounds: dict[str, int] = {}
+    with _drained(app) as taken:
+        for entry, msg in taken:
+            if ids and not any(entry.id.startswith(i) for i in ids):
+                continue
+            if entry.kind == "malformed" or not entry.task_id:
+                done.append((entry, "kept: a malformed message cannot be replayed"))
+                continue
+            note, send = _replay_one(app, entry, rounds)
+            msg.ack()
+            if send is not None:
+                dispatch.send_round(app, *send)
+            done.append((entry, note))
+    return done
+
+
+def _replay_one(app: ShardyCelery, entry: Entry, rounds: dict[str, int]):
+    s = app.settings
+    with app.store.session() as session:
+        row = session.get(DeadLetter, entry.id)
+        if row is None:
+            row = DeadLetter(
+                id=entry.id,
+                kind=entry.kind,
+                task_id=entry.task_id,
+                replica=entry.replica,
+                worker_id=entry.worker_id,
+                reason=entry.reason,
+                attempts=entry.attempts,
+            )
+            session.add(row)
+        if row.replayed_at is not None:
+            return f"already replayed ({row.replay_note})", None
+        task = session.get(Task, entry.task_id, with_for_update=True)
+        send = None
+        if task is None:
+            note = "skipped: task unknown to this store"
+        elif task.state == "verified":
+            note = "skipped: task already verified"
+        elif task.id in rounds:
+            note = f"covered by replay round {rounds[task.id]}"
+        else:
+            start = task.replicas_sent
+            task.replicas_sent += task.redundancy
+            task.rounds_sent += 1
+            task.max_replicas = task.replicas_sent + max(
+                0, s.effective_max_replicas - s.redundancy_factor
+            )
+            task.state, task.error, task.settled_at = "running", None, None
+            rounds[task.id] = task.rounds_sent
+            note = f"replayed as round {task.rounds_sent} ({task.redundancy} replicas)"
+            send = (
+                task,
+                dispatch.payload_ref(app, task),
+                range(start, task.replicas_sent),
+                task.rounds_sent,
+            )
+        row.replayed_at, row.replay_note = utcnow(), note
+    return note, send
+
+
+def purge(app: ShardyCelery) -> int:
+    """Delete every message in the DLQ (the SQL audit trail keeps its rows). Returns the count."""
+    with app.connection_for_write() as conn:
+        return dlq_queue(conn.default_channel).purge() or 0

@@ -1,0 +1,57 @@
+"""Worker records and reputation: agreement with verified results, failures, registrations."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shardy.store import Worker
+from shardy.store.models import utcnow
+
+
+def worker_row(session: Session, worker_id: str) -> Worker:
+    """The worker's row, created on first sight."""
+    w = session.get(Worker, worker_id)
+    if w is None:
+        w = Worker(
+            id=worker_id,
+            hostname="",
+            adapter="",
+            replicas_ok=0,
+            replicas_failed=0,
+            agreed=0,
+            disagreed=0,
+            reputation=0.5,
+        )
+        session.add(w)
+        session.flush()
+    return w
+
+
+def register(session: Session, info: dict) -> Worker:
+    """Upsert a worker from its registration record (id, hostname, adapter)."""
+    w = worker_row(session, str(info["id"])[:255])
+    w.hostname = str(info.get("hostname", ""))[:255]
+    adapter = str(info.get("adapter", ""))[:255]
+    if adapter and adapter != "starting" or not w.adapter:
+        w.adapter = adapter
+    w.last_seen = utcnow()
+    return w
+
+
+def record(session: Session, worker_id: str, *, status: str, verdict: str | None) -> None:
+    """Count one replica outcome against its worker and refresh its reputation.
+
+    Reputation is the Laplace-smoothed share of counted results that agreed with the
+    verified digest: (agreed + 1) / (agreed + disagreed + 2).
+    """
+    w = worker_row(session, worker_id)
+    w.last_seen = utcnow()
+    if status == "ok":
+        w.replicas_ok += 1
+    elif status == "failed":
+        w.replicas_failed += 1
+    if verdict == "agree":
+        w.agreed += 1
+    elif verdict == "disagree":
+        w.disagreed += 1
+    w.reputation = (w.agreed + 1) / (w.agreed + w.disagreed + 2)

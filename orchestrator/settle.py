@@ -1,0 +1,194 @@
+"""Settle: the chord body. Records replica results, decides quorum, and acts on the decision."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator import dispatch, quorum, reputation
+from shardy import deadletter
+from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
+from shardy.messages import ReplicaResult
+from shardy.store import DeadLetter, Replica, Task
+from shardy.store.models import utcnow
+
+log = logging.getLogger("shardy.orchestrator")
+
+
+@dataclass
+class Outcome:
+    """What settle decided for one call (returned as the chord body's result)."""
+
+    task_id: str
+    state: str
+    action: str
+    digest: str | None = None
+
+
+def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -> dict:
+    """Record ``results`` of round ``round_no`` and decide the task. Idempotent.
+
+    Running settle twice for the same round records each replica once and takes the
+    decision once; later rounds (extras, replays) merge with what is already recorded.
+    """
+    follow_up: list[tuple[str, Any]] = []
+    with app.store.session() as session:
+        task = session.get(Task, task_id, with_for_update=True)
+        if task is None:
+            log.error("settle for unknown task %s ignored", task_id)
+            return Outcome(task_id, "unknown", "ignored").__dict__
+        fresh = _record(session, task, results, round_no)
+        if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
+            if task.state == "verified":
+                _judge_late(session, task, fresh)
+                follow_up.append(("publish", None))
+            task.rounds_settled = max(task.rounds_settled, round_no)
+            outcome = Outcome(task_id, task.state, "recorded", task.digest)
+        else:
+            task.rounds_settled = round_no
+            outcome = _decide(session, task, round_no, follow_up)
+    for action, arg in follow_up:
+        _follow(app, task_id, action, arg)
+    return outcome.__dict__
+
+
+def _record(session: Session, task: Task, results: list[Any], round_no: int) -> list[Replica]:
+    """Insert replica rows not seen before; returns the new ok rows."""
+    have = set(session.scalars(select(Replica.replica).where(Replica.task_id == task.id)))
+    fresh = []
+    for raw in results:
+        r = ReplicaResult.from_dict(raw)
+        if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
+            continue
+        have.add(r.replica)
+        row = Replica(
+            task_id=task.id,
+            replica=r.replica,
+            round=round_no,
+            status=r.status,
+            worker_id=r.worker_id,
+            digest=r.digest,
+            output_sha256=r.output_sha256,
+            output_size=r.output_size,
+            attempts=r.attempts,
+            error=r.error,
+            verdict="none",
+            dead_letter_id=r.dead_letter_id,
+        )
+        session.add(row)
+        if r.status == "failed" and r.dead_letter_id:
+            session.merge(
+                DeadLetter(
+                    id=r.dead_letter_id,
+                    kind="replica",
+                    task_id=task.id,
+                    replica=r.replica,
+                    worker_id=r.worker_id,
+                    reason=r.error or "",
+                    attempts=r.attempts,
+                )
+            )
+        if r.worker_id and r.status != "skipped":
+            reputation.record(session, r.worker_id, status=r.status, verdict=None)
+        if r.status == "ok":
+            fresh.append(row)
+    session.flush()
+    return fresh
+
+
+def _decide(session: Session, task: Task, round_no: int, follow_up: list) -> Outcome:
+    rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
+    votes = [quorum.Vote(r.replica, r.worker_id, r.digest) for r in rows if r.status == "ok"]
+    in_flight = 1 if task.rounds_sent > round_no else 0  # a later round will settle again
+    d = quorum.decide(
+        votes,
+        quorum=task.quorum,
+        replicas_sent=task.replicas_sent,
+        max_replicas=task.max_replicas,
+        in_flight=in_flight,
+    )
+    by_replica = {r.replica: r for r in rows}
+    for idx, verdict in d.verdicts.items():
+        by_replica[idx].verdict = verdict if verdict != "counted" else "none"
+    if d.kind == "verified":
+        winner = next(r for r in rows if r.status == "ok" and r.digest == d.digest)
+        task.state, task.digest, task.agreeing = "verified", d.digest, len(d.agreeing)
+        task.output_sha256, task.output_size = winner.output_sha256, winner.output_size
+        task.settled_at = utcnow()
+        for r in rows:
+            if r.verdict in ("agree", "disagree"):
+                reputation.record(session, r.worker_id, status="", verdict=r.verdict)
+                if r.verdict == "disagree":
+                    log.warning("worker %s disagreed on task %s", r.worker_id, task.id)
+        follow_up.append(("publish", None))
+        return Outcome(task.id, "verified", "verified", d.digest)
+    if d.kind == "wait":
+        return Outcome(task.id, task.state, "waiting")
+    if d.kind == "extend":
+        start = task.replicas_sent
+        task.replicas_sent += d.extra
+        task.rounds_sent += 1
+        follow_up.append(("extend", (range(start, start + d.extra), task.rounds_sent)))
+        return Outcome(task.id, task.state, f"extended by {d.extra}")
+    task.state, task.error, task.settled_at = "dead", d.reason, utcnow()
+    entry = deadletter.new_entry("task", d.reason, task_id=task.id, attempts=task.replicas_sent)
+    session.add(
+        DeadLetter(
+            id=entry["id"],
+            kind="task",
+            task_id=task.id,
+            reason=d.reason,
+            attempts=task.replicas_sent,
+        )
+    )
+    follow_up.append(("dead", entry))
+    return Outcome(task.id, "dead", "dead-lettered")
+
+
+def _judge_late(session: Session, task: Task, fresh: list[Replica]) -> None:
+    """Give late replicas of an already verified task their verdict."""
+    seen = {
+        r.worker_id
+        for r in session.scalars(
+            select(Replica).where(Replica.task_id == task.id, Replica.verdict != "none")
+        )
+    }
+    for row in fresh:
+        if row.worker_id in seen:
+            row.verdict = "duplicate"
+            continue
+        seen.add(row.worker_id)
+        row.verdict = "agree" if row.digest == task.digest else "disagree"
+        reputation.record(session, row.worker_id, status="", verdict=row.verdict)
+
+
+def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
+    """Side effects after the decision committed: publish, extend, or dead-letter."""
+    if action == "dead":
+        deadletter.publish(app, arg)
+        return
+    with app.store.session() as session:
+        task = session.get(Task, task_id)
+        if action == "extend":
+            replicas, round_no = arg
+            dispatch.send_round(app, task, dispatch.payload_ref(app, task), replicas, round_no)
+        elif action == "publish" and not task.published:
+            app.redis.xadd(
+                VERIFIED_STREAM,
+                {
+                    "task_id": task.id,
+                    "kernel": task.kernel,
+                    "seed": str(task.seed),
+                    "output_len": str(task.output_len),
+                    "digest": task.digest or "",
+                    "quorum": str(task.quorum),
+                    "agreeing": str(task.agreeing),
+                },
+                maxlen=100_000,
+                approximate=True,
+            )
+            task.published = True

@@ -1,0 +1,267 @@
+"""The public API: submit, map, TaskHandle and VerifiedResult."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from shardy.blobs import BlobRef
+from shardy.config import Settings
+from shardy.errors import TaskFailed, TaskTimeout, UnknownTask
+from shardy.kernels import registry
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One replica's claim: which worker computed which digest, and how settle judged it.
+
+    ``valid`` is True when the replica returned a well-formed result that was counted;
+    ``agrees`` when its digest equals the verified one.
+    """
+
+    worker_id: str
+    digest: str
+    valid: bool
+    agrees: bool
+    replica: int
+
+
+@dataclass(frozen=True)
+class VerifiedResult:
+    """A task's verified output and the evidence behind it."""
+
+    task_id: str
+    kernel: str
+    output: np.ndarray | bytes
+    digest: str
+    redundancy: int
+    quorum: int
+    attestations: list[Attestation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """Where a task stands: state (running | verified | dead) and replica counts."""
+
+    task_id: str
+    state: str
+    replicas_sent: int
+    replicas_done: int
+    agreeing: int
+    error: str | None
+
+
+class Client:
+    """Submits tasks and reads results for one configuration (one broker, one store).
+
+    ``shardy.submit`` and friends use a default client built from the environment; build
+    your own to talk to several clusters from one process.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+
+    @cached_property
+    def app(self):
+        """The Celery app for these settings."""
+        import shardy.celery_app as ca
+
+        if ca.app.settings == self.settings:
+            return ca.app
+        return ca.ShardyCelery(self.settings)
+
+    def submit(
+        self,
+        kernel: str,
+        payload: bytes | bytearray | memoryview | np.ndarray,
+        *,
+        seed: int = 0,
+        output_len: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        redundancy: int | None = None,
+        quorum: int | None = None,
+    ) -> TaskHandle:
+        """Submit one task; see `shardy.submit`."""
+        from orchestrator.dispatch import dispatch
+        from shardy.embedded import require_broker
+
+        require_broker(self.settings)
+        if isinstance(payload, np.ndarray):
+            payload = np.ascontiguousarray(payload).view(np.uint8).reshape(-1).data
+        task = dispatch(
+            self.app,
+            kernel,
+            payload,
+            seed=seed,
+            output_len=output_len,
+            params=params,
+            redundancy=redundancy,
+            quorum=quorum,
+        )
+        return TaskHandle(task.id, self)
+
+    def map(
+        self, kernel: str, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
+    ) -> list[TaskHandle]:
+        """Submit one task per payload; see `shardy.map`."""
+        items = list(payloads)
+        if not progress:
+            return [self.submit(kernel, p, **kw) for p in items]
+        from rich.progress import Progress
+
+        handles = []
+        with Progress(transient=True) as bar:
+            job = bar.add_task(f"submitting {kernel}", total=len(items))
+            for p in items:
+                handles.append(self.submit(kernel, p, **kw))
+                bar.advance(job)
+        return handles
+
+    def handle(self, task_id: str) -> TaskHandle:
+        """A handle on an existing task id."""
+        return TaskHandle(task_id, self)
+
+
+class TaskHandle:
+    """A submitted task. ``id``; ``status()``; ``get(timeout)`` → VerifiedResult."""
+
+    def __init__(self, task_id: str, client: Client) -> None:
+        self.id = task_id
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"TaskHandle({self.id!r})"
+
+    def status(self) -> TaskStatus:
+        """The task's current state. Raises UnknownTask for an id the store does not know."""
+        from shardy.store import Replica, Task
+
+        with self._client.app.store.session() as s:
+            task = s.get(Task, self.id)
+            if task is None:
+                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+            done = len(list(s.scalars(select(Replica.id).where(Replica.task_id == self.id))))
+            return TaskStatus(
+                self.id, task.state, task.replicas_sent, done, task.agreeing, task.error
+            )
+
+    def get(self, timeout: float | None = None) -> VerifiedResult:
+        """Wait for the verified result.
+
+        Raises:
+            TaskFailed: the task was dead-lettered (quorum unreachable or replicas failed).
+            TaskTimeout: ``timeout`` seconds passed first.
+            UnknownTask: no such task.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            st = self.status()
+            if st.state == "verified":
+                return self._result()
+            if st.state == "dead":
+                raise TaskFailed(
+                    f"task {self.id} was dead-lettered: {st.error}", task_id=self.id, state="dead"
+                )
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TaskTimeout(
+                    f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
+                    f"{st.replicas_sent} replicas back); are GPU workers running (`shardy up`)?",
+                    task_id=self.id,
+                    state=st.state,
+                )
+            time.sleep(delay if deadline is None else min(delay, deadline - time.monotonic()))
+            delay = min(delay * 1.5, 0.25)
+
+    def _result(self) -> VerifiedResult:
+        from shardy.store import Replica, Task
+
+        app = self._client.app
+        with app.store.session() as s:
+            task = s.get(Task, self.id)
+            rows = s.scalars(
+                select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)
+            ).all()
+        data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
+        plan = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed)
+        output = np.frombuffer(data, dtype=plan.dtype)
+        if plan.shape is not None:
+            output = output.reshape(plan.shape)
+        return VerifiedResult(
+            task_id=task.id,
+            kernel=task.kernel,
+            output=output,
+            digest=task.digest,
+            redundancy=task.redundancy,
+            quorum=task.quorum,
+            attestations=[
+                Attestation(
+                    worker_id=r.worker_id,
+                    digest=r.digest,
+                    valid=r.verdict in ("agree", "disagree"),
+                    agrees=r.verdict == "agree",
+                    replica=r.replica,
+                )
+                for r in rows
+                if r.status == "ok"
+            ],
+        )
+
+
+_default: Client | None = None
+
+
+def default_client() -> Client:
+    """The client built from the environment on first use."""
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def submit(
+    kernel: str,
+    payload: bytes | bytearray | memoryview | np.ndarray,
+    *,
+    seed: int = 0,
+    output_len: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    redundancy: int | None = None,
+    quorum: int | None = None,
+) -> TaskHandle:
+    """Run ``kernel`` on ``payload`` on R distinct workers and verify the result by quorum.
+
+    Args:
+        kernel: a registered kernel name (``shardy.kernels.registry.names()``).
+        payload: input bytes (or a numpy array, sent as its raw bytes).
+        seed: task seed (part of the task's identity; used by seeded kernels).
+        output_len: expected output size in bytes; checked against the kernel when given.
+        params: kernel parameters.
+        redundancy: replicas (default SHARDY_REDUNDANCY_FACTOR).
+        quorum: agreeing distinct workers needed (default SHARDY_QUORUM or majority).
+
+    Raises:
+        KernelError, PayloadError, ConfigError, BrokerUnavailable: nothing was dispatched.
+    """
+    return default_client().submit(
+        kernel,
+        payload,
+        seed=seed,
+        output_len=output_len,
+        params=params,
+        redundancy=redundancy,
+        quorum=quorum,
+    )
+
+
+def map(  # noqa: A001 - the public contract names it map
+    kernel: str, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
+) -> list[TaskHandle]:
+    """Submit ``kernel`` once per payload; ``progress=True`` shows a progress bar."""
+    return default_client().map(kernel, payloads, progress=progress, **kw)

@@ -1,0 +1,121 @@
+"""Content-addressed blob store in Redis: payloads and outputs stored once, checked on every read."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import redis
+
+from shardy.errors import BlobError, BlobNotFound, IntegrityError, PayloadError
+
+KEY_PREFIX = "shardy:blob:"
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """Where a payload or output lives: its sha256 (hex), its size and, when small, the bytes."""
+
+    sha256: str
+    size: int
+    inline: bytes | None = None
+
+    def to_meta(self) -> dict:
+        """JSON-able form for frames (inline bytes travel as a frame segment)."""
+        return {"sha256": self.sha256, "size": self.size, "inline": self.inline}
+
+    @classmethod
+    def from_meta(cls, meta: object) -> BlobRef:
+        """Parse `to_meta` output strictly. Raises PayloadError on a malformed reference."""
+        if not isinstance(meta, dict) or set(meta) != {"sha256", "size", "inline"}:
+            raise PayloadError("blob reference must have exactly sha256, size and inline")
+        sha, size, inline = meta["sha256"], meta["size"], meta["inline"]
+        if not (isinstance(sha, str) and len(sha) == 64 and _is_hex(sha)):
+            raise PayloadError(f"blob reference sha256 {sha!r} is not 64 hex digits")
+        if type(size) is not int or size < 0:
+            raise PayloadError(f"blob reference size {size!r} is not a non-negative integer")
+        if inline is not None and not isinstance(inline, bytes):
+            raise PayloadError("inline blob bytes must be bytes or null")
+        return cls(sha, size, inline)
+
+
+def sha256_hex(data: bytes | bytearray | memoryview) -> str:
+    """The sha256 of ``data`` as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Blobs in Redis under ``shardy:blob:<sha256>`` with a TTL.
+
+    Args:
+        client: a redis-py client (binary responses).
+        ttl: seconds a blob lives; re-putting refreshes it.
+        inline_limit: `put` returns the bytes inline (no Redis write) up to this size.
+        max_size: largest blob accepted.
+    """
+
+    def __init__(self, client: redis.Redis, *, ttl: int, inline_limit: int, max_size: int) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.inline_limit = inline_limit
+        self.max_size = max_size
+
+    def put(self, data: bytes | bytearray | memoryview, *, inline: bool = True) -> BlobRef:
+        """Store ``data`` once and return its reference (carrying the bytes when small).
+
+        Small blobs are stored too, so later rounds and replays can fetch them by hash.
+
+        Raises:
+            PayloadError: ``data`` exceeds ``max_size``.
+            BlobError: Redis refused the write.
+        """
+        size = len(memoryview(data).cast("B"))
+        if size > self.max_size:
+            raise PayloadError(
+                f"blob of {size} bytes exceeds the limit of {self.max_size}; "
+                "split the payload or raise SHARDY_MAX_PAYLOAD / SHARDY_MAX_OUTPUT"
+            )
+        sha = sha256_hex(data)
+        key = KEY_PREFIX + sha
+        try:
+            if not self.client.set(key, data, ex=self.ttl, nx=True):
+                self.client.expire(key, self.ttl)
+        except redis.RedisError as exc:
+            raise BlobError(f"could not store blob {sha[:12]} in Redis: {exc}") from exc
+        if inline and size <= self.inline_limit:
+            return BlobRef(sha, size, bytes(data))
+        return BlobRef(sha, size)
+
+    def get(self, ref: BlobRef) -> bytes:
+        """Return the blob's bytes after checking their sha256 and size.
+
+        Raises:
+            BlobNotFound: the blob expired or was never stored.
+            IntegrityError: the bytes do not match the reference.
+        """
+        if ref.inline is not None:
+            data = ref.inline
+        else:
+            try:
+                data = self.client.get(KEY_PREFIX + ref.sha256)
+            except redis.RedisError as exc:
+                raise BlobError(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
+            if data is None:
+                raise BlobNotFound(
+                    f"blob {ref.sha256[:12]} is not in the store (expired after "
+                    f"SHARDY_BLOB_TTL={self.ttl}s or never stored); resubmit the task"
+                )
+        if len(data) != ref.size or sha256_hex(data) != ref.sha256:
+            raise IntegrityError(
+                f"blob {ref.sha256[:12]} failed its integrity check ({len(data)} bytes read, "
+                f"{ref.size} expected); the store or the reference was tampered with"
+            )
+        return data
+
+    def exists(self, ref: BlobRef) -> bool:
+        """True when the blob is inline or present in Redis."""
+        return ref.inline is not None or bool(self.client.exists(KEY_PREFIX + ref.sha256))
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)

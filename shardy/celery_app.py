@@ -1,0 +1,111 @@
+"""The Celery app: queues, routes, the frame serializer, and the per-process service handles.
+
+``celery -A shardy.celery_app worker -Q shardy.gpu`` runs a GPU worker;
+``-Q shardy.control`` runs the orchestrator (settle, worker registration).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import redis
+from celery import Celery
+from kombu import Exchange, Queue
+
+from shardy import frames
+from shardy.blobs import BlobStore
+from shardy.config import Settings
+
+GPU_QUEUE = "shardy.gpu"
+CONTROL_QUEUE = "shardy.control"
+DLX = "shardy.dlx"
+DLQ = "shardy.dlq"
+VERIFIED_STREAM = "shardy:verified"
+
+dlx_exchange = Exchange(DLX, type="direct", durable=True)
+dlq_queue = Queue(DLQ, exchange=dlx_exchange, routing_key=DLQ, durable=True)
+
+
+class ShardyCelery(Celery):
+    """A Celery app that also owns this process's Redis client, blob store and SQL store."""
+
+    def __init__(self, settings: Settings) -> None:
+        frames.register()
+        super().__init__("shardy", include=["workers.tasks", "orchestrator.tasks"])
+        self.settings = settings
+        self.config_from_object(celery_config(settings))
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        """Redis for blobs, worker claims and the verified stream."""
+        return redis.Redis.from_url(self.settings.blob_redis_url, socket_timeout=30)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        """The content-addressed blob store."""
+        s = self.settings
+        return BlobStore(
+            self.redis,
+            ttl=s.blob_ttl,
+            inline_limit=s.inline_limit,
+            max_size=max(s.max_payload, s.max_output),
+        )
+
+    @cached_property
+    def store(self):
+        """The SQL state store (orchestrator side only; workers never open it)."""
+        from shardy.store import Store
+
+        return Store(self.settings.database)
+
+    @property
+    def is_amqp(self) -> bool:
+        """True when the broker is RabbitMQ (native dead-lettering)."""
+        return self.settings.broker.startswith(("amqp", "pyamqp"))
+
+
+def celery_config(s: Settings) -> dict:
+    """Celery settings derived from Shardy settings."""
+    gpu_args = {}
+    if s.broker.startswith(("amqp", "pyamqp")):
+        gpu_args = {"x-dead-letter-exchange": DLX, "x-dead-letter-routing-key": DLQ}
+    work = Exchange("shardy", type="direct", durable=True)
+    return {
+        "broker_url": s.broker,
+        "result_backend": s.result_backend,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": s.effective_visibility_timeout,
+            "unacked_restore_interval": max(1, min(10, s.effective_visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
+        },
+        "task_serializer": frames.SERIALIZER,
+        "result_serializer": frames.SERIALIZER,
+        "accept_content": [frames.SERIALIZER, "json"],
+        "result_accept_content": [frames.SERIALIZER, "json"],
+        "event_serializer": "json",
+        "task_queues": [
+            Queue(GPU_QUEUE, work, routing_key=GPU_QUEUE, queue_arguments=gpu_args),
+            Queue(CONTROL_QUEUE, work, routing_key=CONTROL_QUEUE),
+        ],
+        "task_default_queue": CONTROL_QUEUE,
+        "task_default_exchange": "shardy",
+        "task_routes": {
+            "shardy.execute": {"queue": GPU_QUEUE, "routing_key": GPU_QUEUE},
+            "shardy.settle": {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
+            "shardy.register_worker": {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
+        },
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": s.task_time_limit,
+        "task_soft_time_limit": max(1, int(s.task_time_limit * 0.9)),
+        "result_expires": 86_400,
+        "worker_consumer": "shardy.consumer:DeadLetteringConsumer",
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+    }
+
+
+app = ShardyCelery(Settings.from_env())

@@ -1,0 +1,173 @@
+"""A local cluster: embedded Redis, one orchestrator and N GPU worker processes (real Celery)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
+from shardy.config import Settings
+from shardy.embedded import EmbeddedRedis
+from shardy.errors import ShardyError
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The SHARDY_* variables that reproduce ``settings`` in a child process."""
+    env = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if value is not None:
+            env[f"SHARDY_{f.name.upper()}"] = str(int(value) if isinstance(value, bool) else value)
+    return env
+
+
+def worker_command(
+    queue: str, name: str, *, concurrency: int = 1, loglevel: str = "warning"
+) -> list[str]:
+    """The `celery worker` command line Shardy uses for one worker process."""
+    return [
+        sys.executable, "-m", "celery", "-A", "shardy.celery_app", "worker",
+        "-Q", queue, "-n", name, "-c", str(concurrency), "-P", "prefork",
+        "-l", loglevel, "--without-gossip", "--without-mingle", "-E",
+    ]  # fmt: skip
+
+
+class Cluster:
+    """Start and stop a local Shardy cluster.
+
+    Args:
+        settings: configuration shared by every process (passed as SHARDY_* variables).
+        workers: GPU worker processes.
+        worker_env: extra environment per GPU worker index (tests use it for faults).
+        loglevel: Celery log level of the child processes (logs go to SHARDY_HOME/logs).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 3,
+        worker_env: dict[int, dict[str, str]] | None = None,
+        loglevel: str = "warning",
+    ) -> None:
+        self.settings = settings
+        self.n_workers = workers
+        self.worker_env = worker_env or {}
+        self.loglevel = loglevel
+        self.host = socket.gethostname()
+        self.redis = EmbeddedRedis(settings) if settings.embedded else None
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logdir = settings.home / "logs"
+
+    def start(self, timeout: float = 120.0) -> Cluster:
+        """Start Redis (if embedded), migrate the store, start every process, wait until ready."""
+        from shardy.store import Store
+
+        self.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.logdir.mkdir(exist_ok=True)
+        if self.redis is not None:
+            self.redis.start()
+        Store(self.settings.database).close()
+        self.start_process("orchestrator", CONTROL_QUEUE, concurrency=2)
+        for i in range(self.n_workers):
+            self.start_worker(i)
+        self.wait_ready(timeout)
+        return self
+
+    def node(self, name: str) -> str:
+        """Celery node name of process ``name``."""
+        return f"{name}@{self.host}"
+
+    def start_worker(self, index: int) -> None:
+        """Start (or restart) GPU worker ``gpu<index>``."""
+        self.start_process(f"gpu{index}", GPU_QUEUE, env=self.worker_env.get(index))
+
+    def start_process(
+        self, name: str, queue: str, *, concurrency: int = 1, env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        """Start one Celery worker process named ``name`` on ``queue``."""
+        full_env = {**os.environ, **settings_env(self.settings), **(env or {})}
+        full_env.setdefault("XDG_RUNTIME_DIR", "/tmp")
+        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen(
+            worker_command(queue, self.node(name), concurrency=concurrency, loglevel=self.loglevel),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def wait_ready(self, timeout: float = 120.0, names: list[str] | None = None) -> None:
+        """Block until every named process answers a Celery ping."""
+        from shardy.api import Client
+
+        app = Client(self.settings).app
+        want = {self.node(n) for n in (names or list(self.procs))}
+        deadline = time.monotonic() + timeout
+        seen: set[str] = set()
+        while not want <= seen:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None and self.node(name) in want:
+                    raise ShardyError(
+                        f"worker {name} exited with code {proc.returncode}; "
+                        f"see {self.logdir / (name + '.log')}"
+                    )
+            if time.monotonic() > deadline:
+                raise ShardyError(
+                    f"workers not ready after {timeout}s: {sorted(want - seen)}; "
+                    f"see the logs in {self.logdir}"
+                )
+            for reply in app.control.ping(timeout=0.5) or []:
+                seen.update(reply)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to process ``name`` and its pool children (the whole session)."""
+        proc = self.procs[name]
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Warm-shutdown every process (SIGTERM), then kill stragglers; stop embedded Redis."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        self.procs.clear()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def log_path(settings: Settings, name: str) -> Path:
+    """Where process ``name`` of a local cluster writes its log."""
+    return settings.home / "logs" / f"{name}.log"

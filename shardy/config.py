@@ -1,0 +1,238 @@
+"""Settings: every SHARDY_* environment variable, read once into one frozen object."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shardy.errors import ConfigError
+
+#: Socket file of the embedded Redis, relative to SHARDY_HOME.
+EMBEDDED_SOCKET = "redis.sock"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, immutable configuration. Build with `Settings.from_env()`.
+
+    Every field maps to an environment variable named ``SHARDY_<FIELD>`` (upper case);
+    `docs/configuration.md` lists them with their defaults and meaning.
+    """
+
+    home: Path = field(
+        default_factory=lambda: Path.home() / ".shardy",
+        metadata={"doc": "Data dir: embedded Redis socket, SQLite file, worker secrets."},
+    )
+    broker_url: str | None = field(
+        default=None,
+        metadata={"doc": "Celery broker (redis://, rediss://, amqp://). Unset: embedded Redis."},
+    )
+    result_url: str | None = field(
+        default=None, metadata={"doc": "Celery result backend (Redis). Unset: the broker URL."}
+    )
+    blob_url: str | None = field(
+        default=None,
+        metadata={"doc": "Redis for payload/output blobs. Unset: the broker or result Redis."},
+    )
+    database_url: str | None = field(
+        default=None,
+        metadata={"doc": "SQLAlchemy URL of the state store. Unset: SQLite (WAL) in SHARDY_HOME."},
+    )
+    redundancy_factor: int = field(
+        default=3, metadata={"doc": "Replicas per task (R), each on a distinct worker."}
+    )
+    quorum: int | None = field(
+        default=None, metadata={"doc": "Agreeing workers needed. Unset: majority of R."}
+    )
+    max_replicas: int | None = field(
+        default=None,
+        metadata={"doc": "Replicas a task may use in all, extras included. Unset: 2 x R."},
+    )
+    retry_max: int = field(
+        default=4, metadata={"doc": "Retries of a replica on transient errors before the DLQ."}
+    )
+    backoff_base: float = field(
+        default=0.5, metadata={"doc": "Seconds before the first retry; doubles each attempt."}
+    )
+    backoff_max: float = field(default=30.0, metadata={"doc": "Cap on one retry delay (s)."})
+    inline_limit: int = field(
+        default=16 * 1024,
+        metadata={"doc": "Payloads up to this many bytes ride inside the frame; larger → blob."},
+    )
+    blob_ttl: int = field(default=86_400, metadata={"doc": "Seconds a blob lives in Redis."})
+    max_payload: int = field(
+        default=256 * 1024 * 1024, metadata={"doc": "Largest accepted payload (bytes)."}
+    )
+    max_output: int = field(
+        default=256 * 1024 * 1024, metadata={"doc": "Largest output a kernel may produce."}
+    )
+    task_time_limit: int = field(
+        default=300, metadata={"doc": "Hard time limit of one replica (s)."}
+    )
+    visibility_timeout: int | None = field(
+        default=None,
+        metadata={"doc": "Redis redelivery of unacked messages (s). Unset: 2 x task_time_limit."},
+    )
+    handback_max: int = field(
+        default=40,
+        metadata={"doc": "Times a replica is handed back to find a distinct worker."},
+    )
+    wasm: bool = field(
+        default=True, metadata={"doc": "Run preprocessors under wasmtime (off: Python)."}
+    )
+    gpu_adapter: str | None = field(
+        default=None, metadata={"doc": "Adapter index or name substring for this worker."}
+    )
+    worker_id: str | None = field(
+        default=None,
+        metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},
+    )
+
+    # ---- derived values -------------------------------------------------------------------
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker URL is set and Shardy runs its own Redis."""
+        return self.broker_url is None
+
+    @property
+    def embedded_socket(self) -> Path:
+        """Path of the embedded Redis unix socket."""
+        return self.home / EMBEDDED_SOCKET
+
+    @property
+    def broker(self) -> str:
+        """The effective broker URL."""
+        if self.broker_url:
+            return self.broker_url
+        return f"redis+socket://{self.embedded_socket}"
+
+    @property
+    def result_backend(self) -> str:
+        """The effective result backend URL (must be Redis)."""
+        url = self.result_url or self.broker
+        if not _is_redis(url):
+            raise ConfigError(
+                f"result backend {_redact(url)!r} is not Redis; set SHARDY_RESULT_URL to a "
+                "redis:// URL when the broker is AMQP"
+            )
+        return url
+
+    @property
+    def blob_redis_url(self) -> str:
+        """The Redis URL (redis-py form) used for blobs, claims and the verified stream."""
+        url = self.blob_url or self.result_backend
+        if not _is_redis(url):
+            raise ConfigError(f"blob store {_redact(url)!r} is not Redis; set SHARDY_BLOB_URL")
+        if url.startswith("redis+socket://"):
+            return "unix://" + url[len("redis+socket://") :]
+        return url
+
+    @property
+    def database(self) -> str:
+        """The effective SQLAlchemy database URL."""
+        return self.database_url or f"sqlite:///{self.home / 'shardy.db'}"
+
+    @property
+    def effective_quorum(self) -> int:
+        """Agreeing distinct workers needed for a task with the default redundancy."""
+        return quorum_for(self.redundancy_factor, self.quorum)
+
+    @property
+    def effective_max_replicas(self) -> int:
+        """Replicas a task may consume including extras."""
+        return self.max_replicas or 2 * self.redundancy_factor
+
+    @property
+    def effective_visibility_timeout(self) -> int:
+        """Seconds before Redis redelivers an unacknowledged message."""
+        return self.visibility_timeout or 2 * self.task_time_limit
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``SHARDY_*`` variables (default: `os.environ`) into a validated Settings.
+
+        Raises:
+            ConfigError: a variable does not parse or the values are inconsistent.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"SHARDY_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, raw, f.type)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (validated)."""
+        new = dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Check cross-field consistency. Raises ConfigError."""
+        r = self.redundancy_factor
+        if r < 1:
+            raise ConfigError(f"SHARDY_REDUNDANCY_FACTOR must be >= 1, got {r}")
+        q = self.effective_quorum
+        if not 1 <= q <= r:
+            raise ConfigError(f"SHARDY_QUORUM must be between 1 and R={r}, got {q}")
+        if self.effective_max_replicas < r:
+            raise ConfigError(
+                f"SHARDY_MAX_REPLICAS ({self.max_replicas}) is below the redundancy factor {r}"
+            )
+        for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
+        if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:
+            raise ConfigError("need 0 < SHARDY_BACKOFF_BASE <= SHARDY_BACKOFF_MAX")
+
+
+def quorum_for(redundancy: int, quorum: int | None) -> int:
+    """The quorum for R replicas: the given value, or a strict majority of R."""
+    return quorum if quorum is not None else redundancy // 2 + 1
+
+
+def _is_redis(url: str) -> bool:
+    return url.split("://", 1)[0] in {"redis", "rediss", "redis+socket", "unix"}
+
+
+def _redact(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def _parse(name: str, raw: str, typ: object) -> object:
+    text = str(typ)
+    var = f"SHARDY_{name.upper()}"
+    try:
+        if "Path" in text:
+            return Path(raw).expanduser()
+        if "bool" in text:
+            low = raw.strip().lower()
+            if low in {"1", "true", "yes", "on"}:
+                return True
+            if low in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if "int" in text:
+            return int(raw)
+        if "float" in text:
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{var}={raw!r} does not parse as {text}; fix or unset it") from exc
+    return raw
+
+
+redact_url = _redact

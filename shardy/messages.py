@@ -1,0 +1,139 @@
+"""What travels between orchestrator and workers: the replica order and the replica result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shardy import frames
+from shardy.blobs import BlobRef
+from shardy.errors import FrameError, PayloadError
+
+ORDER_KIND = "shardy.order"
+
+
+@dataclass(frozen=True)
+class ReplicaOrder:
+    """One replica of a task, as a worker receives it (encoded as a frame)."""
+
+    task_id: str
+    replica: int
+    round: int
+    kernel: str
+    seed: int
+    output_len: int
+    params: dict[str, Any]
+    payload: BlobRef
+
+    def encode(self) -> bytes:
+        """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
+        meta = {
+            "kind": ORDER_KIND,
+            "task_id": self.task_id,
+            "replica": self.replica,
+            "round": self.round,
+            "kernel": self.kernel,
+            "seed": self.seed,
+            "output_len": self.output_len,
+            "params": self.params,
+            "payload": {"sha256": self.payload.sha256, "size": self.payload.size},
+        }
+        segments = [] if self.payload.inline is None else [self.payload.inline]
+        return frames.encode_frame(meta, segments)
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> ReplicaOrder:
+        """Parse and validate an order frame. Raises FrameError on anything malformed."""
+        frame = frames.decode_frame(data)
+        m = frame.meta
+        if not isinstance(m, dict) or m.get("kind") != ORDER_KIND:
+            raise FrameError("frame is not a Shardy replica order")
+        spec = {
+            "task_id": str,
+            "replica": int,
+            "round": int,
+            "kernel": str,
+            "seed": int,
+            "output_len": int,
+            "params": dict,
+            "payload": dict,
+        }
+        for key, typ in spec.items():
+            if type(m.get(key)) is not typ:
+                raise FrameError(f"replica order field {key!r} is missing or not {typ.__name__}")
+        if len(frame.segments) > 1:
+            raise FrameError("replica order carries more than one segment")
+        inline = bytes(frame.segments[0]) if frame.segments else None
+        try:
+            ref = BlobRef.from_meta({**m["payload"], "inline": inline})
+        except PayloadError as exc:
+            raise FrameError(f"replica order payload reference is malformed: {exc}") from exc
+        if not (0 <= m["replica"] < 1 << 16 and 0 <= m["round"] < 1 << 16):
+            raise FrameError("replica order replica/round out of range")
+        if not (0 <= m["seed"] < 2**64 and 0 <= m["output_len"] < 2**40):
+            raise FrameError("replica order seed/output_len out of range")
+        if len(m["task_id"]) > 64 or len(m["kernel"]) > 64:
+            raise FrameError("replica order task_id/kernel too long")
+        return cls(
+            task_id=m["task_id"],
+            replica=m["replica"],
+            round=m["round"],
+            kernel=m["kernel"],
+            seed=m["seed"],
+            output_len=m["output_len"],
+            params=m["params"],
+            payload=ref,
+        )
+
+    def summary(self) -> str:
+        """Short description for logs and Flower (never payload bytes)."""
+        return (
+            f"kernel={self.kernel} task={self.task_id} replica={self.replica} "
+            f"round={self.round} payload={self.payload.size}B"
+        )
+
+
+@dataclass(frozen=True)
+class ReplicaResult:
+    """What a replica task returns to the chord: small, never the output bytes.
+
+    ``status`` is ``ok`` (digest and output reference set), ``failed`` (dead-lettered after
+    retries or refused as malformed) or ``skipped`` (no distinct worker was free to run it).
+    """
+
+    status: str
+    task_id: str | None
+    replica: int | None
+    worker_id: str | None = None
+    digest: str | None = None
+    output_sha256: str | None = None
+    output_size: int | None = None
+    attempts: int = 1
+    error: str | None = None
+    dead_letter_id: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form returned through the result backend."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> ReplicaResult:
+        """Parse a replica result; anything malformed becomes a ``failed`` result."""
+        if not isinstance(data, dict):
+            return cls("failed", None, None, error=f"malformed replica result: {data!r:.200}")
+        try:
+            result = cls(**data)
+        except TypeError as exc:
+            return cls("failed", None, None, error=f"malformed replica result: {exc}")
+        if result.status not in {"ok", "failed", "skipped"}:
+            return cls("failed", result.task_id, None, error=f"bad status {result.status!r}")
+        if result.status == "ok" and not (
+            isinstance(result.digest, str)
+            and len(result.digest) == 64
+            and isinstance(result.worker_id, str)
+            and isinstance(result.output_sha256, str)
+            and isinstance(result.output_size, int)
+        ):
+            return cls("failed", result.task_id, result.replica, error="ok result lacks fields")
+        return result

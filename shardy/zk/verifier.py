@@ -1,0 +1,160 @@
+"""Groth16 verification: one multi-pairing per proof, or one for a whole batch.
+
+Malformed input (bad JSON shape, points off the curve or outside the subgroup, a wrong number of
+public signals, values not below r) raises :class:`shardy.errors.ProofError`; a well-formed proof
+that does not verify returns False.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from py_arkworks_bls12381 import GT, G1Point, Scalar
+
+from shardy.errors import ProofError
+from shardy.zk.codec import native, proof_from_json, public_signals_from_json, vkey_from_json
+from shardy.zk.data import Proof, VerifyingKey
+from shardy.zk.field import R
+
+#: One (proof, public signals) pair in snarkjs JSON form.
+Item = tuple[dict[str, Any], Sequence[str | int]]
+
+
+@lru_cache(maxsize=16)
+def _vkey_from_text(text: str) -> VerifyingKey:
+    return vkey_from_json(json.loads(text))
+
+
+def load_vkey(vkey: VerifyingKey | dict[str, Any]) -> VerifyingKey:
+    """The parsed, prepared verifying key; snarkjs JSON keys are parsed once and cached.
+
+    Raises:
+        ProofError: the key is malformed.
+    """
+    if isinstance(vkey, VerifyingKey):
+        return vkey
+    if not isinstance(vkey, dict):
+        raise ProofError(f"a verifying key must be a dict or VerifyingKey, got {type(vkey)}")
+    try:
+        text = json.dumps(vkey, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ProofError(f"verifying key is not JSON: {exc}") from exc
+    return _vkey_from_text(text)
+
+
+def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
+    """Σ scalars_i · IC_i (scalars already reduced, one per IC point)."""
+    pts = [p for p, s in zip(vk.ic, scalars, strict=True) if s]
+    scs = [Scalar(s) for s in scalars if s]
+    if not pts:
+        return G1Point.identity()
+    return native(G1Point.multiexp_unchecked, pts, scs, what="public input combination failed")
+
+
+def verify_parsed(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
+    """e(A, B) = e(α, β)·e(X, γ)·e(C, δ) with X = IC_0 + Σ s_i·IC_i, as one multi-pairing."""
+    if len(public) != vk.n_public:
+        raise ProofError(f"the key expects {vk.n_public} public signals, got {len(public)}")
+    x = _linear_combination(vk, [1, *public])
+    lhs = native(
+        GT.multi_pairing, [proof.a, x, proof.c], [proof.b, vk.neg_gamma2, vk.neg_delta2],
+        what="pairing failed",
+    )  # fmt: skip
+    return bool(lhs == vk.alphabeta)
+
+
+def verify(
+    vkey: VerifyingKey | dict[str, Any], proof: dict[str, Any], public_signals: Sequence[str | int]
+) -> bool:
+    """Verify one Groth16 proof in snarkjs JSON form.
+
+    Returns:
+        True for a valid proof, False for a well-formed proof that fails.
+    Raises:
+        ProofError: the key, proof or public signals are malformed.
+    """
+    vk = load_vkey(vkey)
+    parsed = proof_from_json(proof)
+    public = public_signals_from_json(public_signals, vk.n_public)
+    return verify_parsed(vk, parsed, public)
+
+
+def _parse_items(vk: VerifyingKey, items: Sequence[Item]) -> list[tuple[Proof, list[int]]]:
+    parsed = []
+    for i, item in enumerate(items):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise ProofError(f"batch item {i} must be a (proof, public_signals) pair")
+        try:
+            parsed.append(
+                (proof_from_json(item[0]), public_signals_from_json(item[1], vk.n_public))
+            )
+        except ProofError as exc:
+            raise ProofError(f"batch item {i}: {exc}") from exc
+    return parsed
+
+
+def batch_verify_parsed(vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence[int]]]) -> bool:
+    """Check Σ_j ρ_j·(Groth16 equation j) with random 128-bit ρ_j: one final exponentiation.
+
+    Π_j e(ρ_j·A_j, B_j) · e(-(Σρ_j)·α, β) · e(-Σ_j ρ_j·X_j, γ) · e(-Σ_j ρ_j·C_j, δ) = 1, where
+    Σ_j ρ_j·X_j = Σ_i (Σ_j ρ_j·s_ji)·IC_i is a single MSM over the key's IC points.
+    """
+    if not parsed:
+        return True
+    weights = []
+    for _ in parsed:
+        rho = 0
+        while rho == 0:
+            rho = secrets.randbits(128)
+        weights.append(rho)
+    ic_scalars = [0] * (vk.n_public + 1)
+    for rho, (_, public) in zip(weights, parsed, strict=True):
+        if len(public) != vk.n_public:
+            raise ProofError(f"the key expects {vk.n_public} public signals, got {len(public)}")
+        ic_scalars[0] += rho
+        for i, s in enumerate(public, start=1):
+            ic_scalars[i] += rho * s
+    x = _linear_combination(vk, [s % R for s in ic_scalars])
+    rho_scalars = [Scalar(rho) for rho in weights]
+    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rho_scalars, what="MSM failed")
+    g1s = [p.a * rho for (p, _), rho in zip(parsed, rho_scalars, strict=True)]
+    g2s = [p.b for p, _ in parsed]
+    g1s += [-(vk.alpha1 * Scalar(sum(weights) % R)), x, c]
+    g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
+    return bool(native(GT.pairing_check, g1s, g2s, what="pairing failed"))
+
+
+def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> bool:
+    """Verify many proofs under one key at once (false accept probability ≤ 2^-128 per call).
+
+    Returns:
+        True when every proof is valid; False when at least one is not (use find_invalid).
+    Raises:
+        ProofError: any item is malformed (the message names its index).
+    """
+    vk = load_vkey(vkey)
+    return batch_verify_parsed(vk, _parse_items(vk, items))
+
+
+def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> list[int]:
+    """Indices of the items that are malformed or do not verify (empty when all are valid).
+
+    Runs one batch check first and falls back to one verification per item only when it fails,
+    so the common all-valid case costs a single batch.
+    """
+    vk = load_vkey(vkey)
+    good: list[tuple[int, tuple[Proof, list[int]]]] = []
+    bad: list[int] = []
+    for i, item in enumerate(items):
+        try:
+            good.append((i, _parse_items(vk, [item])[0]))
+        except ProofError:
+            bad.append(i)
+    if batch_verify_parsed(vk, [p for _, p in good]):
+        return bad
+    bad += [i for i, (proof, public) in good if not verify_parsed(vk, proof, public)]
+    return sorted(bad)

@@ -1,0 +1,179 @@
+"""Executing one replica: decode the order, claim, fetch, compute, store, and report."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import traceback
+from typing import Any
+
+import redis
+
+from shardy import deadletter
+from shardy.blobs import sha256_hex
+from shardy.errors import (
+    BlobError,
+    FrameError,
+    KernelError,
+    PayloadError,
+    PreprocessError,
+    TransientError,
+)
+from shardy.kernels import registry
+from shardy.messages import ReplicaOrder, ReplicaResult
+from workers.runtime import WorkerRuntime
+
+log = logging.getLogger("shardy.worker")
+
+#: Failures that retrying cannot fix: dead-letter at once.
+PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError)
+
+
+class Retry(Exception):
+    """Ask the Celery task to re-publish this replica after ``countdown`` seconds."""
+
+    def __init__(self, countdown: float, kwargs: dict[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.countdown = countdown
+        self.kwargs = kwargs
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with equal jitter: in [d/2, d] for d = min(cap, base * 2**attempt)."""
+    delay = min(cap, base * 2**attempt)
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def handback_delay(handbacks: int) -> float:
+    """Delay before a handed-back replica is offered again.
+
+    The first few go straight to the tail of the queue (other workers usually take them);
+    later ones back off up to 0.5 s while every other worker is busy. Celery holds a
+    delayed retry on the worker that fetches it, so short delays matter.
+    """
+    return 0.0 if handbacks < 5 else min(0.5, 0.02 * 2 ** (handbacks - 5))
+
+
+def execute(
+    rt: WorkerRuntime,
+    frame: bytes,
+    *,
+    attempt: int = 0,
+    handbacks: int = 0,
+    attempt_times: list[float] | None = None,
+) -> dict[str, Any]:
+    """Run one replica and return its `ReplicaResult` as a dict; never raises except `Retry`.
+
+    Every outcome is a record: ``ok``; ``failed`` after the replica was dead-lettered
+    (permanent error, or transient errors beyond SHARDY_RETRY_MAX); ``skipped`` when no
+    distinct worker is left to run it. So the chord always settles.
+    """
+    s = rt.settings
+    times = [*(attempt_times or []), time.time()]
+    try:
+        order = ReplicaOrder.decode(frame)
+    except FrameError as exc:
+        return _dead(rt, None, frame, f"malformed replica order: {exc}", times, kind="malformed")
+
+    if not rt.claim(order.task_id, order.replica):
+        if handbacks < s.handback_max and rt.others_free(order.task_id):
+            raise Retry(
+                handback_delay(handbacks),
+                {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},
+                f"handing back {order.summary()}: this worker already served the task",
+            )
+        return ReplicaResult(
+            "skipped",
+            order.task_id,
+            order.replica,
+            worker_id=rt.worker_id,
+            error="no distinct worker was free to run this replica",
+        ).to_dict()
+
+    try:
+        return _compute(rt, order, len(times))
+    except TransientError as exc:
+        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
+    except PERMANENT as exc:
+        rt.release(order.task_id, order.replica)
+        return _dead(rt, order, frame, f"{type(exc).__name__}: {exc}", times)
+    except redis.RedisError as exc:
+        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
+    except Exception as exc:  # a bug or an unexpected library error: never crash the worker
+        log.exception("unexpected error in %s", order.summary())
+        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
+
+
+def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str, Any]:
+    s = rt.settings
+    t0 = time.perf_counter()
+    kernel = registry.get(order.kernel)
+    if order.payload.size > s.max_payload:
+        raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
+    payload = rt.app.blobs.get(order.payload)
+    plan = kernel.make_plan(len(payload), order.params, order.seed)
+    if plan.output_len != order.output_len:
+        raise KernelError(
+            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
+            f"the order says {order.output_len}"
+        )
+    if plan.output_len > s.max_output:
+        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+    t1 = time.perf_counter()
+    output = rt.gpu.run(kernel, payload, plan)
+    t2 = time.perf_counter()
+    digest = sha256_hex(output)
+    ref = rt.app.blobs.put(output, inline=False)
+    t3 = time.perf_counter()
+    return ReplicaResult(
+        "ok",
+        order.task_id,
+        order.replica,
+        worker_id=rt.worker_id,
+        digest=digest,
+        output_sha256=ref.sha256,
+        output_size=ref.size,
+        attempts=attempts,
+        timings={"fetch": t1 - t0, "gpu": t2 - t1, "store": t3 - t2},
+    ).to_dict()
+
+
+def _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times) -> dict[str, Any]:
+    s = rt.settings
+    rt.release(order.task_id, order.replica)
+    if attempt < s.retry_max:
+        delay = backoff(attempt, s.backoff_base, s.backoff_max)
+        log.warning("%s: %s; retry %d in %.2fs", order.summary(), exc, attempt + 1, delay)
+        raise Retry(
+            delay,
+            {"attempt": attempt + 1, "handbacks": handbacks, "attempt_times": times},
+            str(exc),
+        )
+    reason = f"{type(exc).__name__}: {exc} (gave up after {len(times)} attempts)"
+    return _dead(rt, order, frame, reason, times, tb=traceback.format_exc())
+
+
+def _dead(rt, order, frame, reason, times, *, kind="replica", tb=None) -> dict[str, Any]:
+    entry = deadletter.new_entry(
+        kind,
+        reason,
+        task_id=order.task_id if order else None,
+        replica=order.replica if order else None,
+        worker_id=rt.worker_id,
+        traceback=tb or traceback.format_exc(),
+        attempts=len(times),
+        attempt_times=times,
+        frame=bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else None,
+    )
+    deadletter.publish(rt.app, entry)
+    log.error("dead-lettered %s: %s", order.summary() if order else "a malformed order", reason)
+    return ReplicaResult(
+        "failed",
+        order.task_id if order else None,
+        order.replica if order else None,
+        worker_id=rt.worker_id,
+        attempts=len(times),
+        error=reason,
+        dead_letter_id=entry["id"],
+    ).to_dict()

@@ -1,0 +1,141 @@
+"""The per-process worker runtime: worker id, GPU device, liveness beat and replica claims."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+from shardy.celery_app import ShardyCelery
+from shardy.errors import ConfigError
+from workers.gpu import GPU
+
+log = logging.getLogger("shardy.worker")
+
+ALIVE_KEY = "shardy:workers:alive"
+ALIVE_WINDOW = 15.0
+_CLAIM_TTL = 7 * 86_400
+_TESTS_DIR = Path(__file__).resolve().parents[1] / "tests"
+
+# Claim replica `ARGV[2]` of a task for worker ARGV[1]: 1 if ours (new or redelivered), else 0.
+_CLAIM = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur == false then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+if cur == ARGV[2] then return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+def claim_key(task_id: str) -> str:
+    """Redis hash of worker id → replica index for one task."""
+    return f"shardy:claim:{task_id}"
+
+
+class WorkerRuntime:
+    """Everything one worker process owns. Created once per process, after fork."""
+
+    def __init__(self, app: ShardyCelery, nodename: str) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.gpu = GPU(self.settings.gpu_adapter)
+        self.worker_id = self.settings.worker_id or nodename
+        self.hostname = socket.gethostname()
+        self._claim = app.redis.register_script(_CLAIM)
+        self._release = app.redis.register_script(_RELEASE)
+        load_test_kernels()
+
+    def alive_workers(self) -> set[str]:
+        """Worker ids that beat within the liveness window."""
+        since = time.time() - ALIVE_WINDOW
+        return {w.decode() for w in self.app.redis.zrangebyscore(ALIVE_KEY, since, "+inf")}
+
+    # ---- distinct workers per task ----------------------------------------------------------
+
+    def claim(self, task_id: str, replica: int) -> bool:
+        """Claim ``replica`` of ``task_id``; False if this worker already serves another one."""
+        return bool(self._claim([claim_key(task_id)], [self.worker_id, replica, _CLAIM_TTL]))
+
+    def release(self, task_id: str, replica: int) -> None:
+        """Give up a claim (the replica failed), so this worker may serve another replica."""
+        self._release([claim_key(task_id)], [self.worker_id, replica])
+
+    def others_free(self, task_id: str) -> bool:
+        """True when some live worker has not yet served this task."""
+        claimed = {w.decode() for w in self.app.redis.hkeys(claim_key(task_id))}
+        return bool(self.alive_workers() - claimed)
+
+    def describe(self) -> dict:
+        """Registration record sent to the orchestrator."""
+        return {
+            "id": self.worker_id,
+            "hostname": self.hostname,
+            "adapter": f"{self.gpu.name} ({self.gpu.backend})",
+        }
+
+
+class Liveness:
+    """Beats ``worker_id`` into the alive set from the worker's main process until stopped."""
+
+    def __init__(self, app: ShardyCelery, worker_id: str) -> None:
+        self.app = app
+        self.worker_id = worker_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="shardy-beat", daemon=True)
+
+    def start(self) -> Liveness:
+        """Beat once now, then every third of the liveness window."""
+        self.beat()
+        self._thread.start()
+        return self
+
+    def beat(self) -> None:
+        """Mark the worker alive (a sorted set scored by the time of the last beat)."""
+        self.app.redis.zadd(ALIVE_KEY, {self.worker_id: time.time()})
+
+    def stop(self) -> None:
+        """Stop beating and leave the alive set at once."""
+        self._stop.set()
+        try:
+            self.app.redis.zrem(ALIVE_KEY, self.worker_id)
+        except redis.RedisError:
+            pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(ALIVE_WINDOW / 3):
+            try:
+                self.beat()
+            except redis.RedisError as exc:  # the broker may be restarting; keep beating
+                log.warning("liveness beat failed: %s", exc)
+
+
+def load_test_kernels() -> None:
+    """Load test-only kernels named in SHARDY_TEST_KERNELS (files under the source tree's tests/).
+
+    Only files inside this checkout's ``tests/`` directory are accepted; an installed
+    distribution ships no ``tests/``, so production workers cannot enable them.
+    """
+    names = os.environ.get("SHARDY_TEST_KERNELS", "")
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        path = (_TESTS_DIR / f"{name}.py").resolve()
+        if _TESTS_DIR not in path.parents or not path.is_file():
+            raise ConfigError(f"test kernel module {name!r} is not a file under {_TESTS_DIR}")
+        spec = importlib.util.spec_from_file_location(f"shardy_test_kernels.{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        log.warning("TEST KERNELS LOADED from %s: this worker is not for production", path)

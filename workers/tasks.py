@@ -1,0 +1,66 @@
+"""Celery tasks and signal handlers of the GPU worker (queue ``shardy.gpu``)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutdown
+
+from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
+from workers.execute import Retry, execute
+from workers.runtime import Liveness, WorkerRuntime
+
+log = logging.getLogger("shardy.worker")
+
+
+def runtime(nodename: str) -> WorkerRuntime:
+    """This pool process's worker runtime, created on first use (after fork)."""
+    rt = getattr(app, "worker_runtime", None)
+    if rt is None:
+        rt = WorkerRuntime(app, nodename)
+        app.worker_runtime = rt
+        app.send_task("shardy.register_worker", args=(rt.describe(),), queue=CONTROL_QUEUE)
+    return rt
+
+
+@worker_ready.connect
+def _on_ready(sender: Any = None, **_: Any) -> None:
+    """In a GPU worker's main process: register, and start beating liveness."""
+    queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
+    if GPU_QUEUE not in queues:
+        return
+    worker_id = app.settings.worker_id or sender.hostname
+    app.shardy_liveness = Liveness(app, worker_id).start()
+    info = {"id": worker_id, "hostname": socket.gethostname(), "adapter": "starting"}
+    app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
+
+
+@worker_shutdown.connect
+def _on_shutdown(**_: Any) -> None:
+    liveness = getattr(app, "shardy_liveness", None)
+    if liveness is not None:
+        liveness.stop()
+
+
+@app.task(
+    name="shardy.execute",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def execute_replica(
+    self,
+    frame: bytes,
+    attempt: int = 0,
+    handbacks: int = 0,
+    attempt_times: list[float] | None = None,
+) -> dict[str, Any]:
+    """Run one replica of a task (see `workers.execute.execute`)."""
+    rt = runtime(self.request.hostname)
+    try:
+        return execute(rt, frame, attempt=attempt, handbacks=handbacks, attempt_times=attempt_times)
+    except Retry as r:
+        raise self.retry(args=(frame,), kwargs=r.kwargs, countdown=r.countdown) from None
