@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+
 #: Order of the BLS12-381 scalar field Fr (the circuit's field; public signals live here).
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 #: Order of the BLS12-381 base field Fq (point coordinates live here).
@@ -43,52 +46,79 @@ def root_of_unity(log_n: int) -> int:
     return pow(NQR, _ODD << (TWO_ADICITY - log_n), R)
 
 
-def _bit_reverse(values: list[int]) -> list[int]:
-    n = len(values)
-    bits = n.bit_length() - 1
-    return [values[int(format(i, f"0{bits}b")[::-1], 2) if bits else 0] for i in range(n)]
-
-
-def ntt(values: list[int], root: int) -> list[int]:
-    """Evaluate the polynomial with these coefficients at root^k, k = 0..n-1 (n a power of 2)."""
-    a = _bit_reverse(values)
-    n = len(a)
+@lru_cache(maxsize=8)
+def _tables(log_n: int, inverse: bool) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """Bit-reversal permutation and per-stage twiddles for the size-2^log_n NTT (cached)."""
+    n = 1 << log_n
+    perm = tuple(int(format(i, f"0{log_n}b")[::-1], 2) if log_n else 0 for i in range(n))
+    root = root_of_unity(log_n)
+    if inverse:
+        root = pow(root, -1, R)
+    stages = []
     size = 2
     while size <= n:
-        half = size // 2
         step = pow(root, n // size, R)
-        twiddles = [1] * half
-        for k in range(1, half):
-            twiddles[k] = twiddles[k - 1] * step % R
+        tw = [1] * (size // 2)
+        for k in range(1, size // 2):
+            tw[k] = tw[k - 1] * step % R
+        stages.append(tuple(tw))
+        size *= 2
+    return perm, tuple(stages)
+
+
+@lru_cache(maxsize=8)
+def _coset_scale(log_n: int) -> tuple[int, ...]:
+    """n^-1 · inc^i: the inverse NTT's normalisation fused with the coset shift."""
+    inc = SHIFT if log_n == TWO_ADICITY else root_of_unity(log_n + 1)
+    n = 1 << log_n
+    out = [pow(n, -1, R)]
+    for _ in range(n - 1):
+        out.append(out[-1] * inc % R)
+    return tuple(out)
+
+
+def _ntt(values: Sequence[int], log_n: int, inverse: bool) -> list[int]:
+    perm, stages = _tables(log_n, inverse)
+    a = [values[i] for i in perm]
+    n = len(a)
+    half = 1
+    for tw in stages:
+        size = 2 * half
         for start in range(0, n, size):
             for k in range(half):
-                u = a[start + k]
-                v = a[start + k + half] * twiddles[k] % R
-                a[start + k] = (u + v) % R
-                a[start + k + half] = (u - v) % R
-        size *= 2
-    return a
+                i = start + k
+                j = i + half
+                u = a[i]
+                v = a[j] * tw[k] % R
+                a[i] = u + v  # reduced lazily: at most log_n extra bits
+                a[j] = u - v
+        half = size
+    return [x % R for x in a]
 
 
-def intt(values: list[int], root: int) -> list[int]:
-    """Inverse of :func:`ntt`: coefficients from evaluations at root^k."""
-    n = len(values)
-    out = ntt(values, pow(root, -1, R))
-    n_inv = pow(n, -1, R)
-    return [x * n_inv % R for x in out]
+def _log2(n: int) -> int:
+    if n < 1 or n & (n - 1):
+        raise ValueError(f"NTT size must be a power of two, got {n}")
+    return n.bit_length() - 1
 
 
-def coset_evaluations(evals: list[int], log_n: int) -> list[int]:
-    """From evaluations on the size-n domain to evaluations on its odd coset w_2n * <w_n>.
+def ntt(values: Sequence[int], log_n: int | None = None) -> list[int]:
+    """Evaluate the polynomial with these coefficients at w^k, k = 0..n-1 (w = root_of_unity)."""
+    return _ntt(values, _log2(len(values)) if log_n is None else log_n, inverse=False)
+
+
+def intt(values: Sequence[int]) -> list[int]:
+    """Inverse of :func:`ntt`: coefficients from the evaluations at w^k."""
+    n_inv = pow(len(values), -1, R)
+    return [x * n_inv % R for x in _ntt(values, _log2(len(values)), inverse=True)]
+
+
+def coset_evaluations(evals: Sequence[int], log_n: int) -> list[int]:
+    """From evaluations on the size-n domain to evaluations on its odd coset w_2n·<w_n>.
 
     This is snarkjs's ifft, multiply coefficient i by inc^i, fft (inc = w_2n, or the field's
     shift when n is already the largest power of two).
     """
-    root = root_of_unity(log_n)
-    inc = SHIFT if log_n == TWO_ADICITY else root_of_unity(log_n + 1)
-    coeffs = intt(evals, root)
-    power = 1
-    for i in range(len(coeffs)):
-        coeffs[i] = coeffs[i] * power % R
-        power = power * inc % R
-    return ntt(coeffs, root)
+    coeffs = _ntt(evals, log_n, inverse=True)
+    scale = _coset_scale(log_n)
+    return _ntt([c * f % R for c, f in zip(coeffs, scale, strict=True)], log_n, inverse=False)

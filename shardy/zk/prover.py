@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
 
 from py_arkworks_bls12381 import G1Point, G2Point, Scalar
@@ -55,6 +56,9 @@ def _msm_g2(points: list[G2Point], scalars: list[int]) -> G2Point:
 def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     """A zero-knowledge Groth16 proof for a full witness (fresh random r, s from `secrets`).
 
+    The B side (the G2 MSM and its G1 twin) runs on a helper thread while this thread does the
+    QAP and the other MSMs; arkworks releases the GIL inside its MSMs.
+
     Raises:
         ProofError: the witness does not fit the key (length, wire 0, values not in Fr).
     """
@@ -64,19 +68,34 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
         raise ProofError("witness wire 0 must be the constant 1")
     if any(not 0 <= w < R for w in witness):
         raise ProofError("witness values must lie in [0, r)")
-    h = quotient_evaluations(pk, witness)
     r = secrets.randbelow(R)
     s = secrets.randbelow(R)
     w = list(witness)
-    # pi_a = α + Σ w_i·A_i + r·δ
-    a = _msm_g1([*pk.a_query, pk.alpha1, pk.delta1], [*w, 1, r])
-    # pi_b = β + Σ w_i·B_i + s·δ (in G2), and the same in G1 for pi_c
-    b = _msm_g2([*pk.b2_query, pk.beta2, pk.delta2], [*w, 1, s])
-    b1 = _msm_g1([*pk.b1_query, pk.beta1, pk.delta1], [*w, 1, s])
-    # pi_c = Σ_private w_i·C_i + Σ h_j·H_j + s·pi_a + r·b1 - r·s·δ
-    private = w[pk.n_public + 1 :]
-    c = _msm_g1(
-        [*pk.c_query, *pk.h_query, a, b1, pk.delta1],
-        [*private, *h, s, r, (-r * s) % R],
-    )
-    return Proof(a, b, c)
+
+    # pi_b = β + Σ w_i·B_i + s·δ (in G2), and b1, the same in G1 for pi_c
+    b_side: list[G1Point | G2Point] = []
+    failure: list[BaseException] = []
+
+    def run_b_side() -> None:
+        try:
+            b_side.append(_msm_g2([*pk.b2_query, pk.beta2, pk.delta2], [*w, 1, s]))
+            b_side.append(_msm_g1([*pk.b1_query, pk.beta1, pk.delta1], [*w, 1, s]))
+        except BaseException as exc:  # re-raised on the calling thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=run_b_side, name="shardy-zk-msm-b")
+    helper.start()
+    try:
+        # pi_a = α + Σ w_i·A_i + r·δ
+        a = _msm_g1([*pk.a_query, pk.alpha1, pk.delta1], [*w, 1, r])
+        # Σ_private w_i·C_i + Σ h_j·H_j
+        h = quotient_evaluations(pk, w)
+        c = _msm_g1([*pk.c_query, *pk.h_query], [*w[pk.n_public + 1 :], *h])
+    finally:
+        helper.join()
+    if failure:
+        raise failure[0]
+    b, b1 = b_side
+    # pi_c += s·pi_a + r·b1 - r·s·δ
+    c = c + a * Scalar(s) + b1 * Scalar(r) + pk.delta1 * Scalar((-r * s) % R)  # type: ignore[operator]
+    return Proof(a, b, c)  # type: ignore[arg-type]
