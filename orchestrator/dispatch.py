@@ -111,7 +111,11 @@ def send_round(
             )
         )
     body = app.signature("shardy.settle", args=(task.id, round_no), queue=CONTROL_QUEUE)
-    chord(header, body, app=app).apply_async()
+    result = chord(header, body, app=app).apply_async()
+    # settle's outcome lands in SQL; drop the backend's pub/sub subscription to it now
+    remove = getattr(app.backend, "remove_pending_result", None)
+    if remove is not None:
+        remove(result)
 
 
 def payload_ref(app: ShardyCelery, task: Task) -> BlobRef:

@@ -123,6 +123,13 @@ class Client:
                 bar.advance(job)
         return handles
 
+    def close(self) -> None:
+        """Drop Celery's result subscriptions (call before the broker goes away)."""
+        consumer = getattr(self.app.backend, "result_consumer", None)
+        if consumer is not None:
+            consumer.stop()
+            consumer.subscribed_to.clear()
+
     def handle(self, task_id: str) -> TaskHandle:
         """A handle on an existing task id."""
         return TaskHandle(task_id, self)

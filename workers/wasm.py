@@ -1,8 +1,15 @@
 """The wasmtime host: compiles a preprocessing module once, runs each call under fuel and memory
-limits, and moves bytes through linear memory in bulk."""
+limits, and moves bytes through linear memory in bulk.
+
+Call ABI (see wasm/src/frame.rs): ``alloc_bytes(128 + in_len + out_len) -> ptr``; the host writes
+a 128-byte header (``in_len``, ``out_len``, then up to 14 params, each a little-endian u64) and
+the payload at ``ptr``; ``func(ptr) -> status`` writes ``out_len`` bytes after the payload. One
+argument per call because wasmtime-py spends ~5 µs converting each argument.
+"""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +29,9 @@ STATUS_REASONS = {
     3: "no memory left for scratch space",
 }
 _WASM32_MAX_MEMORY = 2**32
+#: Header bytes before the payload in a call frame, and the params it holds.
+FRAME_BYTES, FRAME_PARAMS = 128, 14
+_FRAME = struct.Struct(f"<{2 + FRAME_PARAMS}Q")
 
 
 def default_wasm_path() -> Path:
@@ -40,7 +50,7 @@ def default_wasm_path() -> Path:
 
 
 def _signed(value: int, bits: int) -> int:
-    """Two's-complement view of an unsigned argument, as wasmtime-py expects for i32/i64."""
+    """Two's-complement view of an unsigned value, as wasmtime-py expects for i32."""
     value &= (1 << bits) - 1
     return value - (1 << bits) if value >> (bits - 1) else value
 
@@ -74,14 +84,8 @@ class WasmHost:
             self._module = wasmtime.Module(self._engine, source)
         except wasmtime.WasmtimeError as exc:
             raise PreprocessError(f"preprocessing module does not compile: {exc}") from exc
-        self._params: dict[str, list[int]] = {}
-        kinds = {}
-        for export in self._module.exports:
-            kinds[export.name] = export.type
-            if isinstance(export.type, wasmtime.FuncType):
-                self._params[export.name] = [
-                    64 if str(t) == "i64" else 32 for t in export.type.params
-                ]
+        kinds = {export.name: export.type for export in self._module.exports}
+        self._funcs = tuple(n for n, t in kinds.items() if isinstance(t, wasmtime.FuncType))
         if not isinstance(kinds.get("memory"), wasmtime.MemoryType) or "alloc_bytes" not in kinds:
             raise PreprocessError(
                 "preprocessing module must export 'memory' and 'alloc_bytes'; rebuild it with "
@@ -91,30 +95,39 @@ class WasmHost:
     @property
     def exports(self) -> tuple[str, ...]:
         """Names of the module's exported functions."""
-        return tuple(self._params)
+        return self._funcs
 
     def call(self, func: str, data: bytes | memoryview, out_len: int, args: Sequence[int]) -> bytes:
-        """Run ``func(in_ptr, in_len, out_ptr, out_len, *args) -> status`` in a fresh store.
+        """Run ``func(frame_ptr) -> status`` on a frame holding ``args`` and ``data``.
 
-        The payload is copied once into linear memory and the output once out of it.
+        Each call gets a fresh store and instance with the fuel and memory limits. The frame is
+        copied once into linear memory and the output once out of it.
+
+        Args:
+            func: an exported function taking one i32 and returning an i32 status.
+            data: the payload.
+            out_len: bytes of output the function must write.
+            args: up to 14 integer params (negative ones are sent as two's complement).
 
         Returns:
             The ``out_len`` bytes the function wrote.
 
         Raises:
-            PreprocessError: unknown export, wrong argument count, nonzero status, a trap,
-                exhausted fuel or memory; the message names ``func`` and the reason.
+            PreprocessError: unknown export, too many args, nonzero status, a trap, exhausted
+                fuel or memory; the message names ``func`` and the reason.
         """
         view = memoryview(data).cast("B")
         n_in = view.nbytes
-        widths = self._params.get(func)
-        if widths is None or len(widths) != 4 + len(args):
+        if func not in self._funcs or len(args) > FRAME_PARAMS:
             raise PreprocessError(
-                f"wasm preprocessor {func!r}: no export taking {4 + len(args)} arguments; "
-                f"exports are {self.exports}"
+                f"wasm preprocessor {func!r}: no such export, or more than {FRAME_PARAMS} "
+                f"params ({len(args)}); exports are {self.exports}"
             )
-        if n_in + out_len > self.max_memory:
-            raise self._oom(func, n_in + out_len)
+        frame_len = FRAME_BYTES + n_in + out_len
+        if frame_len > self.max_memory:
+            raise self._oom(func, frame_len)
+        words = [a & 0xFFFFFFFFFFFFFFFF for a in args] + [0] * (FRAME_PARAMS - len(args))
+        header = _FRAME.pack(n_in, out_len, *words)
         store = wasmtime.Store(self._engine)
         store.set_limits(memory_size=self.max_memory)
         store.set_fuel(self.fuel)
@@ -123,17 +136,15 @@ class WasmHost:
             instance = wasmtime.Instance(store, self._module, [])
             exports = instance.exports(store)
             memory = exports["memory"]
-            ptr = exports["alloc_bytes"](store, _signed(n_in + out_len, 32)) & 0xFFFFFFFF
+            ptr = exports["alloc_bytes"](store, _signed(frame_len, 32)) & 0xFFFFFFFF
             if ptr == 0:
-                raise self._oom(func, n_in + out_len)
-            if n_in:
-                memoryview(memory.get_buffer_ptr(store, n_in, ptr)).cast("B")[:] = view
-            wasm_args = [ptr, n_in, ptr + n_in, out_len, *args]
-            status = exports[func](
-                store, *(_signed(v, b) for v, b in zip(wasm_args, widths, strict=True))
-            )
+                raise self._oom(func, frame_len)
+            frame = memoryview(memory.get_buffer_ptr(store, FRAME_BYTES + n_in, ptr)).cast("B")
+            frame[:FRAME_BYTES] = header
+            frame[FRAME_BYTES:] = view
+            status = exports[func](store, _signed(ptr, 32))
             if status == 3:
-                raise self._oom(func, n_in + out_len)
+                raise self._oom(func, frame_len)
             if status:
                 reason = STATUS_REASONS.get(status, f"unknown status {status}")
                 raise PreprocessError(
@@ -142,7 +153,7 @@ class WasmHost:
                 )
             if not out_len:
                 return b""
-            return bytes(memory.get_buffer_ptr(store, out_len, ptr + n_in))
+            return bytes(memory.get_buffer_ptr(store, out_len, ptr + FRAME_BYTES + n_in))
         except wasmtime.Trap as exc:
             used = memory.data_len(store) if memory is not None else 0
             raise self._trap(func, exc, used) from exc
@@ -154,8 +165,9 @@ class WasmHost:
 
     def _oom(self, func: str, need: int) -> PreprocessError:
         return PreprocessError(
-            f"wasm preprocessor {func!r} ran out of memory: {need} bytes of payload and output "
-            f"do not fit max_memory={self.max_memory}; raise max_memory or split the payload"
+            f"wasm preprocessor {func!r} ran out of memory: a {need}-byte frame (header, payload, "
+            f"output) does not fit max_memory={self.max_memory}; raise max_memory or split the "
+            "payload"
         )
 
     def _trap(self, func: str, exc: wasmtime.Trap, used: int) -> PreprocessError:

@@ -126,7 +126,7 @@ def _secure(prime: int, n: int, t: int, r_f: int, r_p: int, alpha: int, m: int) 
     return r_f >= bound
 
 
-# -- constants and MDS ------------------------------------------------------------------------------
+# -- constants and MDS ---------------------------------------------------------------------------
 
 
 def generate(
@@ -199,9 +199,10 @@ def render_python(params: PoseidonParams) -> str:
         f"PARTIAL_ROUNDS = {params.partial_rounds}",
         "ROUND_CONSTANTS = (",
     ]
-    lines += [f"    {c:#066x}," for c in params.round_constants]
+    lines += [f"    0x{c:064X}," for c in params.round_constants]
     lines += [")", "MDS = ("]
-    lines += ["    (" + ", ".join(f"{v:#066x}" for v in row) + ")," for row in params.mds]
+    for row in params.mds:  # laid out as `ruff format` would, so the formatter leaves it alone
+        lines += ["    (", *(f"        0x{v:064X}," for v in row), "    ),"]
     lines += [")", ""]
     return "\n".join(lines)
 

@@ -1,0 +1,239 @@
+"""The `shardy` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from shardy.config import Settings
+from shardy.errors import ShardyError
+
+console = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="shardy")
+def cli() -> None:
+    """Shardy: verifiable GPU compute on Celery."""
+
+
+@cli.command()
+@click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
+@click.option("--tasks", default=24, show_default=True, help="Tasks to verify.")
+@click.option("--size", default=64 * 1024, show_default=True, help="Payload bytes per task.")
+def demo(workers: int, tasks: int, size: int) -> None:
+    """Start a local cluster, verify a sample workload, print the table, shut down."""
+    from shardy.demo import run_demo
+
+    run_demo(_settings(), workers=workers, tasks=tasks, size=size, console=console)
+
+
+@cli.command()
+@click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
+def up(workers: int) -> None:
+    """Run the local cluster (embedded Redis, orchestrator, workers) until Ctrl-C."""
+    from shardy.cluster import Cluster
+
+    settings = _settings()
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    with Cluster(settings, workers=workers) as cluster:
+        console.print(
+            f"shardy up: broker {settings.broker}, database {settings.database}, "
+            f"{workers} GPU workers (logs in {cluster.logdir}); Ctrl-C stops"
+        )
+        try:
+            while not stop:
+                for name, proc in list(cluster.procs.items()):
+                    if proc.poll() is not None:
+                        console.print(f"[yellow]{name} exited ({proc.returncode}); restarting")
+                        if name.startswith("gpu"):
+                            cluster.start_worker(int(name[3:]))
+                        else:
+                            cluster.start_process(name, "shardy.control", concurrency=2)
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        console.print("stopping…")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--adapter", default=None, help="GPU adapter index or name (SHARDY_GPU_ADAPTER).")
+@click.option("--name", default="gpu0@%h", show_default=True, help="Celery node name.")
+@click.option("--concurrency", default=1, show_default=True, help="Processes on this adapter.")
+@click.option("--loglevel", default="info", show_default=True)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(
+    adapter: str | None, name: str, concurrency: int, loglevel: str, celery_args: tuple
+) -> None:
+    """Run one GPU worker (wraps `celery worker -Q shardy.gpu`)."""
+    import os
+
+    from shardy.celery_app import GPU_QUEUE
+    from shardy.cluster import worker_command
+
+    _settings()
+    if adapter is not None:
+        os.environ["SHARDY_GPU_ADAPTER"] = adapter
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    cmd = worker_command(GPU_QUEUE, name, concurrency=concurrency, loglevel=loglevel)
+    os.execv(sys.executable, [*cmd, *celery_args])
+
+
+@cli.command()
+@click.argument("kernel")
+@click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--param", "params", multiple=True, help="Kernel parameter NAME=INT.")
+@click.option("--wait/--no-wait", default=False, help="Wait for the verified result.")
+@click.option("--timeout", default=300.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def submit(kernel, payload, seed, params, wait, timeout, as_json) -> None:
+    """Submit KERNEL on the bytes of file PAYLOAD."""
+    from shardy.api import Client
+
+    parsed = {}
+    for p in params:
+        key, _, value = p.partition("=")
+        try:
+            parsed[key] = int(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{p!r}: expected NAME=INT", param_hint="--param") from exc
+    try:
+        handle = Client(_settings()).submit(kernel, payload.read_bytes(), seed=seed, params=parsed)
+        out = {"task_id": handle.id}
+        if wait:
+            res = handle.get(timeout=timeout)
+            out.update(
+                digest=res.digest,
+                agreeing=[a.worker_id for a in res.attestations if a.agrees],
+                output_bytes=len(bytes(res.output)),
+            )
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print_json(json.dumps(out)) if as_json else console.print(out)
+
+
+@cli.command()
+@click.argument("task_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(task_id: str | None, as_json: bool) -> None:
+    """Show a task's state, or an overview of tasks, workers and the DLQ."""
+    from shardy.status import overview, task_status
+
+    try:
+        data = task_status(_settings(), task_id) if task_id else overview(_settings())
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        console.print_json(json.dumps(data, default=str))
+    else:
+        console.print(data)
+
+
+@cli.group()
+def dlq() -> None:
+    """Inspect and replay the dead-letter queue (shardy.dlq)."""
+
+
+def _app():
+    from shardy.api import Client
+    from shardy.embedded import require_broker
+
+    settings = _settings()
+    try:
+        require_broker(settings)
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return Client(settings).app
+
+
+@dlq.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_list(as_json: bool) -> None:
+    """List dead-lettered entries."""
+    from orchestrator import dlq as ops
+
+    items = ops.entries(_app())
+    if as_json:
+        console.print_json(json.dumps([e.to_dict() for e in items]))
+        return
+    for e in items:
+        console.print(
+            f"{e.id[:8]}  {e.kind:<9} task={e.task_id or '-'} replica={e.replica} "
+            f"attempts={e.attempts}  {e.reason[:100]}"
+        )
+    console.print(f"{len(items)} entries")
+
+
+@dlq.command("show")
+@click.argument("entry_id")
+def dlq_show(entry_id: str) -> None:
+    """Show one entry (id or unique prefix) in full."""
+    from orchestrator import dlq as ops
+
+    entry = ops.show(_app(), entry_id)
+    if entry is None:
+        raise click.ClickException(
+            f"no single DLQ entry matches {entry_id!r}; see `shardy dlq list`"
+        )
+    console.print_json(json.dumps(entry.to_dict()))
+
+
+@dlq.command("replay")
+@click.argument("entry_ids", nargs=-1)
+def dlq_replay(entry_ids: tuple[str, ...]) -> None:
+    """Replay entries (all when none given); each is replayed exactly once."""
+    from orchestrator import dlq as ops
+
+    done = ops.replay(_app(), list(entry_ids) or None)
+    for entry, note in done:
+        console.print(f"{entry.id[:8]}  task={entry.task_id or '-'}  {note}")
+    console.print(f"{len(done)} entries considered")
+
+
+@dlq.command("purge")
+@click.confirmation_option(prompt="Delete every DLQ message?")
+def dlq_purge() -> None:
+    """Delete every DLQ message (the SQL audit trail is kept)."""
+    from orchestrator import dlq as ops
+
+    console.print(f"purged {ops.purge(_app())} entries")
+
+
+@cli.command()
+def gpus() -> None:
+    """List the GPU adapters wgpu sees."""
+    from workers.gpu import list_adapters
+
+    for a in list_adapters():
+        console.print(
+            f"{a.index}: {a.name} [{a.backend}, {a.adapter_type}] max binding {a.max_binding}"
+        )
+
+
+def main() -> None:
+    """Entry point of the `shardy` console script."""
+    try:
+        cli(standalone_mode=True)
+    except ShardyError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(1)

@@ -1,0 +1,64 @@
+import pytest
+import redis
+
+from shardy.blobs import KEY_PREFIX, BlobRef, BlobStore, sha256_hex
+from shardy.config import Settings
+from shardy.embedded import EmbeddedRedis
+from shardy.errors import BlobNotFound, IntegrityError, PayloadError
+
+
+@pytest.fixture(scope="module")
+def store():
+    from conftest import short_home
+
+    home = short_home()
+    with EmbeddedRedis(Settings(home=home)) as server:
+        client = redis.Redis(unix_socket_path=str(server.socket))
+        yield BlobStore(client, ttl=60, inline_limit=16, max_size=1 << 20)
+        client.close()
+
+
+def test_put_get_round_trip_and_inline(store):
+    small = store.put(b"tiny")
+    assert small.inline == b"tiny" and store.get(small) == b"tiny"
+    data = bytes(range(256)) * 10
+    ref = store.put(data)
+    assert ref.inline is None and ref.sha256 == sha256_hex(data)
+    assert store.get(ref) == data
+    assert store.client.ttl(KEY_PREFIX + ref.sha256) > 0
+
+
+def test_replicas_share_one_stored_copy(store):
+    data = b"x" * 1000
+    before = store.client.dbsize()
+    refs = {store.put(data) for _ in range(3)}
+    assert len(refs) == 1 and store.client.dbsize() == before + 1
+
+
+def test_tampered_blob_fails_integrity(store):
+    ref = store.put(b"y" * 100)
+    store.client.set(KEY_PREFIX + ref.sha256, b"z" * 100)
+    with pytest.raises(IntegrityError, match="integrity"):
+        store.get(ref)
+    with pytest.raises(IntegrityError):
+        store.get(BlobRef(ref.sha256, ref.size, b"q" * 100))
+
+
+def test_missing_and_oversized(store):
+    with pytest.raises(BlobNotFound, match="resubmit"):
+        store.get(BlobRef("0" * 64, 5))
+    with pytest.raises(PayloadError, match="exceeds the limit"):
+        store.put(b"\0" * ((1 << 20) + 1))
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        None,
+        {"sha256": "x", "size": 1, "inline": None},
+        {"sha256": "a" * 64, "size": -1, "inline": None},
+    ],
+)
+def test_malformed_references(meta):
+    with pytest.raises(PayloadError):
+        BlobRef.from_meta(meta)

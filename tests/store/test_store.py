@@ -1,0 +1,69 @@
+import os
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from shardy.store import Base, Replica, Store, Task
+
+PG = os.environ.get("SHARDY_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "postgresql":
+        if not PG:
+            pytest.skip("SHARDY_TEST_DATABASE_URL not set (no PostgreSQL to test against)")
+        s = Store(PG, migrate=False)
+        with s.engine.begin() as conn:
+            for table in ("replicas", "dead_letters", "workers", "tasks", "alembic_version"):
+                conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        s.migrate()
+    else:
+        s = Store(f"sqlite:///{tmp_path}/t.db")
+    yield s
+    s.close()
+
+
+def _task(task_id="t1"):
+    return Task(
+        id=task_id, kernel="histogram", seed=1, output_len=1024, params={}, payload_sha256="0" * 64,
+        payload_size=3, redundancy=3, quorum=2, max_replicas=6, replicas_sent=3, rounds_sent=1,
+        rounds_settled=0, state="running", agreeing=0, published=False,
+    )  # fmt: skip
+
+
+def test_migration_matches_the_models(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert {"tasks", "replicas", "workers", "dead_letters"} <= set(
+        inspect(store.engine).get_table_names()
+    )
+
+
+def test_migrate_twice_is_a_no_op(store):
+    store.migrate()
+    store.migrate()
+
+
+def test_replica_index_is_unique_per_task(store):
+    with store.session() as s:
+        s.add(_task())
+    with store.session() as s:
+        s.add(Replica(task_id="t1", replica=0, round=1, status="ok", worker_id="w", verdict="none"))
+    with pytest.raises(IntegrityError), store.session() as s:
+        s.add(
+            Replica(task_id="t1", replica=0, round=1, status="ok", worker_id="w2", verdict="none")
+        )
+    with store.session() as s:
+        assert s.get(Task, "t1").params == {}
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    s = Store(f"sqlite:///{tmp_path}/w.db")
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    s.close()

@@ -1,0 +1,172 @@
+"""End to end on real parts: embedded Redis, real `celery worker` processes, lavapipe, SQLite."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from conftest import make_settings, short_home, start_cluster
+from sqlalchemy import func, select
+
+import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
+from orchestrator import dlq
+from orchestrator.settle import settle
+from shardy import frames
+from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
+from shardy.errors import KernelError, PayloadError, TaskFailed
+from shardy.kernels import registry
+from shardy.store import Replica, Task, Worker
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    home = short_home()
+    fault = home / "fault"
+    settings = make_settings(home, max_replicas=3, max_payload=1 << 20)
+    env = {"SHARDY_TEST_KERNELS": "kernels_faults", "SHARDY_TEST_FAULT_FILE": str(fault)}
+    byzantine = {**env, "SHARDY_TEST_KERNELS": "kernels_faults,kernels_byzantine"}
+    yield from start_cluster(settings, workers=3, worker_env={0: env, 1: env, 2: byzantine})
+
+
+def payload(n: int, seed: int = 0) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def oracle(kernel: str, data: bytes, params=None) -> np.ndarray:
+    k = registry.get(kernel)
+    return k.reference(data, k.resolve_params(params), 0)
+
+
+def test_task_is_verified_by_three_distinct_workers(cluster):
+    data = payload(100_000)
+    res = cluster.client.submit("sha256", data, params={"block": 1000}).get(timeout=120)
+    assert np.array_equal(res.output, oracle("sha256", data, {"block": 1000}))
+    assert res.redundancy == 3 and res.quorum == 2
+    assert len({a.worker_id for a in res.attestations}) == 3
+    assert all(a.valid and a.agrees and a.digest == res.digest for a in res.attestations)
+    entries = cluster.app.redis.xrange(VERIFIED_STREAM)
+    assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
+
+
+def test_many_tasks_spread_over_distinct_workers(cluster):
+    data = [payload(5000, i) for i in range(12)]
+    handles = cluster.client.map("sha256", data)
+    for d, h in zip(data, handles, strict=True):
+        res = h.get(timeout=120)
+        assert np.array_equal(res.output, oracle("sha256", d))
+        counted = [a.worker_id for a in res.attestations if a.valid]
+        assert len(counted) == len(set(counted)) >= 2
+
+
+def test_byzantine_replica_is_outvoted_and_recorded(cluster):
+    data = payload(50_000, 1)
+    res = cluster.client.submit("histogram", data).get(timeout=120)
+    assert np.array_equal(res.output, oracle("histogram", data))
+    by_worker = {a.worker_id.split("@")[0]: a for a in res.attestations}
+    assert by_worker["gpu2"].agrees is False and by_worker["gpu2"].digest != res.digest
+    assert by_worker["gpu0"].agrees and by_worker["gpu1"].agrees
+    with cluster.app.store.session() as s:
+        gpu2 = s.scalars(select(Worker).where(Worker.id.like("gpu2@%"))).one()
+        gpu0 = s.scalars(select(Worker).where(Worker.id.like("gpu0@%"))).one()
+        assert gpu2.disagreed >= 1 and gpu0.disagreed == 0
+        assert gpu2.reputation < gpu0.reputation
+        row = s.scalars(
+            select(Replica).where(Replica.task_id == res.task_id, Replica.worker_id == gpu2.id)
+        ).one()
+        assert row.verdict == "disagree"
+
+
+def test_transient_failures_dead_letter_with_backoff_then_replay(cluster):
+    fault = cluster.settings.home / "fault"
+    fault.touch()
+    data = payload(3000, 2)
+    handle = cluster.client.submit("flaky_histogram", data)
+    with pytest.raises(TaskFailed, match="dead-lettered"):
+        handle.get(timeout=120)
+    mine = [e for e in dlq.entries(cluster.app) if e.task_id == handle.id]
+    replicas = [e for e in mine if e.kind == "replica"]
+    assert len(replicas) == 3 and [e.kind for e in mine].count("task") == 1
+    base = cluster.settings.backoff_base
+    for e in replicas:
+        assert e.attempts == cluster.settings.retry_max + 1
+        gaps = np.diff(e.attempt_times)
+        # equal jitter: the k-th delay lies in [base*2^k/2, base*2^k] (plus scheduling time)
+        for k, gap in enumerate(gaps):
+            assert gap >= base * 2**k / 2 - 0.01, (k, gaps)
+        assert "injected transient GPU fault" in e.reason
+    fault.unlink()
+    notes = [note for entry, note in dlq.replay(cluster.app) if entry.task_id == handle.id]
+    assert sum(n.startswith("replayed as round") for n in notes) == 1
+    assert all(n.startswith(("replayed", "covered")) for n in notes)
+    res = handle.get(timeout=120)
+    assert np.array_equal(res.output, oracle("histogram", data))
+    assert not [e for e in dlq.entries(cluster.app) if e.task_id == handle.id]
+    again = [n for e, n in dlq.replay(cluster.app) if e.task_id == handle.id]
+    assert again == []  # every entry was replayed exactly once and left the queue
+
+
+def test_settle_twice_records_once(cluster):
+    handle = cluster.client.submit("histogram", payload(2000, 3))
+    first = handle.get(timeout=120)
+    app = cluster.app
+    with app.store.session() as s:
+        rows = s.scalars(select(Replica).where(Replica.task_id == handle.id)).all()
+        results = [
+            {"status": r.status, "task_id": r.task_id, "replica": r.replica,
+             "worker_id": r.worker_id, "digest": r.digest, "output_sha256": r.output_sha256,
+             "output_size": r.output_size}
+            for r in rows
+        ]  # fmt: skip
+        stats = {w.id: (w.agreed, w.disagreed) for w in s.scalars(select(Worker))}
+    published = len(app.redis.xrange(VERIFIED_STREAM))
+    for _ in range(2):
+        out = settle(app, results, handle.id, 1)
+        assert out["state"] == "verified" and out["action"] == "recorded"
+    with app.store.session() as s:
+        n = s.scalar(select(func.count()).select_from(Replica).where(Replica.task_id == handle.id))
+        assert n == 3
+        assert {w.id: (w.agreed, w.disagreed) for w in s.scalars(select(Worker))} == stats
+        assert s.get(Task, handle.id).digest == first.digest
+    assert len(app.redis.xrange(VERIFIED_STREAM)) == published
+
+
+def test_bad_input_is_refused_with_typed_errors(cluster):
+    with pytest.raises(KernelError, match="unknown kernel 'nope'"):
+        cluster.client.submit("nope", b"abc")
+    with pytest.raises(PayloadError, match="SHARDY_MAX_PAYLOAD"):
+        cluster.client.submit("histogram", b"\0" * ((1 << 20) + 1))
+    with pytest.raises(KernelError, match="output_len"):
+        cluster.client.submit("histogram", b"abc", output_len=12)
+
+
+def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(cluster):
+    app = cluster.app
+    # 1. a valid task message whose frame argument is garbage
+    app.send_task("shardy.execute", args=(b"not a frame",), queue=GPU_QUEUE)
+    # 2. a raw message whose body is not a decodable frame at all
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            b"\x00garbage",
+            exchange="shardy",
+            routing_key=GPU_QUEUE,
+            content_type=frames.CONTENT_TYPE,
+            content_encoding="binary",
+            headers={"task": "shardy.execute", "id": "garbage-1", "lang": "py"},
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        malformed = [e for e in dlq.entries(app) if e.kind == "malformed"]
+        if len(malformed) >= 2:
+            break
+        time.sleep(0.2)
+    reasons = " | ".join(e.reason for e in malformed)
+    assert "malformed replica order" in reasons and "undecodable" in reasons
+    data = payload(4000, 4)
+    res = cluster.client.submit("histogram", data).get(timeout=120)
+    assert np.array_equal(res.output, oracle("histogram", data))
+    kept = [n for e, n in dlq.replay(app) if e.kind == "malformed"]
+    assert kept and all(n.startswith("kept") for n in kept)
+    assert all(p.poll() is None for p in cluster.cluster.procs.values())
