@@ -1,0 +1,148 @@
+"""Single and batch verification, accept and reject side by side; malformed input raises."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shardy.errors import ProofError
+from shardy.zk import Circuit, batch_verify, find_invalid, load_vkey, prove, verify
+from shardy.zk.field import Q, R
+
+
+@pytest.fixture(scope="module")
+def batch(circuit: Circuit, inputs: dict[str, int]) -> list[tuple[dict[str, Any], list[str]]]:
+    return [prove(circuit, {**inputs, "seed": seed}) for seed in range(6)]
+
+
+def test_batch_accepts_valid_and_rejects_one_bad(batch, vkey_json) -> None:
+    assert batch_verify(vkey_json, batch) is True
+    assert find_invalid(vkey_json, batch) == []
+    bad = list(batch)
+    bad[3] = (batch[3][0], batch[4][1])  # a valid proof for other public signals
+    assert batch_verify(vkey_json, bad) is False
+    assert find_invalid(vkey_json, bad) == [3]
+
+
+def test_batch_rejects_proofs_that_cancel_in_a_plain_sum(batch, vkey_json) -> None:
+    (p0, s0), (p1, s1) = batch[0], batch[1]
+    swapped = [({**p0, "pi_c": p1["pi_c"]}, s0), ({**p1, "pi_c": p0["pi_c"]}, s1)]
+    assert batch_verify(vkey_json, batch[:2]) is True
+    assert batch_verify(vkey_json, swapped) is False
+    assert find_invalid(vkey_json, swapped) == [0, 1]
+
+
+def test_empty_batch_is_true(vkey_json) -> None:
+    assert batch_verify(vkey_json, []) is True
+
+
+def test_find_invalid_counts_malformed_items(batch, vkey_json) -> None:
+    items = [batch[0], ({"pi_a": "junk"}, batch[1][1]), batch[2]]
+    assert find_invalid(vkey_json, items) == [1]
+    with pytest.raises(ProofError, match="batch item 1"):
+        batch_verify(vkey_json, items)
+
+
+def test_signal_plus_modulus_is_refused_not_accepted(proved, vkey_json) -> None:
+    proof, public = proved
+    assert verify(vkey_json, proof, public) is True
+    aliased = [str(int(public[0]) + R), *public[1:]]
+    with pytest.raises(ProofError, match="field modulus"):
+        verify(vkey_json, proof, aliased)
+
+
+def test_wrong_signal_count_raises(proved, vkey_json) -> None:
+    proof, public = proved
+    with pytest.raises(ProofError, match="expects 5 public signals"):
+        verify(vkey_json, proof, public[:-1])
+    with pytest.raises(ProofError, match="expects 5 public signals"):
+        verify(vkey_json, proof, [*public, "0"])
+
+
+def _g1_not_in_subgroup() -> list[str]:
+    x = 0
+    while True:
+        x += 1
+        rhs = (x**3 + 4) % Q
+        y = pow(rhs, (Q + 1) // 4, Q)
+        if y * y % Q == rhs:
+            return [str(x), str(y), "1"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("pi_a", _g1_not_in_subgroup(), "not a point of G1"),
+        ("pi_a", ["1", "2", "1"], "not a point of G1"),
+        ("pi_a", ["0", "0", "1"], "not on the curve"),
+        ("pi_a", [str(Q), "2", "1"], "field modulus"),
+        ("pi_a", ["1", "2"], "list of 3"),
+        ("pi_c", ["1", "2", "2"], "affine"),
+        ("pi_b", [["1", "2"], ["3", "4"], ["1", "0"]], "not a point of G2"),
+        ("pi_b", ["1", "2", "1"], "list of 2"),
+        ("pi_a", ["-1", "2", "1"], "decimal"),
+        ("pi_a", [" 1", "2", "1"], "decimal"),
+    ],
+)
+def test_malformed_points_raise(proved, vkey_json, field: str, value, message: str) -> None:
+    proof, public = proved
+    assert verify(vkey_json, proof, public) is True
+    with pytest.raises(ProofError, match=message):
+        verify(vkey_json, {**proof, field: value}, public)
+
+
+def test_malformed_proof_objects_raise(proved, vkey_json) -> None:
+    proof, public = proved
+    for bad in ([], "proof", {"pi_a": proof["pi_a"]}, {**proof, "protocol": "plonk"},
+                {**proof, "curve": "bn128"}):  # fmt: skip
+        with pytest.raises(ProofError):
+            verify(vkey_json, bad, public)
+
+
+def test_malformed_vkey_raises(proved, vkey_json) -> None:
+    proof, public = proved
+    broken = copy.deepcopy(vkey_json)
+    broken["IC"] = broken["IC"][:-1]
+    with pytest.raises(ProofError, match="IC"):
+        verify(broken, proof, public)
+    with pytest.raises(ProofError):
+        verify({**vkey_json, "vk_alpha_1": ["1", "2", "1"]}, proof, public)
+    assert load_vkey(vkey_json) is load_vkey(copy.deepcopy(vkey_json))  # parsed once, cached
+
+
+_FIXTURES = [HealthCheck.function_scoped_fixture]
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.sampled_from(["0", "1", str(Q), str(R)]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                               max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(["pi_a", "pi_b", "pi_c"]), value=_json)
+def test_fuzzed_proof_fields_never_escape_as_native_errors(proved, vkey_json, field, value) -> None:
+    proof, public = proved
+    try:
+        result = verify(vkey_json, {**proof, field: value}, public)
+    except ProofError:
+        return
+    assert result is False or value == proof[field]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(signals=st.lists(st.integers(min_value=-(2**300), max_value=2**300) | _json, max_size=7))
+def test_fuzzed_public_signals(proved, vkey_json, signals) -> None:
+    proof, _ = proved
+    with contextlib.suppress(ProofError):
+        assert verify(vkey_json, proof, signals) is False
