@@ -16,35 +16,41 @@ from workers.wasm import WasmHost, default_wasm_path
 WASM_DIR = Path(__file__).resolve().parents[2] / "wasm"
 COMMITTED = WASM_DIR / "shardy_preprocess.wasm"
 
-# A hand-written module with the host ABI: each export misbehaves in one way.
+# A hand-written module with the host ABI (one frame pointer in, a status out; the header holds
+# in_len at +0, out_len at +8, params from +16, payload from +128): each export misbehaves in one
+# way.
 WAT = """
 (module
   (memory (export "memory") 1)
   (global $calls (mut i32) (i32.const 0))
   (func (export "alloc_bytes") (param i32) (result i32) i32.const 1024)
-  (func (export "spin") (param i32 i32 i32 i32) (result i32)
+  (func (export "spin") (param i32) (result i32)
     (loop (br 0))
     i32.const 0)
-  (func (export "count") (param i32 i32 i32 i32) (result i32)
+  (func (export "count") (param $f i32) (result i32)
     (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
-    (i32.store (local.get 2) (global.get $calls))
+    (i32.store offset=128 (local.get $f) (global.get $calls))
     i32.const 0)
-  (func (export "burn") (param i32 i32 i32 i32 i32) (result i32)
-    (loop (br_if 0 (local.tee 4 (i32.sub (local.get 4) (i32.const 1)))))
+  (func (export "burn") (param $f i32) (result i32)
+    (local $n i32)
+    (local.set $n (i32.load offset=16 (local.get $f)))
+    (loop (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     i32.const 0)
-  (func (export "boom") (param i32 i32 i32 i32) (result i32) unreachable)
-  (func (export "hog") (param i32 i32 i32 i32) (result i32)
+  (func (export "boom") (param i32) (result i32) unreachable)
+  (func (export "hog") (param i32) (result i32)
     (loop (br_if 0 (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
     unreachable)
-  (func (export "status") (param i32 i32 i32 i32 i32) (result i32) local.get 4)
-  (func (export "reverse")
-    (param $in i32) (param $n i32) (param $out i32) (param $m i32) (result i32)
-    (local $i i32)
+  (func (export "status") (param $f i32) (result i32) (i32.load offset=16 (local.get $f)))
+  (func (export "two_args") (param i32 i32) (result i32) i32.const 0)
+  (func (export "reverse") (param $f i32) (result i32)
+    (local $i i32) (local $n i32) (local $in i32)
+    (local.set $n (i32.load (local.get $f)))
+    (local.set $in (i32.add (local.get $f) (i32.const 128)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (i32.store8
-          (i32.add (local.get $out) (local.get $i))
+          (i32.add (i32.add (local.get $in) (local.get $n)) (local.get $i))
           (i32.load8_u
             (i32.sub (i32.add (local.get $in) (local.get $n))
                      (i32.add (local.get $i) (i32.const 1)))))
@@ -109,11 +115,13 @@ def test_nonzero_status_becomes_error(host: WasmHost) -> None:
         host.call("status", b"", 0, [9])
 
 
-def test_unknown_export_or_arity_is_an_error(host: WasmHost) -> None:
-    with pytest.raises(PreprocessError, match="'nope': no export taking 4 arguments"):
+def test_unknown_export_or_signature_is_an_error(host: WasmHost) -> None:
+    with pytest.raises(PreprocessError, match="'nope': no such export"):
         host.call("nope", b"", 0, [])
-    with pytest.raises(PreprocessError, match="'spin': no export taking 5 arguments"):
-        host.call("spin", b"", 0, [1])
+    with pytest.raises(PreprocessError, match=r"'spin': .*more than 14 params \(15\)"):
+        host.call("spin", b"", 0, [1] * 15)
+    with pytest.raises(PreprocessError, match="'two_args' could not run: too few parameters"):
+        host.call("two_args", b"", 0, [])
 
 
 def test_bad_modules_and_limits_are_refused() -> None:
@@ -140,15 +148,18 @@ def test_committed_module_exports_the_abi() -> None:
     assert default_wasm_path() == COMMITTED
 
 
-def test_committed_module_checks_lengths_itself() -> None:
-    # The host validates first; the module must still refuse a wrong out_len on its own.
+def test_committed_module_checks_params_and_lengths_itself() -> None:
+    # The host validates first; the module must still refuse a wrong out_len or param.
     host = WasmHost(fuel=10**6, max_memory=1 << 20)
-    args = [1, 4, 4, 0, 0, 0, 0, 0]  # itemsize size stride offset pad count shuffle seed
+    args = [1, 4, 4, 0, 0, 0, 0, 2**64 - 1]  # itemsize size stride offset pad count shuffle seed
     assert host.call("chunks", b"abcdefgh", 8, args) == b"abcdefgh"
+    assert host.call("chunks", b"abcdefgh", 8, [1, 4, 4, 0, 0, 0, 0, -1]) == b"abcdefgh"
     with pytest.raises(PreprocessError, match="payload length does not fit"):
         host.call("chunks", b"abcdefgh", 12, args)
     with pytest.raises(PreprocessError, match="refused a parameter"):
         host.call("chunks", b"abcdefgh", 8, [0, 4, 4, 0, 0, 0, 0, 0])
+    with pytest.raises(PreprocessError, match="refused a parameter"):
+        host.call("chunks", b"abcdefgh", 8, [2**32 + 1, 4, 4, 0, 0, 0, 0, 0])
     with pytest.raises(PreprocessError, match="refused a parameter"):
         host.call("decode", b"ab", 8, [9, 0, 0])
 

@@ -65,17 +65,13 @@ fn bounds(dtype: u32) -> (i64, i64) {
     }
 }
 
-/// Round half to even; `v` must lie well inside ±2^52.
-fn round_half_even(v: f64) -> i64 {
-    let t = v as i64; // truncates toward zero
-    let frac = v - t as f64; // exact: both share v's binade or below
-    if frac > 0.5 || (frac == 0.5 && t & 1 == 1) {
-        t + 1
-    } else if frac < -0.5 || (frac == -0.5 && t & 1 == 1) {
-        t - 1
-    } else {
-        t
-    }
+/// 1.5 · 2^52: adding and subtracting it rounds an f64 of magnitude below 2^51 to an integer,
+/// half to even (the default IEEE rounding), without branches.
+const ROUNDER: f64 = 6_755_399_441_055_744.0;
+
+/// Round half to even; `v` must lie within ±2^51.
+fn round_half_even(v: f64) -> f64 {
+    (v + ROUNDER) - ROUNDER
 }
 
 /// Little-endian f32 to `dtype`: `q = clamp(round_half_even(f32(x * scale)) + zero_point)`;
@@ -100,11 +96,13 @@ pub(crate) fn quantize(
     let (vlo, vhi) = ((lo - zero_point - 1) as f64, (hi - zero_point + 1) as f64);
     let q = |x: f32| -> i64 {
         let v = x * scale;
+        // f64::max/min return the other operand for NaN, so NaN clamps to vlo; replaced below.
+        let r = round_half_even((v as f64).max(vlo).min(vhi)) as i64 + zero_point;
         if v.is_nan() {
-            return zero_point;
+            zero_point
+        } else {
+            r.max(lo).min(hi)
         }
-        let v = (v as f64).max(vlo).min(vhi);
-        (round_half_even(v) + zero_point).max(lo).min(hi)
     };
     match dtype {
         0 => each_item!(inp, out, f32, 4, 1, |x, d| { d[0] = q(x) as u8 }),

@@ -26,7 +26,9 @@ pub(crate) fn ema(
         return Err(Refusal::BadParam);
     }
     let items = inp.len() / isz;
-    if inp.len() % isz != 0 || items % channels as usize != 0 || items as u64 * 4 != out.len() as u64
+    if inp.len() % isz != 0
+        || items % channels as usize != 0
+        || items as u64 * 4 != out.len() as u64
     {
         return Err(Refusal::BadLength);
     }

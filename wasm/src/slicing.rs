@@ -35,7 +35,11 @@ pub(crate) fn chunks(inp: &[u8], out: &mut [u8], p: &ChunkParams) -> Result<(), 
     }
     let items = inp.len() as u64 / isz;
     let (offset, stride, size) = (p.offset as u64, p.stride as u64, p.size as u64);
-    let n = if items > offset { (items - offset + stride - 1) / stride } else { 0 };
+    let n = if items > offset {
+        (items - offset + stride - 1) / stride
+    } else {
+        0
+    };
     let m = kept(n, p.count);
     let shard = size * isz;
     if m.checked_mul(shard) != Some(out.len() as u64) {
