@@ -103,6 +103,26 @@ def test_tiles_multibyte_pixels_and_shuffle(pre: Preprocessor) -> None:
     assert out == b"".join(rgb[3 * t : 3 * t + 3] for t in order)
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge"])
+def test_tiles_big_halo_on_a_long_image_agrees(mode: str) -> None:
+    # The padded image would be far larger than the output: numpy gathers tile by tile.
+    column = bytes(i % 251 for i in range(5000))
+    params = {"width": 1, "height": 5000, "tile_w": 1, "halo": 50, "mode": mode, "pad": 7}
+    params.update(count=3, shuffle=1)
+    outs = [b.run("tiles", column, params, seed=9) for b in BACKENDS.values()]
+    assert outs[0] == outs[1] == outs[2] and len(outs[0]) == 3 * 101 * 101
+    t = permutation(5000, 9)[0]
+    ys = [min(max(t + d, 0), 4999) for d in range(-50, 51)]
+    first = np.frombuffer(outs[0][: 101 * 101], np.uint8).reshape(101, 101)
+    if mode == "edge":
+        assert first.tolist() == [[column[y]] * 101 for y in ys]
+    else:
+        assert first[:, 50].tolist() == [
+            column[t + d] if 0 <= t + d < 5000 else 7 for d in range(-50, 51)
+        ]
+        assert set(first[:, :50].ravel().tolist()) == {7}
+
+
 def test_decode_normalises(pre: Preprocessor) -> None:
     out = pre.run("decode", bytes([0, 51, 255]), {"scale": 1 / 255})
     assert np.frombuffer(out, "<f4").tolist() == [0.0, np.float32(51) * np.float32(1 / 255), 1.0]
