@@ -39,22 +39,21 @@ class Entry:
 
 
 def _entry(message: Message) -> Entry:
+    headers = message.headers or {}
     try:
         body = message.decode()
     except Exception as exc:  # undecodable bytes dead-lettered natively by RabbitMQ
         body = {"reason": f"undecodable message: {exc}"}
     if not isinstance(body, dict) or "kind" not in body:
-        deaths = (message.headers or {}).get("x-death") or [{}]
-        reason = f"rejected by a worker ({deaths[0].get('reason', 'unknown')}): malformed"
+        # RabbitMQ's x-dead-letter-exchange routed a rejected message here as it was
+        death = (headers.get("x-death") or [{}])[0]
+        detail = body.get("reason", "") if isinstance(body, dict) else "not a task"
         body = {
             "kind": "malformed",
-            "reason": body.get("reason", reason) if isinstance(body, dict) else reason,
+            "id": headers.get("id") or f"tag-{message.delivery_tag}",
+            "reason": f"{death.get('reason', 'rejected')} by a worker on "
+            f"{death.get('queue', '?')}: {detail or 'malformed task message'}",
         }
-        body["id"] = (
-            (message.headers or {}).get("id")
-            or message.properties.get("correlation_id")
-            or f"tag-{message.delivery_tag}"
-        )
     return Entry(
         id=str(body.get("id")),
         kind=str(body.get("kind")),

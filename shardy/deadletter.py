@@ -38,6 +38,13 @@ def new_entry(
     }
 
 
+def declare(app: ShardyCelery) -> None:
+    """Declare ``shardy.dlx`` and ``shardy.dlq`` so RabbitMQ's native dead-lettering has a
+    route before the first reject (it drops messages whose dead-letter exchange is absent)."""
+    with app.connection_for_write() as conn:
+        dlq_queue(conn.default_channel).declare()
+
+
 def publish(app: ShardyCelery, entry: dict[str, Any]) -> str:
     """Publish ``entry`` to the dead-letter exchange ``shardy.dlx`` (queue ``shardy.dlq``)."""
     with app.producer_or_acquire() as producer:

@@ -77,7 +77,7 @@ def execute(
         return _dead(rt, None, frame, f"malformed replica order: {exc}", times, kind="malformed")
 
     if not rt.claim(order.task_id, order.replica):
-        if handbacks < s.handback_max and rt.others_free(order.task_id):
+        if handbacks < s.handback_max and rt.others_free(order.task_id, order.replica):
             raise Retry(
                 handback_delay(handbacks),
                 {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},

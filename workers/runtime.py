@@ -75,10 +75,12 @@ class WorkerRuntime:
         """Give up a claim (the replica failed), so this worker may serve another replica."""
         self._release([claim_key(task_id)], [self.worker_id, replica])
 
-    def others_free(self, task_id: str) -> bool:
-        """True when some live worker has not yet served this task."""
-        claimed = {w.decode() for w in self.app.redis.hkeys(claim_key(task_id))}
-        return bool(self.alive_workers() - claimed)
+    def others_free(self, task_id: str, replica: int) -> bool:
+        """True when another live worker may run ``replica``: it has not served the task,
+        or its claim is for this very replica (it restarted and may redo it)."""
+        claims = self.app.redis.hgetall(claim_key(task_id))
+        taken = {w.decode() for w, r in claims.items() if int(r) != replica}
+        return bool(self.alive_workers() - taken - {self.worker_id})
 
     def describe(self) -> dict:
         """Registration record sent to the orchestrator."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
+from shardy import deadletter
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from workers.execute import Retry, execute
 from workers.runtime import Liveness, WorkerRuntime
@@ -27,7 +28,8 @@ def runtime(nodename: str) -> WorkerRuntime:
 
 @worker_ready.connect
 def _on_ready(sender: Any = None, **_: Any) -> None:
-    """In a GPU worker's main process: register, and start beating liveness."""
+    """In a GPU worker's main process: declare the DLQ, register, start beating liveness."""
+    deadletter.declare(app)
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if GPU_QUEUE not in queues:
         return
