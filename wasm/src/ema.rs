@@ -32,24 +32,40 @@ pub(crate) fn ema(
     {
         return Err(Refusal::BadLength);
     }
-    let a = alpha_q16 as i64;
-    let c = channels as usize;
-    for i in 0..items {
-        let x: i64 = match dtype {
-            0 => inp[i] as i64,
-            1 => inp[i] as i8 as i64,
-            2 => u16::from_le_bytes([inp[2 * i], inp[2 * i + 1]]) as i64,
-            _ => i16::from_le_bytes([inp[2 * i], inp[2 * i + 1]]) as i64,
-        };
-        let xq = x << frac_bits;
-        let y = if i < c {
-            xq
-        } else {
-            let p = &out[4 * (i - c)..4 * (i - c) + 4];
-            let prev = i32::from_le_bytes([p[0], p[1], p[2], p[3]]) as i64;
-            (a * xq + (ONE_Q16 - a) * prev + (1 << 15)) >> 16
-        };
-        out[4 * i..4 * i + 4].copy_from_slice(&(y as i32).to_le_bytes());
+    let (a, c) = (alpha_q16 as i64, channels as usize);
+    match dtype {
+        0 => smooth::<1>(inp, out, c, a, frac_bits, |b| b[0] as i64),
+        1 => smooth::<1>(inp, out, c, a, frac_bits, |b| b[0] as i8 as i64),
+        2 => smooth::<2>(inp, out, c, a, frac_bits, |b| u16::from_le_bytes(b) as i64),
+        _ => smooth::<2>(inp, out, c, a, frac_bits, |b| i16::from_le_bytes(b) as i64),
     }
     Ok(())
+}
+
+/// The recurrence for `N`-byte samples, one channel at a time with the state in a register.
+fn smooth<const N: usize>(
+    inp: &[u8],
+    out: &mut [u8],
+    c: usize,
+    a: i64,
+    frac_bits: u32,
+    load: impl Fn([u8; N]) -> i64,
+) {
+    let b = ONE_Q16 - a;
+    for ch in 0..c {
+        let samples = inp.chunks_exact(N).skip(ch).step_by(c);
+        let slots = out.chunks_exact_mut(4).skip(ch).step_by(c);
+        let mut y: Option<i64> = None;
+        for (src, dst) in samples.zip(slots) {
+            let mut raw = [0u8; N];
+            raw.copy_from_slice(src);
+            let x = load(raw) << frac_bits;
+            let next = match y {
+                None => x,
+                Some(prev) => (a * x + b * prev + (1 << 15)) >> 16,
+            };
+            dst.copy_from_slice(&(next as i32).to_le_bytes());
+            y = Some(next);
+        }
+    }
 }
