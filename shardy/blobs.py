@@ -1,4 +1,4 @@
-"""Content-addressed blob store in Redis: payloads and outputs stored once, checked on every read."""
+"""Content-addressed blob store in Redis: payloads and outputs stored once, checked on read."""
 
 from __future__ import annotations
 

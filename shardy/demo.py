@@ -42,7 +42,7 @@ def run_demo(
         f"home={settings.home}"
     )
     work = sample_workload(tasks, size)
-    with Cluster(settings, workers=workers) as cluster:
+    with Cluster(settings, workers=workers):
         console.print(f"cluster up: embedded Redis + orchestrator + {workers} workers")
         client = Client(settings)
         started = time.perf_counter()

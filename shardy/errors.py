@@ -56,7 +56,7 @@ class PreprocessError(WorkerError):
 
 
 class ProofError(ShardyError):
-    """A proof, verifying key or public-signal list is malformed (an invalid proof is not an error)."""
+    """A proof, key or public-signal list is malformed (an invalid proof is not an error)."""
 
 
 class QuorumError(ShardyError):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
+import kernels_faults  # noqa: F401 - registers slow_histogram in this process
 import numpy as np
 import pytest
-from conftest import make_settings, short_home, start_cluster
+from cluster_support import make_settings, short_home, start_cluster
 from sqlalchemy import select
 
-import kernels_faults  # noqa: F401 - registers slow_histogram in this process
 from shardy.kernels import registry
 from shardy.store import Replica
 from workers.runtime import claim_key

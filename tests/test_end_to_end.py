@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
+import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 import numpy as np
 import pytest
-from conftest import make_settings, short_home, start_cluster
+from cluster_support import make_settings, short_home, start_cluster
 from sqlalchemy import func, select
 
-import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 from orchestrator import dlq
 from orchestrator.settle import settle
 from shardy import frames

@@ -10,7 +10,14 @@ import time
 
 import numpy as np
 import pytest
-from conftest import AMQP_URL, DATABASE_URL, REDIS_URL, make_settings, short_home, start_cluster
+from cluster_support import (
+    AMQP_URL,
+    DATABASE_URL,
+    REDIS_URL,
+    make_settings,
+    short_home,
+    start_cluster,
+)
 from sqlalchemy import text
 
 from orchestrator import dlq

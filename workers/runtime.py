@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -113,10 +114,8 @@ class Liveness:
     def stop(self) -> None:
         """Stop beating and leave the alive set at once."""
         self._stop.set()
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.app.redis.zrem(ALIVE_KEY, self.worker_id)
-        except redis.RedisError:
-            pass
 
     def _loop(self) -> None:
         while not self._stop.wait(ALIVE_WINDOW / 3):

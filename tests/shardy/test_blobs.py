@@ -9,7 +9,7 @@ from shardy.errors import BlobNotFound, IntegrityError, PayloadError
 
 @pytest.fixture(scope="module")
 def store():
-    from conftest import short_home
+    from cluster_support import short_home
 
     home = short_home()
     with EmbeddedRedis(Settings(home=home)) as server:

@@ -1,0 +1,62 @@
+"""Test support shared by the cluster tests: short data dirs, settings, real clusters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from shardy.api import Client
+from shardy.cluster import Cluster
+from shardy.config import Settings
+
+REDIS_URL = os.environ.get("SHARDY_TEST_REDIS_URL")
+AMQP_URL = os.environ.get("SHARDY_TEST_AMQP_URL")
+DATABASE_URL = os.environ.get("SHARDY_TEST_DATABASE_URL")
+
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+
+
+def short_home() -> Path:
+    """A fresh data dir with a path short enough for a unix socket."""
+    return Path(tempfile.mkdtemp(prefix="shy", dir="/tmp"))
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    """Settings for a test cluster: fast retries and redelivery, defaults otherwise."""
+    base = {
+        "home": home,
+        "retry_max": 2,
+        "backoff_base": 0.2,
+        "backoff_max": 2.0,
+        "task_time_limit": 60,
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+class RunningCluster:
+    """A started cluster plus a client bound to it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.settings = cluster.settings
+        self.client = Client(cluster.settings)
+        self.app = self.client.app
+
+
+def start_cluster(settings: Settings, **kw: object) -> Iterator[RunningCluster]:
+    cluster = Cluster(settings, loglevel="info", **kw)  # type: ignore[arg-type]
+    try:
+        cluster.start()
+        running = RunningCluster(cluster)
+        yield running
+        running.client.close()
+    finally:
+        cluster.stop()
+        if os.environ.get("SHARDY_TEST_KEEP_LOGS"):
+            print(f"cluster logs kept in {cluster.logdir}")
+        else:
+            shutil.rmtree(settings.home, ignore_errors=True)
