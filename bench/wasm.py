@@ -1,7 +1,7 @@
 """Benchmark: preprocessor throughput under wasmtime vs the numpy fallback vs pure Python, and the
 fixed cost of one wasm call (fresh store + instance + alloc + call).
 
-Run: ``python bench/wasm.py [--mib 4] [--repeat 5]``. Prints a table; MB/s is payload bytes in
+Run: ``python bench/wasm.py [--kib 4096] [--repeat 5]``. Prints a table; MB/s is payload bytes in
 (10**6 bytes) per second, best of ``--repeat`` runs. Pure Python runs on a payload 16× smaller.
 """
 
@@ -20,9 +20,9 @@ from workers.preprocess import Preprocessor
 from workers.wasm import WasmHost
 
 
-def payloads(mib: int) -> dict[str, tuple[bytes, dict]]:
-    """One representative call per preprocessor, on about ``mib`` MiB of input."""
-    n = mib << 20
+def payloads(kib: int) -> dict[str, tuple[bytes, dict]]:
+    """One representative call per preprocessor, on about ``kib`` KiB of input."""
+    n = kib << 10
     rng = np.random.default_rng(0)
     u8 = rng.integers(0, 256, size=n, dtype=np.uint8).tobytes()
     side = int((n) ** 0.5)
@@ -49,6 +49,12 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 def throughput(pre: Preprocessor, name: str, data: bytes, params: dict, repeat: int) -> float:
     seconds = best(lambda: pre.run(name, data, params, seed=1), repeat)
     return len(data) / seconds / 1e6
+
+
+def ratio(a: float, b: float) -> str:
+    """``a / b`` as ``1.23x`` (below 10) or ``45x``."""
+    r = a / b
+    return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 
 
 def call_overhead(repeat: int) -> dict[str, float]:
@@ -82,7 +88,7 @@ def call_overhead(repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mib", type=int, default=4, help="payload size in MiB (default 4)")
+    parser.add_argument("--kib", type=int, default=4096, help="payload KiB (default 4096)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (default 5)")
     args = parser.parse_args()
     backends = {
@@ -91,10 +97,10 @@ def main() -> None:
         "python": Preprocessor(use_wasm=False, fallback="python"),
     }
     print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
-    print(f"payload {args.mib} MiB (pure Python: {args.mib * 64} KiB), best of {args.repeat}\n")
+    print(f"payload {args.kib} KiB (pure Python: {args.kib // 16} KiB), best of {args.repeat}\n")
     head = f"{'preprocessor':<10} {'wasm MB/s':>10} {'numpy MB/s':>11} {'python MB/s':>12}"
     print(f"{head} {'wasm/numpy':>11} {'wasm/python':>12}")
-    for name, (data, params) in payloads(args.mib).items():
+    for name, (data, params) in payloads(args.kib).items():
         small = data[: len(data) // 16]
         if name == "tiles":  # keep a whole image for the small run
             side = int(len(small) ** 0.5)
@@ -108,7 +114,7 @@ def main() -> None:
         }
         print(
             f"{name:<10} {mbs['wasm']:>10.1f} {mbs['numpy']:>11.1f} {mbs['python']:>12.2f} "
-            f"{mbs['wasm'] / mbs['numpy']:>10.2f}x {mbs['wasm'] / mbs['python']:>11.0f}x"
+            f"{ratio(mbs['wasm'], mbs['numpy']):>11} {ratio(mbs['wasm'], mbs['python']):>12}"
         )
     print("\nper-call fixed cost (median, empty payload)")
     for step, micros in call_overhead(args.repeat).items():
