@@ -132,6 +132,9 @@ def test_decode_normalises(pre: Preprocessor) -> None:
     u32 = struct.pack("<I", 2**32 - 1)
     assert pre.run("decode", u32, {"dtype": "u32"}) == struct.pack("<f", 2.0**32)
     assert pre.run("decode", b"", {"dtype": "i32"}) == b""
+    assert (
+        pre.run("decode", b"\x02", None) == pre.run("decode", b"\x02", {}) == struct.pack("<f", 2)
+    )
 
 
 def test_decode_rounds_each_step_to_f32_without_fma(pre: Preprocessor) -> None:

@@ -82,7 +82,7 @@ class Preprocessor:
         self,
         name: str,
         data: bytes | bytearray | memoryview,
-        params: Mapping[str, int | float | str],
+        params: Mapping[str, int | float | str] | None = None,
         seed: int = 0,
     ) -> bytes:
         """Run preprocessor ``name`` on ``data``; see `PREPROCESSORS` and docs/kernels.md.
@@ -91,7 +91,7 @@ class Preprocessor:
             name: one of `PREPROCESSORS`.
             data: the payload (any C-contiguous buffer; read as bytes).
             params: the preprocessor's params, as documented on its planner in
-                `workers.preprocess.plans`.
+                `workers.preprocess.plans`; None means all defaults.
             seed: 0 ≤ seed < 2**64; drives the shard order of chunks/tiles when shuffle=1.
 
         Returns:
@@ -107,7 +107,7 @@ class Preprocessor:
             raise PreprocessError(
                 f"preprocessor {name!r}: data must be a C-contiguous bytes-like object ({exc})"
             ) from exc
-        pl = plan(name, view.nbytes, params, seed, self.max_memory)
+        pl = plan(name, view.nbytes, {} if params is None else params, seed, self.max_memory)
         if self._host is not None:
             return self._host.call(name, view, pl.out_len, pl.wasm_args)
         return self._fallback(pl, view)
