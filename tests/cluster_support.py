@@ -60,3 +60,19 @@ def start_cluster(settings: Settings, **kw: object) -> Iterator[RunningCluster]:
             print(f"cluster logs kept in {cluster.logdir}")
         else:
             shutil.rmtree(settings.home, ignore_errors=True)
+
+
+def publish_garbage(app, body: bytes, message_id: str) -> None:
+    """Put a raw message that claims to be a Shardy task, but is not a frame, on shardy.gpu."""
+    from shardy import frames
+    from shardy.celery_app import GPU_QUEUE
+
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            body,
+            exchange="shardy",
+            routing_key=GPU_QUEUE,
+            content_type=frames.CONTENT_TYPE,
+            content_encoding="binary",
+            headers={"task": "shardy.execute", "id": message_id, "lang": "py"},
+        )

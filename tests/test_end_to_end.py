@@ -7,12 +7,11 @@ import time
 import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 import numpy as np
 import pytest
-from cluster_support import make_settings, short_home, start_cluster
+from cluster_support import make_settings, publish_garbage, short_home, start_cluster
 from sqlalchemy import func, select
 
 from orchestrator import dlq
 from orchestrator.settle import settle
-from shardy import frames
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
 from shardy.errors import KernelError, PayloadError, TaskFailed
 from shardy.kernels import registry
@@ -147,15 +146,7 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(clust
     # 1. a valid task message whose frame argument is garbage
     app.send_task("shardy.execute", args=(b"not a frame",), queue=GPU_QUEUE)
     # 2. a raw message whose body is not a decodable frame at all
-    with app.producer_or_acquire() as producer:
-        producer.publish(
-            b"\x00garbage",
-            exchange="shardy",
-            routing_key=GPU_QUEUE,
-            content_type=frames.CONTENT_TYPE,
-            content_encoding="binary",
-            headers={"task": "shardy.execute", "id": "garbage-1", "lang": "py"},
-        )
+    publish_garbage(app, b"\x00garbage", "garbage-1")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         malformed = [e for e in dlq.entries(app) if e.kind == "malformed"]

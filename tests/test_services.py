@@ -15,15 +15,15 @@ from cluster_support import (
     DATABASE_URL,
     REDIS_URL,
     make_settings,
+    publish_garbage,
     short_home,
     start_cluster,
 )
 from sqlalchemy import text
 
 from orchestrator import dlq
-from shardy import frames
 from shardy.api import Client
-from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE
+from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, dlq_queue
 from shardy.config import Settings
 from shardy.embedded import EmbeddedRedis
 from shardy.kernels import registry
@@ -36,12 +36,10 @@ def _purge(settings: Settings) -> None:
     app = Client(settings).app
     with app.connection_for_write() as conn:
         ch = conn.default_channel
-        for q in (GPU_QUEUE, CONTROL_QUEUE, DLQ):
-            try:
-                ch.queue_purge(q)
-            except Exception:  # not declared yet on this broker
-                conn.default_channel  # noqa: B018 - reopen the channel after a 404
-                ch = conn.default_channel
+        for queue in (app.amqp.queues[GPU_QUEUE], app.amqp.queues[CONTROL_QUEUE], dlq_queue):
+            bound = queue.bind(ch)
+            bound.declare()
+            bound.purge()
 
 
 def _reset_pg(url: str) -> None:
@@ -85,15 +83,7 @@ def test_rabbitmq_end_to_end_and_native_dead_lettering():
         for running in start_cluster(settings, workers=3):
             _check_histogram(running.client, 12)
             app = running.app
-            with app.producer_or_acquire() as producer:
-                producer.publish(
-                    b"\x00not a frame",
-                    exchange="shardy",
-                    routing_key=GPU_QUEUE,
-                    content_type=frames.CONTENT_TYPE,
-                    content_encoding="binary",
-                    headers={"task": "shardy.execute", "id": "amqp-garbage", "lang": "py"},
-                )
+            publish_garbage(app, b"\x00not a frame", "amqp-garbage")
             deadline = time.monotonic() + 60
             found = []
             while not found and time.monotonic() < deadline:
