@@ -55,9 +55,9 @@ def dispatch(
     r = redundancy if redundancy is not None else s.redundancy_factor
     if r < 1:
         raise ConfigError(f"redundancy must be >= 1, got {r}")
-    q = quorum_for(
-        r, quorum if quorum is not None else s.quorum if r == s.redundancy_factor else None
-    )
+    if quorum is None and r == s.redundancy_factor:
+        quorum = s.quorum  # SHARDY_QUORUM belongs to SHARDY_REDUNDANCY_FACTOR
+    q = quorum_for(r, quorum)  # unset: a strict majority of r
     if not 1 <= q <= r:
         raise ConfigError(f"quorum must be between 1 and redundancy={r}, got {q}")
     ref = app.blobs.put(data)

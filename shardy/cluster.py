@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
 from shardy.config import Settings
@@ -161,8 +160,3 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def log_path(settings: Settings, name: str) -> Path:
-    """Where process ``name`` of a local cluster writes its log."""
-    return settings.home / "logs" / f"{name}.log"
