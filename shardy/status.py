@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,13 +33,16 @@ def overview(settings: Settings) -> dict[str, Any]:
         ]  # fmt: skip
     out: dict[str, Any] = {"tasks": states, "workers": workers}
     require_broker(settings)
+    depth = {}
     with app.connection_for_read() as conn:
-        ch = conn.default_channel
-        depth = {}
         for q in (GPU_QUEUE, CONTROL_QUEUE, DLQ):
+            channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
             try:
-                depth[q] = ch.queue_declare(q, passive=True).message_count
-            except Exception:  # queue not declared yet
+                depth[q] = channel.queue_declare(q, passive=True).message_count
+            except conn.channel_errors:  # the queue was never declared: nothing in it
                 depth[q] = 0
+            finally:
+                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
+                    channel.close()
     out["queues"] = depth
     return out
