@@ -32,7 +32,7 @@ def register(session: Session, info: dict) -> Worker:
     w = worker_row(session, str(info["id"])[:255])
     w.hostname = str(info.get("hostname", ""))[:255]
     adapter = str(info.get("adapter", ""))[:255]
-    if adapter and adapter != "starting" or not w.adapter:
+    if adapter:  # the main process registers before its pool opens the GPU
         w.adapter = adapter
     w.last_seen = utcnow()
     return w

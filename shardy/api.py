@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shardy.blobs import BlobRef
 from shardy.config import Settings
@@ -153,7 +153,9 @@ class TaskHandle:
             task = s.get(Task, self.id)
             if task is None:
                 raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
-            done = len(list(s.scalars(select(Replica.id).where(Replica.task_id == self.id))))
+            done = s.scalar(
+                select(func.count()).select_from(Replica).where(Replica.task_id == self.id)
+            )
             return TaskStatus(
                 self.id, task.state, task.replicas_sent, done, task.agreeing, task.error
             )

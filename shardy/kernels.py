@@ -9,7 +9,6 @@ words, the rest kernel-specific).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from shardy.errors import KernelError
 
-SHADER_DIR = Path(os.environ.get("SHARDY_SHADER_DIR", Path(__file__).parents[1] / "shaders"))
+SHADER_DIR = Path(__file__).parents[1] / "shaders"
 MAX_GROUPS = 65_535
 UNIFORM_WORDS = 16
 

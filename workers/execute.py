@@ -11,7 +11,6 @@ from typing import Any
 import redis
 
 from shardy import deadletter
-from shardy.blobs import sha256_hex
 from shardy.errors import (
     BlobError,
     FrameError,
@@ -93,12 +92,10 @@ def execute(
 
     try:
         return _compute(rt, order, len(times))
-    except TransientError as exc:
-        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except PERMANENT as exc:
         rt.release(order.task_id, order.replica)
         return _dead(rt, order, frame, f"{type(exc).__name__}: {exc}", times)
-    except redis.RedisError as exc:
+    except (TransientError, redis.RedisError) as exc:
         return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except Exception as exc:  # a bug or an unexpected library error: never crash the worker
         log.exception("unexpected error in %s", order.summary())
@@ -123,15 +120,14 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
     t1 = time.perf_counter()
     output = rt.gpu.run(kernel, payload, plan)
     t2 = time.perf_counter()
-    digest = sha256_hex(output)
-    ref = rt.app.blobs.put(output, inline=False)
+    ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
     return ReplicaResult(
         "ok",
         order.task_id,
         order.replica,
         worker_id=rt.worker_id,
-        digest=digest,
+        digest=ref.sha256,
         output_sha256=ref.sha256,
         output_size=ref.size,
         attempts=attempts,

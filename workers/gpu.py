@@ -139,10 +139,12 @@ class GPU:
                 f"kernel {kernel.name!r}: buffers of {max(n, plan.output_len)} bytes exceed this "
                 f"adapter's binding limit of {limit}; split the payload"
             )
+        usage = wgpu.BufferUsage
+        buffers = []  # destroyed when the dispatch ends, whatever happens
         try:
             padded = (n + 3) // 4 * 4 or 4
-            usage = wgpu.BufferUsage
             inp = self.device.create_buffer(size=padded, usage=usage.STORAGE | usage.COPY_DST)
+            buffers.append(inp)
             whole = n // 4 * 4
             if whole:  # straight from the payload's memory, no host copy
                 self.device.queue.write_buffer(inp, 0, data[:whole])
@@ -150,9 +152,11 @@ class GPU:
                 self.device.queue.write_buffer(inp, whole, bytes(data[whole:]).ljust(4, b"\0"))
             out_size = (plan.output_len + 3) // 4 * 4 or 4
             out = self.device.create_buffer(size=out_size, usage=usage.STORAGE | usage.COPY_SRC)
+            buffers.append(out)
             uni = self.device.create_buffer_with_data(
                 data=struct.pack("<16I", *plan.uniforms), usage=usage.UNIFORM
             )
+            buffers.append(uni)
             bind = self.device.create_bind_group(
                 layout=pipe.get_bind_group_layout(0),
                 entries=[
@@ -173,8 +177,6 @@ class GPU:
             self.reset()
             raise GPUError(f"kernel {kernel.name!r} failed on {self.name}: {exc}") from exc
         finally:
-            for buf in ("inp", "out", "uni"):
-                obj = locals().get(buf)
-                if obj is not None:
-                    obj.destroy()
+            for buf in buffers:
+                buf.destroy()
         return result[: plan.output_len]

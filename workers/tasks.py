@@ -35,7 +35,7 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         return
     worker_id = app.settings.worker_id or sender.hostname
     app.shardy_liveness = Liveness(app, worker_id).start()
-    info = {"id": worker_id, "hostname": socket.gethostname(), "adapter": "starting"}
+    info = {"id": worker_id, "hostname": socket.gethostname()}  # adapter: from the pool
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
 
 
