@@ -117,10 +117,10 @@ def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry,
             if entry.kind == "malformed" or not entry.task_id:
                 done.append((entry, "kept: a malformed message cannot be replayed"))
                 continue
-            note, send = _replay_one(app, entry, rounds)
-            msg.ack()
+            note, send = _replay_one(app, entry, rounds)  # committed in SQL first
             if send is not None:
                 dispatch.send_round(app, *send)
+            msg.ack()  # last: a crash before it redelivers an entry already marked replayed
             done.append((entry, note))
     return done
 
