@@ -15,7 +15,7 @@ from shardy.config import Settings
 from shardy.errors import ShardyError
 from shardy.kernels import registry
 
-KERNELS = ("histogram", "sha256")
+KERNELS = ("histogram", "sha256", "ema_sha256")
 
 
 def sample_workload(tasks: int, size: int, seed: int = 7) -> list[tuple[str, bytes]]:

@@ -57,7 +57,9 @@ class Kernel:
         reference: numpy oracle ``(payload, params, seed) -> ndarray`` with the exact output.
         determinism: exact or tolerance.
         entry: WGSL entry point.
-        preprocessor: optional preprocessor name run on the payload before upload.
+        preprocessor: optional preprocessor (``workers.preprocess``) the worker runs on the
+            payload before upload; ``plan`` then describes the preprocessed bytes.
+        preprocess_params: kernel params → the preprocessor's params.
         params: accepted parameter names with their defaults.
     """
 
@@ -68,6 +70,7 @@ class Kernel:
     determinism: Determinism = EXACT
     entry: str = "main"
     preprocessor: str | None = None
+    preprocess_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     source_override: str | None = None
 
@@ -93,6 +96,11 @@ class Kernel:
                 f"kernel {self.name!r} has no parameter(s) {', '.join(unknown)}; accepted: {known}"
             )
         return {**self.params, **params}
+
+    def preprocess_args(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The preprocessor's params for these kernel params (the resolved params if unmapped)."""
+        resolved = self.resolve_params(params)
+        return resolved if self.preprocess_params is None else self.preprocess_params(resolved)
 
     def make_plan(self, payload_len: int, params: Mapping[str, Any] | None, seed: int) -> Plan:
         """Validate params and return the dispatch plan."""
@@ -199,5 +207,66 @@ registry.register(
         plan=_sha256_plan,
         reference=_sha256_reference,
         params={"block": 4096},
+    )
+)
+
+
+# ema_sha256: a series smoothed in fixed point by the `ema` preprocessor (WASM), then digested
+# per block on the GPU. The oracle below recomputes the EMA independently of workers/.
+
+_EMA_DTYPES = {"u8": "<u1", "i8": "<i1", "u16": "<u2", "i16": "<i2"}
+_EMA_FRAC_BITS = 8
+
+
+def _ema_checked(n: int, params: Mapping[str, Any]) -> tuple[float, str, int]:
+    alpha, dtype = params["alpha"], params["dtype"]
+    if type(alpha) not in (int, float) or not 0 <= alpha <= 1:
+        raise KernelError(f"ema_sha256: alpha must be a number in [0, 1], got {alpha!r}")
+    if dtype not in _EMA_DTYPES:
+        raise KernelError(f"ema_sha256: dtype must be one of {sorted(_EMA_DTYPES)}, got {dtype!r}")
+    itemsize = np.dtype(_EMA_DTYPES[dtype]).itemsize
+    if n % itemsize:
+        raise KernelError(
+            f"ema_sha256: a {dtype} series needs a length divisible by {itemsize}, got {n} bytes"
+        )
+    return float(alpha), dtype, n // itemsize * 4
+
+
+def _ema_sha256_plan(n: int, params: Mapping[str, Any], seed: int) -> Plan:
+    _, _, smoothed = _ema_checked(n, params)
+    return _sha256_plan(smoothed, params, seed)
+
+
+def _ema_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"alpha": float(params["alpha"]), "dtype": params["dtype"], "frac_bits": _EMA_FRAC_BITS}
+
+
+def ema_fixed_point(series: np.ndarray, alpha: float, frac_bits: int = _EMA_FRAC_BITS) -> bytes:
+    """y_t = alpha*x_t + (1-alpha)*y_(t-1) in Q(frac_bits), rounded at every step (LE i32)."""
+    a = round(alpha * 65536)  # ties to even, as the preprocessor does
+    ys = np.empty(len(series), dtype="<i4")
+    y = 0
+    for t, x in enumerate(series.tolist()):
+        xq = x << frac_bits
+        y = xq if t == 0 else (a * xq + (65536 - a) * y + 32768) >> 16
+        ys[t] = y
+    return ys.tobytes()
+
+
+def _ema_sha256_reference(payload: bytes, params: Mapping[str, Any], seed: int) -> np.ndarray:
+    alpha, dtype, _ = _ema_checked(len(payload), params)
+    smoothed = ema_fixed_point(np.frombuffer(payload, dtype=_EMA_DTYPES[dtype]), alpha)
+    return _sha256_reference(smoothed, params, seed)
+
+
+registry.register(
+    Kernel(
+        name="ema_sha256",
+        shader="sha256.wgsl",
+        plan=_ema_sha256_plan,
+        reference=_ema_sha256_reference,
+        preprocessor="ema",
+        preprocess_params=_ema_params,
+        params={"alpha": 0.25, "dtype": "u8", "block": 4096},
     )
 )

@@ -161,3 +161,11 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(clust
     kept = [n for e, n in dlq.replay(app) if e.kind == "malformed"]
     assert kept and all(n.startswith("kept") for n in kept)
     assert all(p.poll() is None for p in cluster.cluster.procs.values())
+
+
+def test_kernel_with_a_wasm_preprocessor_verifies(cluster):
+    data = payload(20_000, 6)
+    params = {"alpha": 0.2, "dtype": "u16", "block": 512}
+    res = cluster.client.submit("ema_sha256", data, params=params).get(timeout=120)
+    assert np.array_equal(res.output, oracle("ema_sha256", data, params))
+    assert len([a for a in res.attestations if a.agrees]) == 3

@@ -110,6 +110,10 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
         raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
     payload = rt.app.blobs.get(order.payload)
     plan = kernel.make_plan(len(payload), order.params, order.seed)
+    t_pre = time.perf_counter()
+    if kernel.preprocessor is not None:
+        args = kernel.preprocess_args(order.params)
+        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
     if plan.output_len != order.output_len:
         raise KernelError(
             f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
@@ -131,7 +135,7 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
         output_sha256=ref.sha256,
         output_size=ref.size,
         attempts=attempts,
-        timings={"fetch": t1 - t0, "gpu": t2 - t1, "store": t3 - t2},
+        timings={"fetch": t_pre - t0, "preprocess": t1 - t_pre, "gpu": t2 - t1, "store": t3 - t2},
     ).to_dict()
 
 

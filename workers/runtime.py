@@ -16,6 +16,7 @@ import redis
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ConfigError
 from workers.gpu import GPU
+from workers.preprocess import Preprocessor
 
 log = logging.getLogger("shardy.worker")
 
@@ -57,9 +58,17 @@ class WorkerRuntime:
         self.gpu = GPU(self.settings.gpu_adapter)
         self.worker_id = self.settings.worker_id or nodename
         self.hostname = socket.gethostname()
+        self._preprocessor: Preprocessor | None = None
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
         load_test_kernels()
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        """The WASM preprocessor host (numpy fallback when SHARDY_WASM=off), made on first use."""
+        if self._preprocessor is None:
+            self._preprocessor = Preprocessor(use_wasm=self.settings.wasm)
+        return self._preprocessor
 
     def alive_workers(self) -> set[str]:
         """Worker ids that beat within the liveness window."""

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shardy.config import Settings
 from shardy.errors import PreprocessError
-from workers.preprocess import PREPROCESSORS, Preprocessor, wasm_enabled
+from workers.preprocess import PREPROCESSORS, Preprocessor
 from workers.preprocess.reference import permutation, splitmix64
 
 BACKENDS = {
@@ -253,9 +254,9 @@ def test_wasm_fuel_limit_applies_to_real_preprocessors() -> None:
 
 
 def test_shardy_wasm_switch() -> None:
-    assert wasm_enabled({}) and wasm_enabled({"SHARDY_WASM": "on"})
+    assert Settings.from_env({}).wasm and Settings.from_env({"SHARDY_WASM": "on"}).wasm
     for off in ("off", "OFF", "0", "false", "no"):
-        assert not wasm_enabled({"SHARDY_WASM": off})
+        assert not Settings.from_env({"SHARDY_WASM": off}).wasm
 
 
 def test_falls_back_to_numpy_when_wasmtime_is_missing() -> None:

@@ -4,6 +4,6 @@ Entry point: `Preprocessor.run(name, data, params, seed)`; valid names are `PREP
 """
 
 from workers.preprocess.plans import PREPROCESSORS
-from workers.preprocess.preprocessor import Preprocessor, wasm_enabled
+from workers.preprocess.preprocessor import Preprocessor
 
-__all__ = ["PREPROCESSORS", "Preprocessor", "wasm_enabled"]
+__all__ = ["PREPROCESSORS", "Preprocessor"]

@@ -20,12 +20,6 @@ log = logging.getLogger(__name__)
 DEFAULT_FUEL = 20_000_000_000
 #: Default linear-memory limit per call (payload + output + scratch + 256 KiB).
 DEFAULT_MAX_MEMORY = 1 << 30
-_OFF = frozenset({"off", "0", "false", "no"})
-
-
-def wasm_enabled(environ: Mapping[str, str]) -> bool:
-    """Whether ``SHARDY_WASM`` in ``environ`` allows wasmtime (anything but off/0/false/no)."""
-    return environ.get("SHARDY_WASM", "on").strip().lower() not in _OFF
 
 
 class Preprocessor:
@@ -113,4 +107,4 @@ class Preprocessor:
         return self._fallback(pl, view)
 
 
-__all__ = ["PREPROCESSORS", "Preprocessor", "wasm_enabled"]
+__all__ = ["PREPROCESSORS", "Preprocessor"]
