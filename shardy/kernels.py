@@ -18,7 +18,7 @@ import numpy as np
 
 from shardy.errors import KernelError
 
-SHADER_DIR = Path(__file__).parents[1] / "shaders"
+SHADER_DIR = Path(__file__).parent / "shaders"  # a link to the top-level shaders/ in a checkout
 MAX_GROUPS = 65_535
 UNIFORM_WORDS = 16
 
