@@ -17,11 +17,9 @@ import wasmtime
 
 from shardy.errors import PreprocessError
 
-#: Where the committed module is looked for: beside this package (wheels), then the repo's wasm/.
-WASM_CANDIDATES = (
-    Path(__file__).resolve().parent / "shardy_preprocess.wasm",
-    Path(__file__).resolve().parent.parent / "wasm" / "shardy_preprocess.wasm",
-)
+#: Where the committed module is looked for: in this package (a link to wasm/ in a checkout,
+#: the file itself in a wheel).
+WASM_CANDIDATES = (Path(__file__).resolve().parent / "shardy_preprocess.wasm",)
 #: Status codes returned by the module's preprocessors (see wasm/src/lib.rs).
 STATUS_REASONS = {
     1: "the module refused a parameter",

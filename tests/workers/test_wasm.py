@@ -145,7 +145,7 @@ def test_committed_module_exports_the_abi() -> None:
     host = WasmHost(fuel=10**6, max_memory=1 << 20)
     expected = {"alloc_bytes", "dealloc_bytes", "chunks", "tiles", "decode", "ema", "quantize"}
     assert expected <= set(host.exports)
-    assert default_wasm_path() == COMMITTED
+    assert default_wasm_path().resolve() == COMMITTED.resolve()
 
 
 def test_committed_module_checks_params_and_lengths_itself() -> None:
