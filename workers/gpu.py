@@ -1,14 +1,23 @@
-"""The worker's GPU: one wgpu device per process, a pipeline cache, and kernel dispatch."""
+"""The worker's GPU: one wgpu device per process, pipelines cached by source hash, pooled
+buffers, zero-copy upload and read-back, and streaming of payloads above the binding limit."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from shardy.errors import GPUError, KernelError
-from shardy.kernels import Kernel, Plan
+from shardy.kernels import MAX_GROUPS, Kernel, Plan
+from workers.buffers import BufferPool
+
+_UNIFORM_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -71,16 +80,66 @@ def _select(selector: str | None):
     raise KernelError(f"no adapter matches {selector!r}; adapters: {names}")
 
 
+def abi_layout(device: Any) -> Any:
+    """The bind group layout every kernel uses: payload (read), output (read-write), uniforms."""
+    wgpu = _wgpu()
+    kinds = ("read-only-storage", "storage", "uniform")
+    return device.create_bind_group_layout(
+        entries=[
+            {"binding": i, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
+            for i, t in enumerate(kinds)
+        ]
+    )
+
+
+def compile_kernel(device: Any, layout: Any, name: str, source: str, entry: str = "main") -> Any:
+    """Compile WGSL against the kernel ABI; KernelError carries the compiler's line and message."""
+    wgpu = _wgpu()
+    try:
+        module = device.create_shader_module(code=source, label=name)
+        return device.create_compute_pipeline(
+            layout=device.create_pipeline_layout(bind_group_layouts=[layout]),
+            compute={"module": module, "entry_point": entry},
+        )
+    except wgpu.GPUError as exc:
+        raise KernelError(f"kernel {name!r}: WGSL does not compile: {exc}") from exc
+
+
+def _writable(out: Any, nbytes: int) -> memoryview:
+    view = memoryview(out)
+    if view.readonly or not view.c_contiguous or view.nbytes != nbytes:
+        raise KernelError(
+            f"out must be a writable C-contiguous buffer of {nbytes} bytes "
+            f"(got {view.nbytes} bytes, readonly={view.readonly})"
+        )
+    return view.cast("B")
+
+
 class GPU:
-    """One wgpu device and its compiled pipelines.
+    """One wgpu device with its compiled pipelines and pooled buffers.
 
     Args:
         adapter: index or case-insensitive name substring; None picks the default adapter.
+        max_binding: cap on the bytes bound per dispatch (default: the adapter's limit);
+            larger payloads of kernels with a ``chunking`` are streamed in chunks.
+        pool_bytes: idle GPU memory the buffer pool may keep.
+        scratch_dir: where disk-backed (mmap) scratch files for streaming go (default: tmp).
     """
 
-    def __init__(self, adapter: str | None = None) -> None:
+    def __init__(
+        self,
+        adapter: str | None = None,
+        *,
+        max_binding: int | None = None,
+        pool_bytes: int = 512 << 20,
+        scratch_dir: str | Path | None = None,
+    ) -> None:
         self.selector = adapter
-        self._pipelines: dict[tuple[str, str], object] = {}
+        self.pool_bytes = pool_bytes
+        self.scratch_dir = scratch_dir
+        self._max_binding = max_binding
+        self._pipelines: dict[tuple[str, str], Any] = {}
+        self.resets = 0
         self._open()
 
     def _open(self) -> None:
@@ -89,94 +148,175 @@ class GPU:
         info = self.adapter.info
         self.name = info.get("device", "") or info.get("description", "unknown")
         self.backend = info.get("backend_type", "")
+        limits = self.adapter.limits
         self.device = self.adapter.request_device_sync(
             required_limits={
-                "max-storage-buffer-binding-size": self.adapter.limits[
-                    "max-storage-buffer-binding-size"
-                ],
-                "max-buffer-size": self.adapter.limits["max-buffer-size"],
+                "max-storage-buffer-binding-size": limits["max-storage-buffer-binding-size"],
+                "max-buffer-size": limits["max-buffer-size"],
             }
+        )
+        self.max_buffer = int(limits["max-buffer-size"])
+        adapter_binding = int(limits["max-storage-buffer-binding-size"]) // 4 * 4
+        self.max_binding = min(adapter_binding, self._max_binding or adapter_binding)
+        self.layout = abi_layout(self.device)
+        self.pool = BufferPool(
+            self.device, max_idle_bytes=self.pool_bytes, max_buffer=self.max_buffer
         )
 
     def reset(self) -> None:
-        """Recreate the device after a loss or an internal error."""
-        self._open()
+        """Recreate the device (after a loss or an internal error); pipelines and pool go too."""
+        try:
+            self.pool.clear()
+        finally:
+            self.resets += 1
+            self._open()
 
-    def pipeline(self, kernel: Kernel):
-        """The compute pipeline of ``kernel``, compiled once per source hash."""
+    def pipeline(self, kernel: Kernel) -> Any:
+        """The compute pipeline of ``kernel``, compiled once per source hash and entry point."""
         source = kernel.source()
         key = (hashlib.sha256(source.encode()).hexdigest(), kernel.entry)
         pipe = self._pipelines.get(key)
         if pipe is None:
-            pipe = self._compile(kernel.name, source, kernel.entry)
+            pipe = compile_kernel(self.device, self.layout, kernel.name, source, kernel.entry)
             self._pipelines[key] = pipe
         return pipe
 
-    def _compile(self, name: str, source: str, entry: str):
-        wgpu = _wgpu()
-        try:
-            module = self.device.create_shader_module(code=source)
-            return self.device.create_compute_pipeline(
-                layout="auto", compute={"module": module, "entry_point": entry}
-            )
-        except wgpu.GPUError as exc:
-            raise KernelError(f"kernel {name!r}: WGSL does not compile: {exc}") from exc
+    # ---- running kernels --------------------------------------------------------------------
 
-    def run(self, kernel: Kernel, payload: bytes | memoryview, plan: Plan) -> memoryview:
+    def run(
+        self,
+        kernel: Kernel,
+        payload: Any,
+        plan: Plan,
+        *,
+        out: Any = None,
+        params: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> memoryview:
         """Dispatch ``kernel`` on ``payload`` and return the output bytes.
 
+        Args:
+            payload: any C-contiguous buffer (bytes, memoryview, numpy array, mmap); it is
+                uploaded straight from its memory.
+            plan: the kernel's plan for this payload.
+            out: optional preallocated writable buffer of ``plan.output_len`` bytes (e.g. a
+                numpy array) the result is read back into; else one is allocated.
+            params, seed: the task's params and seed; only needed to stream a payload above
+                ``max_binding`` (the seed defaults to the one in the plan's uniforms).
+
+        Returns:
+            A memoryview of the output (of ``out`` when given).
+
         Raises:
-            KernelError: the shader does not compile or the plan is inconsistent.
-            GPUError: the device failed (retryable; the device is recreated).
+            KernelError: the shader does not compile, the plan is inconsistent, or the payload
+                exceeds the binding limit and the kernel cannot be streamed.
+            GPUError: the device failed or was lost (retryable; the device is recreated).
         """
-        wgpu = _wgpu()
-        pipe = self.pipeline(kernel)
-        limit = self.adapter.limits["max-storage-buffer-binding-size"]
         data = memoryview(payload).cast("B")
+        if out is None:
+            out = np.empty(plan.output_len, dtype=np.uint8)
+        view = _writable(out, plan.output_len)
+        if len(data) > self.max_binding or plan.output_len > self.max_binding:
+            from workers.streaming import run_chunked
+
+            if seed is None:
+                seed = plan.uniforms[1] | plan.uniforms[2] << 32
+            run_chunked(self, kernel, data, plan, params, seed, view)
+        else:
+            self.dispatch(kernel, data, plan, view)
+        return view
+
+    def run_array(self, kernel: Kernel, payload: Any, plan: Plan, **kw: Any) -> np.ndarray:
+        """Like `run`, but the output as a numpy array of the plan's dtype and shape."""
+        arr = np.empty(plan.output_len // np.dtype(plan.dtype).itemsize, dtype=plan.dtype)
+        self.run(kernel, payload, plan, out=arr, **kw)
+        return arr.reshape(plan.shape) if plan.shape is not None else arr
+
+    def run_stream(
+        self,
+        kernel: Kernel,
+        pieces: Iterable[Any],
+        plan: Plan,
+        *,
+        params: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        out: Any = None,
+    ) -> memoryview:
+        """Spool ``pieces`` (e.g. blob chunks) to a disk-backed mmap scratch, then `run` on it,
+        so neither the payload nor a large output has to fit in host or GPU memory."""
+        from workers.streaming import scratch_array, spool
+
+        data = spool(pieces, self.scratch_dir)
+        if out is None and plan.output_len > self.max_binding:
+            out = scratch_array(plan.output_len, self.scratch_dir)
+        return self.run(kernel, data, plan, out=out, params=params, seed=seed)
+
+    def dispatch(self, kernel: Kernel, data: memoryview, plan: Plan, out: memoryview) -> None:
+        """One dispatch with pooled buffers: upload ``data``, run, read back into ``out``."""
+        wgpu = _wgpu()
         n = len(data)
-        if n > limit or plan.output_len > limit:
+        if any(not 1 <= g <= MAX_GROUPS for g in plan.groups):
+            raise KernelError(f"kernel {kernel.name!r}: workgroups {plan.groups} out of range")
+        if n > self.max_binding or plan.output_len > self.max_binding:
             raise KernelError(
-                f"kernel {kernel.name!r}: buffers of {max(n, plan.output_len)} bytes exceed this "
-                f"adapter's binding limit of {limit}; split the payload"
+                f"kernel {kernel.name!r}: buffers of {max(n, plan.output_len)} bytes exceed the "
+                f"binding limit of {self.max_binding}; split the payload"
             )
-        usage = wgpu.BufferUsage
-        buffers = []  # destroyed when the dispatch ends, whatever happens
+        pipe = self.pipeline(kernel)
+        usage, pool = wgpu.BufferUsage, self.pool
+        held: list[Any] = []
         try:
+            # buffers: payload (zero-padded to whole words), output, uniforms, staging
             padded = (n + 3) // 4 * 4 or 4
-            inp = self.device.create_buffer(size=padded, usage=usage.STORAGE | usage.COPY_DST)
-            buffers.append(inp)
-            whole = n // 4 * 4
-            if whole:  # straight from the payload's memory, no host copy
-                self.device.queue.write_buffer(inp, 0, data[:whole])
-            if n % 4:
-                self.device.queue.write_buffer(inp, whole, bytes(data[whole:]).ljust(4, b"\0"))
             out_size = (plan.output_len + 3) // 4 * 4 or 4
-            out = self.device.create_buffer(size=out_size, usage=usage.STORAGE | usage.COPY_SRC)
-            buffers.append(out)
-            uni = self.device.create_buffer_with_data(
-                data=struct.pack("<16I", *plan.uniforms), usage=usage.UNIFORM
-            )
-            buffers.append(uni)
+            inp = pool.acquire(padded, usage.STORAGE | usage.COPY_DST, "payload")
+            held.append(inp)
+            res = pool.acquire(out_size, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST, "output")
+            held.append(res)
+            uni = pool.acquire(_UNIFORM_BYTES, usage.UNIFORM | usage.COPY_DST, "uniforms")
+            held.append(uni)
+            staging = pool.acquire(out_size, usage.MAP_READ | usage.COPY_DST, "staging")
+            held.append(staging)
+            # upload straight from the payload's memory; only a partial last word is copied
+            queue = self.device.queue
+            whole = n // 4 * 4
+            if whole:
+                queue.write_buffer(inp, 0, data, 0, whole)
+            if n % 4 or not n:
+                queue.write_buffer(inp, whole, bytes(data[whole:]).ljust(4, b"\0"))
+            queue.write_buffer(uni, 0, struct.pack("<16I", *plan.uniforms))
             bind = self.device.create_bind_group(
-                layout=pipe.get_bind_group_layout(0),
+                layout=self.layout,
                 entries=[
                     {"binding": 0, "resource": {"buffer": inp, "offset": 0, "size": padded}},
-                    {"binding": 1, "resource": {"buffer": out, "offset": 0, "size": out_size}},
+                    {"binding": 1, "resource": {"buffer": res, "offset": 0, "size": out_size}},
                     {"binding": 2, "resource": {"buffer": uni, "offset": 0, "size": 64}},
                 ],
             )
+            # dispatch: zero the (reused) output, run, copy to the staging buffer
             encoder = self.device.create_command_encoder()
+            encoder.clear_buffer(res, 0, out_size)
             cpass = encoder.begin_compute_pass()
             cpass.set_pipeline(pipe)
             cpass.set_bind_group(0, bind)
             cpass.dispatch_workgroups(*plan.groups)
             cpass.end()
-            self.device.queue.submit([encoder.finish()])
-            result = self.device.queue.read_buffer(out, 0, out_size)
+            encoder.copy_buffer_to_buffer(res, 0, staging, 0, out_size)
+            queue.submit([encoder.finish()])
+            # read back into the caller's memory: one copy out of the mapped range
+            staging.map_sync(wgpu.MapMode.READ, 0, out_size)
+            try:
+                mapped = staging.read_mapped(0, out_size, copy=False)
+                out[:] = mapped[: plan.output_len]
+            finally:
+                staging.unmap()
         except wgpu.GPUError as exc:
+            held.clear()  # they belong to the failed device
             self.reset()
-            raise GPUError(f"kernel {kernel.name!r} failed on {self.name}: {exc}") from exc
+            raise GPUError(
+                f"kernel {kernel.name!r} failed on {self.name}: {exc}; the device was recreated, "
+                "retry the task"
+            ) from exc
         finally:
-            for buf in buffers:
-                buf.destroy()
-        return result[: plan.output_len]
+            for buf in held:
+                pool.release(buf)
