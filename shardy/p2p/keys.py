@@ -1,0 +1,58 @@
+"""Verifying-key ids and the key ring a validator checks proofs against."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shardy.errors import P2PError, ProofError
+from shardy.zk import VerifyingKey, load_vkey
+
+#: A key id → verifying key (snarkjs JSON or parsed) mapping.
+KeyRing = Mapping[str, VerifyingKey | dict[str, Any]]
+
+#: The circuit build shipped with the repository.
+DEFAULT_BUILD_DIR = Path(__file__).resolve().parents[2] / "circuits" / "build"
+
+
+def canonical_vkey_bytes(vkey_json: Mapping[str, Any]) -> bytes:
+    """vkey.json in canonical form: UTF-8 JSON, keys sorted, no whitespace."""
+    return orjson.dumps(dict(vkey_json), option=orjson.OPT_SORT_KEYS)
+
+
+def key_id(vkey_json: Mapping[str, Any]) -> str:
+    """A key's id: the first 16 hex characters of sha256(canonical vkey.json)."""
+    return hashlib.sha256(canonical_vkey_bytes(vkey_json)).hexdigest()[:16]
+
+
+def default_keyring(build_dir: str | Path = DEFAULT_BUILD_DIR) -> dict[str, VerifyingKey]:
+    """The single key of a circuit build directory, under its key id.
+
+    Raises:
+        P2PError: vkey.json is missing or malformed.
+    """
+    path = Path(build_dir) / "vkey.json"
+    try:
+        vkey_json = orjson.loads(path.read_bytes())
+        return {key_id(vkey_json): load_vkey(vkey_json)}
+    except (OSError, orjson.JSONDecodeError, ProofError) as exc:
+        raise P2PError(f"cannot load the verifying key {path}: {exc}") from exc
+
+
+def prepare_keyring(keys: KeyRing) -> dict[str, VerifyingKey]:
+    """Parse every key once (so validation does not re-parse JSON per message).
+
+    Raises:
+        P2PError: a key is malformed (the message names its id).
+    """
+    out: dict[str, VerifyingKey] = {}
+    for kid, vkey in keys.items():
+        try:
+            out[kid] = load_vkey(vkey)
+        except ProofError as exc:
+            raise P2PError(f"verifying key {kid!r} is malformed: {exc}") from exc
+    return out

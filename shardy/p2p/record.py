@@ -1,0 +1,304 @@
+"""The verified record: built from a `shardy:verified` stream entry, carried in a compact binary.
+
+Layout (all integers big-endian)::
+
+    b"SV" version(u8=1)
+    task_id(16: UUID) seed(u64) output_len(u32) digest(32) quorum(u16) agreeing(u16)
+    kernel(u8 length + UTF-8) n_attestations(u8)
+    per attestation:
+        worker_id(u8 length + UTF-8) digest(32) key_id(u8 length + ASCII)
+        flags(u8: bit0 A at infinity, bit1 B, bit2 C)
+        A(96: x‖y) B(192: x.c0‖x.c1‖y.c0‖y.c1) C(96)
+        n_signals(u8) signals(32 each)
+
+Proof points keep snarkjs's affine decimal coordinates as 48-byte integers, so decoding gives
+back the same snarkjs JSON; a signal is a 256-bit integer (values ≥ r stay as they are and are
+refused by the verifier, not by the codec).
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shardy.errors import P2PError
+
+MAGIC = b"SV"
+VERSION = 1
+#: Largest encoded record accepted (bytes); a record of 255 attestations stays well below it.
+MAX_RECORD_BYTES = 256 * 1024
+
+_HEAD = struct.Struct(">16sQI32sHH")
+_FQ = 48  # bytes of one BLS12-381 base-field coordinate
+_SIGNAL = 32
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One worker's proof that it computed ``digest`` for the record's task."""
+
+    worker_id: str
+    digest: str
+    #: snarkjs JSON proof (pi_a, pi_b, pi_c, protocol, curve).
+    proof: dict[str, Any]
+    #: Public signals as decimal strings, in circuit order (see shardy.zk.PUBLIC_INPUTS).
+    public_signals: tuple[str, ...]
+    #: Which verifying key the proof is for (see shardy.p2p.keys.key_id).
+    key_id: str
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A task result that reached quorum, with the attestations that back it."""
+
+    task_id: str
+    kernel: str
+    seed: int
+    output_len: int
+    digest: str
+    quorum: int
+    agreeing: int
+    attestations: tuple[Attestation, ...]
+
+
+def _text(fields: Mapping[Any, Any], name: str) -> str:
+    value = fields.get(name, fields.get(name.encode()))
+    if value is None:
+        raise P2PError(f"verified stream entry lacks the field {name!r}")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _int(fields: Mapping[Any, Any], name: str, default: str | None = None) -> int:
+    try:
+        text = _text(fields, name)
+    except P2PError:
+        if default is None:
+            raise
+        text = default
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise P2PError(f"verified stream entry field {name!r} is not an integer: {text!r}") from exc
+
+
+def attestation_from_json(item: Any) -> Attestation:
+    """One attestation from its JSON form (the orchestrator's list entries).
+
+    Raises:
+        P2PError: a field is missing or has the wrong type.
+    """
+    if not isinstance(item, dict):
+        raise P2PError(f"an attestation must be a JSON object, got {type(item).__name__}")
+    try:
+        signals = item["public_signals"]
+        if not isinstance(signals, list) or not isinstance(item["proof"], dict):
+            raise TypeError("proof must be an object and public_signals a list")
+        return Attestation(
+            worker_id=str(item["worker_id"]),
+            digest=str(item["digest"]),
+            proof=item["proof"],
+            public_signals=tuple(str(s) for s in signals),
+            key_id=str(item["key_id"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise P2PError(f"malformed attestation: {exc!r}") from exc
+
+
+def from_stream_entry(fields: Mapping[Any, Any]) -> VerifiedRecord:
+    """Build a record from one `shardy:verified` entry (bytes or str keys and values).
+
+    Raises:
+        P2PError: a field is missing or malformed; the message names it.
+    """
+    raw = _text(fields, "attestations") if ("attestations" in fields or b"attestations" in fields) \
+        else "[]"  # fmt: skip
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise P2PError(f"verified stream entry 'attestations' is not JSON: {exc}") from exc
+    if not isinstance(items, list):
+        raise P2PError("verified stream entry 'attestations' must be a JSON list")
+    return VerifiedRecord(
+        task_id=_text(fields, "task_id"),
+        kernel=_text(fields, "kernel"),
+        seed=_int(fields, "seed"),
+        output_len=_int(fields, "output_len"),
+        digest=_text(fields, "digest"),
+        quorum=_int(fields, "quorum"),
+        agreeing=_int(fields, "agreeing", default="0"),
+        attestations=tuple(attestation_from_json(i) for i in items),
+    )
+
+
+# ---- encoding ------------------------------------------------------------------------------
+
+
+def _short(text: str, what: str, limit: int = 255) -> bytes:
+    data = text.encode()
+    if len(data) > limit:
+        raise P2PError(f"{what} is longer than {limit} bytes")
+    return bytes([len(data)]) + data
+
+
+def _coord(value: Any, what: str) -> bytes:
+    try:
+        n = int(str(value))
+        return n.to_bytes(_FQ, "big")
+    except (ValueError, OverflowError) as exc:
+        raise P2PError(f"{what}: coordinate {str(value)[:20]!r} is not a 384-bit integer") from exc
+
+
+def _g1(point: Any, what: str) -> tuple[bool, bytes]:
+    if not isinstance(point, list | tuple) or len(point) != 3 or str(point[2]) not in ("0", "1"):
+        raise P2PError(f"{what} must be an affine snarkjs G1 point [x, y, 1|0]")
+    return str(point[2]) == "0", _coord(point[0], what) + _coord(point[1], what)
+
+
+def _g2(point: Any, what: str) -> tuple[bool, bytes]:
+    ok = isinstance(point, list | tuple) and len(point) == 3
+    ok = ok and all(isinstance(c, list | tuple) and len(c) == 2 for c in point)
+    if not ok or [str(c) for c in point[2]] not in (["1", "0"], ["0", "0"]):
+        raise P2PError(f"{what} must be an affine snarkjs G2 point [[x0, x1], [y0, y1], [1, 0]]")
+    inf = str(point[2][0]) == "0"
+    return inf, b"".join(_coord(c, what) for c in (*point[0], *point[1]))
+
+
+def _encode_attestation(att: Attestation) -> bytes:
+    proof = att.proof
+    if proof.get("protocol", "groth16") != "groth16":
+        raise P2PError(f"worker {att.worker_id}: only groth16 proofs can be carried")
+    inf_a, a = _g1(proof.get("pi_a"), "pi_a")
+    inf_b, b = _g2(proof.get("pi_b"), "pi_b")
+    inf_c, c = _g1(proof.get("pi_c"), "pi_c")
+    if len(att.public_signals) > 255:
+        raise P2PError("an attestation carries more than 255 public signals")
+    try:
+        signals = b"".join(int(s).to_bytes(_SIGNAL, "big") for s in att.public_signals)
+    except (ValueError, OverflowError) as exc:
+        raise P2PError(f"worker {att.worker_id}: a public signal is not a 256-bit integer") from exc
+    return b"".join(
+        (
+            _short(att.worker_id, "worker id"),
+            _digest_bytes(att.digest),
+            _short(att.key_id, "key id"),
+            bytes([inf_a | inf_b << 1 | inf_c << 2]),
+            a, b, c,
+            bytes([len(att.public_signals)]),
+            signals,
+        )
+    )  # fmt: skip
+
+
+def _digest_bytes(digest: str) -> bytes:
+    try:
+        raw = bytes.fromhex(digest)
+    except ValueError as exc:
+        raise P2PError(f"digest {digest[:16]!r}… is not hex") from exc
+    if len(raw) != 32:
+        raise P2PError(f"digest must be 32 bytes (64 hex characters), got {len(raw)}")
+    return raw
+
+
+def encode(record: VerifiedRecord) -> bytes:
+    """The record's compact wire form.
+
+    Raises:
+        P2PError: a field does not fit the layout (not a UUID, digest not 64 hex characters, a
+            proof point not affine, more than 255 attestations).
+    """
+    try:
+        task = uuid.UUID(record.task_id).bytes
+    except ValueError as exc:
+        raise P2PError(f"task id {record.task_id!r} is not a UUID") from exc
+    if len(record.attestations) > 255:
+        raise P2PError("a record carries at most 255 attestations")
+    try:
+        head = _HEAD.pack(
+            task, record.seed, record.output_len, _digest_bytes(record.digest),
+            record.quorum, record.agreeing,
+        )  # fmt: skip
+    except struct.error as exc:
+        raise P2PError(f"record field out of range: {exc}") from exc
+    parts = [MAGIC, bytes([VERSION]), head, _short(record.kernel, "kernel name")]
+    parts.append(bytes([len(record.attestations)]))
+    parts += [_encode_attestation(a) for a in record.attestations]
+    return b"".join(parts)
+
+
+# ---- decoding ------------------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = memoryview(data)
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise P2PError("record is truncated")
+        out = bytes(self.data[self.pos : self.pos + n])
+        self.pos += n
+        return out
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def short_text(self) -> str:
+        try:
+            return self.take(self.byte()).decode()
+        except UnicodeDecodeError as exc:
+            raise P2PError("record holds invalid UTF-8") from exc
+
+
+def _ints(raw: bytes) -> list[str]:
+    return [str(int.from_bytes(raw[i : i + _FQ], "big")) for i in range(0, len(raw), _FQ)]
+
+
+def _decode_attestation(r: _Reader) -> Attestation:
+    worker_id = r.short_text()
+    digest = r.take(32).hex()
+    key_id = r.short_text()
+    flags = r.byte()
+    a, b, c = _ints(r.take(2 * _FQ)), _ints(r.take(4 * _FQ)), _ints(r.take(2 * _FQ))
+    proof = {
+        "pi_a": [*a, "0" if flags & 1 else "1"],
+        "pi_b": [b[0:2], b[2:4], ["0", "0"] if flags & 2 else ["1", "0"]],
+        "pi_c": [*c, "0" if flags & 4 else "1"],
+        "protocol": "groth16",
+        "curve": "bls12381",
+    }
+    n = r.byte()
+    raw = r.take(n * _SIGNAL)
+    signals = tuple(
+        str(int.from_bytes(raw[i : i + _SIGNAL], "big")) for i in range(0, len(raw), 32)
+    )
+    return Attestation(worker_id, digest, proof, signals, key_id)
+
+
+def decode(data: bytes) -> VerifiedRecord:
+    """Parse a record's wire form.
+
+    Raises:
+        P2PError: the bytes are not a version-1 record (wrong magic, truncated, trailing bytes).
+    """
+    if len(data) > MAX_RECORD_BYTES:
+        raise P2PError(f"record of {len(data)} bytes exceeds {MAX_RECORD_BYTES}")
+    r = _Reader(data)
+    if r.take(2) != MAGIC:
+        raise P2PError("not a Shardy verified record (bad magic)")
+    if (version := r.byte()) != VERSION:
+        raise P2PError(f"record version {version} is not supported (this build reads {VERSION})")
+    task, seed, output_len, digest, quorum, agreeing = _HEAD.unpack(r.take(_HEAD.size))
+    kernel = r.short_text()
+    attestations = tuple(_decode_attestation(r) for _ in range(r.byte()))
+    if r.pos != len(data):
+        raise P2PError(f"record has {len(data) - r.pos} trailing bytes")
+    return VerifiedRecord(
+        task_id=str(uuid.UUID(bytes=task)), kernel=kernel, seed=seed, output_len=output_len,
+        digest=digest.hex(), quorum=quorum, agreeing=agreeing, attestations=attestations,
+    )  # fmt: skip
