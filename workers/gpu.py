@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from shardy.errors import GPUError, KernelError
+from shardy.kernel_library.abi import abi_layout, compile_kernel
 from shardy.kernels import MAX_GROUPS, Kernel, Plan
 from workers.buffers import BufferPool
 
@@ -78,31 +79,6 @@ def _select(selector: str | None):
             return a
     names = ", ".join(a.info.get("device", "?") for a in adapters)
     raise KernelError(f"no adapter matches {selector!r}; adapters: {names}")
-
-
-def abi_layout(device: Any) -> Any:
-    """The bind group layout every kernel uses: payload (read), output (read-write), uniforms."""
-    wgpu = _wgpu()
-    kinds = ("read-only-storage", "storage", "uniform")
-    return device.create_bind_group_layout(
-        entries=[
-            {"binding": i, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
-            for i, t in enumerate(kinds)
-        ]
-    )
-
-
-def compile_kernel(device: Any, layout: Any, name: str, source: str, entry: str = "main") -> Any:
-    """Compile WGSL against the kernel ABI; KernelError carries the compiler's line and message."""
-    wgpu = _wgpu()
-    try:
-        module = device.create_shader_module(code=source, label=name)
-        return device.create_compute_pipeline(
-            layout=device.create_pipeline_layout(bind_group_layouts=[layout]),
-            compute={"module": module, "entry_point": entry},
-        )
-    except wgpu.GPUError as exc:
-        raise KernelError(f"kernel {name!r}: WGSL does not compile: {exc}") from exc
 
 
 def _writable(out: Any, nbytes: int) -> memoryview:

@@ -1,11 +1,15 @@
 """Built-in kernels on the real adapter (lavapipe on CPU machines) against their numpy oracles."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from shardy.errors import KernelError
+import shardy.kernel_library  # noqa: F401 - registers the library and histogram/sha256 chunking
+from shardy.errors import GPUError, KernelError, TransientError
 from shardy.kernels import Kernel, registry
 from workers.gpu import GPU, list_adapters
+from workers.streaming import scratch_array, spool
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +63,97 @@ def test_bad_params_and_unknown_kernels():
 def test_adapters_are_listed():
     adapters = list_adapters()
     assert adapters and all(a.max_binding > 0 for a in adapters)
+
+
+# ---- device layer: buffer pool, zero-copy, streaming, device loss ----------------------------
+
+
+def _histogram(gpu, payload, **kw):
+    k = registry.get("histogram")
+    return gpu.run(k, payload, k.make_plan(len(payload), {}, 0), **kw)
+
+
+def test_buffers_are_reused_across_tasks(gpu):
+    payload = np.arange(10_000, dtype=np.uint8)
+    _histogram(gpu, payload)
+    before = (gpu.pool.stats.hits, gpu.pool.stats.misses)
+    for _ in range(3):
+        _histogram(gpu, payload[:9_000])  # a neighbouring size falls in the same size class
+    assert gpu.pool.stats.misses == before[1]
+    assert gpu.pool.stats.hits == before[0] + 3 * 4  # payload, output, uniforms, staging
+
+
+def test_upload_and_readback_make_no_host_copies(gpu):
+    payload = np.random.default_rng(1).integers(0, 256, 8 << 20, dtype=np.uint8)
+    out = np.empty(256, dtype="<u4")
+    _histogram(gpu, payload, out=out)  # compile and fill the pool first
+    tracemalloc.start()
+    try:
+        result = _histogram(gpu, payload, out=out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 10, f"{peak} bytes allocated for an {payload.nbytes}-byte payload"
+    assert result.obj is out
+    assert np.array_equal(out, np.bincount(payload, minlength=256))
+
+
+def test_out_must_fit_the_plan(gpu):
+    with pytest.raises(KernelError, match="writable C-contiguous buffer of 1024 bytes"):
+        _histogram(gpu, b"abcd", out=bytearray(16))
+
+
+@pytest.fixture(scope="module")
+def small_gpu():
+    return GPU(max_binding=4096)
+
+
+@pytest.mark.parametrize(
+    "name, params, n",
+    [
+        ("histogram", {}, 100_003),
+        ("sha256", {}, 40_000),
+        ("sha256", {"block": 1000}, 50_001),
+        ("sha256", {"block": 64}, 4096 * 3),
+    ],
+)
+def test_payloads_above_the_binding_limit_stream_in_chunks(small_gpu, name, params, n):
+    k = registry.get(name)
+    payload = np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes()
+    plan = k.make_plan(n, params, 3)
+    ref = k.reference(payload, k.resolve_params(params), 3).tobytes()
+    assert bytes(small_gpu.run(k, payload, plan, params=params, seed=3)) == ref
+    pieces = [payload[i : i + 7777] for i in range(0, n, 7777)]  # spooled through mmap scratch
+    assert bytes(small_gpu.run_stream(k, pieces, plan, params=params)) == ref
+
+
+def test_streaming_refuses_what_cannot_be_chunked(small_gpu):
+    sha = registry.get("sha256")
+    payload = bytes(20_000)
+    with pytest.raises(KernelError, match="pass the task's params"):
+        small_gpu.run(sha, payload, sha.make_plan(len(payload), {"block": 100}, 0))
+    conv = registry.get("conv2d_u8")
+    params = {"width": 100, "height": 100}
+    with pytest.raises(KernelError, match="does not compose over chunks"):
+        small_gpu.run(conv, bytes(10_000), conv.make_plan(10_000, params, 0), params=params)
+
+
+def test_scratch_is_disk_backed(tmp_path):
+    data = spool([b"ab", memoryview(b"cd"), np.arange(3, dtype=np.uint8)], tmp_path)
+    assert bytes(data) == b"abcd\x00\x01\x02"
+    arr = scratch_array(1 << 20, tmp_path)
+    arr[-1] = 7
+    assert arr.nbytes == 1 << 20 and arr[-1] == 7
+    assert list(tmp_path.iterdir()) == []  # unlinked files: freed with the maps
+
+
+def test_a_lost_device_is_a_retryable_error_and_is_recreated():
+    gpu = GPU()
+    payload = b"hello gpu"
+    expected = bytes(_histogram(gpu, payload))
+    gpu.device.destroy()
+    with pytest.raises(GPUError, match="device was recreated") as info:
+        _histogram(gpu, payload)
+    assert isinstance(info.value, TransientError)
+    assert gpu.resets == 1
+    assert bytes(_histogram(gpu, payload)) == expected
