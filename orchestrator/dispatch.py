@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import chord
 
+from orchestrator import keys
 from shardy.blobs import BlobRef
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, ShardyCelery
 from shardy.config import quorum_for
@@ -88,7 +89,11 @@ def dispatch(
 def send_round(
     app: ShardyCelery, task: Task, payload: BlobRef, replicas: range, round_no: int
 ) -> None:
-    """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``."""
+    """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``.
+
+    The replicas prove with the key active now (`orchestrator.keys.active_key`).
+    """
+    key_id = keys.active_key(app)
     header = []
     for i in replicas:
         order = ReplicaOrder(
@@ -100,6 +105,7 @@ def send_round(
             output_len=task.output_len,
             params=dict(task.params),
             payload=payload,
+            key_id=key_id,
         )
         header.append(
             app.signature(

@@ -20,6 +20,7 @@ def worker_row(session: Session, worker_id: str) -> Worker:
             replicas_failed=0,
             agreed=0,
             disagreed=0,
+            invalid=0,
             reputation=0.5,
         )
         session.add(w)
@@ -34,6 +35,8 @@ def register(session: Session, info: dict) -> Worker:
     adapter = str(info.get("adapter", ""))[:255]
     if adapter:  # the main process registers before its pool opens the GPU
         w.adapter = adapter
+    if info.get("commitment") and w.commitment is None:  # first registration binds it
+        w.commitment = str(info["commitment"])[:80]
     w.last_seen = utcnow()
     return w
 
@@ -41,8 +44,9 @@ def register(session: Session, info: dict) -> Worker:
 def record(session: Session, worker_id: str, *, status: str, verdict: str | None) -> None:
     """Count one replica outcome against its worker and refresh its reputation.
 
-    Reputation is the Laplace-smoothed share of counted results that agreed with the
-    verified digest: (agreed + 1) / (agreed + disagreed + 2).
+    Reputation is the Laplace-smoothed share of judged results that agreed with the verified
+    digest: (agreed + 1) / (agreed + disagreed + invalid + 2); a refused attestation counts
+    as a disagreement.
     """
     w = worker_row(session, worker_id)
     w.last_seen = utcnow()
@@ -54,4 +58,6 @@ def record(session: Session, worker_id: str, *, status: str, verdict: str | None
         w.agreed += 1
     elif verdict == "disagree":
         w.disagreed += 1
-    w.reputation = (w.agreed + 1) / (w.agreed + w.disagreed + 2)
+    elif verdict == "invalid":
+        w.invalid += 1
+    w.reputation = (w.agreed + 1) / (w.agreed + w.disagreed + w.invalid + 2)

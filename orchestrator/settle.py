@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from orchestrator import dispatch, quorum, reputation
+from orchestrator import attestations, dispatch, keys, quorum, reputation
 from shardy import deadletter
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.messages import ReplicaResult
@@ -41,7 +42,7 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task is None:
             log.error("settle for unknown task %s ignored", task_id)
             return Outcome(task_id, "unknown", "ignored").__dict__
-        fresh = _record(session, task, results, round_no)
+        fresh = _attest(session, task, _record(session, task, results, round_no))
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
                 _judge_late(session, task, fresh)
@@ -78,6 +79,9 @@ def _record(session: Session, task: Task, results: list[Any], round_no: int) -> 
             error=r.error,
             verdict="none",
             dead_letter_id=r.dead_letter_id,
+            key_id=r.key_id,
+            proof=r.proof,
+            public_signals=r.public_signals,
         )
         session.add(row)
         if r.status == "failed" and r.dead_letter_id:
@@ -100,9 +104,73 @@ def _record(session: Session, task: Task, results: list[Any], round_no: int) -> 
     return fresh
 
 
+def _attest(session: Session, task: Task, fresh: list[Replica]) -> list[Replica]:
+    """Check the new attestations; refuse bad ones against their worker. Returns the valid."""
+    if not fresh:
+        return []
+    workers = {r.worker_id: reputation.worker_row(session, r.worker_id) for r in fresh}
+    verdicts = attestations.check(
+        task.id,
+        task.seed,
+        task.output_len,
+        [
+            attestations.Claim(
+                r.replica, r.worker_id, r.digest, r.key_id, r.proof, r.public_signals
+            )
+            for r in fresh
+        ],
+        keys.accepted(session),
+        {wid: w.commitment for wid, w in workers.items()},
+    )
+    valid = []
+    for row in fresh:
+        reason = verdicts[row.replica] or _replayed(session, task, row)
+        if reason is None:
+            valid.append(row)
+            workers[row.worker_id].commitment = row.commitment  # bound on first valid proof
+            continue
+        row.proof_valid, row.verdict, row.commitment, row.signals_hash = (
+            False,
+            "invalid",
+            None,
+            None,
+        )
+        row.error = f"attestation refused: {reason}"
+        reputation.record(session, row.worker_id, status="", verdict="invalid")
+        log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
+    session.flush()
+    return valid
+
+
+def _replayed(session: Session, task: Task, row: Replica) -> str | None:
+    """The replay guard: one accepted attestation per (task, commitment) and per signal vector.
+
+    Marks ``row`` accepted (its unique keys set) unless an earlier attestation holds them.
+    """
+    commitment, digest = row.public_signals[4], attestations.signals_hash(row.public_signals)
+    clash = session.scalars(
+        select(Replica.replica).where(
+            Replica.id != row.id,
+            or_(
+                (Replica.task_id == task.id) & (Replica.commitment == commitment),
+                Replica.signals_hash == digest,
+            ),
+        )
+    ).first()
+    if clash is not None:
+        return f"replay of the attestation already accepted for replica {clash}"
+    row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
+    session.flush()  # the unique constraints back this check up
+    return None
+
+
 def _decide(session: Session, task: Task, round_no: int, follow_up: list) -> Outcome:
     rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
-    votes = [quorum.Vote(r.replica, r.worker_id, r.digest) for r in rows if r.status == "ok"]
+    votes = [
+        quorum.Vote(r.replica, r.worker_id, r.digest)
+        for r in rows
+        if r.status == "ok" and r.proof_valid
+    ]
     in_flight = 1 if task.rounds_sent > round_no else 0  # a later round will settle again
     d = quorum.decide(
         votes,
@@ -115,7 +183,7 @@ def _decide(session: Session, task: Task, round_no: int, follow_up: list) -> Out
     for idx, verdict in d.verdicts.items():
         by_replica[idx].verdict = verdict if verdict != "counted" else "none"
     if d.kind == "verified":
-        winner = next(r for r in rows if r.status == "ok" and r.digest == d.digest)
+        winner = next(r for r in rows if r.proof_valid and r.digest == d.digest)
         task.state, task.digest, task.agreeing = "verified", d.digest, len(d.agreeing)
         task.output_sha256, task.output_size = winner.output_sha256, winner.output_size
         task.settled_at = utcnow()
@@ -166,6 +234,23 @@ def _judge_late(session: Session, task: Task, fresh: list[Replica]) -> None:
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 
+def _evidence(session: Session, task: Task) -> list[dict]:
+    """The agreeing attestations, as peers re-verify them (proof, signals, key id)."""
+    rows = session.scalars(
+        select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
+    )
+    return [
+        {
+            "worker_id": r.worker_id,
+            "digest": r.digest,
+            "proof": r.proof,
+            "public_signals": r.public_signals,
+            "key_id": r.key_id,
+        }
+        for r in rows
+    ]
+
+
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
     """Side effects after the decision committed: publish, extend, or dead-letter."""
     if action == "dead":
@@ -187,6 +272,7 @@ def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
                     "digest": task.digest or "",
                     "quorum": str(task.quorum),
                     "agreeing": str(task.agreeing),
+                    "attestations": json.dumps(_evidence(session, task)),
                 },
                 maxlen=100_000,
                 approximate=True,

@@ -21,8 +21,9 @@ from shardy.kernels import registry
 class Attestation:
     """One replica's claim: which worker computed which digest, and how settle judged it.
 
-    ``valid`` is True when the replica returned a well-formed result that was counted;
-    ``agrees`` when its digest equals the verified one.
+    ``valid`` is True when its Groth16 proof verified under an accepted key with public
+    signals bound to this task and digest (and it was no replay); ``agrees`` when its digest
+    equals the verified one. ``proof`` is snarkjs JSON, ``public_signals`` decimal strings.
     """
 
     worker_id: str
@@ -30,6 +31,9 @@ class Attestation:
     valid: bool
     agrees: bool
     replica: int
+    proof: dict[str, Any] | None = None
+    public_signals: list[str] | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,9 +217,12 @@ class TaskHandle:
                 Attestation(
                     worker_id=r.worker_id,
                     digest=r.digest,
-                    valid=r.verdict in ("agree", "disagree"),
+                    valid=bool(r.proof_valid),
                     agrees=r.verdict == "agree",
                     replica=r.replica,
+                    proof=r.proof,
+                    public_signals=r.public_signals,
+                    key_id=r.key_id,
                 )
                 for r in rows
                 if r.status == "ok"

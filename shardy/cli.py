@@ -219,6 +219,41 @@ def dlq_purge() -> None:
     console.print(f"purged {ops.purge(_app())} entries")
 
 
+@cli.group()
+def keys() -> None:
+    """Verifier keys: list them, rotate in a new one."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool) -> None:
+    """Each key's id, state (active / grace / retired) and vkey.json path."""
+    from orchestrator import keys as ops
+
+    rows = ops.listing(_app())
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    for r in rows:
+        until = f" until {r['grace_until']}" if r["grace_until"] else ""
+        console.print(f"{r['id']}  {r['state']}{until}  {r['vkey']}")
+
+
+@keys.command("rotate")
+@click.argument("build_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--grace", type=int, default=None, help="Seconds the old key stays accepted.")
+def keys_rotate(build_dir: Path, grace: int | None) -> None:
+    """Install the key in BUILD_DIR (attestation.zkey, .wasm, vkey.json) as the active key."""
+    from orchestrator import keys as ops
+
+    app = _app()
+    try:
+        kid = ops.rotate(app, build_dir, app.settings.key_grace if grace is None else grace)
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"active key is now {kid}; the previous key stays accepted for its grace window")
+
+
 @cli.command()
 def gpus() -> None:
     """List the GPU adapters wgpu sees."""

@@ -21,6 +21,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The SHARDY_* variables that reproduce ``settings`` in a child process."""
     env = {}
     for f in dataclasses.fields(settings):
+        if f.name == "worker_secret":  # one secret per worker: never shared by a whole cluster
+            continue
         value = getattr(settings, f.name)
         if value is not None:
             env[f"SHARDY_{f.name.upper()}"] = str(int(value) if isinstance(value, bool) else value)

@@ -86,6 +86,18 @@ class Settings:
     gpu_adapter: str | None = field(
         default=None, metadata={"doc": "Adapter index or name substring for this worker."}
     )
+    worker_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata={
+            "doc": "This worker's attestation secret. Unset: created once in "
+            "SHARDY_HOME/secrets (mode 0600)."
+        },
+    )
+    key_grace: int = field(
+        default=86_400,
+        metadata={"doc": "Seconds a rotated-out verifier key is still accepted."},
+    )
     worker_id: str | None = field(
         default=None,
         metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},

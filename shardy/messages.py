@@ -24,6 +24,8 @@ class ReplicaOrder:
     output_len: int
     params: dict[str, Any]
     payload: BlobRef
+    #: the verifier key the worker proves its attestation with
+    key_id: str
 
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
@@ -37,6 +39,7 @@ class ReplicaOrder:
             "output_len": self.output_len,
             "params": self.params,
             "payload": {"sha256": self.payload.sha256, "size": self.payload.size},
+            "key_id": self.key_id,
         }
         segments = [] if self.payload.inline is None else [self.payload.inline]
         return frames.encode_frame(meta, segments)
@@ -57,6 +60,7 @@ class ReplicaOrder:
             "output_len": int,
             "params": dict,
             "payload": dict,
+            "key_id": str,
         }
         for key, typ in spec.items():
             if type(m.get(key)) is not typ:
@@ -72,8 +76,8 @@ class ReplicaOrder:
             raise FrameError("replica order replica/round out of range")
         if not (0 <= m["seed"] < 2**64 and 0 <= m["output_len"] < 2**40):
             raise FrameError("replica order seed/output_len out of range")
-        if len(m["task_id"]) > 64 or len(m["kernel"]) > 64:
-            raise FrameError("replica order task_id/kernel too long")
+        if len(m["task_id"]) > 64 or len(m["kernel"]) > 64 or len(m["key_id"]) > 32:
+            raise FrameError("replica order task_id/kernel/key_id too long")
         return cls(
             task_id=m["task_id"],
             replica=m["replica"],
@@ -83,6 +87,7 @@ class ReplicaOrder:
             output_len=m["output_len"],
             params=m["params"],
             payload=ref,
+            key_id=m["key_id"],
         )
 
     def summary(self) -> str:
@@ -112,6 +117,10 @@ class ReplicaResult:
     error: str | None = None
     dead_letter_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: the Groth16 attestation (snarkjs JSON), its public signals and key id (ok results)
+    proof: dict[str, Any] | None = None
+    public_signals: list[str] | None = None
+    key_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form returned through the result backend."""
@@ -134,6 +143,9 @@ class ReplicaResult:
             and isinstance(result.worker_id, str)
             and isinstance(result.output_sha256, str)
             and isinstance(result.output_size, int)
+            and isinstance(result.proof, dict)
+            and isinstance(result.public_signals, list)
+            and isinstance(result.key_id, str)
         ):
             return cls("failed", result.task_id, result.replica, error="ok result lacks fields")
         return result

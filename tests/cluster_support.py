@@ -76,3 +76,16 @@ def publish_garbage(app, body: bytes, message_id: str) -> None:
             content_encoding="binary",
             headers={"task": "shardy.execute", "id": message_id, "lang": "py"},
         )
+
+
+def reset_database(url: str) -> None:
+    """Drop Shardy's tables and Alembic's version row on a shared test database."""
+    from sqlalchemy import text
+
+    from shardy.store import Base, Store
+
+    store = Store(url, migrate=False)
+    with store.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    store.close()

@@ -16,10 +16,10 @@ from cluster_support import (
     REDIS_URL,
     make_settings,
     publish_garbage,
+    reset_database,
     short_home,
     start_cluster,
 )
-from sqlalchemy import text
 
 from orchestrator import dlq
 from shardy.api import Client
@@ -42,16 +42,6 @@ def _purge(settings: Settings) -> None:
             bound.purge()
 
 
-def _reset_pg(url: str) -> None:
-    from shardy.store import Store
-
-    s = Store(url, migrate=False)
-    with s.engine.begin() as conn:
-        for table in ("replicas", "dead_letters", "workers", "tasks", "alembic_version"):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    s.close()
-
-
 def _check_histogram(client: Client, seed: int) -> None:
     data = np.random.default_rng(seed).integers(0, 256, 30_000, dtype=np.uint8).tobytes()
     res = client.submit("histogram", data).get(timeout=120)
@@ -63,7 +53,7 @@ def _check_histogram(client: Client, seed: int) -> None:
 def test_end_to_end_on_external_redis_and_postgres():
     overrides = {"broker_url": REDIS_URL}
     if DATABASE_URL:
-        _reset_pg(DATABASE_URL)
+        reset_database(DATABASE_URL)
         overrides["database_url"] = DATABASE_URL
     settings = make_settings(short_home(), **overrides)
     _purge(settings)

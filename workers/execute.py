@@ -17,6 +17,7 @@ from shardy.errors import (
     KernelError,
     PayloadError,
     PreprocessError,
+    ProofError,
     TransientError,
 )
 from shardy.kernels import registry
@@ -26,7 +27,7 @@ from workers.runtime import WorkerRuntime
 log = logging.getLogger("shardy.worker")
 
 #: Failures that retrying cannot fix: dead-letter at once.
-PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError)
+PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError, ProofError)
 
 
 class Retry(Exception):
@@ -126,6 +127,8 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
     t2 = time.perf_counter()
     ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
+    proof, signals = rt.attest(order, ref.sha256)
+    t4 = time.perf_counter()
     return ReplicaResult(
         "ok",
         order.task_id,
@@ -135,7 +138,16 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
         output_sha256=ref.sha256,
         output_size=ref.size,
         attempts=attempts,
-        timings={"fetch": t_pre - t0, "preprocess": t1 - t_pre, "gpu": t2 - t1, "store": t3 - t2},
+        timings={
+            "fetch": t_pre - t0,
+            "preprocess": t1 - t_pre,
+            "gpu": t2 - t1,
+            "store": t3 - t2,
+            "prove": t4 - t3,
+        },
+        proof=proof,
+        public_signals=signals,
+        key_id=order.key_id,
     ).to_dict()
 
 

@@ -15,7 +15,11 @@ import redis
 
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ConfigError
+from shardy.keyring import KeyCache
+from shardy.messages import ReplicaOrder
+from shardy.zk import attestation_inputs, prove
 from workers.gpu import GPU
+from workers.identity import worker_commitment, worker_secret
 from workers.preprocess import Preprocessor
 
 log = logging.getLogger("shardy.worker")
@@ -59,9 +63,19 @@ class WorkerRuntime:
         self.worker_id = self.settings.worker_id or nodename
         self.hostname = socket.gethostname()
         self._preprocessor: Preprocessor | None = None
+        self.secret = worker_secret(self.settings, self.worker_id)
+        self.commitment = worker_commitment(self.secret)
+        self.keys = KeyCache(app.redis, self.settings.home / "keys")
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
         load_test_kernels()
+
+    def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
+        """Prove, under the order's key, that this worker computed ``digest`` for the order."""
+        inputs = attestation_inputs(
+            order.task_id, order.seed, order.output_len, digest, self.secret
+        )
+        return prove(self.keys.circuit(order.key_id), inputs)
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -98,6 +112,7 @@ class WorkerRuntime:
             "id": self.worker_id,
             "hostname": self.hostname,
             "adapter": f"{self.gpu.name} ({self.gpu.backend})",
+            "commitment": self.commitment,
         }
 
 

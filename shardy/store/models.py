@@ -17,11 +17,24 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     """Timezone-aware now (UTC)."""
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite drops the zone on the way back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -54,15 +67,21 @@ class Task(Base):
     agreeing: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Replica(Base):
     """One replica's outcome as settle recorded it (the attestation of one worker)."""
 
     __tablename__ = "replicas"
-    __table_args__ = (UniqueConstraint("task_id", "replica", name="uq_replica"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "replica", name="uq_replica"),
+        # the replay guard: one accepted attestation per (task, worker commitment) and per
+        # public-signal vector (a re-randomised proof keeps its signals, so it is refused)
+        UniqueConstraint("task_id", "commitment", name="uq_replica_commitment"),
+        UniqueConstraint("signals_hash", name="uq_replica_signals"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -79,7 +98,16 @@ class Replica(Base):
     #: agree | disagree | duplicate | none (not counted)
     verdict: Mapped[str] = mapped_column(String(16), default="none")
     dead_letter_id: Mapped[str | None] = mapped_column(String(36))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the attestation: key id, snarkjs proof and public signals as the worker sent them
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    proof: Mapped[dict | None] = mapped_column(JSON)
+    public_signals: Mapped[list | None] = mapped_column(JSON)
+    #: True verified, False refused (reason in ``error``), None not checked (no ok result)
+    proof_valid: Mapped[bool | None] = mapped_column(Boolean)
+    #: set only on accepted attestations (they carry the replay guard's unique keys)
+    commitment: Mapped[str | None] = mapped_column(String(80))
+    signals_hash: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Worker(Base):
@@ -91,12 +119,14 @@ class Worker(Base):
     hostname: Mapped[str] = mapped_column(String(255), default="")
     adapter: Mapped[str] = mapped_column(String(255), default="")
     commitment: Mapped[str | None] = mapped_column(String(80))
-    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     replicas_ok: Mapped[int] = mapped_column(Integer, default=0)
     replicas_failed: Mapped[int] = mapped_column(Integer, default=0)
     agreed: Mapped[int] = mapped_column(Integer, default=0)
     disagreed: Mapped[int] = mapped_column(Integer, default=0)
+    #: attestations refused (bad proof, wrong signals, replay, unknown key)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
     reputation: Mapped[float] = mapped_column(Float, default=0.5)
 
 
@@ -114,6 +144,21 @@ class DeadLetter(Base):
     reason: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     replay_note: Mapped[str | None] = mapped_column(Text)
+
+
+class VerifierKey(Base):
+    """A Groth16 verifying key Shardy accepts attestations under, and its rotation state."""
+
+    __tablename__ = "verifier_keys"
+
+    #: first 16 hex digits of the sha256 of the canonical vkey JSON
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: active (new tasks prove with it) | grace (still accepted) | retired (refused)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    vkey: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text, default="")
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

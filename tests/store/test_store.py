@@ -3,7 +3,8 @@ import os
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from cluster_support import reset_database
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from shardy.store import Base, Replica, Store, Task
@@ -16,11 +17,8 @@ def store(request, tmp_path):
     if request.param == "postgresql":
         if not PG:
             pytest.skip("SHARDY_TEST_DATABASE_URL not set (no PostgreSQL to test against)")
-        s = Store(PG, migrate=False)
-        with s.engine.begin() as conn:
-            for table in ("replicas", "dead_letters", "workers", "tasks", "alembic_version"):
-                conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-        s.migrate()
+        reset_database(PG)
+        s = Store(PG)
     else:
         s = Store(f"sqlite:///{tmp_path}/t.db")
     yield s

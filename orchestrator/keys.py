@@ -1,0 +1,107 @@
+"""Verifier-key states in SQL: seeding from the manifest, rotation with a grace window, lookup."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shardy import keyring
+from shardy.celery_app import ShardyCelery
+from shardy.errors import ProofError
+from shardy.store import VerifierKey
+from shardy.store.models import utcnow
+
+_ACTIVE_CACHE_S = 5.0
+
+
+def _seed(app: ShardyCelery, session: Session) -> None:
+    """Install the manifest's keys on a fresh store (and publish them to Redis)."""
+    for entry in keyring.read_manifest():
+        kid, circuit = keyring.load_build(entry.build)
+        if kid != entry.id:
+            raise ProofError(f"manifest says key {entry.id} but {entry.build} hashes to {kid}")
+        keyring.publish(app.redis, entry.build)
+        session.add(
+            VerifierKey(id=kid, state=entry.state, vkey=circuit.vkey_json, source=str(entry.build))
+        )
+    session.flush()
+
+
+def active_key(app: ShardyCelery) -> str:
+    """The id of the key new tasks prove with (seeding a fresh store); cached for a few seconds."""
+    cached = getattr(app, "_shardy_active_key", None)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    with app.store.session() as session:
+        row = session.scalars(select(VerifierKey).where(VerifierKey.state == "active")).first()
+        if row is None:
+            _seed(app, session)
+            row = session.scalars(select(VerifierKey).where(VerifierKey.state == "active")).one()
+        kid = row.id
+        if not app.redis.exists(keyring.KEY_PREFIX + kid) and row.source:
+            keyring.publish(app.redis, Path(row.source))  # Redis lost it (restart, flush)
+    app._shardy_active_key = (kid, time.monotonic() + _ACTIVE_CACHE_S)
+    return kid
+
+
+def accepted(session: Session) -> dict[str, dict]:
+    """vkey JSON of every key attestations are accepted under (active, or grace not expired).
+
+    Keys whose grace window has passed are retired here.
+    """
+    now = utcnow()
+    out = {}
+    for row in session.scalars(select(VerifierKey).where(VerifierKey.state != "retired")):
+        if row.state == "grace" and row.grace_until is not None and row.grace_until <= now:
+            row.state = "retired"
+            continue
+        out[row.id] = row.vkey
+    return out
+
+
+def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
+    """Install the key in ``build_dir`` as active; the previous active key enters grace.
+
+    Zero downtime: replicas already dispatched under the old key keep verifying for
+    ``grace`` seconds; new tasks prove with the new key, which workers fetch from Redis.
+    """
+    kid, circuit = keyring.load_build(build_dir)
+    keyring.publish(app.redis, build_dir)
+    with app.store.session() as session:
+        if session.scalars(select(VerifierKey)).first() is None:
+            _seed(app, session)
+        for row in session.scalars(select(VerifierKey).where(VerifierKey.state == "active")):
+            if row.id != kid:
+                row.state, row.grace_until = "grace", utcnow() + timedelta(seconds=grace)
+        row = session.get(VerifierKey, kid)
+        if row is None:
+            session.add(
+                VerifierKey(
+                    id=kid, state="active", vkey=circuit.vkey_json, source=str(build_dir.resolve())
+                )
+            )
+        else:
+            row.state, row.grace_until = "active", None
+    app._shardy_active_key = None
+    return kid
+
+
+def listing(app: ShardyCelery) -> list[dict]:
+    """Every key: id, state, grace end and where its files came from (seeding a fresh store)."""
+    active_key(app)
+    with app.store.session() as session:
+        accepted(session)
+        return [
+            {
+                "id": r.id,
+                "state": r.state,
+                "grace_until": r.grace_until.isoformat() if r.grace_until else None,
+                "vkey": str(Path(r.source) / "vkey.json") if r.source else None,
+                "installed_at": r.installed_at.isoformat(),
+            }
+            for r in session.scalars(select(VerifierKey).order_by(VerifierKey.installed_at))
+        ]

@@ -1,0 +1,166 @@
+"""Groth16 attestations end to end: proofs checked by Shardy and snarkjs, forgers and replays
+refused and recorded, verifier keys rotated with a grace window."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cluster_support import make_settings, short_home, start_cluster
+from py_arkworks_bls12381 import Scalar
+from sqlalchemy import select
+
+from orchestrator import keys
+from orchestrator.settle import settle
+from shardy.store import Replica, VerifierKey, Worker
+from shardy.store.models import utcnow
+from shardy.zk import verify
+from shardy.zk.codec import proof_from_json, proof_to_json, vkey_from_json
+
+pytestmark = pytest.mark.cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+SNARKJS = ROOT / "circuits" / "node_modules" / ".bin" / "snarkjs"
+needs_snarkjs = pytest.mark.skipif(
+    not SNARKJS.exists(), reason="circuits/node_modules missing (npm ci --prefix circuits)"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    settings = make_settings(short_home())
+    forger = {"SHARDY_TEST_KERNELS": "behaviour_forger"}
+    yield from start_cluster(settings, workers=4, worker_env={3: forger})
+
+
+def payload(seed: int) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+
+
+def snarkjs(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SNARKJS), *args], capture_output=True, text=True, cwd=ROOT / "circuits"
+    )
+
+
+def ok_result(task_id: str, replica: int, worker_id: str, attestation, proof=None) -> dict:
+    """A replica result as a worker would return it, carrying ``attestation``'s evidence."""
+    return {
+        "status": "ok",
+        "task_id": task_id,
+        "replica": replica,
+        "worker_id": worker_id,
+        "digest": attestation.digest,
+        "output_sha256": attestation.digest,
+        "output_size": 1024,
+        "proof": proof or attestation.proof,
+        "public_signals": attestation.public_signals,
+        "key_id": attestation.key_id,
+    }
+
+
+def replica_row(app, task_id: str, replica: int) -> Replica:
+    with app.store.session() as s:
+        return s.scalars(
+            select(Replica).where(Replica.task_id == task_id, Replica.replica == replica)
+        ).one()
+
+
+def vkey_of(app, key_id: str) -> dict:
+    with app.store.session() as s:
+        return keys.accepted(s)[key_id]
+
+
+@needs_snarkjs
+def test_attestations_verify_in_shardy_and_in_snarkjs(cluster, tmp_path):
+    res = cluster.client.submit("histogram", payload(1), redundancy=3).get(timeout=120)
+    valid = [a for a in res.attestations if a.valid]
+    assert len(valid) >= 2
+    with cluster.app.store.session() as s:
+        bound = {w.id: w.commitment for w in s.scalars(select(Worker))}
+    for a in valid:
+        vkey = vkey_of(cluster.app, a.key_id)
+        assert verify(vkey, a.proof, a.public_signals)
+        assert a.public_signals[4] == bound[a.worker_id]  # the worker's registered commitment
+        for name, obj in (("vkey", vkey), ("proof", a.proof), ("public", a.public_signals)):
+            (tmp_path / f"{name}.json").write_text(json.dumps(obj))
+        files = [str(tmp_path / f"{n}.json") for n in ("vkey", "public", "proof")]
+        out = snarkjs("groth16", "verify", *files)
+        assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
+
+
+def test_forged_attestation_is_refused_and_recorded(cluster):
+    res = cluster.client.submit("histogram", payload(2), redundancy=4).get(timeout=120)
+    by_worker = {a.worker_id.split("@")[0]: a for a in res.attestations}
+    assert by_worker["gpu3"].valid is False and by_worker["gpu3"].agrees is False
+    assert by_worker["gpu3"].digest == res.digest  # right answer, forged proof: still refused
+    assert sum(a.valid and a.agrees for a in res.attestations) == 3
+    with cluster.app.store.session() as s:
+        row = s.scalars(
+            select(Replica).where(Replica.task_id == res.task_id, Replica.worker_id.like("gpu3@%"))
+        ).one()
+        assert row.verdict == "invalid" and "proof does not verify" in row.error
+        assert s.scalars(select(Worker).where(Worker.id.like("gpu3@%"))).one().invalid >= 1
+
+
+def _rerandomise(proof: dict, vkey: dict) -> dict:
+    """The same statement, different proof bytes: A/r1, r1·B + r1·r2·δ, C + r2·A."""
+    p, delta = proof_from_json(proof), vkey_from_json(vkey).delta2
+    r1, r2 = Scalar(secrets.randbelow(2**128) + 1), Scalar(secrets.randbelow(2**128) + 1)
+    again = type(p)(p.a * r1.inverse(), p.b * r1 + delta * (r1 * r2), p.c + p.a * r2)
+    return proof_to_json(again)
+
+
+def test_replayed_and_rerandomised_attestations_are_refused(cluster):
+    handle = cluster.client.submit("histogram", payload(3), redundancy=3)
+    res = handle.get(timeout=120)
+    good = next(a for a in res.attestations if a.valid and a.agrees)
+    vkey = vkey_of(cluster.app, good.key_id)
+    fresh = _rerandomise(good.proof, vkey)
+    assert fresh != good.proof and verify(vkey, fresh, good.public_signals)
+
+    settle(cluster.app, [ok_result(handle.id, 10, good.worker_id, good)], handle.id, 1)
+    settle(cluster.app, [ok_result(handle.id, 11, "mallory@elsewhere", good, fresh)], handle.id, 1)
+    for replica in (10, 11):
+        row = replica_row(cluster.app, handle.id, replica)
+        assert row.proof_valid is False and "replay" in row.error
+    after = cluster.client.handle(handle.id).get()
+    assert [a for a in after.attestations if a.valid] == [a for a in res.attestations if a.valid]
+
+
+@needs_snarkjs
+def test_key_rotation_has_no_downtime_and_a_grace_window(cluster, tmp_path):
+    build = ROOT / "circuits" / "build"
+    new = tmp_path / "build"
+    new.mkdir()
+    shutil.copy(build / "attestation.wasm", new)
+    contribute = ("zkey", "contribute", str(build / "attestation.zkey"))
+    entropy = ("--name=second ceremony (test)", "-e=shardy test rotation entropy")
+    assert snarkjs(*contribute, str(new / "attestation.zkey"), *entropy).returncode == 0
+    export = ("zkey", "export", "verificationkey", str(new / "attestation.zkey"))
+    assert snarkjs(*export, str(new / "vkey.json")).returncode == 0
+
+    app = cluster.app
+    old = keys.active_key(app)
+    before = cluster.client.submit("histogram", payload(4))  # dispatched under the old key
+    new_id = keys.rotate(app, new, grace=3600)
+    assert new_id != old
+    states = {k["id"]: k["state"] for k in keys.listing(app)}
+    assert states[old] == "grace" and states[new_id] == "active"
+    after = cluster.client.submit("histogram", payload(5)).get(timeout=120)
+    assert {a.key_id for a in after.attestations if a.valid} == {new_id}
+    old_attestation = next(a for a in before.get(timeout=120).attestations if a.valid)
+    assert old_attestation.key_id == old  # the old key's replicas verified in its grace window
+
+    # once the grace window is over, an attestation under the old key is refused
+    with app.store.session() as s:
+        s.get(VerifierKey, old).grace_until = utcnow()
+    settle(app, [ok_result(before.id, 20, "late@box", old_attestation)], before.id, 1)
+    row = replica_row(app, before.id, 20)
+    assert row.proof_valid is False and "not accepted" in row.error
+    assert {k["id"]: k["state"] for k in keys.listing(app)}[old] == "retired"

@@ -1,0 +1,52 @@
+"""Worker identity: a secret created once per worker (mode 0600) whose Poseidon hash it attests."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from shardy.config import Settings
+from shardy.errors import ConfigError
+from shardy.zk import FIELD_MODULUS, commitment, new_worker_secret
+
+
+def secret_path(settings: Settings, worker_id: str) -> Path:
+    """Where worker ``worker_id`` keeps its secret under SHARDY_HOME."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", worker_id)
+    return settings.home / "secrets" / f"{safe}.secret"
+
+
+def worker_secret(settings: Settings, worker_id: str) -> int:
+    """The worker's secret: SHARDY_WORKER_SECRET, else its file, created on first use (0600).
+
+    Raises:
+        ConfigError: the variable or the file does not hold an integer in [1, r).
+    """
+    raw = settings.worker_secret
+    source = "SHARDY_WORKER_SECRET"
+    if raw is None:
+        path = secret_path(settings, worker_id)
+        source = str(path)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another pool process created it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(f"{new_worker_secret()}\n")
+        raw = path.read_text().strip()
+    try:
+        value = int(raw, 0)
+    except ValueError:
+        value = 0
+    if not 0 < value < FIELD_MODULUS:
+        raise ConfigError(f"the worker secret in {source} is not an integer in [1, r); fix it")
+    return value
+
+
+def worker_commitment(secret: int) -> str:
+    """The public commitment (decimal) to a worker secret."""
+    return str(commitment(secret))
