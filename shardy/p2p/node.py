@@ -43,8 +43,11 @@ log = logging.getLogger("shardy.p2p")
 #: The GossipSub topic verified records travel on.
 TOPIC = "shardy/verified/1"
 
-#: Called for every record the node accepts (its own publishes included): (record, sender).
-OnRecord = Callable[[VerifiedRecord, str], Awaitable[None]]
+#: Called for every record the node accepts, its own publishes included:
+#: (record, sender peer id, distinct valid workers, wire bytes).
+OnRecord = Callable[[VerifiedRecord, str, int, bytes], Awaitable[None]]
+
+_VERDICTS_KEPT = 4096
 
 
 @dataclass
@@ -123,6 +126,7 @@ class P2PNode:
         self._verify_limiter = trio.CapacityLimiter(1)
         #: Circuit addresses (relay addr/p2p-circuit) this node holds a reservation on.
         self.circuit_addrs: list[multiaddr.Multiaddr] = []
+        self._valid_workers: dict[tuple[bytes, bytes], int] = {}
         self.host = self._build_host()
         self.peer_id: ID = self.host.get_id()
         self.gossipsub = GossipSub(
@@ -251,7 +255,11 @@ class P2PNode:
         record, verdict = await trio.to_thread.run_sync(
             self.check, msg.data, limiter=self._verify_limiter
         )
-        if not verdict.accepted:
+        if verdict.accepted:
+            self._valid_workers[(msg.from_id, msg.seqno)] = verdict.valid_workers
+            while len(self._valid_workers) > _VERDICTS_KEPT:
+                del self._valid_workers[next(iter(self._valid_workers))]
+        else:
             self.stats.rejected += 1
             if record is None:
                 self.stats.malformed += 1
@@ -274,5 +282,6 @@ class P2PNode:
             self.stats.accepted += 1
             if sender != self.peer_id:
                 self.stats.received_from_peers += 1
+            valid = self._valid_workers.pop((msg.from_id, msg.seqno), record.quorum)
             if self.on_record is not None:
-                await self.on_record(record, sender.to_base58())
+                await self.on_record(record, sender.to_base58(), valid, msg.data)

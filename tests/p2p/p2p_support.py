@@ -5,8 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from shardy.p2p.keys import DEFAULT_BUILD_DIR, key_id
@@ -63,3 +70,81 @@ def forge_short_quorum(entry: dict[str, str], keep: int = 1) -> dict[str, str]:
     """The same entry with only ``keep`` attestations left (below its claimed quorum)."""
     atts = json.loads(entry["attestations"])[:keep]
     return {**entry, "attestations": json.dumps(atts)}
+
+
+# ---- processes and waiting -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns a truthy value (bounded by ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
+
+
+async def await_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """The trio twin of wait_for."""
+    import trio
+
+    with trio.move_on_after(timeout):
+        while not (value := predicate()):
+            await trio.sleep(0.1)
+        return value
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class SidecarProcess:
+    """``python -m shardy.p2p`` in a subprocess (optionally inside a network namespace)."""
+
+    def __init__(self, data_dir: Path, *args: str, netns: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.args = [PYTHON, "-m", "shardy.p2p", "--data-dir", str(data_dir), *args]
+        self.netns = netns
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"{data_dir.name}.log"
+
+    def start(self) -> SidecarProcess:
+        node_file = self.data_dir / "p2p-node.json"
+        node_file.unlink(missing_ok=True)
+        cmd = (["ip", "netns", "exec", self.netns] if self.netns else []) + self.args
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log,
+                                         stdin=subprocess.DEVNULL)  # fmt: skip
+        wait_for(lambda: node_file.exists() or self.proc.poll() is not None, 60, "node file")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"sidecar exited: {self.log.read_text()[-3000:]}")
+        return self
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "p2p-node.json").read_text())
+
+    @property
+    def addr(self) -> str:
+        return self.info["addrs"][0]
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def short_dir(prefix: str = "p2p") -> Path:
+    """A fresh directory with a path short enough for a unix socket."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))

@@ -1,0 +1,228 @@
+"""The sidecar: publish the orchestrator's `shardy:verified` stream on GossipSub, record peers'.
+
+Entries are read through a Redis consumer group and acknowledged only after they were
+published, so a sidecar killed mid-stream re-publishes (receivers keep the first copy) rather
+than loses. Its consumer name is its peer id, so a restarted sidecar picks up its own pending
+entries first; entries left pending by a consumer that never came back are claimed after
+``claim_idle_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+import trio
+
+from shardy.errors import P2PError
+from shardy.p2p.identity import KEY_FILE
+from shardy.p2p.keys import KeyRing
+from shardy.p2p.node import NodeConfig, P2PNode
+from shardy.p2p.record import VerifiedRecord, encode, from_stream_entry
+from shardy.p2p.store import RecordStore
+
+log = logging.getLogger("shardy.p2p")
+
+#: The orchestrator's stream (same value as shardy.celery_app.VERIFIED_STREAM).
+VERIFIED_STREAM = "shardy:verified"
+#: The consumer group every sidecar of one deployment reads through.
+GROUP = "shardy-sidecar"
+#: File the sidecar writes once listening: its peer id and addresses (JSON).
+NODE_FILE = "p2p-node.json"
+
+
+class Sidecar:
+    """A P2P node plus the Redis stream pump and the table of accepted records.
+
+    Args:
+        data_dir: holds the identity key (0600), ``p2p.db`` and ``p2p-node.json``.
+        redis_url: where the verified stream lives (None: gossip only, nothing to publish).
+        listen, bootstrap, relays, mdns, relay_hop, discover: see NodeConfig.
+        max_rate: records per second this sidecar publishes at most; peers accept up to
+            twice that from one peer before GossipSub's spam protection drops messages.
+        min_peers: topic peers needed before an entry is published (and acknowledged).
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        redis_url: str | None = None,
+        listen: Sequence[str] = ("/ip4/127.0.0.1/tcp/0",),
+        bootstrap: Sequence[str] = (),
+        relays: Sequence[str] = (),
+        mdns: bool = False,
+        relay_hop: bool = False,
+        discover: bool = True,
+        subscribe: bool = True,
+        max_rate: float = 100.0,
+        min_peers: int = 1,
+        keys: KeyRing | None = None,
+        min_quorum: int = 1,
+        stream: str = VERIFIED_STREAM,
+        group: str = GROUP,
+        batch: int = 32,
+        claim_idle_s: float = 60.0,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.store = RecordStore(self.data_dir)
+        config = NodeConfig(
+            key_file=self.data_dir / KEY_FILE, listen=listen, bootstrap=bootstrap,
+            relays=relays, mdns=mdns, relay_hop=relay_hop, discover=discover,
+            subscribe=subscribe, max_rate=2 * max_rate, keys=keys, min_quorum=min_quorum,
+        )  # fmt: skip
+        self.node = P2PNode(config, on_record=self._on_record)
+        self.redis_url = redis_url
+        self.stream, self.group, self.batch = stream, group, batch
+        self.max_rate, self.min_peers, self.claim_idle_s = max_rate, min_peers, claim_idle_s
+        self.consumer = self.node.peer_id.to_base58()
+        self.acked = 0
+        self.skipped = 0
+
+    # ---- peers' records --------------------------------------------------------------------
+
+    async def _on_record(
+        self, record: VerifiedRecord, sender: str, valid: int, data: bytes
+    ) -> None:
+        await trio.to_thread.run_sync(
+            lambda: self.store.add(record, sender=sender, valid_workers=valid, data=data)
+        )
+
+    # ---- running -----------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run node and pump until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.node.run)
+            self._write_node_file()
+            if self.redis_url:
+                client = redis.Redis.from_url(self.redis_url, socket_timeout=30)
+                await trio.to_thread.run_sync(self._ensure_group, client)
+                nursery.start_soon(self._pump, client)
+            log.info("sidecar %s listening on %s", self.consumer, ", ".join(self.node.addrs))
+            task_status.started()
+
+    def _write_node_file(self) -> None:
+        path = self.data_dir / NODE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"peer_id": self.consumer, "addrs": self.node.addrs}))
+        os.replace(tmp, path)
+
+    def _ensure_group(self, client: redis.Redis) -> None:
+        try:
+            client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise P2PError(f"cannot create consumer group {self.group}: {exc}") from exc
+        except redis.RedisError as exc:
+            raise P2PError(f"Redis at {self.redis_url} is unavailable: {exc}") from exc
+
+    def _read(self, client: redis.Redis, rounds: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Own pending entries first, then entries idle elsewhere, then new ones."""
+        own = client.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=self.batch)
+        entries = own[0][1] if own else []
+        if entries:
+            return entries
+        if rounds % 20 == 0:
+            claimed = client.xautoclaim(
+                self.stream, self.group, self.consumer, int(self.claim_idle_s * 1000),
+                count=self.batch,
+            )  # fmt: skip
+            if claimed[1]:
+                return claimed[1]
+        new = client.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=self.batch, block=1000
+        )
+        return new[0][1] if new else []
+
+    async def _pump(self, client: redis.Redis) -> None:
+        rounds = 0
+        interval = 1.0 / self.max_rate
+        last = -interval
+        while True:
+            rounds += 1
+            try:
+                entries = await trio.to_thread.run_sync(self._read, client, rounds)
+            except redis.RedisError as exc:
+                log.warning("reading %s failed (%s); retrying in 2 s", self.stream, exc)
+                await trio.sleep(2)
+                continue
+            for entry_id, fields in entries:
+                if fields is None:  # trimmed away while pending: nothing left to publish
+                    await trio.to_thread.run_sync(client.xack, self.stream, self.group, entry_id)
+                    continue
+                if not await self._wait_for_peers():
+                    break  # not acknowledged: read again from the pending list
+                await trio.sleep_until(last + interval)  # pace below peers' rate limit
+                last = trio.current_time()
+                if await self._publish(entry_id, fields):
+                    await trio.to_thread.run_sync(client.xack, self.stream, self.group, entry_id)
+                    self.acked += 1
+
+    async def _wait_for_peers(self, timeout: float = 5.0) -> bool:
+        with trio.move_on_after(timeout):
+            while len(self.node.topic_peers()) < self.min_peers:
+                await trio.sleep(0.1)
+            return True
+        log.info("no topic peers yet; holding the stream")
+        return False
+
+    async def _publish(self, entry_id: bytes, fields: dict[bytes, bytes]) -> bool:
+        """Publish one entry; True when it may be acknowledged (published or unpublishable)."""
+        try:
+            data = encode(from_stream_entry(fields))
+        except P2PError as exc:
+            log.error("skipping stream entry %s: %s", entry_id.decode(), exc)
+            self.skipped += 1
+            return True
+        _, verdict = await trio.to_thread.run_sync(self.node.check, data)
+        if not verdict.accepted:
+            log.error("not publishing entry %s: %s", entry_id.decode(), verdict.reason)
+            self.skipped += 1
+            return True
+        try:
+            await self.node.publish(data)
+        except P2PError as exc:
+            log.warning("publishing entry %s failed (%s); will retry", entry_id.decode(), exc)
+            await trio.sleep(1)
+            return False
+        return True
+
+
+def run_sidecar(
+    data_dir: str | Path,
+    *,
+    redis_url: str | None,
+    listen: Sequence[str] = ("/ip4/0.0.0.0/tcp/4001",),
+    bootstrap: Sequence[str] = (),
+    **options: Any,
+) -> None:
+    """Run a sidecar in the foreground until SIGINT or SIGTERM (the `shardy sidecar` command).
+
+    Args:
+        data_dir: the sidecar's data dir (e.g. ``settings.home / "p2p"``).
+        redis_url: Redis holding `shardy:verified` (``settings.blob_redis_url``).
+        listen: multiaddrs to listen on.
+        bootstrap: multiaddrs (ending in /p2p/<id>) of peers to join through.
+        options: further Sidecar keyword arguments (relays, mdns, relay_hop, max_rate, ...).
+    Raises:
+        P2PError: the sidecar could not start.
+    """
+
+    async def main() -> None:
+        sidecar = Sidecar(data_dir, redis_url=redis_url, listen=listen, bootstrap=bootstrap,
+                          **options)  # fmt: skip
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(sidecar.run)
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+                    break
+
+    trio.run(main)
