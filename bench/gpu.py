@@ -1,0 +1,451 @@
+"""GPU kernel benchmark: every built-in through wgpu against numpy (CPU) and torch (CUDA).
+
+Run: ``PYTHONPATH=. python bench/gpu.py [--scale 1.0] [--repeat 5] [--json out.json]``
+and ``... --crossvendor out.json`` for the fixed-input digest table (compare two machines'
+files with ``--compare a.json b.json``). Kernel time is measured with inputs resident on the
+GPU (one submit of ``repeat`` dispatches); ``e2e`` adds upload and read-back (`GPU.run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _import_core() -> None:
+    """Import the kernel modules; where the service dependencies of ``shardy/__init__`` are
+    absent (a bare GPU box), load the package without running its ``__init__``."""
+    try:
+        importlib.import_module("shardy")
+    except ImportError:
+        pkg = types.ModuleType("shardy")
+        pkg.__path__ = [str(ROOT / "shardy")]
+        sys.modules["shardy"] = pkg
+    importlib.import_module("shardy.kernel_library")
+
+
+_import_core()
+from shardy.kernel_library import mandelbrot_fixed  # noqa: E402
+from shardy.kernels import Kernel, Plan, registry  # noqa: E402
+from workers.gpu import GPU  # noqa: E402
+from workers.preprocess import Preprocessor  # noqa: E402
+
+
+def best(fn, repeat: int) -> float:
+    """Best wall time of ``repeat`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> float:
+    """Seconds per dispatch with the payload already on the GPU (best of 3 batches)."""
+    import struct
+
+    wgpu = importlib.import_module("wgpu")
+    dev, usage = gpu.device, wgpu.BufferUsage
+    data = bytes(payload).ljust(max(4, -(-len(payload) // 4) * 4), b"\0")
+    inp = dev.create_buffer_with_data(data=data, usage=usage.STORAGE)
+    out_size = max(4, -(-plan.output_len // 4) * 4)
+    out = dev.create_buffer(size=out_size, usage=usage.STORAGE | usage.COPY_SRC)
+    uni = dev.create_buffer_with_data(data=struct.pack("<16I", *plan.uniforms), usage=usage.UNIFORM)
+    bind = dev.create_bind_group(
+        layout=gpu.layout,
+        entries=[{"binding": i, "resource": {"buffer": b}} for i, b in enumerate((inp, out, uni))],
+    )
+    pipe = gpu.pipeline(k)
+
+    def batch(n: int) -> None:
+        enc = dev.create_command_encoder()
+        cpass = enc.begin_compute_pass()
+        cpass.set_pipeline(pipe)
+        cpass.set_bind_group(0, bind)
+        for _ in range(n):
+            cpass.dispatch_workgroups(*plan.groups)
+        cpass.end()
+        dev.queue.submit([enc.finish()])
+        dev.queue.read_buffer(out, 0, 4)  # waits for the dispatches (4 bytes back)
+
+    batch(1)
+    t = min(_timed(lambda: batch(repeat)) for _ in range(3))
+    for b in (inp, out, uni):
+        b.destroy()
+    return t / repeat
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+# ---- workloads: (payload, params, work units, unit name) -----------------------------------
+
+
+def workloads(scale: float) -> dict[str, tuple[bytes, dict, str]]:
+    """Benchmark inputs, deterministic (seeded) so every machine runs the same bytes."""
+    rng = np.random.default_rng(2026)
+    side = max(64, int(8192 * scale**0.5))
+    mm = max(128, int(4096 * scale ** (1 / 3)) // 128 * 128)
+    nbytes = max(1 << 20, int((256 << 20) * scale))
+    return {
+        "histogram": (rng.integers(0, 256, nbytes, dtype=np.uint8).tobytes(), {}, "read"),
+        "sha256": (
+            rng.integers(0, 256, nbytes // 4, dtype=np.uint8).tobytes(),
+            {"block": 1024},
+            "read",
+        ),
+        "conv2d_u8": (
+            rng.integers(0, 256, side * side, dtype=np.uint8).tobytes(),
+            {"width": side, "height": side, "filter": "gaussian"},
+            "read+write",
+        ),
+        "montecarlo_pi": (b"", {"samples": int(min(2**32 - 1, (1 << 30) * scale))}, "samples"),
+        "mandelbrot": (
+            b"",
+            {
+                "width": side // 2,
+                "height": side // 2,
+                "x0": -2.0,
+                "y0": -1.25,
+                "step": 2.5 / (side // 2),
+                "max_iter": 256,
+            },
+            "iterations",
+        ),
+        "matmul_f32": (
+            rng.uniform(-1, 1, 2 * mm * mm).astype("<f4").tobytes(),
+            {"m": mm, "n": mm, "k": mm},
+            "flop",
+        ),
+    }
+
+
+def work(name: str, payload: bytes, params: dict, out: np.ndarray) -> float:
+    """Work units of one call: bytes moved, samples, iterations or flops."""
+    if name in ("histogram", "sha256"):
+        return len(payload)
+    if name == "conv2d_u8":
+        return 2 * len(payload)
+    if name == "montecarlo_pi":
+        return params["samples"]
+    if name == "mandelbrot":
+        return float(out.astype(np.int64).sum())
+    return 2.0 * params["m"] * params["n"] * params["k"]
+
+
+def numpy_rate(name: str, payload: bytes, params: dict, units: float, repeat: int) -> float:
+    """Work units per second of numpy on the CPU (large inputs cut down, rate scaled)."""
+    k = registry.get(name)
+    full = k.resolve_params(params)
+    if name == "matmul_f32":  # numpy's own f32 BLAS matmul, not the float64 oracle
+        m, n, kk = full["m"], full["n"], full["k"]
+        ab = np.frombuffer(payload, dtype="<f4")
+        a, b = ab[: m * kk].reshape(m, kk), ab[m * kk :].reshape(kk, n)
+        return units / best(lambda: a @ b, min(repeat, 3))
+    if name == "montecarlo_pi":
+        part = {**full, "samples": min(full["samples"], 1 << 24)}
+        return part["samples"] / best(lambda: k.reference(b"", part, 0), 1)
+    if name == "mandelbrot":
+        h = full["height"]
+        part = {**full, "height": max(1, h // 16), "y0": full["y0"] + full["step"] * (h // 2)}
+        out = k.reference(b"", part, 0)
+        return float(out.astype(np.int64).sum()) / best(lambda: k.reference(b"", part, 0), 1)
+    if name == "conv2d_u8":
+        rows = max(1, full["height"] // 8)
+        part = {**full, "height": rows}
+        cut = payload[: rows * full["width"]]
+        return 2 * len(cut) / best(lambda: k.reference(cut, part, 0), 1)
+    cut = payload[: max(1 << 20, len(payload) // 8)]
+    return len(cut) / best(lambda: k.reference(cut, full, 0), 1)
+
+
+# ---- torch on the GPU: the same work where torch has it --------------------------------------
+
+
+def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[float, str]]:
+    """Work units per second of torch (CUDA) doing each kernel's work, with a note."""
+    try:
+        import torch
+    except ImportError:
+        return {}
+    if not torch.cuda.is_available():
+        return {}
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    dev = torch.device("cuda")
+
+    def timed(fn) -> float:
+        fn()
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t) / repeat
+
+    rates: dict[str, tuple[float, str]] = {}
+    rates["copy"] = (torch_copy_rate(torch, dev, timed), "device-to-device copy of 1 GiB")
+    payload, _, _ = loads["histogram"]
+    x = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev)
+    rates["histogram"] = (
+        len(payload) / timed(lambda: torch.bincount(x, minlength=256)),
+        "bincount",
+    )
+    payload, params, _ = loads["conv2d_u8"]
+    w, h = params["width"], params["height"]
+    img = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev).view(1, 1, h, w)
+    wt = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32, device=dev)
+
+    def conv():
+        acc = torch.nn.functional.conv2d(
+            torch.nn.functional.pad(img.float(), (1, 1, 1, 1), mode="replicate"),
+            wt.view(1, 1, 3, 3),
+        )
+        return torch.floor((acc + 8) / 16).clamp(0, 255).to(torch.uint8)
+
+    same = bytes(conv().cpu().numpy().tobytes()) == outputs["conv2d_u8"].tobytes()
+    rates["conv2d_u8"] = (2 * w * h / timed(conv), f"pad+conv2d f32+round, equal={same}")
+    payload, params, _ = loads["matmul_f32"]
+    m, n, k = params["m"], params["n"], params["k"]
+    ab = torch.frombuffer(bytearray(payload), dtype=torch.float32).to(dev)
+    a, b = ab[: m * k].view(m, k), ab[m * k :].view(k, n)
+    rates["matmul_f32"] = (2.0 * m * n * k / timed(lambda: a @ b), "matmul f32, TF32 off")
+    _, params, _ = loads["montecarlo_pi"]
+    samples = params["samples"]
+    mask = 0xFFFFFFFF
+
+    def mix(v):
+        v = v ^ (v >> 16)
+        v = (v * 0x7FEB352D) & mask
+        v = v ^ (v >> 15)
+        v = (v * 0x846CA68B) & mask
+        return v ^ (v >> 16)
+
+    key = int(mix(torch.tensor(0 ^ int(mix(torch.tensor(0x9E3779B9))))))
+
+    def montecarlo():
+        hits = 0
+        for start in range(0, samples, 1 << 27):
+            i = torch.arange(start, min(samples, start + (1 << 27)), device=dev, dtype=torch.int64)
+            hh = mix(i ^ key)
+            xx = mix(hh ^ 0x68E31DA4) >> 16
+            yy = mix((hh + 0xB5297A4D) & mask) >> 16
+            hits += (xx * xx + yy * yy < (1 << 32)).sum()
+        return hits
+
+    same = int(montecarlo()) == int(outputs["montecarlo_pi"][0])
+    rates["montecarlo_pi"] = (samples / timed(montecarlo), f"int64 hash, equal={same}")
+    _, params, _ = loads["mandelbrot"]
+    fixed = mandelbrot_fixed(registry.get("mandelbrot").resolve_params(params))
+    rates["mandelbrot"] = torch_mandelbrot(torch, dev, params, fixed, outputs["mandelbrot"], timed)
+    return rates
+
+
+def torch_copy_rate(torch, dev, timed) -> float:
+    """Bytes read plus written per second by a 1 GiB device-to-device copy."""
+    src = torch.empty(1 << 30, dtype=torch.uint8, device=dev)
+    dst = torch.empty_like(src)
+    return 2 * src.numel() / timed(lambda: dst.copy_(src))
+
+
+def torch_mandelbrot(torch, dev, params: dict, fixed, expected: np.ndarray, timed):
+    """The fixed-point iteration as masked int64 tensor steps (every pixel, every step)."""
+    w, h, max_iter = params["width"], params["height"], params["max_iter"]
+    x0, y0, step = fixed
+    q28 = 1 << 28
+    cy = (y0 + torch.arange(h, device=dev, dtype=torch.int64) * step).view(h, 1).expand(h, w)
+    cx = (x0 + torch.arange(w, device=dev, dtype=torch.int64) * step).view(1, w).expand(h, w)
+
+    def mulq(a, b):
+        q = (a.abs() * b.abs()) >> 28
+        return torch.where((a < 0) ^ (b < 0), -q, q)
+
+    def run():
+        x = torch.zeros((h, w), dtype=torch.int64, device=dev)
+        y = torch.zeros_like(x)
+        counts = torch.zeros_like(x)
+        live = torch.ones((h, w), dtype=torch.bool, device=dev)
+        for _ in range(max_iter):
+            xx, yy = mulq(x, x), mulq(y, y)
+            live = live & (x.abs() <= 2 * q28) & (y.abs() <= 2 * q28) & (xx + yy <= 4 * q28)
+            xy = mulq(x, y)
+            x = torch.where(live, xx - yy + cx, x)
+            y = torch.where(live, 2 * xy + cy, y)
+            counts += live
+        return counts
+
+    same = np.array_equal(run().cpu().numpy().astype("<u4"), expected.reshape(h, w))
+    return float(expected.astype(np.int64).sum()) / timed(run), f"masked int64 steps, equal={same}"
+
+
+# ---- the cross-vendor table: fixed inputs, digests and float error ---------------------------
+
+
+def crossvendor(gpu: GPU) -> dict:
+    """Every built-in on small fixed inputs: output sha256 (exact) or max error (tolerance)."""
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 256, 3 << 20, dtype=np.uint8).tobytes()
+    img = rng.integers(0, 256, 1024 * 768, dtype=np.uint8).tobytes()
+    mm = 512
+    ab = rng.uniform(-1, 1, 2 * mm * mm).astype("<f4").tobytes()
+    cases = [
+        ("histogram", data, {}),
+        ("sha256", data, {"block": 4096}),
+        ("ema_sha256", data[: 1 << 20], {"alpha": 0.1, "dtype": "u16"}),
+        ("montecarlo_pi", b"", {"samples": 1 << 26}),
+        ("conv2d_u8", img, {"width": 1024, "height": 768, "filter": "gaussian"}),
+        ("conv2d_u8", img, {"width": 1024, "height": 768, "filter": "sobel_x"}),
+        ("mandelbrot", b"", {"width": 512, "height": 512, "step": 3 / 512, "max_iter": 512}),
+        ("matmul_f32", ab, {"m": mm, "n": mm, "k": mm}),
+    ]
+    pre = Preprocessor(use_wasm=False)
+    rows, outputs = [], {}
+    for name, payload, params in cases:
+        k = registry.get(name)
+        plan = k.make_plan(len(payload), params, 7)
+        src = payload
+        if k.preprocessor:
+            src = pre.run(k.preprocessor, payload, k.preprocess_args(params), 7)
+        out = gpu.run_array(k, src, plan)
+        row = {"kernel": name, "params": params, "digest": hashlib.sha256(out).hexdigest()}
+        if k.determinism.mode != "exact":
+            ref = k.reference(payload, k.resolve_params(params), 7)
+            row["max_abs_err_vs_f64"] = float(np.abs(out - ref).max())
+            outputs[name] = out
+        rows.append(row)
+    return {"adapter": f"{gpu.name} ({gpu.backend})", "rows": rows, "outputs": outputs}
+
+
+def compare(a_path: str, b_path: str) -> None:
+    """Print the cross-vendor table of two --crossvendor results."""
+    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
+    print(f"| kernel | params | {a['adapter']} | {b['adapter']} | agree |")
+    print("|---|---|---|---|---|")
+    for ra, rb in zip(a["rows"], b["rows"], strict=True):
+        if "max_abs_err_vs_f64" in ra:
+            oa = np.load(Path(a_path).with_suffix(f".{ra['kernel']}.npy"))
+            ob = np.load(Path(b_path).with_suffix(f".{rb['kernel']}.npy"))
+            diff = np.abs(oa - ob)
+            cells = (
+                f"max err {ra['max_abs_err_vs_f64']:.2e}",
+                f"max err {rb['max_abs_err_vs_f64']:.2e}",
+                f"max diff {diff.max():.2e}, {np.count_nonzero(diff) / diff.size:.0%} differ",
+            )
+        else:
+            same = ra["digest"] == rb["digest"]
+            cells = (ra["digest"][:16], rb["digest"][:16], "equal" if same else "DIFFER")
+        print(f"| {ra['kernel']} | {json.dumps(ra['params'])} | " + " | ".join(cells) + " |")
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+UNITS = {
+    "read": "GB/s",
+    "read+write": "GB/s",
+    "samples": "Gsample/s",
+    "iterations": "Giter/s",
+    "flop": "GFLOP/s",
+}
+
+
+def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
+    """Rates of wgpu (resident and end-to-end), numpy and torch for every workload."""
+    loads = workloads(scale)
+    if only:
+        loads = {k: v for k, v in loads.items() if k in only}
+    results, outputs = {}, {}
+    for name, (payload, params, unit) in loads.items():
+        k = registry.get(name)
+        plan = k.make_plan(len(payload), params, 0)
+        out = np.empty(plan.output_len, dtype=np.uint8)
+        e2e = best(lambda k=k, p=payload, plan=plan, out=out: gpu.run(k, p, plan, out=out), 3)
+        outputs[name] = out.view(plan.dtype)
+        units = work(name, payload, params, outputs[name])
+        per = resident_seconds(gpu, k, payload, plan, repeat)
+        results[name] = {
+            "unit": UNITS[unit],
+            "wgpu": units / per,
+            "wgpu_e2e": units / e2e,
+            "numpy": numpy_rate(name, payload, params, units, repeat),
+            "digest": hashlib.sha256(out).hexdigest(),
+            "size": len(payload) or params,
+        }
+        print(f"  {name}: {units / per / 1e9:.2f} G{unit}/s", flush=True)
+    for name, (rate, note) in torch_rates(loads, outputs, repeat).items():
+        results.setdefault(name, {"unit": "GB/s"}).update(torch=rate, torch_note=note)
+    return results
+
+
+def table(adapter: str, results: dict) -> None:
+    """Print the per-kernel ratio table."""
+    copy = results.get("copy", {}).get("torch")
+    print(f"\n{adapter}\n")
+    print(
+        "| kernel | unit | wgpu (resident) | wgpu e2e | numpy CPU | torch CUDA | "
+        "wgpu/numpy | wgpu/torch | wgpu/torch copy |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        if name == "copy":
+            print(f"| torch copy | GB/s | | | | {r['torch'] / 1e9:.1f} | | | |")
+            continue
+        g, t = r["wgpu"], r.get("torch")
+        bw = copy and r["unit"] == "GB/s"
+        print(
+            f"| {name} | {r['unit']} | {g / 1e9:.2f} | {r['wgpu_e2e'] / 1e9:.2f} | "
+            f"{r['numpy'] / 1e9:.3f} | {t / 1e9 if t else float('nan'):.2f} | "
+            f"{g / r['numpy']:.1f}× | {f'{g / t:.2f}×' if t else '–'} | "
+            f"{f'{g / copy:.0%}' if bw else '–'} |"
+        )
+    for name, r in results.items():
+        if "torch_note" in r:
+            print(f"- torch {name}: {r['torch_note']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="workload size factor")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", nargs="*", help="kernels to run")
+    ap.add_argument("--json", help="write the rates here")
+    ap.add_argument("--crossvendor", help="write fixed-input digests here (and .npy outputs)")
+    ap.add_argument("--compare", nargs=2, metavar="JSON", help="print two machines' table")
+    ap.add_argument("--adapter", default=None)
+    args = ap.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
+    gpu = GPU(args.adapter)
+    adapter = f"{gpu.name} ({gpu.backend})"
+    print(f"adapter: {adapter}; max binding {gpu.max_binding}", flush=True)
+    if args.crossvendor:
+        cv = crossvendor(gpu)
+        for name, out in cv.pop("outputs").items():
+            np.save(Path(args.crossvendor).with_suffix(f".{name}.npy"), out)
+        Path(args.crossvendor).write_text(json.dumps(cv, indent=1))
+        print(json.dumps(cv["rows"], indent=1), flush=True)
+        if args.scale <= 0:
+            return
+    results = bench(gpu, args.scale, args.repeat, args.only)
+    table(adapter, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"adapter": adapter, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
