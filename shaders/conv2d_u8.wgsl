@@ -15,8 +15,7 @@ fn word(k: u32) -> u32 {
     return params.p[k >> 2u][k & 3u];
 }
 
-fn pixel(x: i32, y: i32, w: i32, h: i32) -> i32 {
-    let i = u32(clamp(y, 0, h - 1) * w + clamp(x, 0, w - 1));
+fn byte_at(i: u32) -> i32 {
     return i32((image[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
 }
 
@@ -37,15 +36,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let stride = groups.x * 256u;
     for (var k = gid.x; k < words; k += stride) {
         var packed = 0u;
+        var x = i32((k * 4u) % u32(w));
+        var y = i32((k * 4u) / u32(w));
         for (var b = 0u; b < 4u; b++) {
-            let i = k * 4u + b;
-            if (i < total) {
-                let x = i32(i % u32(w));
-                let y = i32(i / u32(w));
+            if (k * 4u + b < total) {
+                // clamped row starts and columns of the 3x3 neighbourhood
+                let rows = vec3<i32>(max(y - 1, 0), y, min(y + 1, h - 1)) * w;
+                let cols = vec3<i32>(max(x - 1, 0), x, min(x + 1, w - 1));
                 var acc = 0;
-                for (var dy = 0; dy < 3; dy++) {
-                    for (var dx = 0; dx < 3; dx++) {
-                        acc += weights[dy * 3 + dx] * pixel(x + dx - 1, y + dy - 1, w, h);
+                for (var dy = 0u; dy < 3u; dy++) {
+                    for (var dx = 0u; dx < 3u; dx++) {
+                        acc += weights[dy * 3u + dx] * byte_at(u32(rows[dy] + cols[dx]));
                     }
                 }
                 if (use_abs) {
@@ -53,6 +54,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 }
                 let v = clamp((acc * mul + half) >> shift, 0, 255);
                 packed |= u32(v) << (b * 8u);
+            }
+            x += 1;
+            if (x == w) {
+                x = 0;
+                y += 1;
             }
         }
         result[k] = packed;

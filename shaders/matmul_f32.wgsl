@@ -1,6 +1,7 @@
 // matmul_f32: C = A x B for row-major f32 matrices, A m x k then B k x n in the payload,
 // C m x n in the output. Each workgroup computes a 128 x 128 tile of C through workgroup
-// memory, 8 x 8 values per invocation (two vec4 column groups for 8 rows), stepping k by 8.
+// memory, 8 x 8 values per invocation in registers (8 rows x two vec4 column groups),
+// stepping k by 8.
 // Every C element sums its k products in increasing k order, but adapters may fuse
 // multiply-add differently, so the kernel is declared tolerance(atol, rtol), not exact.
 
@@ -30,10 +31,16 @@ fn main(
     let b_base = m * k;
     let row0 = wid.y * TILE;
     let col0 = wid.x * TILE;
-    var acc: array<vec4<f32>, 16>;  // acc[r * 2 + h]: row (r < 4 ? ty*4 + r : 64 + ty*4 + r - 4)
-    for (var i = 0u; i < 16u; i++) {
-        acc[i] = vec4<f32>(0.0);
-    }
+    // 8 rows x 2 column groups of 4 accumulators, in named registers (no indexed arrays):
+    // row r < 4 is ty*4 + r, row r >= 4 is 64 + ty*4 + r - 4; group h covers h*64 + tx*4 ..+3.
+    var c0a = vec4<f32>(0.0); var c0b = vec4<f32>(0.0);
+    var c1a = vec4<f32>(0.0); var c1b = vec4<f32>(0.0);
+    var c2a = vec4<f32>(0.0); var c2b = vec4<f32>(0.0);
+    var c3a = vec4<f32>(0.0); var c3b = vec4<f32>(0.0);
+    var c4a = vec4<f32>(0.0); var c4b = vec4<f32>(0.0);
+    var c5a = vec4<f32>(0.0); var c5b = vec4<f32>(0.0);
+    var c6a = vec4<f32>(0.0); var c6b = vec4<f32>(0.0);
+    var c7a = vec4<f32>(0.0); var c7b = vec4<f32>(0.0);
     for (var t = 0u; t < k; t += TK) {
         for (var e = 0u; e < 4u; e++) {
             let idx = li + e * 256u;
@@ -60,27 +67,41 @@ fn main(
             let a1 = a_tile[kk * 32u + 16u + lid.y];
             let b0 = b_tile[kk * 32u + lid.x];
             let b1 = b_tile[kk * 32u + 16u + lid.x];
-            for (var r = 0u; r < 4u; r++) {
-                acc[r * 2u] += a0[r] * b0;
-                acc[r * 2u + 1u] += a0[r] * b1;
-                acc[8u + r * 2u] += a1[r] * b0;
-                acc[8u + r * 2u + 1u] += a1[r] * b1;
-            }
+            c0a += a0.x * b0; c0b += a0.x * b1;
+            c1a += a0.y * b0; c1b += a0.y * b1;
+            c2a += a0.z * b0; c2b += a0.z * b1;
+            c3a += a0.w * b0; c3b += a0.w * b1;
+            c4a += a1.x * b0; c4b += a1.x * b1;
+            c5a += a1.y * b0; c5b += a1.y * b1;
+            c6a += a1.z * b0; c6b += a1.z * b1;
+            c7a += a1.w * b0; c7b += a1.w * b1;
         }
         workgroupBarrier();
     }
-    for (var r = 0u; r < 8u; r++) {
-        let row = row0 + select(lid.y * 4u + r, 64u + lid.y * 4u + r - 4u, r >= 4u);
-        if (row < m) {
-            for (var h = 0u; h < 2u; h++) {
-                let col = col0 + h * 64u + lid.x * 4u;
-                let v = acc[r * 2u + h];
-                for (var q = 0u; q < 4u; q++) {
-                    if (col + q < n) {
-                        c[row * n + col + q] = v[q];
-                    }
-                }
-            }
-        }
+    let r0 = row0 + lid.y * 4u;
+    let r4 = row0 + 64u + lid.y * 4u;
+    let ca = col0 + lid.x * 4u;
+    let cb = col0 + 64u + lid.x * 4u;
+    store(r0, ca, c0a, m, n); store(r0, cb, c0b, m, n);
+    store(r0 + 1u, ca, c1a, m, n); store(r0 + 1u, cb, c1b, m, n);
+    store(r0 + 2u, ca, c2a, m, n); store(r0 + 2u, cb, c2b, m, n);
+    store(r0 + 3u, ca, c3a, m, n); store(r0 + 3u, cb, c3b, m, n);
+    store(r4, ca, c4a, m, n); store(r4, cb, c4b, m, n);
+    store(r4 + 1u, ca, c5a, m, n); store(r4 + 1u, cb, c5b, m, n);
+    store(r4 + 2u, ca, c6a, m, n); store(r4 + 2u, cb, c6b, m, n);
+    store(r4 + 3u, ca, c7a, m, n); store(r4 + 3u, cb, c7b, m, n);
+}
+
+fn store(row: u32, col: u32, v: vec4<f32>, m: u32, n: u32) {
+    if (row >= m) {
+        return;
     }
+    let base = row * n + col;
+    if (col + 3u < n) {
+        c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w;
+        return;
+    }
+    if (col < n) { c[base] = v.x; }
+    if (col + 1u < n) { c[base + 1u] = v.y; }
+    if (col + 2u < n) { c[base + 2u] = v.z; }
 }
