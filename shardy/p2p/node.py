@@ -7,6 +7,7 @@ module builds the host and runs the gossip side.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,9 @@ class P2PNode:
             strict_signing=True,
             validation_timeout=config.validation_timeout_s,
         )
+        # py-libp2p starts seqnos at unix seconds: a node restarted with the same key within
+        # a few seconds reuses (from, seqno) pairs, which peers drop as already seen.
+        self.pubsub.counter = time.time_ns()
         self.pubsub.set_topic_validator(TOPIC, self._validate, is_async_validator=True)
         self.dht = KadDHT(self.host, DHTMode.SERVER, enable_random_walk=False)
         self.relay = CircuitV2Protocol(

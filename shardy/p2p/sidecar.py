@@ -106,7 +106,20 @@ class Sidecar:
                 await trio.to_thread.run_sync(self._ensure_group, client)
                 nursery.start_soon(self._pump, client)
             log.info("sidecar %s listening on %s", self.consumer, ", ".join(self.node.addrs))
+            nursery.start_soon(self._report)
             task_status.started()
+
+    async def _report(self, every_s: float = 10.0) -> None:
+        while True:
+            await trio.sleep(every_s)
+            st = self.node.stats
+            log.info(
+                "peers %d (topic %d); published %d, acked %d, skipped %d; accepted %d "
+                "(%d from peers), rejected %d",
+                len(self.node.host.get_connected_peers()), len(self.node.topic_peers()),
+                st.published, self.acked, self.skipped, st.accepted, st.received_from_peers,
+                st.rejected,
+            )  # fmt: skip
 
     def _write_node_file(self) -> None:
         path = self.data_dir / NODE_FILE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from shardy.embedded import EmbeddedRedis
 def scratch() -> Iterator[Path]:
     path = short_dir()
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    if not os.environ.get("SHARDY_P2P_KEEP"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
