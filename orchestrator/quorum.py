@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,55 @@ def _digest_of(votes: Sequence[Vote], replica: int) -> str | None:
         if v.replica == replica:
             return v.digest
     return None
+
+
+# ---- tolerance kernels: cluster outputs, then decide as usual -------------------------------
+
+
+def close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> bool:
+    """Element-wise |a - b| <= atol + rtol * max(|a|, |b|) (symmetric); shapes must match.
+
+    Non-finite values are close only where both outputs hold the same value.
+    """
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not np.array_equal(x[~finite], y[~finite], equal_nan=True):
+        return False
+    x, y = x[finite], y[finite]
+    return bool(np.all(np.abs(x - y) <= atol + rtol * np.maximum(np.abs(x), np.abs(y))))
+
+
+def canonical(members: Sequence[Vote], outputs: Mapping[int, np.ndarray]) -> Vote:
+    """The member nearest the element-wise median of the cluster (ties: lowest replica)."""
+    stack = np.stack([outputs[m.replica].astype(np.float64) for m in members])
+    median = np.median(stack, axis=0)
+    spread = [float(np.max(np.abs(s - median), initial=0.0)) for s in stack]
+    best = min(range(len(members)), key=lambda i: (spread[i], members[i].replica))
+    return members[best]
+
+
+def tolerance_votes(
+    votes: Sequence[Vote], outputs: Mapping[int, np.ndarray], atol: float, rtol: float
+) -> list[Vote]:
+    """Relabel votes by tolerance cluster so `decide` can count them like exact digests.
+
+    Greedy: the cluster (the votes within tolerance of one member) with the most distinct
+    workers is taken first and labelled with its canonical member's digest; the rest are
+    clustered again. Votes whose output is missing are dropped.
+    """
+    remaining = sorted((v for v in votes if v.replica in outputs), key=lambda v: v.replica)
+    labelled: list[Vote] = []
+    while remaining:
+        best: list[Vote] = []
+        for v in remaining:
+            members = [
+                w for w in remaining if close(outputs[w.replica], outputs[v.replica], atol, rtol)
+            ]
+            if len({m.worker_id for m in members}) > len({m.worker_id for m in best}):
+                best = members
+        label = canonical(best, outputs).digest
+        labelled += [Vote(m.replica, m.worker_id, label) for m in best]
+        remaining = [v for v in remaining if v not in best]
+    return labelled

@@ -7,12 +7,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orchestrator import attestations, dispatch, keys, quorum, reputation
 from shardy import deadletter
+from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
+from shardy.errors import BlobError, KernelError
+from shardy.kernels import Determinism, registry
 from shardy.messages import ReplicaResult
 from shardy.store import DeadLetter, Replica, Task
 from shardy.store.models import utcnow
@@ -45,13 +49,13 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         fresh = _attest(session, task, _record(session, task, results, round_no))
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
-                _judge_late(session, task, fresh)
+                _judge_late(app, session, task, fresh)
                 follow_up.append(("publish", None))
             task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
             task.rounds_settled = round_no
-            outcome = _decide(session, task, round_no, follow_up)
+            outcome = _decide(app, session, task, round_no, follow_up)
     for action, arg in follow_up:
         _follow(app, task_id, action, arg)
     return outcome.__dict__
@@ -164,13 +168,41 @@ def _replayed(session: Session, task: Task, row: Replica) -> str | None:
     return None
 
 
-def _decide(session: Session, task: Task, round_no: int, follow_up: list) -> Outcome:
+def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
+    """Outputs by replica as arrays of the kernel's dtype (tolerance kernels only)."""
+    dtype = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed).dtype
+    out = {}
+    for replica, ref in refs.items():
+        try:
+            out[replica] = np.frombuffer(app.blobs.get(ref), dtype=dtype)
+        except BlobError as exc:  # expired or tampered: this vote cannot be weighed
+            log.warning("task %s replica %d: output unavailable: %s", task.id, replica, exc)
+    return out
+
+
+def _output_refs(rows: list[Replica]) -> dict[int, BlobRef]:
+    return {r.replica: BlobRef(r.output_sha256, r.output_size) for r in rows}
+
+
+def _tolerance(task: Task) -> Determinism | None:
+    """The kernel's tolerance, or None for exact (or unknown) kernels."""
+    try:
+        det = registry.get(task.kernel).determinism
+    except KernelError:
+        return None
+    return det if det.mode == "tolerance" else None
+
+
+def _decide(
+    app: ShardyCelery, session: Session, task: Task, round_no: int, follow_up: list
+) -> Outcome:
     rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
-    votes = [
-        quorum.Vote(r.replica, r.worker_id, r.digest)
-        for r in rows
-        if r.status == "ok" and r.proof_valid
-    ]
+    valid = [r for r in rows if r.status == "ok" and r.proof_valid]
+    votes = [quorum.Vote(r.replica, r.worker_id, r.digest) for r in valid]
+    tol = _tolerance(task)
+    if tol is not None:  # float kernels: agree within tolerance, not bit for bit
+        outputs = _outputs(app, task, _output_refs(valid))
+        votes = quorum.tolerance_votes(votes, outputs, tol.atol, tol.rtol)
     in_flight = 1 if task.rounds_sent > round_no else 0  # a later round will settle again
     d = quorum.decide(
         votes,
@@ -217,8 +249,12 @@ def _decide(session: Session, task: Task, round_no: int, follow_up: list) -> Out
     return Outcome(task.id, "dead", "dead-lettered")
 
 
-def _judge_late(session: Session, task: Task, fresh: list[Replica]) -> None:
+def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Replica]) -> None:
     """Give late replicas of an already verified task their verdict."""
+    tol = _tolerance(task)
+    if tol is not None and fresh:
+        verified = {-1: BlobRef(task.output_sha256, task.output_size)}
+        outs = _outputs(app, task, {**verified, **_output_refs(fresh)})
     seen = {
         r.worker_id
         for r in session.scalars(
@@ -230,7 +266,12 @@ def _judge_late(session: Session, task: Task, fresh: list[Replica]) -> None:
             row.verdict = "duplicate"
             continue
         seen.add(row.worker_id)
-        row.verdict = "agree" if row.digest == task.digest else "disagree"
+        if tol is None:
+            agrees = row.digest == task.digest
+        else:
+            agrees = row.replica in outs and -1 in outs
+            agrees = agrees and quorum.close(outs[-1], outs[row.replica], tol.atol, tol.rtol)
+        row.verdict = "agree" if agrees else "disagree"
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 

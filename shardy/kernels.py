@@ -270,3 +270,7 @@ registry.register(
         params={"alpha": 0.25, "dtype": "u8", "block": 4096},
     )
 )
+
+# The kernel library registers montecarlo_pi, conv2d_u8, matmul_f32 and mandelbrot, and gives
+# histogram and sha256 their chunking for streamed payloads; imported last (it uses the above).
+import shardy.kernel_library  # noqa: E402, F401

@@ -1,0 +1,27 @@
+"""Test-only worker behaviour (loaded through SHARDY_TEST_KERNELS): a different float unit.
+
+For float kernels this worker's outputs are nudged, as another GPU's fused multiply-add
+would: SHARDY_TEST_FLOAT_NOISE=ulp moves every element by one unit in the last place,
+=far adds 0.5 (beyond any kernel tolerance).
+"""
+
+import os
+
+import numpy as np
+
+from workers.gpu import GPU
+
+_run = GPU.run
+_MODE = os.environ.get("SHARDY_TEST_FLOAT_NOISE", "ulp")
+
+
+def _noisy(self, kernel, payload, plan, **kw):
+    out = _run(self, kernel, payload, plan, **kw)
+    if plan.dtype != "float32":
+        return out
+    arr = np.frombuffer(bytes(out), dtype=np.float32)
+    arr = np.nextafter(arr, np.float32(np.inf)) if _MODE == "ulp" else arr + np.float32(0.5)
+    return arr.astype(np.float32).tobytes()
+
+
+GPU.run = _noisy
