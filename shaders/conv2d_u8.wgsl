@@ -24,10 +24,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let w = i32(word(3u));
     let h = i32(word(4u));
     let total = word(3u) * word(4u);
-    var weights: array<i32, 9>;
-    for (var t = 0u; t < 9u; t++) {
-        weights[t] = bitcast<i32>(word(5u + t));
-    }
+    let w0 = bitcast<i32>(params.p[1].y);
+    let w1 = bitcast<i32>(params.p[1].z);
+    let w2 = bitcast<i32>(params.p[1].w);
+    let w3 = bitcast<i32>(params.p[2].x);
+    let w4 = bitcast<i32>(params.p[2].y);
+    let w5 = bitcast<i32>(params.p[2].z);
+    let w6 = bitcast<i32>(params.p[2].w);
+    let w7 = bitcast<i32>(params.p[3].x);
+    let w8 = bitcast<i32>(params.p[3].y);
     let mul = bitcast<i32>(word(14u));
     let shift = word(15u) & 0xffu;
     let use_abs = (word(15u) >> 8u) != 0u;
@@ -41,14 +46,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var b = 0u; b < 4u; b++) {
             if (k * 4u + b < total) {
                 // clamped row starts and columns of the 3x3 neighbourhood
-                let rows = vec3<i32>(max(y - 1, 0), y, min(y + 1, h - 1)) * w;
-                let cols = vec3<i32>(max(x - 1, 0), x, min(x + 1, w - 1));
-                var acc = 0;
-                for (var dy = 0u; dy < 3u; dy++) {
-                    for (var dx = 0u; dx < 3u; dx++) {
-                        acc += weights[dy * 3u + dx] * byte_at(u32(rows[dy] + cols[dx]));
-                    }
-                }
+                let r0 = u32(max(y - 1, 0) * w);
+                let r1 = u32(y * w);
+                let r2 = u32(min(y + 1, h - 1) * w);
+                let c0 = u32(max(x - 1, 0));
+                let c1 = u32(x);
+                let c2 = u32(min(x + 1, w - 1));
+                var acc = w0 * byte_at(r0 + c0) + w1 * byte_at(r0 + c1) + w2 * byte_at(r0 + c2);
+                acc += w3 * byte_at(r1 + c0) + w4 * byte_at(r1 + c1) + w5 * byte_at(r1 + c2);
+                acc += w6 * byte_at(r2 + c0) + w7 * byte_at(r2 + c1) + w8 * byte_at(r2 + c2);
                 if (use_abs) {
                     acc = abs(acc);
                 }
