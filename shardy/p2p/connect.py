@@ -118,7 +118,7 @@ class Connector:
         with trio.move_on_after(_DIAL_TIMEOUT_S):
             if direct:
                 ok = await self._try(self.host.connect(PeerInfo(peer, direct)), peer, "direct")
-            for addr in circuits:
+            for addr in [*circuits, *self._via_relays(peer)]:
                 if ok:
                     break
                 ok = await self._try(self.circuit.dial(self._full_circuit(addr, peer)), peer, addr)
@@ -144,6 +144,21 @@ class Connector:
         except Exception as exc:
             log.debug("dial %s via %s failed: %s", peer, how, exc)
             return False
+
+    def _via_relays(self, peer: ID, limit: int = 3) -> list[multiaddr.Multiaddr]:
+        """Circuit addresses of ``peer`` through connected peers that serve as relays."""
+        store = self.host.get_peerstore()
+        out = []
+        for relay in self.host.get_connected_peers():
+            try:
+                hop = HOP_PROTOCOL_ID in store.get_protocols(relay)
+            except Exception:
+                hop = False
+            addrs = [a for a in store.addrs(relay) if not is_circuit(a)]
+            if hop and addrs and relay != peer:
+                base = str(addrs[0]).split("/p2p/")[0]
+                out.append(multiaddr.Multiaddr(f"{base}/p2p/{relay}/p2p-circuit"))
+        return out[:limit]
 
     @staticmethod
     def _full_circuit(addr: multiaddr.Multiaddr, peer: ID) -> multiaddr.Multiaddr:
