@@ -33,7 +33,7 @@ def test_restart_mid_stream_loses_nothing(scratch: Path, redis_url: str) -> None
         assert got_before < N, "the publisher finished before the kill; slow it down"
         publisher.start()  # same data dir: same key, same consumer name, same pending list
         assert publisher.info["peer_id"] == peer_id
-        wait_for(lambda: store.count() == N, 40, "every record at the receiver")
+        wait_for(lambda: store.count() == N, 90, "every record at the receiver")
         assert store.task_ids() == {e["task_id"] for e in entries}
         wait_for(lambda: client.xpending(VERIFIED_STREAM, GROUP)["pending"] == 0, 60, "acks")
     finally:
