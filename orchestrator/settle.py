@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import attestations, dispatch, keys, quorum, reputation
+from orchestrator import dispatch, evidence, quorum, reputation
 from shardy import deadletter
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
@@ -46,7 +46,8 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task is None:
             log.error("settle for unknown task %s ignored", task_id)
             return Outcome(task_id, "unknown", "ignored").__dict__
-        fresh = _attest(session, task, _record(session, task, results, round_no))
+        fresh, receipts = _record(session, task, results, round_no)
+        fresh = evidence.judge(app, session, task, fresh, receipts)
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
                 _judge_late(app, session, task, fresh)
@@ -61,10 +62,12 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
     return outcome.__dict__
 
 
-def _record(session: Session, task: Task, results: list[Any], round_no: int) -> list[Replica]:
-    """Insert replica rows not seen before; returns the new ok rows."""
+def _record(
+    session: Session, task: Task, results: list[Any], round_no: int
+) -> tuple[list[Replica], dict[int, dict]]:
+    """Insert replica rows not seen before; returns the new ok rows and their batch receipts."""
     have = set(session.scalars(select(Replica.replica).where(Replica.task_id == task.id)))
-    fresh = []
+    fresh, receipts = [], {}
     for raw in results:
         r = ReplicaResult.from_dict(raw)
         if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
@@ -86,7 +89,12 @@ def _record(session: Session, task: Task, results: list[Any], round_no: int) -> 
             key_id=r.key_id,
             proof=r.proof,
             public_signals=r.public_signals,
+            timings=r.timings,
         )
+        if isinstance(r.batch, dict):
+            receipts[r.replica] = r.batch
+            row.batch_id = str(r.batch.get("id"))[:36]
+            row.batch_index, row.batch_path = r.batch.get("index"), r.batch.get("path")
         session.add(row)
         if r.status == "failed" and r.dead_letter_id:
             session.merge(
@@ -105,67 +113,7 @@ def _record(session: Session, task: Task, results: list[Any], round_no: int) -> 
         if r.status == "ok":
             fresh.append(row)
     session.flush()
-    return fresh
-
-
-def _attest(session: Session, task: Task, fresh: list[Replica]) -> list[Replica]:
-    """Check the new attestations; refuse bad ones against their worker. Returns the valid."""
-    if not fresh:
-        return []
-    workers = {r.worker_id: reputation.worker_row(session, r.worker_id) for r in fresh}
-    verdicts = attestations.check(
-        task.id,
-        task.seed,
-        task.output_len,
-        [
-            attestations.Claim(
-                r.replica, r.worker_id, r.digest, r.key_id, r.proof, r.public_signals
-            )
-            for r in fresh
-        ],
-        keys.accepted(session),
-        {wid: w.commitment for wid, w in workers.items()},
-    )
-    valid = []
-    for row in fresh:
-        reason = verdicts[row.replica] or _replayed(session, task, row)
-        if reason is None:
-            valid.append(row)
-            workers[row.worker_id].commitment = row.commitment  # bound on first valid proof
-            continue
-        row.proof_valid, row.verdict, row.commitment, row.signals_hash = (
-            False,
-            "invalid",
-            None,
-            None,
-        )
-        row.error = f"attestation refused: {reason}"
-        reputation.record(session, row.worker_id, status="", verdict="invalid")
-        log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
-    session.flush()
-    return valid
-
-
-def _replayed(session: Session, task: Task, row: Replica) -> str | None:
-    """The replay guard: one accepted attestation per (task, commitment) and per signal vector.
-
-    Marks ``row`` accepted (its unique keys set) unless an earlier attestation holds them.
-    """
-    commitment, digest = row.public_signals[4], attestations.signals_hash(row.public_signals)
-    clash = session.scalars(
-        select(Replica.replica).where(
-            Replica.id != row.id,
-            or_(
-                (Replica.task_id == task.id) & (Replica.commitment == commitment),
-                Replica.signals_hash == digest,
-            ),
-        )
-    ).first()
-    if clash is not None:
-        return f"replay of the attestation already accepted for replica {clash}"
-    row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
-    session.flush()  # the unique constraints back this check up
-    return None
+    return fresh, receipts
 
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
@@ -275,23 +223,6 @@ def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Rep
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 
-def _evidence(session: Session, task: Task) -> list[dict]:
-    """The agreeing attestations, as peers re-verify them (proof, signals, key id)."""
-    rows = session.scalars(
-        select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
-    )
-    return [
-        {
-            "worker_id": r.worker_id,
-            "digest": r.digest,
-            "proof": r.proof,
-            "public_signals": r.public_signals,
-            "key_id": r.key_id,
-        }
-        for r in rows
-    ]
-
-
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
     """Side effects after the decision committed: publish, extend, or dead-letter."""
     if action == "dead":
@@ -313,7 +244,7 @@ def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
                     "digest": task.digest or "",
                     "quorum": str(task.quorum),
                     "agreeing": str(task.agreeing),
-                    "attestations": json.dumps(_evidence(session, task)),
+                    "attestations": json.dumps(evidence.published(session, task)),
                 },
                 maxlen=100_000,
                 approximate=True,

@@ -34,6 +34,11 @@ class Attestation:
     proof: dict[str, Any] | None = None
     public_signals: list[str] | None = None
     key_id: str | None = None
+    #: batched attestation: the batch whose proof covers this replica, and its Merkle path
+    batch_id: str | None = None
+    merkle_path: list | None = None
+    #: seconds the worker spent proving or waiting for its batch proof
+    attest_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class VerifiedResult:
     redundancy: int
     quorum: int
     attestations: list[Attestation] = field(default_factory=list)
+    #: seconds the slowest agreeing replica spent on its attestation (batching adds waiting)
+    attestation_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,7 @@ class TaskHandle:
             delay = min(delay * 1.5, 0.25)
 
     def _result(self) -> VerifiedResult:
-        from shardy.store import Replica, Task
+        from shardy.store import AttestationBatch, Replica, Task
 
         app = self._client.app
         with app.store.session() as s:
@@ -201,6 +208,11 @@ class TaskHandle:
             rows = s.scalars(
                 select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)
             ).all()
+            ids = {r.batch_id for r in rows if r.batch_id}
+            batches = {
+                b.id: b
+                for b in s.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
+            }
         data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
         plan = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed)
         output = np.frombuffer(data, dtype=plan.dtype)
@@ -220,13 +232,20 @@ class TaskHandle:
                     valid=bool(r.proof_valid),
                     agrees=r.verdict == "agree",
                     replica=r.replica,
-                    proof=r.proof,
+                    proof=batches[r.batch_id].proof if r.batch_id in batches else r.proof,
                     public_signals=r.public_signals,
                     key_id=r.key_id,
+                    batch_id=r.batch_id,
+                    merkle_path=r.batch_path,
+                    attest_seconds=(r.timings or {}).get("attest"),
                 )
                 for r in rows
                 if r.status == "ok"
             ],
+            attestation_wait=max(
+                ((r.timings or {}).get("attest", 0.0) for r in rows if r.verdict == "agree"),
+                default=0.0,
+            ),
         )
 
 

@@ -88,13 +88,14 @@ def worker(
     import os
 
     from shardy.celery_app import GPU_QUEUE
-    from shardy.cluster import worker_command
+    from shardy.cluster import gpu_pool, worker_command
 
-    _settings()
+    settings = _settings()
     if adapter is not None:
         os.environ["SHARDY_GPU_ADAPTER"] = adapter
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    cmd = worker_command(GPU_QUEUE, name, concurrency=concurrency, loglevel=loglevel)
+    pool, concurrency = gpu_pool(settings, concurrency)
+    cmd = worker_command(GPU_QUEUE, name, concurrency=concurrency, loglevel=loglevel, pool=pool)
     os.execv(sys.executable, [*cmd, *celery_args])
 
 

@@ -30,14 +30,27 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def worker_command(
-    queue: str, name: str, *, concurrency: int = 1, loglevel: str = "warning"
+    queue: str,
+    name: str,
+    *,
+    concurrency: int = 1,
+    loglevel: str = "warning",
+    pool: str = "prefork",
 ) -> list[str]:
     """The `celery worker` command line Shardy uses for one worker process."""
     return [
         sys.executable, "-m", "celery", "-A", "shardy.celery_app", "worker",
-        "-Q", queue, "-n", name, "-c", str(concurrency), "-P", "prefork",
+        "-Q", queue, "-n", name, "-c", str(concurrency), "-P", pool,
         "-l", loglevel, "--without-gossip", "--without-mingle", "-E",
     ]  # fmt: skip
+
+
+def gpu_pool(settings: Settings, concurrency: int = 1) -> tuple[str, int]:
+    """Pool and concurrency of a GPU worker: batch attestation needs K replicas in flight at
+    once in one process (a threads pool sharing the device and the batcher)."""
+    if settings.attest_batch > 1:
+        return "threads", max(concurrency, settings.attest_batch)
+    return "prefork", concurrency
 
 
 class Cluster:
@@ -88,17 +101,32 @@ class Cluster:
 
     def start_worker(self, index: int) -> None:
         """Start (or restart) GPU worker ``gpu<index>``."""
-        self.start_process(f"gpu{index}", GPU_QUEUE, env=self.worker_env.get(index))
+        pool, concurrency = gpu_pool(self.settings)
+        self.start_process(
+            f"gpu{index}",
+            GPU_QUEUE,
+            env=self.worker_env.get(index),
+            pool=pool,
+            concurrency=concurrency,
+        )
 
     def start_process(
-        self, name: str, queue: str, *, concurrency: int = 1, env: dict[str, str] | None = None
+        self,
+        name: str,
+        queue: str,
+        *,
+        concurrency: int = 1,
+        env: dict[str, str] | None = None,
+        pool: str = "prefork",
     ) -> subprocess.Popen:
         """Start one Celery worker process named ``name`` on ``queue``."""
         full_env = {**os.environ, **settings_env(self.settings), **(env or {})}
         full_env.setdefault("XDG_RUNTIME_DIR", "/tmp")
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
-            worker_command(queue, self.node(name), concurrency=concurrency, loglevel=self.loglevel),
+            worker_command(
+                queue, self.node(name), concurrency=concurrency, loglevel=self.loglevel, pool=pool
+            ),
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=log,

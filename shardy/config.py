@@ -98,6 +98,14 @@ class Settings:
         default=86_400,
         metadata={"doc": "Seconds a rotated-out verifier key is still accepted."},
     )
+    attest_batch: int = field(
+        default=1,
+        metadata={"doc": "Replicas per Groth16 proof (K); 1 proves every replica on its own."},
+    )
+    attest_wait_ms: int = field(
+        default=50,
+        metadata={"doc": "Longest a replica waits for its attestation batch to fill (ms)."},
+    )
     worker_id: str | None = field(
         default=None,
         metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},
@@ -199,6 +207,8 @@ class Settings:
             raise ConfigError(
                 f"SHARDY_MAX_REPLICAS ({self.max_replicas}) is below the redundancy factor {r}"
             )
+        if self.attest_batch < 1 or self.attest_wait_ms < 0:
+            raise ConfigError("need SHARDY_ATTEST_BATCH >= 1 and SHARDY_ATTEST_WAIT_MS >= 0")
         for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")

@@ -121,6 +121,9 @@ class ReplicaResult:
     proof: dict[str, Any] | None = None
     public_signals: list[str] | None = None
     key_id: str | None = None
+    #: batched attestation (K > 1): batch id, root, size, this leaf's index and path, and the
+    #: blob reference of the batch proof (stored once for the whole batch)
+    batch: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form returned through the result backend."""
@@ -143,9 +146,11 @@ class ReplicaResult:
             and isinstance(result.worker_id, str)
             and isinstance(result.output_sha256, str)
             and isinstance(result.output_size, int)
-            and isinstance(result.proof, dict)
-            and isinstance(result.public_signals, list)
             and isinstance(result.key_id, str)
+            and (
+                (isinstance(result.proof, dict) and isinstance(result.public_signals, list))
+                or isinstance(result.batch, dict)
+            )
         ):
             return cls("failed", result.task_id, result.replica, error="ok result lacks fields")
         return result

@@ -123,11 +123,12 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
     if plan.output_len > s.max_output:
         raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
     t1 = time.perf_counter()
-    output = rt.gpu.run(kernel, payload, plan)
+    with rt.gpu_lock:
+        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
     t2 = time.perf_counter()
     ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
-    proof, signals = rt.attest(order, ref.sha256)
+    attestation = rt.attestation(order, ref.sha256)
     t4 = time.perf_counter()
     return ReplicaResult(
         "ok",
@@ -143,11 +144,9 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
             "preprocess": t1 - t_pre,
             "gpu": t2 - t1,
             "store": t3 - t2,
-            "prove": t4 - t3,
+            "attest": t4 - t3,  # proving, or waiting for the batch proof
         },
-        proof=proof,
-        public_signals=signals,
-        key_id=order.key_id,
+        **attestation,
     ).to_dict()
 
 

@@ -9,15 +9,20 @@ import os
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
+import orjson
 import redis
 
+from shardy import merkle
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ConfigError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
 from shardy.zk import attestation_inputs, prove
+from workers.batcher import Batcher
 from workers.gpu import GPU
 from workers.identity import worker_commitment, worker_secret
 from workers.preprocess import Preprocessor
@@ -63,12 +68,43 @@ class WorkerRuntime:
         self.worker_id = self.settings.worker_id or nodename
         self.hostname = socket.gethostname()
         self._preprocessor: Preprocessor | None = None
+        self.gpu_lock = threading.Lock()  # a threads pool (batching) shares one device
+        s = self.settings
+        self.batcher = (
+            Batcher(s.attest_batch, s.attest_wait_ms, self._prove_batch)
+            if s.attest_batch > 1
+            else None
+        )
         self.secret = worker_secret(self.settings, self.worker_id)
         self.commitment = worker_commitment(self.secret)
         self.keys = KeyCache(app.redis, self.settings.home / "keys")
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
         load_test_kernels()
+
+    def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
+        """The attestation fields of a replica result: its own proof (K = 1) or, batched, the
+        receipt of the batch proof that covers it (id, root, size, index, path, proof ref)."""
+        if self.settings.attest_batch == 1:
+            proof, signals = self.attest(order, digest)
+            return {"proof": proof, "public_signals": signals, "key_id": order.key_id}
+        leaf = merkle.leaf(order.task_id, order.seed, order.output_len, digest)
+        assert self.batcher is not None
+        receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
+        return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
+
+    def _prove_batch(self, key_id: str, leaves: list[bytes]) -> dict[str, Any]:
+        """Prove one batch and store the proof once in the blob store; returns its receipt."""
+        batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
+        inputs = attestation_inputs(
+            batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, self.secret
+        )
+        proof, signals = prove(self.keys.circuit(key_id), inputs)
+        record = {"id": batch_id, "root": root, "size": len(leaves), "key_id": key_id,
+                  "proof": proof, "public_signals": signals}  # fmt: skip
+        ref = self.app.blobs.put(orjson.dumps(record), inline=False)
+        return {"id": batch_id, "root": root, "size": len(leaves), "key_id": key_id,
+                "proof_ref": {"sha256": ref.sha256, "size": ref.size}}  # fmt: skip
 
     def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
         """Prove, under the order's key, that this worker computed ``digest`` for the order."""

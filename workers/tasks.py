@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
@@ -16,13 +17,18 @@ from workers.runtime import Liveness, WorkerRuntime
 log = logging.getLogger("shardy.worker")
 
 
+_runtime_lock = threading.Lock()
+
+
 def runtime(nodename: str) -> WorkerRuntime:
-    """This pool process's worker runtime, created on first use (after fork)."""
-    rt = getattr(app, "worker_runtime", None)
-    if rt is None:
-        rt = WorkerRuntime(app, nodename)
-        app.worker_runtime = rt
-        app.send_task("shardy.register_worker", args=(rt.describe(),), queue=CONTROL_QUEUE)
+    """This process's worker runtime, created once on first use (after fork; thread-safe for
+    the threads pool that batch attestation uses)."""
+    with _runtime_lock:
+        rt = getattr(app, "worker_runtime", None)
+        if rt is None:
+            rt = WorkerRuntime(app, nodename)
+            app.worker_runtime = rt
+            app.send_task("shardy.register_worker", args=(rt.describe(),), queue=CONTROL_QUEUE)
     return rt
 
 

@@ -107,6 +107,12 @@ class Replica(Base):
     #: set only on accepted attestations (they carry the replay guard's unique keys)
     commitment: Mapped[str | None] = mapped_column(String(80))
     signals_hash: Mapped[str | None] = mapped_column(String(64))
+    #: batched attestation: the batch, this replica's leaf index and Merkle path
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    batch_index: Mapped[int | None] = mapped_column(Integer)
+    batch_path: Mapped[list | None] = mapped_column(JSON)
+    #: the worker's stage timings in seconds (fetch, preprocess, gpu, store, attest)
+    timings: Mapped[dict | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -162,3 +168,23 @@ class VerifierKey(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AttestationBatch(Base):
+    """One batch proof (K replicas of one worker under one Merkle root), verified once."""
+
+    __tablename__ = "attestation_batches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(255))
+    commitment: Mapped[str] = mapped_column(String(80))
+    root: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(32))
+    proof: Mapped[dict] = mapped_column(JSON)
+    public_signals: Mapped[list] = mapped_column(JSON)
+    signals_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: True: the proof verified; False: refused (``reason``)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

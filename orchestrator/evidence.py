@@ -1,0 +1,189 @@
+"""Settle's attestation step (I/O around the pure `orchestrator.attestations`): resolve batch
+proofs (once per batch id), judge the new attestations, apply the replay guard, and assemble
+the evidence that is published with a verified result."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from orchestrator import attestations, keys, reputation
+from shardy.blobs import BlobRef
+from shardy.celery_app import ShardyCelery
+from shardy.errors import ShardyError
+from shardy.store import AttestationBatch, Replica, Task
+
+log = logging.getLogger("shardy.orchestrator")
+
+
+def judge(
+    app: ShardyCelery,
+    session: Session,
+    task: Task,
+    fresh: list[Replica],
+    receipts: dict[int, dict[str, Any]],
+) -> list[Replica]:
+    """Check the new attestations; refuse bad ones against their worker. Returns the valid.
+
+    Args:
+        fresh: new ok replica rows.
+        receipts: replica → its batch receipt (batched attestations only).
+    """
+    if not fresh:
+        return []
+    workers = {r.worker_id: reputation.worker_row(session, r.worker_id) for r in fresh}
+    batches, known, refused = _resolve(app, session, fresh, receipts)
+    claims = [
+        attestations.Claim(
+            r.replica,
+            r.worker_id,
+            r.digest,
+            r.key_id,
+            r.proof,
+            r.public_signals,
+            batches.get(r.batch_id),
+            r.batch_index,
+            r.batch_path,
+        )  # fmt: skip
+        for r in fresh
+        if r.replica not in refused
+    ]
+    verdicts, proven = attestations.check(
+        task.id,
+        task.seed,
+        task.output_len,
+        claims,
+        keys.accepted(session),
+        {wid: w.commitment for wid, w in workers.items()},
+        known,
+    )
+    verdicts.update(refused)
+    for batch_id, reason in proven.items():
+        _store_batch(session, batches[batch_id], fresh, reason)
+    valid = []
+    for row in fresh:
+        reason = verdicts[row.replica] or _replayed(session, task, row)
+        if reason is None:
+            valid.append(row)
+            workers[row.worker_id].commitment = row.commitment  # bound on first valid proof
+            continue
+        row.proof_valid, row.verdict = False, "invalid"
+        row.commitment = row.signals_hash = None
+        row.error = f"attestation refused: {reason}"
+        reputation.record(session, row.worker_id, status="", verdict="invalid")
+        log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
+    session.flush()
+    return valid
+
+
+def _resolve(app, session, fresh, receipts):
+    """Batch proofs behind the fresh rows: from the table (verified before) or the blob store.
+
+    Returns (batches by id, verdicts already recorded by batch id, refused replicas).
+    """
+    batches: dict[str, attestations.Batch] = {}
+    known: dict[str, str | None] = {}
+    refused: dict[int, str] = {}
+    for row in fresh:
+        receipt = receipts.get(row.replica)
+        if receipt is None:
+            continue
+        claimed = (receipt.get("id"), receipt.get("root"), receipt.get("size"), row.key_id)
+        batch = batches.get(row.batch_id) or _load(app, session, receipt, known)
+        if batch is None:
+            refused[row.replica] = "batch proof is missing or malformed"
+        elif (batch.id, batch.root, batch.size, batch.key_id) != claimed:
+            refused[row.replica] = "batch proof re-used for a different batch, root or key"
+        else:
+            batches[batch.id] = batch
+            row.public_signals = batch.public_signals
+    return batches, known, refused
+
+
+def _load(app, session, receipt, known) -> attestations.Batch | None:
+    stored = session.get(AttestationBatch, str(receipt.get("id")))
+    if stored is not None:
+        known[stored.id] = None if stored.valid else stored.reason
+        return attestations.Batch(
+            stored.id, stored.root, stored.size, stored.key_id, stored.proof, stored.public_signals
+        )
+    try:
+        ref = receipt["proof_ref"]
+        record = orjson.loads(app.blobs.get(BlobRef(str(ref["sha256"]), int(ref["size"]))))
+        return attestations.Batch(
+            str(record["id"]), str(record["root"]), int(record["size"]), str(record["key_id"]),
+            record["proof"], record["public_signals"],
+        )  # fmt: skip
+    except (ShardyError, KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
+        log.warning("batch %s unusable: %s", receipt.get("id"), exc)
+        return None
+
+
+def _store_batch(session, batch: attestations.Batch, fresh, reason: str | None) -> None:
+    """Record a batch proof's verdict once; later replicas of the batch reuse it."""
+    worker = next(r.worker_id for r in fresh if r.batch_id == batch.id)
+    session.add(
+        AttestationBatch(
+            id=batch.id,
+            worker_id=worker,
+            commitment=str(batch.public_signals[4]),
+            root=batch.root,
+            size=batch.size,
+            key_id=batch.key_id,
+            proof=batch.proof,
+            public_signals=batch.public_signals,
+            signals_hash=attestations.signals_hash(batch.public_signals),
+            valid=reason is None,
+            reason=reason,
+        )  # fmt: skip
+    )
+    session.flush()
+
+
+def _replayed(session: Session, task: Task, row: Replica) -> str | None:
+    """The replay guard: one accepted attestation per (task, commitment) and per statement
+    (a replica's signals, or a batch's signals and leaf index).
+
+    Marks ``row`` accepted (its unique keys set) unless an earlier attestation holds them.
+    """
+    signals = row.public_signals
+    if row.batch_id is not None:
+        signals = [*signals, f"leaf:{row.batch_index}"]
+    commitment, digest = row.public_signals[4], attestations.signals_hash(signals)
+    clash = session.scalars(
+        select(Replica.replica).where(
+            Replica.id != row.id,
+            or_(
+                (Replica.task_id == task.id) & (Replica.commitment == commitment),
+                Replica.signals_hash == digest,
+            ),
+        )
+    ).first()
+    if clash is not None:
+        return f"replay of the attestation already accepted for replica {clash}"
+    row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
+    session.flush()  # the unique constraints back this check up
+    return None
+
+
+def published(session: Session, task: Task) -> list[dict]:
+    """The agreeing attestations, as peers re-verify them (proof, signals, key id, batch)."""
+    rows = session.scalars(
+        select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
+    )
+    out = []
+    for r in rows:
+        item = {"worker_id": r.worker_id, "digest": r.digest, "proof": r.proof,
+                "public_signals": r.public_signals, "key_id": r.key_id}  # fmt: skip
+        if r.batch_id is not None:
+            batch = session.get(AttestationBatch, r.batch_id)
+            item["proof"] = batch.proof if batch else None
+            item["batch"] = {"id": r.batch_id, "index": r.batch_index, "path": r.batch_path,
+                             "size": batch.size if batch else None,
+                             "root": batch.root if batch else None}  # fmt: skip
+        out.append(item)
+    return out

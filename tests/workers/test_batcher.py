@@ -1,0 +1,70 @@
+"""The worker's batch buffer: batches of 1 (timeout), 2 and K (full), keys never mixed."""
+
+import threading
+
+from shardy import merkle
+from workers.batcher import Batcher
+
+
+def _leaf(i: int) -> bytes:
+    return bytes([i]) * 32
+
+
+def _run(batcher: Batcher, items: list[tuple[str, int]]) -> list[dict]:
+    out: list[dict] = [{}] * len(items)
+
+    def go(slot: int, key: str, i: int) -> None:
+        out[slot] = batcher.attest(key, _leaf(i), timeout=30)
+
+    threads = [threading.Thread(target=go, args=(n, k, i)) for n, (k, i) in enumerate(items)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_full_batches_flush_at_k_and_stragglers_after_the_wait():
+    proven: list[tuple[str, list[bytes]]] = []
+
+    def prove(key: str, leaves: list[bytes]) -> dict:
+        proven.append((key, leaves))
+        return {"id": f"b{len(proven)}", "root": merkle.root(leaves).hex(), "size": len(leaves)}
+
+    batcher = Batcher(size=4, wait_ms=200, prove=prove)
+    receipts = _run(batcher, [("k1", i) for i in range(10)])
+    assert sorted(len(leaves) for _, leaves in proven) == [2, 4, 4]  # K, K, then 2 after T
+    for r, i in zip(receipts, range(10), strict=True):
+        assert merkle.verify(_leaf(i), r["index"], r["size"], r["path"], bytes.fromhex(r["root"]))
+    proven.clear()
+    (single,) = _run(batcher, [("k1", 42)])
+    assert single["size"] == 1 and single["path"] == [] and single["root"] == _leaf(42).hex()
+
+
+def test_keys_never_share_a_batch_and_errors_reach_every_waiter():
+    calls: list[str] = []
+
+    def prove(key: str, leaves: list[bytes]) -> dict:
+        calls.append(key)
+        if key == "bad":
+            raise RuntimeError("prover failed")
+        return {"id": key, "root": merkle.root(leaves).hex(), "size": len(leaves)}
+
+    batcher = Batcher(size=8, wait_ms=100, prove=prove)
+    got = _run(batcher, [("a", 1), ("b", 2), ("a", 3)])
+    assert {r["id"] for r in got} == {"a", "b"} and sorted(calls) == ["a", "b"]
+    errors = []
+
+    def failing() -> None:
+        try:
+            batcher.attest("bad", _leaf(9), timeout=30)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=failing) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == ["prover failed", "prover failed"]
+    assert _run(batcher, [("a", 5)])[0]["size"] == 1  # the batcher thread survived

@@ -1,0 +1,102 @@
+"""Batch attestation on the worker: replicas wait in a buffer; one Groth16 proof per batch.
+
+A batch is proven when it holds K replicas or its oldest replica has waited T ms, whichever
+comes first (SHARDY_ATTEST_BATCH, SHARDY_ATTEST_WAIT_MS). Each replica's Celery task blocks in
+`Batcher.attest` until the proof of its batch is stored, so with ``acks_late`` a replica is
+acknowledged only once its proof exists: a worker killed mid-batch loses nothing (redelivery).
+Replicas proven under different verifier keys (during a rotation) never share a batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shardy import merkle
+from shardy.errors import TransientError
+
+#: ``prove(key_id, leaves) -> receipt`` (batch id, root, size, key id, proof reference).
+ProveBatch = Callable[[str, list[bytes]], dict[str, Any]]
+
+
+@dataclass
+class _Pending:
+    key_id: str
+    leaf: bytes
+    added: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    receipt: dict[str, Any] | None = None
+    error: BaseException | None = None
+
+
+class Batcher:
+    """Collects leaves and proves them in batches on one background thread.
+
+    Args:
+        size: K, the most replicas per proof.
+        wait_ms: T, the longest a replica waits for its batch to fill.
+        prove: proves one batch (runs on the batcher's thread only, so the circuit, which is
+            not thread-safe, is never used concurrently).
+    """
+
+    def __init__(self, size: int, wait_ms: int, prove: ProveBatch) -> None:
+        if size < 1 or wait_ms < 0:
+            raise ValueError("batch size must be >= 1 and wait >= 0")
+        self.size = size
+        self.wait = wait_ms / 1000
+        self._prove = prove
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        threading.Thread(target=self._loop, name="shardy-batcher", daemon=True).start()
+
+    def attest(self, key_id: str, leaf: bytes, timeout: float) -> dict[str, Any]:
+        """Add a leaf and wait for its batch: the receipt plus this leaf's index and path.
+
+        Raises:
+            TransientError: the batch was not proven within ``timeout`` seconds.
+            Whatever the prover raised for this batch.
+        """
+        entry = _Pending(key_id, leaf)
+        with self._cond:
+            self._pending.append(entry)
+            self._cond.notify()
+        if not entry.done.wait(timeout):
+            raise TransientError(f"batch attestation not ready after {timeout:.0f}s; retrying")
+        if entry.error is not None:
+            raise entry.error
+        assert entry.receipt is not None
+        return entry.receipt
+
+    def _take(self) -> list[_Pending]:
+        """Block until a batch is due, then remove and return it."""
+        with self._cond:
+            while True:
+                if self._pending:
+                    oldest = self._pending[0]
+                    same = [p for p in self._pending if p.key_id == oldest.key_id]
+                    due = oldest.added + self.wait - time.monotonic()
+                    if len(same) >= self.size or due <= 0:
+                        batch = same[: self.size]
+                        self._pending = [p for p in self._pending if p not in batch]
+                        return batch
+                    self._cond.wait(due)
+                else:
+                    self._cond.wait()
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._take()
+            leaves = [p.leaf for p in batch]
+            try:
+                receipt = self._prove(batch[0].key_id, leaves)
+                for i, p in enumerate(batch):
+                    p.receipt = {**receipt, "index": i, "path": merkle.path(leaves, i)}
+            except BaseException as exc:  # handed to every waiting replica; the thread lives on
+                for p in batch:
+                    p.error = exc
+            finally:
+                for p in batch:
+                    p.done.set()
