@@ -1,0 +1,308 @@
+"""Prometheus metrics of a Shardy deployment, read from the SQL store and the broker at scrape time.
+
+The exporter (`shardy metrics`, `serve_metrics`) is its own process, often its own container,
+while proof verification runs in the orchestrator's Celery pool children. Gauges and counters
+are therefore derived from the shared state at each scrape (SQL rows, queue depths), and the one
+latency histogram is kept in Redis (`SharedHistogram`), which every process of a deployment
+reaches. Metric names and labels are listed in docs/operations.md ("Metrics").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE, ShardyCelery
+from shardy.store import DeadLetter, Replica, Task, Worker
+
+log = logging.getLogger("shardy.metrics")
+
+#: Task states that are always exported (0 when no task is in them).
+TASK_STATES = ("pending", "running", "verified", "dead")
+#: Replica verdicts that count as Byzantine detections.
+BYZANTINE_VERDICTS = ("disagree", "invalid")
+#: Work queues whose depth is exported (the DLQ has its own gauge).
+WORK_QUEUES = (GPU_QUEUE, CONTROL_QUEUE)
+
+
+class SharedHistogram:
+    """A Prometheus histogram whose counts live in one Redis hash, shared by every process.
+
+    ``observe`` is one pipelined round trip (bucket, count, sum); a Redis error is logged and
+    dropped, so metrics never fail the data path. The exporter reads the hash at scrape time.
+
+    Args:
+        name: metric name, without ``_bucket`` / ``_count`` / ``_sum``.
+        documentation: the HELP text.
+        buckets: increasing upper bounds in seconds (``+Inf`` is implied).
+        key: the Redis hash holding the counts.
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float], key: str) -> None:
+        if list(buckets) != sorted(set(buckets)) or not buckets:
+            raise ValueError(f"{name}: buckets must be distinct and increasing, got {buckets}")
+        self.name = name
+        self.documentation = documentation
+        self.buckets = tuple(float(b) for b in buckets)
+        self.key = key
+
+    def _field(self, amount: float) -> str:
+        for bound in self.buckets:
+            if amount <= bound:
+                return f"le:{bound!r}"
+        return "le:+Inf"
+
+    def observe(self, amount: float, client: redis.Redis) -> None:
+        """Count one observation of ``amount`` seconds in the shared histogram."""
+        try:
+            pipe = client.pipeline(transaction=True)
+            pipe.hincrby(self.key, self._field(amount), 1)
+            pipe.hincrby(self.key, "count", 1)
+            pipe.hincrbyfloat(self.key, "sum", amount)
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not record %s=%.4f in Redis: %s", self.name, amount, exc)
+
+    @contextlib.contextmanager
+    def time(self, client: redis.Redis) -> Iterator[None]:
+        """Observe the wall time of the ``with`` block."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(time.perf_counter() - start, client)
+
+    def collect_from(self, client: redis.Redis) -> HistogramMetricFamily:
+        """The histogram as stored now (cumulative buckets, count and sum)."""
+        raw = {k.decode(): v.decode() for k, v in client.hgetall(self.key).items()}
+        running, buckets = 0, []
+        for bound in self.buckets:
+            running += int(raw.get(f"le:{bound!r}", 0))
+            buckets.append((_bound_text(bound), running))
+        running += int(raw.get("le:+Inf", 0))
+        buckets.append(("+Inf", running))
+        return HistogramMetricFamily(
+            self.name, self.documentation, buckets=buckets, sum_value=float(raw.get("sum", 0.0))
+        )
+
+    def reset(self, client: redis.Redis) -> None:
+        """Drop every count (tests, or a deliberate reset of a deployment's history)."""
+        client.delete(self.key)
+
+
+def _bound_text(bound: float) -> str:
+    # Prometheus' own client writes bucket bounds like this: 0.005, 1.0, 10.0
+    return repr(float(bound))
+
+
+PROOF_VERIFY_SECONDS = SharedHistogram(
+    "shardy_proof_verify_seconds",
+    "Wall time of one settle round's attestation check (batch Groth16 verification).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    key="shardy:metrics:proof_verify_seconds",
+)
+"""Observe in settle: ``with PROOF_VERIFY_SECONDS.time(app.redis): ...``."""
+
+
+class ShardyCollector(Collector):
+    """Reads the SQL store, the broker and Redis on every scrape and yields Shardy's metrics.
+
+    A source that cannot be read is reported as ``shardy_metrics_source_up{source=...} 0``
+    and its metrics are left out of that scrape; the others are still exported.
+    """
+
+    def __init__(self, app: ShardyCelery, histograms: Sequence[SharedHistogram] = ()) -> None:
+        self.app = app
+        self.histograms = tuple(histograms) or (PROOF_VERIFY_SECONDS,)
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "shardy_metrics_source_up",
+            "1 when the exporter could read this source during the scrape, else 0.",
+            labels=["source"],
+        )
+        for source, reader in (
+            ("sql", self._sql),
+            ("broker", self._broker),
+            ("redis", self._redis),
+        ):
+            try:
+                metrics = list(reader())
+            except Exception as exc:  # noqa: BLE001 - one source down must not fail the scrape
+                log.warning("metrics: cannot read %s: %s", source, exc)
+                up.add_metric([source], 0)
+                continue
+            up.add_metric([source], 1)
+            yield from metrics
+        yield up
+
+    # ---- SQL: tasks, replicas, workers, dead letters ------------------------------------------
+
+    def _sql(self) -> Iterator[Metric]:
+        with self.app.store.session() as s:
+            states = dict(s.execute(select(Task.state, func.count()).group_by(Task.state)).all())
+            sent = s.scalar(select(func.coalesce(func.sum(Task.replicas_sent), 0))) or 0
+            by_status = dict(
+                s.execute(select(Replica.status, func.count()).group_by(Replica.status)).all()
+            )
+            by_verdict = dict(
+                s.execute(select(Replica.verdict, func.count()).group_by(Replica.verdict)).all()
+            )
+            letters = dict(
+                s.execute(select(DeadLetter.kind, func.count()).group_by(DeadLetter.kind)).all()
+            )
+            workers = list(s.scalars(select(Worker).order_by(Worker.id)))
+
+        tasks = GaugeMetricFamily("shardy_tasks", "Tasks by state.", labels=["state"])
+        for state in sorted({*TASK_STATES, *states}):
+            tasks.add_metric([state], states.get(state, 0))
+        yield tasks
+        yield CounterMetricFamily(
+            "shardy_quorum_failures",
+            "Tasks that ended dead: quorum not reached within SHARDY_MAX_REPLICAS.",
+            value=states.get("dead", 0),
+        )
+        byz = CounterMetricFamily(
+            "shardy_byzantine_detections",
+            "Replicas caught misbehaving: digest outvoted (disagree) or attestation refused "
+            "(invalid).",
+            labels=["verdict"],
+        )
+        for verdict in BYZANTINE_VERDICTS:
+            byz.add_metric([verdict], by_verdict.get(verdict, 0))
+        yield byz
+        replicas = CounterMetricFamily(
+            "shardy_replicas", "Replica results settle recorded, by status.", labels=["status"]
+        )
+        for status in sorted({"ok", "failed", "skipped", *by_status}):
+            replicas.add_metric([status], by_status.get(status, 0))
+        yield replicas
+        yield GaugeMetricFamily(
+            "shardy_replicas_in_flight",
+            "Replicas dispatched whose result settle has not recorded yet.",
+            value=max(0, int(sent) - sum(by_status.values())),
+        )
+        dead = CounterMetricFamily(
+            "shardy_dead_letters", "Dead-letter audit records, by kind.", labels=["kind"]
+        )
+        for kind in sorted({"replica", "task", "malformed", *letters}):
+            dead.add_metric([kind], letters.get(kind, 0))
+        yield dead
+        yield from _worker_metrics(workers)
+
+    # ---- broker: queue depths --------------------------------------------------------------
+
+    def _broker(self) -> Iterator[Metric]:
+        depth = queue_depths(self.app, (*WORK_QUEUES, DLQ))
+        queues = GaugeMetricFamily(
+            "shardy_queue_depth", "Messages waiting in a work queue.", labels=["queue"]
+        )
+        for q in WORK_QUEUES:
+            queues.add_metric([q], depth[q])
+        yield queues
+        yield GaugeMetricFamily(
+            "shardy_dlq_depth", f"Messages in the dead-letter queue {DLQ}.", value=depth[DLQ]
+        )
+
+    # ---- Redis: shared histograms ----------------------------------------------------------
+
+    def _redis(self) -> Iterator[Metric]:
+        for hist in self.histograms:
+            yield hist.collect_from(self.app.redis)
+
+
+def _worker_metrics(workers: list[Worker]) -> Iterator[Metric]:
+    rep = GaugeMetricFamily(
+        "shardy_worker_reputation",
+        "A worker's reputation in [0, 1] (orchestrator/reputation.py).",
+        labels=["worker", "adapter"],
+    )
+    verdicts = CounterMetricFamily(
+        "shardy_worker_replicas",
+        "A worker's replicas by outcome: agreed, disagreed, invalid (attestation refused), failed.",
+        labels=["worker", "outcome"],
+    )
+    seen = GaugeMetricFamily(
+        "shardy_worker_last_seen_timestamp_seconds",
+        "When the orchestrator last heard from a worker (Unix time).",
+        labels=["worker"],
+    )
+    for w in workers:
+        rep.add_metric([w.id, w.adapter or ""], float(w.reputation))
+        for outcome, value in (
+            ("agreed", w.agreed),
+            ("disagreed", w.disagreed),
+            ("invalid", w.invalid),
+            ("failed", w.replicas_failed),
+        ):
+            verdicts.add_metric([w.id, outcome], value or 0)
+        if w.last_seen is not None:
+            seen.add_metric([w.id], w.last_seen.timestamp())
+    yield rep
+    yield verdicts
+    yield seen
+
+
+def queue_depths(app: ShardyCelery, queues: Sequence[str]) -> dict[str, int]:
+    """Messages waiting in each queue (0 for a queue the broker has never seen).
+
+    Raises:
+        the transport's connection error when the broker does not answer.
+    """
+    depth: dict[str, int] = {}
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1)
+        for q in queues:
+            channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
+            try:
+                depth[q] = channel.queue_declare(q, passive=True).message_count
+            except conn.channel_errors:
+                depth[q] = 0
+            finally:
+                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
+                    channel.close()
+    return depth
+
+
+def registry_for(app: ShardyCelery, *, process: bool = True) -> CollectorRegistry:
+    """A registry with the Shardy collector (and the exporter's own process metrics)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ShardyCollector(app))
+    if process:
+        ProcessCollector(registry=registry)
+    return registry
+
+
+def render(app: ShardyCelery) -> str:
+    """One scrape in the Prometheus text format (``shardy metrics --once``, tests)."""
+    return generate_latest(registry_for(app, process=False)).decode()
+
+
+def serve_metrics(app: ShardyCelery, port: int, addr: str = "127.0.0.1") -> tuple[Any, Any]:
+    """Serve ``/metrics`` over HTTP in a daemon thread; returns at once.
+
+    Args:
+        app: the Shardy Celery app (its settings name the database, broker and Redis).
+        port: TCP port; 0 picks a free one (read it from ``server.server_port``).
+        addr: interface to bind; keep 127.0.0.1 unless the port is firewalled or proxied.
+    Returns:
+        ``(server, thread)``: call ``server.shutdown()`` to stop, or ``thread.join()`` to
+        serve until the process ends.
+    """
+    from prometheus_client import start_http_server
+
+    return start_http_server(port, addr=addr, registry=registry_for(app))
