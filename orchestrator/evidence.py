@@ -1,4 +1,4 @@
-"""Settle's attestation step (I/O around the pure `orchestrator.attestations`): resolve batch
+"""Settle's attestation step (I/O around the pure `shardy.attestations`): resolve batch
 proofs (once per batch id), judge the new attestations, apply the replay guard, and assemble
 the evidence that is published with a verified result."""
 
@@ -11,7 +11,8 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from orchestrator import attestations, keys, reputation
+from orchestrator import keys, reputation
+from shardy import attestations
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ShardyError

@@ -1,5 +1,6 @@
-"""Checking attestations (pure): accepted key, public signals bound to the task, worker binding,
-and the Groth16 proofs themselves (batch-verified per key)."""
+"""Checking attestations (pure, shared by settle and the p2p validator): accepted key, public
+signals bound to the task, worker binding, Merkle paths into batches, and the Groth16 proofs
+themselves (batch-verified per key)."""
 
 from __future__ import annotations
 
