@@ -47,6 +47,11 @@ ensure_node_tools() {
         echo "installing circuit tools (npm ci in circuits/)…"
         npm ci --prefix circuits --no-audit --no-fund --loglevel=error
     fi
+    # js-libp2p for the interop test (a peer of another implementation)
+    if [ -f tests/p2p/js/package-lock.json ] && [ ! -d tests/p2p/js/node_modules ]; then
+        echo "installing js-libp2p for the interop test (npm ci in tests/p2p/js/)…"
+        npm ci --prefix tests/p2p/js --no-audit --no-fund --loglevel=error
+    fi
 }
 
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"

@@ -135,13 +135,25 @@ def submit(kernel, payload, seed, params, wait, timeout, as_json) -> None:
 
 @cli.command()
 @click.argument("task_id", required=False)
+@click.option("--digest", default=None, help="Ask the local sidecar: is DIGEST verified?")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(task_id: str | None, as_json: bool) -> None:
-    """Show a task's state, or an overview of tasks, workers and the DLQ."""
+def status(task_id: str | None, digest: str | None, as_json: bool) -> None:
+    """Show a task's state, or an overview of tasks, workers and the DLQ.
+
+    With --digest, answer from the sidecar's table whether that digest was verified (for
+    TASK_ID, if given) by records gossiped on the mesh.
+    """
     from shardy.status import overview, task_status
 
     try:
-        data = task_status(_settings(), task_id) if task_id else overview(_settings())
+        if digest is not None:
+            from shardy.p2p.store import is_verified
+
+            entries = is_verified(_settings().p2p_dir, digest, task_id)
+            data = {"digest": digest, "verified": bool(entries),
+                    "records": [dict(e.__dict__) for e in entries]}  # fmt: skip
+        else:
+            data = task_status(_settings(), task_id) if task_id else overview(_settings())
     except ShardyError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -218,6 +230,44 @@ def dlq_purge() -> None:
     from orchestrator import dlq as ops
 
     console.print(f"purged {ops.purge(_app())} entries")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@cli.command()
+@click.option("--listen", multiple=True, help="Multiaddr to listen on (SHARDY_P2P_LISTEN).")
+@click.option("--bootstrap", multiple=True, help="Peer to join through (SHARDY_P2P_BOOTSTRAP).")
+@click.option("--relay", multiple=True, help="Circuit-relay peer (SHARDY_P2P_RELAYS).")
+@click.option("--relay-hop", is_flag=True, help="Serve as a circuit relay for other peers.")
+@click.option("--mdns/--no-mdns", default=None, help="LAN discovery (SHARDY_P2P_MDNS).")
+@click.option("--no-discover", is_flag=True, help="Do not dial peers found in the DHT.")
+@click.option("--max-rate", type=float, default=None, help="Records/s accepted per peer.")
+def sidecar(listen, bootstrap, relay, relay_hop, mdns, no_discover, max_rate) -> None:
+    """Gossip verified results over libp2p (reads the shardy:verified stream)."""
+    try:
+        from shardy.p2p.sidecar import run_sidecar
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the sidecar needs libp2p: pip install 'shardy[p2p]' ({exc})"
+        ) from exc
+    s = _settings()
+    try:
+        run_sidecar(
+            s.p2p_dir,
+            redis_url=s.blob_redis_url,
+            listen=listen or _split(s.p2p_listen),
+            bootstrap=bootstrap or _split(s.p2p_bootstrap),
+            relays=relay or _split(s.p2p_relays),
+            relay_hop=relay_hop,
+            mdns=s.p2p_mdns if mdns is None else mdns,
+            discover=not no_discover,
+            max_rate=s.p2p_max_rate if max_rate is None else max_rate,
+            min_quorum=s.p2p_min_quorum,
+        )
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.group()

@@ -106,6 +106,23 @@ class Settings:
         default=50,
         metadata={"doc": "Longest a replica waits for its attestation batch to fill (ms)."},
     )
+    p2p_listen: str = field(
+        default="/ip4/0.0.0.0/tcp/4001",
+        metadata={"doc": "Sidecar listen multiaddrs (comma-separated)."},
+    )
+    p2p_bootstrap: str = field(
+        default="", metadata={"doc": "Sidecar bootstrap peers, multiaddrs ending in /p2p/<id>."}
+    )
+    p2p_relays: str = field(
+        default="", metadata={"doc": "Circuit-relay v2 peers for sidecars without inbound routes."}
+    )
+    p2p_mdns: bool = field(default=False, metadata={"doc": "Sidecar LAN discovery by mDNS."})
+    p2p_max_rate: float = field(
+        default=100.0, metadata={"doc": "Verified records/s a sidecar accepts per peer."}
+    )
+    p2p_min_quorum: int = field(
+        default=1, metadata={"doc": "Smallest quorum a gossiped record may claim."}
+    )
     worker_id: str | None = field(
         default=None,
         metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},
@@ -170,6 +187,11 @@ class Settings:
     def effective_visibility_timeout(self) -> int:
         """Seconds before Redis redelivers an unacknowledged message."""
         return self.visibility_timeout or 2 * self.task_time_limit
+
+    @property
+    def p2p_dir(self) -> Path:
+        """The sidecar's data dir (identity key, its table of received records)."""
+        return self.home / "p2p"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
