@@ -70,9 +70,10 @@ def run_demo(
 
 
 def results_table(results: list[VerifiedResult]) -> Table:
-    """One row per verified task: id, kernel, digest, agreeing workers."""
+    """One row per verified task: id, kernel, digest, agreeing workers, and the time the
+    slowest agreeing replica spent proving (or waiting for its batch proof)."""
     table = Table(title="verified tasks")
-    for col in ("task", "kernel", "digest", "agreeing workers"):
+    for col in ("task", "kernel", "digest", "agreeing workers", "attest ms"):
         table.add_column(col)
     for r in results:
         agree = [a.worker_id.split("@")[0] for a in r.attestations if a.agrees]
@@ -81,5 +82,6 @@ def results_table(results: list[VerifiedResult]) -> Table:
             r.kernel,
             r.digest[:16] + "…",
             f"{len(agree)}/{r.redundancy} ({', '.join(agree)})",
+            f"{r.attestation_wait * 1000:.0f}",
         )
     return table
