@@ -40,6 +40,12 @@ ensure_venv() {
     fi
 }
 
+ensure_browser() {
+    # headless Chromium and its driver for the Flower page test (Debian's, no download at run time)
+    { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+        || apt_install chromium chromium-driver || echo "no chromium: the Flower page test will skip"
+}
+
 ensure_node_tools() {
     # circom2 and snarkjs: build- and test-time checkers, run as separate processes
     if [ -f circuits/package-lock.json ] && [ ! -d circuits/node_modules ]; then
@@ -67,6 +73,7 @@ case "$cmd" in
         ensure_system
         ensure_venv dev
         ensure_node_tools
+        ensure_browser
         set +e
         "$VENV/bin/python" -m pytest "$@"
         rc=$?

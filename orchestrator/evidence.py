@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orchestrator import keys, reputation
+from orchestrator.metrics import PROOF_VERIFY_SECONDS
 from shardy import attestations
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
@@ -53,15 +54,16 @@ def judge(
         for r in fresh
         if r.replica not in refused
     ]
-    verdicts, proven = attestations.check(
-        task.id,
-        task.seed,
-        task.output_len,
-        claims,
-        keys.accepted(session),
-        {wid: w.commitment for wid, w in workers.items()},
-        known,
-    )
+    with PROOF_VERIFY_SECONDS.time(app.redis):
+        verdicts, proven = attestations.check(
+            task.id,
+            task.seed,
+            task.output_len,
+            claims,
+            keys.accepted(session),
+            {wid: w.commitment for wid, w in workers.items()},
+            known,
+        )
     verdicts.update(refused)
     for batch_id, reason in proven.items():
         _store_batch(session, batches[batch_id], fresh, reason)

@@ -43,9 +43,12 @@ def demo(workers: int, tasks: int, size: int) -> None:
 
 @cli.command()
 @click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
-def up(workers: int) -> None:
+@click.option("--flower", is_flag=True, help="Also run Flower on the broker.")
+@click.option("--flower-port", default=5555, show_default=True)
+def up(workers: int, flower: bool, flower_port: int) -> None:
     """Run the local cluster (embedded Redis, orchestrator, workers) until Ctrl-C."""
     from shardy.cluster import Cluster
+    from shardy.flower import start_flower
 
     settings = _settings()
     stop = False
@@ -56,6 +59,9 @@ def up(workers: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     with Cluster(settings, workers=workers) as cluster:
+        if flower:
+            cluster.procs["flower"] = start_flower(settings, flower_port, cluster.logdir)
+            console.print(f"Flower on http://127.0.0.1:{flower_port}/")
         console.print(
             f"shardy up: broker {settings.broker}, database {settings.database}, "
             f"{workers} GPU workers (logs in {cluster.logdir}); Ctrl-C stops"
@@ -67,6 +73,10 @@ def up(workers: int) -> None:
                         console.print(f"[yellow]{name} exited ({proc.returncode}); restarting")
                         if name.startswith("gpu"):
                             cluster.start_worker(int(name[3:]))
+                        elif name == "flower":
+                            cluster.procs[name] = start_flower(
+                                settings, flower_port, cluster.logdir
+                            )
                         else:
                             cluster.start_process(name, "shardy.control", concurrency=2)
                 time.sleep(1)
@@ -303,6 +313,18 @@ def keys_rotate(build_dir: Path, grace: int | None) -> None:
     except ShardyError as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"active key is now {kid}; the previous key stays accepted for its grace window")
+
+
+@cli.command()
+@click.option("--port", default=9100, show_default=True, help="Port of the /metrics endpoint.")
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
+def metrics(port: int, address: str) -> None:
+    """Serve Prometheus metrics (tasks, quorum failures, Byzantine workers, DLQ, reputation)."""
+    from orchestrator.metrics import serve_metrics
+
+    _, thread = serve_metrics(_app(), port, address)
+    console.print(f"metrics on http://{address}:{port}/metrics")
+    thread.join()
 
 
 @cli.command()
