@@ -77,6 +77,7 @@ class Client:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
+        self._broker_checked = False
 
     @cached_property
     def app(self):
@@ -102,7 +103,9 @@ class Client:
         from orchestrator.dispatch import dispatch
         from shardy.embedded import require_broker
 
-        require_broker(self.settings)
+        if not self._broker_checked:  # once: a clear error instead of a connection timeout
+            require_broker(self.settings)
+            self._broker_checked = True
         if isinstance(payload, np.ndarray):
             payload = np.ascontiguousarray(payload).view(np.uint8).reshape(-1).data
         task = dispatch(

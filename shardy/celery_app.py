@@ -103,8 +103,7 @@ def celery_config(s: Settings) -> dict:
         "result_expires": 86_400,
         "worker_consumer": "shardy.consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        "worker_send_task_events": True,  # Flower builds its views from worker events
     }
 
 
