@@ -9,7 +9,8 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import select
 
 from shardy.blobs import BlobRef
 from shardy.config import Settings
@@ -66,6 +67,8 @@ class TaskStatus:
     replicas_done: int
     agreeing: int
     error: str | None
+    #: replica → {"stage", "percent", "worker"} for replicas still running
+    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class Client:
@@ -161,18 +164,22 @@ class TaskHandle:
 
     def status(self) -> TaskStatus:
         """The task's current state. Raises UnknownTask for an id the store does not know."""
+        from shardy.celery_app import PROGRESS_PREFIX
         from shardy.store import Replica, Task
 
         with self._client.app.store.session() as s:
             task = s.get(Task, self.id)
             if task is None:
                 raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
-            done = s.scalar(
-                select(func.count()).select_from(Replica).where(Replica.task_id == self.id)
-            )
-            return TaskStatus(
-                self.id, task.state, task.replicas_sent, done, task.agreeing, task.error
-            )
+            done = set(s.scalars(select(Replica.replica).where(Replica.task_id == self.id)))
+            state, sent, agreeing, error = task.state, task.replicas_sent, task.agreeing, task.error
+        progress = {}
+        if state == "running":
+            raw = self._client.app.redis.hgetall(PROGRESS_PREFIX + self.id)
+            progress = {
+                int(r): orjson.loads(report) for r, report in raw.items() if int(r) not in done
+            }
+        return TaskStatus(self.id, state, sent, len(done), agreeing, error, progress)
 
     def get(self, timeout: float | None = None) -> VerifiedResult:
         """Wait for the verified result.

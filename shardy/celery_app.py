@@ -21,6 +21,8 @@ CONTROL_QUEUE = "shardy.control"
 DLX = "shardy.dlx"
 DLQ = "shardy.dlq"
 VERIFIED_STREAM = "shardy:verified"
+#: Redis hash per task: replica index → its latest progress report (stage, percent, worker)
+PROGRESS_PREFIX = "shardy:progress:"
 
 dlx_exchange = Exchange(DLX, type="direct", durable=True)
 dlq_queue = Queue(DLQ, exchange=dlx_exchange, routing_key=DLQ, durable=True)

@@ -188,6 +188,8 @@ def test_sigkill_with_a_half_full_batch_loses_no_replica(slow_batches):
         assert time.monotonic() < deadline, "replicas never started"
         time.sleep(0.05)
     time.sleep(0.5)  # the replicas are computed and waiting in their batches
+    progress = handle.status().progress
+    assert {p["stage"] for p in progress.values()} == {"attest"} and len(progress) == 3
     slow_batches.cluster.kill("gpu0")
     slow_batches.cluster.start_worker(0)
     res = handle.get(timeout=120)

@@ -6,6 +6,7 @@ import logging
 import random
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -55,6 +56,10 @@ def handback_delay(handbacks: int) -> float:
     return 0.0 if handbacks < 5 else min(0.5, 0.02 * 2 ** (handbacks - 5))
 
 
+#: Stages a replica reports, with the share of its work done when the stage starts.
+STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
+
+
 def execute(
     rt: WorkerRuntime,
     frame: bytes,
@@ -62,6 +67,7 @@ def execute(
     attempt: int = 0,
     handbacks: int = 0,
     attempt_times: list[float] | None = None,
+    report: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run one replica and return its `ReplicaResult` as a dict; never raises except `Retry`.
 
@@ -92,7 +98,7 @@ def execute(
         ).to_dict()
 
     try:
-        return _compute(rt, order, len(times))
+        return _compute(rt, order, len(times), report or (lambda stage, percent: None))
     except PERMANENT as exc:
         rt.release(order.task_id, order.replica)
         return _dead(rt, order, frame, f"{type(exc).__name__}: {exc}", times)
@@ -103,7 +109,9 @@ def execute(
         return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
 
 
-def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str, Any]:
+def _compute(
+    rt: WorkerRuntime, order: ReplicaOrder, attempts: int, report: Callable[[str, int], None]
+) -> dict[str, Any]:
     s = rt.settings
     t0 = time.perf_counter()
     kernel = registry.get(order.kernel)
@@ -112,6 +120,7 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
     payload = rt.app.blobs.get(order.payload)
     plan = kernel.make_plan(len(payload), order.params, order.seed)
     t_pre = time.perf_counter()
+    report("preprocess", STAGES["preprocess"])
     if kernel.preprocessor is not None:
         args = kernel.preprocess_args(order.params)
         payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
@@ -123,11 +132,13 @@ def _compute(rt: WorkerRuntime, order: ReplicaOrder, attempts: int) -> dict[str,
     if plan.output_len > s.max_output:
         raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
     t1 = time.perf_counter()
+    report("gpu", STAGES["gpu"])
     with rt.gpu_lock:
         output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
     t2 = time.perf_counter()
     ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
+    report("attest", STAGES["attest"])
     attestation = rt.attestation(order, ref.sha256)
     t4 = time.perf_counter()
     return ReplicaResult(

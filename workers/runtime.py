@@ -17,8 +17,8 @@ import orjson
 import redis
 
 from shardy import merkle
-from shardy.celery_app import ShardyCelery
-from shardy.errors import ConfigError
+from shardy.celery_app import PROGRESS_PREFIX, ShardyCelery
+from shardy.errors import ConfigError, ShardyError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
 from shardy.zk import attestation_inputs, prove
@@ -141,6 +141,21 @@ class WorkerRuntime:
         claims = self.app.redis.hgetall(claim_key(task_id))
         taken = {w.decode() for w, r in claims.items() if int(r) != replica}
         return bool(self.alive_workers() - taken - {self.worker_id})
+
+    def progress(self, celery_id: str, frame: bytes, stage: str, percent: int) -> str | None:
+        """Record a replica's stage (best effort: progress never fails a replica)."""
+        try:
+            order = ReplicaOrder.decode(frame)
+            key = PROGRESS_PREFIX + order.task_id
+            report = {"stage": stage, "percent": percent, "worker": self.worker_id}
+            pipe = self.app.redis.pipeline(transaction=False)
+            pipe.hset(key, str(order.replica), orjson.dumps(report))
+            pipe.expire(key, 3600)
+            pipe.execute()
+            return order.task_id
+        except (ShardyError, redis.RedisError) as exc:
+            log.debug("progress of %s not recorded: %s", celery_id, exc)
+            return None
 
     def describe(self) -> dict:
         """Registration record sent to the orchestrator."""

@@ -68,7 +68,21 @@ def execute_replica(
 ) -> dict[str, Any]:
     """Run one replica of a task (see `workers.execute.execute`)."""
     rt = runtime(self.request.hostname)
+
+    def report(stage: str, percent: int) -> None:
+        """Progress: in Redis for `TaskHandle.status()`, as a Celery event for Flower."""
+        task_id = rt.progress(self.request.id, frame, stage, percent)
+        if task_id is not None:
+            self.send_event("task-progress", stage=stage, percent=percent, shardy_task=task_id)
+
     try:
-        return execute(rt, frame, attempt=attempt, handbacks=handbacks, attempt_times=attempt_times)
+        return execute(
+            rt,
+            frame,
+            attempt=attempt,
+            handbacks=handbacks,
+            attempt_times=attempt_times,
+            report=report,
+        )
     except Retry as r:
         raise self.retry(args=(frame,), kwargs=r.kwargs, countdown=r.countdown) from None
