@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE, ShardyCelery
+from shardy.status import queue_depths
 from shardy.store import DeadLetter, Replica, Task, Worker
 
 log = logging.getLogger("shardy.metrics")
@@ -255,27 +256,6 @@ def _worker_metrics(workers: list[Worker]) -> Iterator[Metric]:
     yield rep
     yield verdicts
     yield seen
-
-
-def queue_depths(app: ShardyCelery, queues: Sequence[str]) -> dict[str, int]:
-    """Messages waiting in each queue (0 for a queue the broker has never seen).
-
-    Raises:
-        the transport's connection error when the broker does not answer.
-    """
-    depth: dict[str, int] = {}
-    with app.connection_for_read() as conn:
-        conn.ensure_connection(max_retries=1)
-        for q in queues:
-            channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
-            try:
-                depth[q] = channel.queue_declare(q, passive=True).message_count
-            except conn.channel_errors:
-                depth[q] = 0
-            finally:
-                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
-                    channel.close()
-    return depth
 
 
 def registry_for(app: ShardyCelery, *, process: bool = True) -> CollectorRegistry:

@@ -146,15 +146,26 @@ def submit(kernel, payload, seed, params, wait, timeout, as_json) -> None:
 @cli.command()
 @click.argument("task_id", required=False)
 @click.option("--digest", default=None, help="Ask the local sidecar: is DIGEST verified?")
+@click.option("--watch", is_flag=True, help="A live view, refreshed every second (Ctrl-C ends).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(task_id: str | None, digest: str | None, as_json: bool) -> None:
+def status(task_id: str | None, digest: str | None, watch: bool, as_json: bool) -> None:
     """Show a task's state, or an overview of tasks, workers and the DLQ.
 
     With --digest, answer from the sidecar's table whether that digest was verified (for
     TASK_ID, if given) by records gossiped on the mesh.
     """
-    from shardy.status import overview, task_status
+    from shardy.status import live_view, overview, task_status
 
+    if watch:
+        from rich.live import Live
+
+        with Live(live_view(_settings()), console=console, refresh_per_second=2) as live:
+            try:
+                while True:
+                    time.sleep(1)
+                    live.update(live_view(_settings()))
+            except KeyboardInterrupt:
+                return
     try:
         if digest is not None:
             from shardy.p2p.store import is_verified

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,16 +34,67 @@ def overview(settings: Settings) -> dict[str, Any]:
         ]  # fmt: skip
     out: dict[str, Any] = {"tasks": states, "workers": workers}
     require_broker(settings)
-    depth = {}
+    depth = queue_depths(app, (GPU_QUEUE, CONTROL_QUEUE, DLQ))
+    out["queues"] = depth
+    return out
+
+
+def queue_depths(app: Any, queues: Sequence[str]) -> dict[str, int]:
+    """Messages waiting in each queue (0 for a queue the broker has never seen).
+
+    Raises:
+        the transport's connection error when the broker does not answer.
+    """
+    depth: dict[str, int] = {}
     with app.connection_for_read() as conn:
-        for q in (GPU_QUEUE, CONTROL_QUEUE, DLQ):
+        conn.ensure_connection(max_retries=1)
+        for q in queues:
             channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
             try:
                 depth[q] = channel.queue_declare(q, passive=True).message_count
-            except conn.channel_errors:  # the queue was never declared: nothing in it
+            except conn.channel_errors:
                 depth[q] = 0
             finally:
                 with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
                     channel.close()
-    out["queues"] = depth
-    return out
+    return depth
+
+
+def live_view(settings: Settings) -> Any:
+    """A rich renderable of the whole system for `shardy status --watch`."""
+    from rich.console import Group
+    from rich.table import Table
+
+    from shardy.celery_app import VERIFIED_STREAM
+    from shardy.store import Task
+
+    data = overview(settings)
+    client = Client(settings)
+    head = Table.grid(padding=(0, 3))
+    head.add_row(
+        *(f"[bold]{q}[/] {n}" for q, n in data["queues"].items()),
+        *(f"[bold]{state}[/] {n}" for state, n in sorted(data["tasks"].items())),
+    )
+    workers = Table("worker", "adapter", "agreed", "disagreed", "failed", "reputation")
+    for w in data["workers"]:
+        workers.add_row(w["id"], w["adapter"], str(w["agreed"]), str(w["disagreed"]),
+                        str(w["failed"]), f"{w['reputation']:.2f}")  # fmt: skip
+    running = Table("in flight", "kernel", "replicas back", "progress")
+    with client.app.store.session() as s:
+        rows = s.execute(
+            select(Task.id, Task.kernel)
+            .where(Task.state == "running")
+            .order_by(Task.created_at)
+            .limit(10)
+        ).all()
+    for task_id, kernel in rows:
+        st = client.handle(task_id).status()
+        stages = ", ".join(f"{p['stage']} {p['percent']}%" for p in st.progress.values())
+        running.add_row(
+            task_id[:8], kernel, f"{st.replicas_done}/{st.replicas_sent}", stages or "queued"
+        )
+    recent = Table("recently verified", "kernel", "digest", "agreeing")
+    for _, fields in client.app.redis.xrevrange(VERIFIED_STREAM, count=5):
+        f = {k.decode(): v.decode() for k, v in fields.items()}
+        recent.add_row(f["task_id"][:8], f["kernel"], f["digest"][:16] + "…", f["agreeing"])
+    return Group(head, workers, running, recent)

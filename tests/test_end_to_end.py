@@ -169,3 +169,17 @@ def test_kernel_with_a_wasm_preprocessor_verifies(cluster):
     res = cluster.client.submit("ema_sha256", data, params=params).get(timeout=120)
     assert np.array_equal(res.output, oracle("ema_sha256", data, params))
     assert len([a for a in res.attestations if a.agrees]) == 3
+
+
+def test_live_status_view_shows_workers_queues_and_recent_verifications(cluster):
+    from rich.console import Console
+
+    from shardy.status import live_view
+
+    res = cluster.client.submit("histogram", payload(1000, 7)).get(timeout=120)
+    console = Console(record=True, width=140)
+    console.print(live_view(cluster.settings))
+    text = console.export_text()
+    assert "shardy.gpu" in text and "shardy.dlq" in text
+    assert all(f"gpu{i}@" in text for i in range(3))
+    assert res.task_id[:8] in text and "recently verified" in text
