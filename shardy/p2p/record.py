@@ -2,14 +2,19 @@
 
 Layout (all integers big-endian)::
 
-    b"SV" version(u8=1)
+    b"SV" version(u8: 1, or 2 when any attestation has a batch part)
     task_id(16: UUID) seed(u64) output_len(u32) digest(32) quorum(u16) agreeing(u16)
     kernel(u8 length + UTF-8) n_attestations(u8)
     per attestation:
         worker_id(u8 length + UTF-8) digest(32) key_id(u8 length + ASCII)
-        flags(u8: bit0 A at infinity, bit1 B, bit2 C)
+        flags(u8: bit0 A at infinity, bit1 B, bit2 C, bit3 batch part follows; others 0)
         A(96: x‖y) B(192: x.c0‖x.c1‖y.c0‖y.c1) C(96)
         n_signals(u8) signals(32 each)
+        [batch part, version 2 only: batch_id(16: UUID) size(u32) index(u32) root(32)
+         n_steps(u8 ≤ 32) sides(u32: bit i set = step i's sibling is on the left; others 0)
+         siblings(32 each)]
+
+A record without batch parts is encoded exactly as by version 1, so older peers still read it.
 
 Proof points keep snarkjs's affine decimal coordinates as 48-byte integers, so decoding gives
 back the same snarkjs JSON; a signal is a 256-bit integer (values ≥ r stay as they are and are
@@ -29,18 +34,43 @@ import orjson
 from shardy.errors import P2PError
 
 MAGIC = b"SV"
+#: The version of records without batch parts; records with one use :data:`VERSION_BATCH`.
 VERSION = 1
-#: Largest encoded record accepted (bytes); a record of 255 attestations stays well below it.
+VERSION_BATCH = 2
+#: The most Merkle path steps a batch part carries (a batch of up to 2**32 leaves).
+MAX_PATH_STEPS = 32
+#: Largest encoded record accepted (bytes): room for 255 unbatched attestations (~600 bytes
+#: each), or 150 batched ones with full 32-step paths (~1.7 KB each).
 MAX_RECORD_BYTES = 256 * 1024
 
 _HEAD = struct.Struct(">16sQI32sHH")
 _FQ = 48  # bytes of one BLS12-381 base-field coordinate
 _SIGNAL = 32
+_BATCH = struct.Struct(">16sII32sBI")
+_HAS_BATCH = 8  # attestation flags bit
+
+
+@dataclass(frozen=True)
+class BatchPart:
+    """Where a batched attestation's replica sits: leaf ``index`` of ``size`` under ``root``."""
+
+    #: The batch id (a UUID; the batch statement's "task id").
+    id: str
+    index: int
+    size: int
+    #: Merkle root over the batch's leaves, 64 hex characters.
+    root: str
+    #: Authentication path from the replica's leaf: (sibling on the left?, sibling hex).
+    path: tuple[tuple[bool, str], ...]
 
 
 @dataclass(frozen=True)
 class Attestation:
-    """One worker's proof that it computed ``digest`` for the record's task."""
+    """One worker's proof that it computed ``digest`` for the record's task.
+
+    A batched attestation carries the batch's proof and public signals (batch id, size,
+    2**32-1, root, commitment) and, in ``batch``, the replica's place in that batch.
+    """
 
     worker_id: str
     digest: str
@@ -50,6 +80,7 @@ class Attestation:
     public_signals: tuple[str, ...]
     #: Which verifying key the proof is for (see shardy.p2p.keys.key_id).
     key_id: str
+    batch: BatchPart | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +135,25 @@ def attestation_from_json(item: Any) -> Attestation:
             proof=item["proof"],
             public_signals=tuple(str(s) for s in signals),
             key_id=str(item["key_id"]),
+            batch=None if item.get("batch") is None else _batch_from_json(item["batch"]),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise P2PError(f"malformed attestation: {exc!r}") from exc
+
+
+def _batch_from_json(part: Any) -> BatchPart:
+    """A batch part from the orchestrator's ``batch`` object (raises KeyError/TypeError)."""
+    if not isinstance(part, dict) or not isinstance(part["path"], list):
+        raise TypeError("batch must be an object with a path list")
+    steps = []
+    for step in part["path"]:
+        if not (isinstance(step, list | tuple) and len(step) == 2 and isinstance(step[0], bool)):
+            raise TypeError("a batch path step must be [bool, hex]")
+        steps.append((step[0], str(step[1])))
+    index, size = part["index"], part["size"]
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (index, size)):
+        raise TypeError("batch index and size must be integers")
+    return BatchPart(str(uuid.UUID(str(part["id"]))), index, size, str(part["root"]), tuple(steps))
 
 
 def from_stream_entry(fields: Mapping[Any, Any]) -> VerifiedRecord:
@@ -181,26 +228,47 @@ def _encode_attestation(att: Attestation) -> bytes:
         signals = b"".join(int(s).to_bytes(_SIGNAL, "big") for s in att.public_signals)
     except (ValueError, OverflowError) as exc:
         raise P2PError(f"worker {att.worker_id}: a public signal is not a 256-bit integer") from exc
+    flags = inf_a | inf_b << 1 | inf_c << 2 | (0 if att.batch is None else _HAS_BATCH)
     return b"".join(
         (
             _short(att.worker_id, "worker id"),
             _digest_bytes(att.digest),
             _short(att.key_id, "key id"),
-            bytes([inf_a | inf_b << 1 | inf_c << 2]),
+            bytes([flags]),
             a, b, c,
             bytes([len(att.public_signals)]),
             signals,
+            b"" if att.batch is None else _encode_batch(att.batch, att.worker_id),
         )
     )  # fmt: skip
 
 
-def _digest_bytes(digest: str) -> bytes:
+def _encode_batch(part: BatchPart, worker_id: str) -> bytes:
+    what = f"worker {worker_id}'s batch"
+    try:
+        batch_id = uuid.UUID(part.id).bytes
+    except ValueError as exc:
+        raise P2PError(f"{what}: id {part.id!r} is not a UUID") from exc
+    if len(part.path) > MAX_PATH_STEPS:
+        raise P2PError(f"{what}: path has more than {MAX_PATH_STEPS} steps")
+    sides = sum(1 << i for i, (left, _) in enumerate(part.path) if left)
+    try:
+        head = _BATCH.pack(
+            batch_id, part.size, part.index, _digest_bytes(part.root, f"{what} root"),
+            len(part.path), sides,
+        )  # fmt: skip
+    except struct.error as exc:
+        raise P2PError(f"{what}: index or size is not a u32: {exc}") from exc
+    return head + b"".join(_digest_bytes(h, f"{what} path step") for _, h in part.path)
+
+
+def _digest_bytes(digest: str, what: str = "digest") -> bytes:
     try:
         raw = bytes.fromhex(digest)
     except ValueError as exc:
-        raise P2PError(f"digest {digest[:16]!r}… is not hex") from exc
+        raise P2PError(f"{what} {digest[:16]!r}… is not hex") from exc
     if len(raw) != 32:
-        raise P2PError(f"digest must be 32 bytes (64 hex characters), got {len(raw)}")
+        raise P2PError(f"{what} must be 32 bytes (64 hex characters), got {len(raw)}")
     return raw
 
 
@@ -208,8 +276,9 @@ def encode(record: VerifiedRecord) -> bytes:
     """The record's compact wire form.
 
     Raises:
-        P2PError: a field does not fit the layout (not a UUID, digest not 64 hex characters, a
-            proof point not affine, more than 255 attestations).
+        P2PError: a field does not fit the layout (not a UUID, digest or batch root not 64 hex
+            characters, a proof point not affine, more than 255 attestations, a batch index or
+            size not a u32, a path over 32 steps, over MAX_RECORD_BYTES in all).
     """
     try:
         task = uuid.UUID(record.task_id).bytes
@@ -224,9 +293,13 @@ def encode(record: VerifiedRecord) -> bytes:
         )  # fmt: skip
     except struct.error as exc:
         raise P2PError(f"record field out of range: {exc}") from exc
-    parts = [MAGIC, bytes([VERSION]), head, _short(record.kernel, "kernel name")]
+    batched = any(a.batch is not None for a in record.attestations)
+    version = VERSION_BATCH if batched else VERSION
+    parts = [MAGIC, bytes([version]), head, _short(record.kernel, "kernel name")]
     parts.append(bytes([len(record.attestations)]))
     parts += [_encode_attestation(a) for a in record.attestations]
+    if (size := sum(map(len, parts))) > MAX_RECORD_BYTES:
+        raise P2PError(f"record of {size} bytes exceeds {MAX_RECORD_BYTES}; peers would drop it")
     return b"".join(parts)
 
 
@@ -259,11 +332,14 @@ def _ints(raw: bytes) -> list[str]:
     return [str(int.from_bytes(raw[i : i + _FQ], "big")) for i in range(0, len(raw), _FQ)]
 
 
-def _decode_attestation(r: _Reader) -> Attestation:
+def _decode_attestation(r: _Reader, version: int) -> Attestation:
     worker_id = r.short_text()
     digest = r.take(32).hex()
     key_id = r.short_text()
     flags = r.byte()
+    allowed = 0b111 | (_HAS_BATCH if version == VERSION_BATCH else 0)
+    if flags & ~allowed:
+        raise P2PError(f"attestation flags {flags:#04x} set unknown bits (version {version})")
     a, b, c = _ints(r.take(2 * _FQ)), _ints(r.take(4 * _FQ)), _ints(r.take(2 * _FQ))
     proof = {
         "pi_a": [*a, "0" if flags & 1 else "1"],
@@ -277,25 +353,37 @@ def _decode_attestation(r: _Reader) -> Attestation:
     signals = tuple(
         str(int.from_bytes(raw[i : i + _SIGNAL], "big")) for i in range(0, len(raw), 32)
     )
-    return Attestation(worker_id, digest, proof, signals, key_id)
+    batch = _decode_batch(r) if flags & _HAS_BATCH else None
+    return Attestation(worker_id, digest, proof, signals, key_id, batch)
+
+
+def _decode_batch(r: _Reader) -> BatchPart:
+    batch_id, size, index, root, n_steps, sides = _BATCH.unpack(r.take(_BATCH.size))
+    if n_steps > MAX_PATH_STEPS or sides >> n_steps:
+        raise P2PError(f"batch path of {n_steps} steps (sides {sides:#x}) is malformed")
+    path = tuple((bool(sides >> i & 1), r.take(32).hex()) for i in range(n_steps))
+    return BatchPart(str(uuid.UUID(bytes=batch_id)), index, size, root.hex(), path)
 
 
 def decode(data: bytes) -> VerifiedRecord:
     """Parse a record's wire form.
 
     Raises:
-        P2PError: the bytes are not a version-1 record (wrong magic, truncated, trailing bytes).
+        P2PError: the bytes are not a version-1 or -2 record (wrong magic, unknown version or
+            flag bits, truncated, trailing bytes).
     """
     if len(data) > MAX_RECORD_BYTES:
         raise P2PError(f"record of {len(data)} bytes exceeds {MAX_RECORD_BYTES}")
     r = _Reader(data)
     if r.take(2) != MAGIC:
         raise P2PError("not a Shardy verified record (bad magic)")
-    if (version := r.byte()) != VERSION:
-        raise P2PError(f"record version {version} is not supported (this build reads {VERSION})")
+    if (version := r.byte()) not in (VERSION, VERSION_BATCH):
+        raise P2PError(f"record version {version} is not supported (this build reads 1 and 2)")
     task, seed, output_len, digest, quorum, agreeing = _HEAD.unpack(r.take(_HEAD.size))
     kernel = r.short_text()
-    attestations = tuple(_decode_attestation(r) for _ in range(r.byte()))
+    attestations = tuple(_decode_attestation(r, version) for _ in range(r.byte()))
+    if version == VERSION_BATCH and all(a.batch is None for a in attestations):
+        raise P2PError("a version-2 record must carry a batch part")
     if r.pos != len(data):
         raise P2PError(f"record has {len(data) - r.pos} trailing bytes")
     return VerifiedRecord(

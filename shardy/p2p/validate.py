@@ -1,13 +1,14 @@
-"""Re-verify a verified record: batch-check its proofs and count the quorum (pure, no I/O)."""
+"""Re-verify a verified record with settle's own check (`shardy.attestations`) and count the
+quorum (pure, no I/O)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from shardy.errors import ProofError
+from shardy import attestations
 from shardy.p2p.keys import KeyRing, prepare_keyring
-from shardy.p2p.record import VerifiedRecord
-from shardy.zk import VerifyingKey, digest_to_field, find_invalid, task_id_to_field
+from shardy.p2p.record import Attestation, VerifiedRecord
 
 
 @dataclass(frozen=True)
@@ -23,62 +24,79 @@ class Verdict:
 class RecordValidator:
     """Checks records against a key ring; invalid proofs are counted out, never raised.
 
-    A record is accepted when the number of distinct worker commitments among attestations
-    that (a) name a known key, (b) carry public signals equal to the record's (task id, seed,
-    output length, digest) and (c) verify, reaches ``max(record.quorum, min_quorum)``.
+    Each attestation for the record's digest becomes a `shardy.attestations.Claim` (replica =
+    its position; a batched one carries its `Batch`, index and path) and is judged by
+    `shardy.attestations.check`, as settle judges it: known key, public signals bound to the
+    task (or, batched, to the batch and the replica's Merkle path into its root), and the
+    Groth16 proofs, batch-verified per key and each batch proof once. A record is accepted when
+    the distinct commitments (signal 4) of the valid claims reach
+    ``max(record.quorum, min_quorum)``.
 
     Args:
-        keys: key id → verifying key.
+        keys: key id → verifying key (vkey JSON or parsed).
         min_quorum: the smallest quorum a record may claim (a record claiming less is refused).
     """
 
     def __init__(self, keys: KeyRing, *, min_quorum: int = 1) -> None:
-        self.keys: dict[str, VerifyingKey] = prepare_keyring(keys)
+        self.keys: dict[str, dict[str, Any]] = prepare_keyring(keys)
         self.min_quorum = max(1, min_quorum)
 
-    def expected_prefix(self, record: VerifiedRecord) -> list[str] | None:
-        """The first four public signals a matching attestation must carry (None: malformed)."""
-        try:
-            return [
-                str(task_id_to_field(record.task_id)),
-                str(record.seed),
-                str(record.output_len),
-                str(digest_to_field(record.digest)),
-            ]
-        except ProofError:
-            return None
+    def claims(self, record: VerifiedRecord) -> list[attestations.Claim]:
+        """The record's attestations that could count, as claims for `attestations.check`.
+
+        Attestations for another digest are left out (they cannot count, so their proofs are
+        not verified), and so is a batched one whose batch id another attestation already
+        used with a different root, size, key, proof or signals: `check` verifies each batch
+        id's proof once, so one batch id must stand for one statement.
+        """
+        out: list[attestations.Claim] = []
+        batches: dict[str, attestations.Batch] = {}
+        for i, att in enumerate(record.attestations):
+            if att.digest.lower() != record.digest.lower():
+                continue
+            batch = _batch(att)
+            if batch is not None and batches.setdefault(batch.id, batch) != batch:
+                continue
+            part = att.batch
+            out.append(
+                attestations.Claim(
+                    replica=i,
+                    worker_id=att.worker_id,
+                    digest=att.digest,
+                    key_id=att.key_id,
+                    proof=att.proof,
+                    public_signals=list(att.public_signals),
+                    batch=batch,
+                    index=None if part is None else part.index,
+                    path=None if part is None else [list(step) for step in part.path],
+                )
+            )
+        return out
 
     def check(self, record: VerifiedRecord) -> Verdict:
-        """Verify ``record``'s attestations (one batch per key) and count its quorum."""
+        """Verify ``record``'s attestations and count its quorum."""
         if record.quorum < self.min_quorum:
             return Verdict(False, 0, f"claims quorum {record.quorum} < {self.min_quorum}")
-        prefix = self.expected_prefix(record)
-        if prefix is None:
-            return Verdict(False, 0, "task id or digest cannot be mapped to field elements")
-        # Only attestations that could count are verified: known key, matching signals.
-        by_key: dict[str, list[int]] = {}
-        for i, att in enumerate(record.attestations):
-            signals = list(att.public_signals)
-            if att.key_id not in self.keys or len(signals) != len(prefix) + 1:
-                continue
-            if signals[: len(prefix)] != prefix or att.digest.lower() != record.digest.lower():
-                continue
-            by_key.setdefault(att.key_id, []).append(i)
-        commitments: set[str] = set()
-        for kid, indices in by_key.items():
-            items = [
-                (record.attestations[i].proof, list(record.attestations[i].public_signals))
-                for i in indices
-            ]
-            bad = set(find_invalid(self.keys[kid], items))
-            commitments.update(
-                record.attestations[i].public_signals[-1]
-                for n, i in enumerate(indices)
-                if n not in bad
-            )
+        if not (0 <= record.seed < 1 << 64 and 0 <= record.output_len < 1 << 32):
+            return Verdict(False, 0, "seed or output length out of range")
+        claims = self.claims(record)
+        verdicts, _ = attestations.check(
+            record.task_id, record.seed, record.output_len, claims, self.keys, bound={}, known={}
+        )
+        commitments = {c.statement()[2][4] for c in claims if verdicts[c.replica] is None}
         need = max(record.quorum, self.min_quorum)
         if len(commitments) < need:
             return Verdict(
                 False, len(commitments), f"{len(commitments)} valid distinct workers < {need}"
             )
         return Verdict(True, len(commitments))
+
+
+def _batch(att: Attestation) -> attestations.Batch | None:
+    """The batch proof a batched attestation rests on (its proof and signals are the batch's)."""
+    if att.batch is None:
+        return None
+    part = att.batch
+    return attestations.Batch(
+        part.id, part.root, part.size, att.key_id, att.proof, list(att.public_signals)
+    )

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from shardy import merkle
 from shardy.p2p.keys import DEFAULT_BUILD_DIR, key_id
 from shardy.zk import Circuit, attestation_inputs, load_circuit, prove, public_signals
 
@@ -56,6 +57,42 @@ def stream_entry(
         "digest": digest, "quorum": str(quorum), "agreeing": str(workers),
         "attestations": json.dumps(atts),
     }  # fmt: skip
+
+
+def batch_attestation(
+    worker: int,
+    task_id: str,
+    seed: int,
+    output_len: int,
+    digest: str,
+    *,
+    size: int = 5,
+    index: int | None = None,
+) -> dict[str, Any]:
+    """Worker ``worker``'s batched attestation of this replica: one real batch proof over
+    ``size`` leaves (this replica's at ``index``, the others other tasks' replicas)."""
+    index = worker % size if index is None else index
+    leaves = [merkle.leaf(str(uuid.uuid4()), 1, 64, os.urandom(32).hex()) for _ in range(size)]
+    leaves[index] = merkle.leaf(task_id, seed, output_len, digest)
+    batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
+    inputs = attestation_inputs(batch_id, size, merkle.BATCH_OUTPUT_LEN, root, SECRETS[worker])
+    proof, public = prove(circuit(), inputs)
+    path = [list(step) for step in merkle.path(leaves, index)]
+    return {"worker_id": f"w{worker}", "digest": digest, "proof": proof,
+            "public_signals": public, "key_id": default_key_id(),
+            "batch": {"id": batch_id, "index": index, "path": path, "size": size,
+                      "root": root}}  # fmt: skip
+
+
+def batched_stream_entry(*, workers: int = 3, unbatched: int = 0, quorum: int = 2,
+                         **kw: Any) -> dict[str, str]:  # fmt: skip
+    """`stream_entry` whose first ``workers - unbatched`` attestations are batched."""
+    entry = stream_entry(workers=workers, quorum=quorum, **kw)
+    atts = json.loads(entry["attestations"])
+    task, seed, out_len, digest = (entry[k] for k in ("task_id", "seed", "output_len", "digest"))
+    for i in range(workers - unbatched):
+        atts[i] = batch_attestation(i, task, int(seed), int(out_len), digest)
+    return {**entry, "attestations": json.dumps(atts)}
 
 
 def forge_bad_proof(entry: dict[str, str], index: int = 0) -> dict[str, str]:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import redis
 import trio
-from p2p_support import await_for, forge_bad_proof, forge_short_quorum, stream_entry
+from p2p_support import (
+    await_for,
+    batched_stream_entry,
+    forge_bad_proof,
+    forge_short_quorum,
+    stream_entry,
+)
 
 from shardy.p2p.identity import KEY_FILE
 from shardy.p2p.node import TOPIC, NodeConfig, P2PNode
@@ -35,7 +41,8 @@ async def _line(nursery: trio.Nursery, scratch: Path, n: int, redis_url: str | N
 
 
 def test_line_of_three_delivers_end_to_end(scratch: Path, redis_url: str) -> None:
-    entries = [stream_entry() for _ in range(3)]
+    # one unbatched, one batched and one mixed record (version 1, 2 and 2 on the wire)
+    entries = [stream_entry(), batched_stream_entry(), batched_stream_entry(unbatched=1)]
     client = redis.Redis.from_url(redis_url)
 
     async def main() -> None:
@@ -52,8 +59,9 @@ def test_line_of_three_delivers_end_to_end(scratch: Path, redis_url: str) -> Non
 
     trio.run(main)
     assert client.xpending(VERIFIED_STREAM, GROUP)["pending"] == 0
-    hit = is_verified(scratch / "s2", entries[0]["digest"], entries[0]["task_id"])
-    assert len(hit) == 1 and hit[0].valid_workers == 3 and hit[0].quorum == 2
+    for e in entries:
+        hit = is_verified(scratch / "s2", e["digest"], e["task_id"])
+        assert len(hit) == 1 and hit[0].valid_workers == 3 and hit[0].quorum == 2
     assert is_verified(scratch / "s2", "0" * 64) == []
 
 

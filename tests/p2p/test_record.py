@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from p2p_support import default_key_id, forge_bad_proof, forge_short_quorum, stream_entry
 
 from shardy.errors import P2PError
 from shardy.p2p.keys import default_keyring, key_id
-from shardy.p2p.record import decode, encode, from_stream_entry
+from shardy.p2p.record import (
+    MAX_PATH_STEPS,
+    VERSION_BATCH,
+    Attestation,
+    BatchPart,
+    VerifiedRecord,
+    decode,
+    encode,
+    from_stream_entry,
+)
 from shardy.p2p.validate import RecordValidator
 
 
@@ -92,3 +105,104 @@ def test_malformed_entry_raises(entry: dict[str, str]) -> None:
         from_stream_entry({**entry, "attestations": "{"})
     with pytest.raises(P2PError, match="UUID"):
         encode(from_stream_entry({**entry, "task_id": "nope"}))
+
+
+# ---- codec: version 1 unchanged, property tests with batch parts ----------------------------
+
+_PROOF = {"pi_a": ["1", "2", "1"], "pi_b": [["3", "4"], ["5", "6"], ["1", "0"]],
+          "pi_c": ["7", "8", "0"], "protocol": "groth16", "curve": "bls12381"}  # fmt: skip
+
+
+def test_unbatched_encoding_unchanged_from_version_1() -> None:
+    """The bytes the version-1 codec (before batch parts) wrote for this record."""
+    atts = tuple(
+        Attestation(
+            f"w{i}", f"{i:02x}" * 32, _PROOF, ("9", str(10**70), "0", "1", "2"), "a66eefed40f7d209"
+        )  # fmt: skip
+        for i in range(2)
+    )
+    record = VerifiedRecord("12345678-1234-5678-1234-567812345678", "sha256", 7, 4096,
+                            "ab" * 32, 2, 2, atts)  # fmt: skip
+    wire = encode(record)
+    assert wire[2] == 1 and len(wire) == 1271
+    assert hashlib.sha256(wire).hexdigest() == (
+        "ccdee05e1461c3f4255717a4e8e0748fe519627acf80d2e2f05545ae2c9b9d22"
+    )
+
+
+_hex32 = st.binary(min_size=32, max_size=32).map(bytes.hex)
+_uuid = st.uuids().map(str)
+_coord = st.integers(0, 2**384 - 1).map(str)
+_proofs = st.builds(
+    lambda a, b, c, inf: {
+        "pi_a": [*a, "0" if inf & 1 else "1"],
+        "pi_b": [b[:2], b[2:], ["0", "0"] if inf & 2 else ["1", "0"]],
+        "pi_c": [*c, "0" if inf & 4 else "1"],
+        "protocol": "groth16",
+        "curve": "bls12381",
+    },
+    st.lists(_coord, min_size=2, max_size=2),
+    st.lists(_coord, min_size=4, max_size=4),
+    st.lists(_coord, min_size=2, max_size=2),
+    st.integers(0, 7),
+)
+_batches = st.builds(
+    BatchPart,
+    _uuid,
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    _hex32,
+    st.lists(st.tuples(st.booleans(), _hex32), max_size=MAX_PATH_STEPS).map(tuple),
+)
+_attestations = st.builds(
+    Attestation,
+    st.text(max_size=20),
+    _hex32,
+    _proofs,
+    st.lists(st.integers(0, 2**256 - 1).map(str), max_size=6).map(tuple),
+    st.text(alphabet="0123456789abcdef", max_size=16),
+    st.none() | _batches,
+)
+_records = st.builds(
+    VerifiedRecord,
+    _uuid,
+    st.text(max_size=20),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**32 - 1),
+    _hex32,
+    st.integers(0, 2**16 - 1),
+    st.integers(0, 2**16 - 1),
+    st.lists(_attestations, max_size=4).map(tuple),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_records)
+def test_round_trip_with_batch_parts(record: VerifiedRecord) -> None:
+    wire = encode(record)
+    batched = any(a.batch is not None for a in record.attestations)
+    assert wire[2] == (VERSION_BATCH if batched else 1)
+    assert decode(wire) == record
+
+
+@settings(max_examples=300, deadline=None)
+@given(_records, st.data())
+def test_mutated_wire_is_refused_or_canonical(record: VerifiedRecord, data) -> None:
+    """Any byte edit decodes to a P2PError or to a record that encodes back to those bytes."""
+    wire = bytearray(encode(record))
+    for _ in range(data.draw(st.integers(1, 4))):
+        wire[data.draw(st.integers(0, len(wire) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(wire)))
+    mutated = bytes(wire[:cut]) + data.draw(st.binary(max_size=40))
+    try:
+        decoded = decode(mutated)
+    except P2PError:
+        return
+    assert encode(decoded) == mutated
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from([b"SV\x01", b"SV\x02"]), st.binary(max_size=600))
+def test_random_bytes_never_crash(head: bytes, body: bytes) -> None:
+    with contextlib.suppress(P2PError):
+        decode(head + body)
