@@ -92,9 +92,14 @@ def check(
     known = known or {}
     verdict: dict[int, str | None] = {}
     to_prove: dict[str, list[Claim]] = defaultdict(list)  # statement → claims resting on it
+    batches: dict[str, Batch] = {}  # one statement per batch id: the first one seen
     for c in claims:
         label, _, signals, key = c.statement()
         reason = _shape(c, signals, key, accepted_keys)
+        if reason is None and c.batch is not None:
+            first = batches.setdefault(c.batch.id, c.batch)
+            if first != c.batch:  # else it would ride on the first claim's proof
+                reason = "batch id re-used for a different statement"
         if reason is None and c.batch is not None:
             reason = _in_batch(task_id, seed, output_len, c)
         if reason is None:
@@ -152,8 +157,8 @@ def _in_batch(task_id: str, seed: int, output_len: int, c: Claim) -> str | None:
     try:
         leaf = merkle.leaf(task_id, seed, output_len, c.digest)
         root = bytes.fromhex(b.root)
-    except (TypeError, ValueError):
-        return "batch root or digest is malformed"
+    except (TypeError, ValueError, OverflowError):
+        return "batch root, digest, seed or output length is malformed"
     ok = (
         isinstance(c.index, int)
         and isinstance(b.size, int)

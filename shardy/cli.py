@@ -43,9 +43,10 @@ def demo(workers: int, tasks: int, size: int) -> None:
 
 @cli.command()
 @click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
+@click.option("--per-adapter", is_flag=True, help="One worker per GPU adapter (ignores --workers).")
 @click.option("--flower", is_flag=True, help="Also run Flower on the broker.")
 @click.option("--flower-port", default=5555, show_default=True)
-def up(workers: int, flower: bool, flower_port: int) -> None:
+def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
     """Run the local cluster (embedded Redis, orchestrator, workers) until Ctrl-C."""
     from shardy.cluster import Cluster
     from shardy.flower import start_flower
@@ -58,27 +59,26 @@ def up(workers: int, flower: bool, flower_port: int) -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, _stop)
-    with Cluster(settings, workers=workers) as cluster:
+    cluster = Cluster.per_adapter(settings) if per_adapter else Cluster(settings, workers=workers)
+    with cluster:
         if flower:
             cluster.procs["flower"] = start_flower(settings, flower_port, cluster.logdir)
             console.print(f"Flower on http://127.0.0.1:{flower_port}/")
         console.print(
             f"shardy up: broker {settings.broker}, database {settings.database}, "
-            f"{workers} GPU workers (logs in {cluster.logdir}); Ctrl-C stops"
+            f"{cluster.n_workers} GPU workers (logs in {cluster.logdir}); Ctrl-C stops"
         )
         try:
             while not stop:
                 for name, proc in list(cluster.procs.items()):
                     if proc.poll() is not None:
                         console.print(f"[yellow]{name} exited ({proc.returncode}); restarting")
-                        if name.startswith("gpu"):
-                            cluster.start_worker(int(name[3:]))
-                        elif name == "flower":
+                        if name == "flower":
                             cluster.procs[name] = start_flower(
                                 settings, flower_port, cluster.logdir
                             )
                         else:
-                            cluster.start_process(name, "shardy.control", concurrency=2)
+                            cluster.restart(name)
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
@@ -87,7 +87,9 @@ def up(workers: int, flower: bool, flower_port: int) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--adapter", default=None, help="GPU adapter index or name (SHARDY_GPU_ADAPTER).")
-@click.option("--name", default="gpu0@%h", show_default=True, help="Celery node name.")
+@click.option(
+    "--name", default=None, help="Celery node name [default: gpu<N>-<adapter>@%h, or gpu0@%h]."
+)
 @click.option("--concurrency", default=1, show_default=True, help="Processes on this adapter.")
 @click.option("--loglevel", default="info", show_default=True)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
@@ -103,6 +105,11 @@ def worker(
     settings = _settings()
     if adapter is not None:
         os.environ["SHARDY_GPU_ADAPTER"] = adapter
+    if name is None:  # the adapter's index and name become part of the worker id
+        from workers.gpu import list_adapters, worker_name
+
+        chosen = [a for a in list_adapters() if adapter is not None and str(a.index) == adapter]
+        name = f"{worker_name(chosen[0])}@%h" if chosen else "gpu0@%h"
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     pool, concurrency = gpu_pool(settings, concurrency)
     cmd = worker_command(GPU_QUEUE, name, concurrency=concurrency, loglevel=loglevel, pool=pool)
@@ -356,3 +363,7 @@ def main() -> None:
     except ShardyError as exc:
         console.print(f"[red]error:[/] {exc}")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -60,6 +60,7 @@ class Cluster:
         settings: configuration shared by every process (passed as SHARDY_* variables).
         workers: GPU worker processes.
         worker_env: extra environment per GPU worker index (tests use it for faults).
+        names: process (and Celery node) name per GPU worker index (default ``gpu<index>``).
         loglevel: Celery log level of the child processes (logs go to SHARDY_HOME/logs).
     """
 
@@ -70,11 +71,13 @@ class Cluster:
         workers: int = 3,
         worker_env: dict[int, dict[str, str]] | None = None,
         loglevel: str = "warning",
+        names: dict[int, str] | None = None,
     ) -> None:
         self.settings = settings
         self.n_workers = workers
         self.worker_env = worker_env or {}
         self.loglevel = loglevel
+        self.names = names or {}
         self.host = socket.gethostname()
         self.redis = EmbeddedRedis(settings) if settings.embedded else None
         self.procs: dict[str, subprocess.Popen] = {}
@@ -89,7 +92,7 @@ class Cluster:
         if self.redis is not None:
             self.redis.start()
         Store(self.settings.database).close()
-        self.start_process("orchestrator", CONTROL_QUEUE, concurrency=2)
+        self.restart("orchestrator")
         for i in range(self.n_workers):
             self.start_worker(i)
         self.wait_ready(timeout)
@@ -103,12 +106,23 @@ class Cluster:
         """Start (or restart) GPU worker ``gpu<index>``."""
         pool, concurrency = gpu_pool(self.settings)
         self.start_process(
-            f"gpu{index}",
+            self.names.get(index, f"gpu{index}"),
             GPU_QUEUE,
             env=self.worker_env.get(index),
             pool=pool,
             concurrency=concurrency,
         )
+
+    def restart(self, name: str) -> None:
+        """Start process ``name`` again (a GPU worker or the orchestrator) after it exited."""
+        if name == "orchestrator":
+            self.start_process(name, CONTROL_QUEUE, concurrency=2)
+            return
+        for index in range(self.n_workers):
+            if self.names.get(index, f"gpu{index}") == name:
+                self.start_worker(index)
+                return
+        raise ShardyError(f"no process named {name!r} in this cluster")
 
     def start_process(
         self,
@@ -190,3 +204,15 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @classmethod
+    def per_adapter(cls, settings: Settings, **kw: object) -> Cluster:
+        """One GPU worker per physical adapter, each bound to it by SHARDY_GPU_ADAPTER."""
+        from workers.gpu import compute_adapters, worker_name
+
+        adapters = compute_adapters()
+        if not adapters:
+            raise ShardyError("wgpu sees no compute adapter; install a Vulkan driver")
+        env = {i: {"SHARDY_GPU_ADAPTER": str(a.index)} for i, a in enumerate(adapters)}
+        names = {i: worker_name(a) for i, a in enumerate(adapters)}
+        return cls(settings, workers=len(adapters), worker_env=env, names=names, **kw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,33 @@ def list_adapters() -> list[AdapterInfo]:
             )
         )
     return out
+
+
+#: Backends that run compute shaders natively; GL adapters of the same GPU are skipped.
+COMPUTE_BACKENDS = ("Vulkan", "Metal", "D3D12")
+
+
+def compute_adapters() -> list[AdapterInfo]:
+    """One adapter per physical device, on a native compute backend (for one worker each).
+
+    wgpu lists a device once per backend (Vulkan and OpenGL, say); the first native listing of
+    each device name is kept, with its index in `list_adapters` order (what ``--adapter N``
+    selects).
+    """
+    seen: set[str] = set()
+    out = []
+    for a in list_adapters():
+        if a.backend in COMPUTE_BACKENDS and a.name not in seen:
+            seen.add(a.name)
+            out.append(a)
+    return out
+
+
+def worker_name(adapter: AdapterInfo) -> str:
+    """Celery node name (and so worker id) of the worker bound to ``adapter``:
+    ``gpu<index>-<first word of the adapter name>``."""
+    word = re.sub(r"[^a-z0-9]+", "-", adapter.name.lower()).strip("-").split("-")[0] or "gpu"
+    return f"gpu{adapter.index}-{word}"
 
 
 def _select(selector: str | None):
