@@ -187,9 +187,13 @@ def test_sigkill_with_a_half_full_batch_loses_no_replica(slow_batches):
     while slow_batches.app.redis.hlen(claim_key(handle.id)) < 3:
         assert time.monotonic() < deadline, "replicas never started"
         time.sleep(0.05)
-    time.sleep(0.5)  # the replicas are computed and waiting in their batches
-    progress = handle.status().progress
-    assert {p["stage"] for p in progress.values()} == {"attest"} and len(progress) == 3
+    # wait until every replica is computed and waiting in its (half-full) batch
+    while True:
+        progress = handle.status().progress
+        if len(progress) == 3 and {p["stage"] for p in progress.values()} == {"attest"}:
+            break
+        assert time.monotonic() < deadline, f"replicas never reached their batches: {progress}"
+        time.sleep(0.05)
     slow_batches.cluster.kill("gpu0")
     slow_batches.cluster.start_worker(0)
     res = handle.get(timeout=120)
