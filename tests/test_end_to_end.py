@@ -183,3 +183,19 @@ def test_live_status_view_shows_workers_queues_and_recent_verifications(cluster)
     assert "shardy.gpu" in text and "shardy.dlq" in text
     assert all(f"gpu{i}@" in text for i in range(3))
     assert res.task_id[:8] in text and "recently verified" in text
+
+
+@pytest.mark.parametrize(
+    "kernel, data, params, seed",
+    [
+        ("montecarlo_pi", b"", {"samples": 1 << 16}, 11),
+        ("conv2d_u8", payload(40 * 30, 8), {"width": 40, "height": 30, "filter": "sobel_x"}, 0),
+        ("mandelbrot", b"", {"width": 48, "height": 32, "max_iter": 64}, 0),
+    ],
+)
+def test_library_kernels_verify_through_submit(cluster, kernel, data, params, seed):
+    res = cluster.client.submit(kernel, data, params=params, seed=seed).get(timeout=120)
+    k = registry.get(kernel)
+    expected = k.reference(data, k.resolve_params(params), seed)
+    assert np.array_equal(np.asarray(res.output).reshape(expected.shape), expected)
+    assert sum(a.agrees for a in res.attestations) >= 2
