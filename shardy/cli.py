@@ -34,11 +34,12 @@ def cli() -> None:
 @click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
 @click.option("--tasks", default=24, show_default=True, help="Tasks to verify.")
 @click.option("--size", default=64 * 1024, show_default=True, help="Payload bytes per task.")
-def demo(workers: int, tasks: int, size: int) -> None:
+@click.option("--png", default=None, help="Also verify a Mandelbrot tile and save it as PNG.")
+def demo(workers: int, tasks: int, size: int, png: str | None) -> None:
     """Start a local cluster, verify a sample workload, print the table, shut down."""
     from shardy.demo import run_demo
 
-    run_demo(_settings(), workers=workers, tasks=tasks, size=size, console=console)
+    run_demo(_settings(), workers=workers, tasks=tasks, size=size, console=console, png=png)
 
 
 @cli.command()

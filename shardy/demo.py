@@ -27,8 +27,19 @@ def sample_workload(tasks: int, size: int, seed: int = 7) -> list[tuple[str, byt
     ]
 
 
+#: The picture `shardy demo --png` verifies: 480 x 320 pixels of the Mandelbrot set.
+PICTURE = {"width": 480, "height": 320, "x0": -2.0, "y0": -1.0, "step": 3.0 / 480,
+           "max_iter": 256}  # fmt: skip
+
+
 def run_demo(
-    settings: Settings, *, workers: int, tasks: int, size: int, console: Console
+    settings: Settings,
+    *,
+    workers: int,
+    tasks: int,
+    size: int,
+    console: Console,
+    png: str | None = None,
 ) -> list[VerifiedResult]:
     """Start a cluster, submit the workload, wait for every verified result, print a table.
 
@@ -45,22 +56,32 @@ def run_demo(
     with Cluster(settings, workers=workers):
         console.print(f"cluster up: embedded Redis + orchestrator + {workers} workers")
         client = Client(settings)
-        started = time.perf_counter()
-        handles = [client.submit(kernel, payload) for kernel, payload in work]
-        results: list[VerifiedResult] = []
-        with Progress(console=console, transient=True) as bar:
-            job = bar.add_task("verifying", total=len(handles))
-            for h in handles:
-                results.append(h.get(timeout=300))
-                bar.advance(job)
-        elapsed = time.perf_counter() - started
-        client.close()
+        try:
+            started = time.perf_counter()
+            handles = [client.submit(kernel, payload) for kernel, payload in work]
+            results: list[VerifiedResult] = []
+            with Progress(console=console, transient=True) as bar:
+                job = bar.add_task("verifying", total=len(handles))
+                for h in handles:
+                    results.append(h.get(timeout=300))
+                    bar.advance(job)
+            elapsed = time.perf_counter() - started
+            if png is not None:
+                picture = client.submit("mandelbrot", b"", params=PICTURE).get(timeout=300)
+        finally:
+            client.close()  # before the embedded broker stops
     for (kernel, payload), res in zip(work, results, strict=True):
         k = registry.get(kernel)
         expected = k.reference(payload, k.resolve_params(None), 0)
         if not np.array_equal(np.asarray(res.output).reshape(expected.shape), expected):
             raise ShardyError(f"task {res.task_id} verified an output that differs from numpy")
     console.print(results_table(results))
+    if png is not None:
+        from shardy.png import escape_counts_to_gray, write_gray
+
+        write_gray(png, escape_counts_to_gray(np.asarray(picture.output), PICTURE["max_iter"]))
+        agree = sum(a.agrees for a in picture.attestations)
+        console.print(f"Mandelbrot tile verified by {agree} workers, saved to {png}")
     console.print(
         f"[green]{len(results)} tasks verified[/] in {elapsed:.2f}s "
         f"→ {len(results) / elapsed:.1f} verified tasks/s "
