@@ -16,6 +16,7 @@ from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder
 from shardy.store import Task
+from shardy.store.models import utcnow
 
 
 def dispatch(
@@ -79,6 +80,7 @@ def dispatch(
         state="running",
         agreeing=0,
         published=False,
+        updated_at=utcnow(),
     )
     with app.store.session() as session:
         session.add(task)
@@ -122,6 +124,22 @@ def send_round(
     remove = getattr(app.backend, "remove_pending_result", None)
     if remove is not None:
         remove(result)
+
+
+def new_round(app: ShardyCelery, task: Task) -> tuple[Task, BlobRef, range, int]:
+    """Open a fresh round of R replicas on ``task`` (in the caller's transaction), with a
+    fresh replica budget, and return the arguments of `send_round` for after the commit.
+
+    Used by `shardy dlq replay` and by the sweeper for tasks whose round went missing.
+    """
+    s = app.settings
+    start = task.replicas_sent
+    task.replicas_sent += task.redundancy
+    task.rounds_sent += 1
+    task.max_replicas = task.replicas_sent + max(0, s.effective_max_replicas - s.redundancy_factor)
+    task.state, task.error, task.settled_at = "running", None, None
+    task.updated_at = utcnow()
+    return task, payload_ref(app, task), range(start, task.replicas_sent), task.rounds_sent
 
 
 def payload_ref(app: ShardyCelery, task: Task) -> BlobRef:

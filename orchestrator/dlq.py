@@ -126,7 +126,6 @@ def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry,
 
 
 def _replay_one(app: ShardyCelery, entry: Entry, rounds: dict[str, int]):
-    s = app.settings
     with app.store.session() as session:
         row = session.get(DeadLetter, entry.id)
         if row is None:
@@ -151,21 +150,9 @@ def _replay_one(app: ShardyCelery, entry: Entry, rounds: dict[str, int]):
         elif task.id in rounds:
             note = f"covered by replay round {rounds[task.id]}"
         else:
-            start = task.replicas_sent
-            task.replicas_sent += task.redundancy
-            task.rounds_sent += 1
-            task.max_replicas = task.replicas_sent + max(
-                0, s.effective_max_replicas - s.redundancy_factor
-            )
-            task.state, task.error, task.settled_at = "running", None, None
+            send = dispatch.new_round(app, task)
             rounds[task.id] = task.rounds_sent
             note = f"replayed as round {task.rounds_sent} ({task.redundancy} replicas)"
-            send = (
-                task,
-                dispatch.payload_ref(app, task),
-                range(start, task.replicas_sent),
-                task.rounds_sent,
-            )
         row.replayed_at, row.replay_note = utcnow(), note
     return note, send
 

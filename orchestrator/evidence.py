@@ -17,7 +17,7 @@ from shardy import attestations
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ShardyError
-from shardy.store import AttestationBatch, Replica, Task
+from shardy.store import AttestationBatch, Replica, Task, Worker
 
 log = logging.getLogger("shardy.orchestrator")
 
@@ -54,6 +54,15 @@ def judge(
         for r in fresh
         if r.replica not in refused
     ]
+    commitments = {str(r.public_signals[4]) for r in fresh if _has_signals(r)}
+    for b in batches.values():
+        if isinstance(b.public_signals, list) and len(b.public_signals) == 5:
+            commitments.add(str(b.public_signals[4]))
+    owners = dict(
+        session.execute(
+            select(Worker.commitment, Worker.id).where(Worker.commitment.in_(commitments))
+        ).all()
+    )
     with PROOF_VERIFY_SECONDS.time(app.redis):
         verdicts, proven = attestations.check(
             task.id,
@@ -63,6 +72,7 @@ def judge(
             keys.accepted(session),
             {wid: w.commitment for wid, w in workers.items()},
             known,
+            owners,
         )
     verdicts.update(refused)
     for batch_id, reason in proven.items():
@@ -81,6 +91,11 @@ def judge(
         log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
     session.flush()
     return valid
+
+
+def _has_signals(row: Replica) -> bool:
+    s = row.public_signals
+    return isinstance(s, list) and len(s) == 5 and isinstance(s[4], str)
 
 
 def _resolve(app, session, fresh, receipts):

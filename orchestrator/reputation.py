@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shardy.store import Worker
@@ -35,8 +36,11 @@ def register(session: Session, info: dict) -> Worker:
     adapter = str(info.get("adapter", ""))[:255]
     if adapter:  # the main process registers before its pool opens the GPU
         w.adapter = adapter
-    if info.get("commitment") and w.commitment is None:  # first registration binds it
-        w.commitment = str(info["commitment"])[:80]
+    commitment = str(info.get("commitment") or "")[:80]
+    if commitment and w.commitment is None:  # the first registration binds it, once
+        owner = session.scalars(select(Worker.id).where(Worker.commitment == commitment)).first()
+        if owner is None:
+            w.commitment = commitment
     w.last_seen = utcnow()
     return w
 

@@ -46,6 +46,10 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task is None:
             log.error("settle for unknown task %s ignored", task_id)
             return Outcome(task_id, "unknown", "ignored").__dict__
+        if not 1 <= round_no <= task.rounds_sent:  # a round never dispatched: forged or stale
+            log.error("settle of task %s for round %s it never sent; ignored", task_id, round_no)
+            return Outcome(task_id, task.state, "ignored").__dict__
+        task.updated_at = utcnow()
         fresh, receipts = _record(session, task, results, round_no)
         fresh = evidence.judge(app, session, task, fresh, receipts)
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
@@ -220,6 +224,7 @@ def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Rep
             agrees = row.replica in outs and -1 in outs
             agrees = agrees and quorum.close(outs[-1], outs[row.replica], tol.atol, tol.rtol)
         row.verdict = "agree" if agrees else "disagree"
+        task.agreeing += agrees  # one more distinct worker confirms the verified result
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.signals import worker_ready, worker_shutdown
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator import reputation
 from orchestrator.settle import settle
-from shardy.celery_app import app
+from orchestrator.sweep import Sweeper
+from shardy.celery_app import CONTROL_QUEUE, app
 
 
 @app.task(
@@ -34,3 +36,18 @@ def register_worker(info: dict) -> None:
         return
     with app.store.session() as session:
         reputation.register(session, info)
+
+
+@worker_ready.connect
+def _start_sweeper(sender: Any = None, **_: Any) -> None:
+    """In the orchestrator's main process: re-send rounds of tasks that went silent."""
+    queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
+    if CONTROL_QUEUE in queues:
+        app.shardy_sweeper = Sweeper(app)
+
+
+@worker_shutdown.connect
+def _stop_sweeper(**_: Any) -> None:
+    sweeper = getattr(app, "shardy_sweeper", None)
+    if sweeper is not None:
+        sweeper.stop()

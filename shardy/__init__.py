@@ -12,6 +12,7 @@ from shardy.api import (
 from shardy.errors import (
     BlobError,
     BlobNotFound,
+    BlobUnavailable,
     BrokerUnavailable,
     ConfigError,
     FrameError,
@@ -36,6 +37,7 @@ __all__ = [
     "Attestation",
     "BlobError",
     "BlobNotFound",
+    "BlobUnavailable",
     "BrokerUnavailable",
     "Client",
     "ConfigError",

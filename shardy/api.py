@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import orjson
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from shardy.blobs import BlobRef
 from shardy.config import Settings
@@ -167,7 +168,7 @@ class TaskHandle:
         from shardy.celery_app import PROGRESS_PREFIX
         from shardy.store import Replica, Task
 
-        with self._client.app.store.session() as s:
+        with self._client.app.store.read() as s:
             task = s.get(Task, self.id)
             if task is None:
                 raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
@@ -192,7 +193,19 @@ class TaskHandle:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         while True:
-            st = self.status()
+            try:
+                st = self.status()
+            except OperationalError as exc:  # the database is restarting or busy: ask again
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TaskTimeout(
+                        f"task {self.id}: the state store did not answer within {timeout}s "
+                        f"({exc.orig}); check SHARDY_DATABASE_URL",
+                        task_id=self.id,
+                        state="unknown",
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.25)
+                continue
             if st.state == "verified":
                 return self._result()
             if st.state == "dead":
@@ -213,7 +226,7 @@ class TaskHandle:
         from shardy.store import AttestationBatch, Replica, Task
 
         app = self._client.app
-        with app.store.session() as s:
+        with app.store.read() as s:
             task = s.get(Task, self.id)
             rows = s.scalars(
                 select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)

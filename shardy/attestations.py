@@ -78,6 +78,7 @@ def check(
     accepted_keys: Mapping[str, dict],
     bound: Mapping[str, str | None],
     known: Mapping[str, str | None] | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> tuple[dict[int, str | None], dict[str, str | None]]:
     """Judge each claim: None when valid, else the reason it is refused.
 
@@ -85,6 +86,7 @@ def check(
         accepted_keys: key id → vkey JSON of the keys accepted now.
         bound: worker id → the commitment registered for it (None: not yet bound).
         known: batch id → the verdict already recorded for that batch proof (verified once).
+        owners: commitment → the worker id it is registered to (a commitment has one owner).
 
     Returns:
         (verdict per replica, verdict of each batch proof verified by this call).
@@ -114,6 +116,8 @@ def check(
                 reason = "public signals do not match the task and the attested digest"
             elif bound.get(c.worker_id) not in (None, signals[4]):
                 reason = f"commitment differs from the one registered for {c.worker_id}"
+            elif (owners or {}).get(signals[4], c.worker_id) != c.worker_id:
+                reason = f"commitment belongs to worker {owners[signals[4]]}"
         if reason is not None:
             verdict[c.replica] = reason
         elif c.batch is not None and c.batch.id in known:

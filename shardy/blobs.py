@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
-from shardy.errors import BlobError, BlobNotFound, IntegrityError, PayloadError
+from shardy.errors import BlobNotFound, BlobUnavailable, IntegrityError, PayloadError
 
 KEY_PREFIX = "shardy:blob:"
 
@@ -81,7 +81,7 @@ class BlobStore:
             if not self.client.set(key, data, ex=self.ttl, nx=True):
                 self.client.expire(key, self.ttl)
         except redis.RedisError as exc:
-            raise BlobError(f"could not store blob {sha[:12]} in Redis: {exc}") from exc
+            raise BlobUnavailable(f"could not store blob {sha[:12]} in Redis: {exc}") from exc
         if inline and size <= self.inline_limit:
             return BlobRef(sha, size, bytes(data))
         return BlobRef(sha, size)
@@ -99,7 +99,7 @@ class BlobStore:
             try:
                 data = self.client.get(KEY_PREFIX + ref.sha256)
             except redis.RedisError as exc:
-                raise BlobError(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
+                raise BlobUnavailable(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
             if data is None:
                 raise BlobNotFound(
                     f"blob {ref.sha256[:12]} is not in the store (expired after "

@@ -103,6 +103,12 @@ def celery_config(s: Settings) -> dict:
         "task_time_limit": s.task_time_limit,
         "task_soft_time_limit": max(1, int(s.task_time_limit * 0.9)),
         "result_expires": 86_400,
+        # a replica that finishes while Redis restarts must still store its result, or the
+        # chord fails and settle never runs (the sweeper covers what slips through)
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 30,
+        "result_backend_base_sleep_between_retries_ms": 200,
+        "result_backend_max_sleep_between_retries_ms": 5_000,
         "worker_consumer": "shardy.consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
         "worker_send_task_events": True,  # Flower builds its views from worker events

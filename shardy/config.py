@@ -76,6 +76,13 @@ class Settings:
         default=None,
         metadata={"doc": "Redis redelivery of unacked messages (s). Unset: 2 x task_time_limit."},
     )
+    stale_after: int | None = field(
+        default=None,
+        metadata={
+            "doc": "Seconds without progress after which a running task gets a fresh round. "
+            "Unset: visibility timeout + task time limit."
+        },
+    )
     handback_max: int = field(
         default=40,
         metadata={"doc": "Times a replica is handed back to find a distinct worker."},
@@ -182,6 +189,11 @@ class Settings:
     def effective_max_replicas(self) -> int:
         """Replicas a task may consume including extras."""
         return self.max_replicas or 2 * self.redundancy_factor
+
+    @property
+    def effective_stale_after(self) -> int:
+        """Seconds of silence before the sweeper re-sends a task's round."""
+        return self.stale_after or self.effective_visibility_timeout + self.task_time_limit
 
     @property
     def effective_visibility_timeout(self) -> int:

@@ -91,3 +91,7 @@ class StoreError(ShardyError):
 
 class P2PError(ShardyError):
     """The libp2p sidecar could not start, connect or publish."""
+
+
+class BlobUnavailable(BlobError, TransientError):
+    """The blob store (Redis) did not answer; retried with backoff like other transient errors."""

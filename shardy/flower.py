@@ -1,10 +1,9 @@
 """Flower, the Celery web monitor, on Shardy's broker (`shardy up --flower`, compose's flower).
 
 Flower takes its broker from the Celery app it loads with ``-A shardy.celery_app``, and that
-app reads the broker from ``SHARDY_*`` variables (`Settings.from_env()`). The command line
-below also names the broker with Celery's own ``--broker`` option, so the child watches the
-right broker even where only part of the environment is passed on; the SHARDY_* variables
-still travel with `start_flower` so the app's result backend and queues match the cluster's.
+app reads the broker from ``SHARDY_*`` variables (`Settings.from_env()`), which `start_flower`
+passes to the child. The broker URL is deliberately not on the command line: it may carry a
+password, and every local user can read a process's arguments.
 """
 
 from __future__ import annotations
@@ -20,15 +19,15 @@ from shardy.config import Settings
 DEFAULT_PORT = 5555
 
 
-def flower_command(settings: Settings, port: int, address: str = "127.0.0.1") -> list[str]:
-    """The command line that runs Flower on the broker of ``settings``.
+def flower_command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """The command line that runs Flower (on the broker its environment names).
 
     Args:
-        settings: the cluster's settings (its effective broker is used).
         port: TCP port Flower listens on (0 is refused: Flower would not say which it took).
         address: interface to listen on; keep the default unless a proxy with auth fronts it.
     Returns:
-        ``[python, -m, celery, -A, shardy.celery_app, --broker=..., flower, --port=..., ...]``.
+        ``[python, -m, celery, -A, shardy.celery_app, flower, --port=..., ...]``; run it with
+        `flower_env` (the broker comes from SHARDY_BROKER_URL there).
     Raises:
         ValueError: ``port`` is not in 1..65535.
     """
@@ -36,7 +35,6 @@ def flower_command(settings: Settings, port: int, address: str = "127.0.0.1") ->
         raise ValueError(f"flower port must be in 1..65535, got {port}")
     return [
         sys.executable, "-m", "celery", "-A", "shardy.celery_app",
-        f"--broker={settings.broker}",
         "flower",
         f"--port={port}",
         f"--address={address}",
@@ -72,7 +70,7 @@ def start_flower(
     logdir.mkdir(parents=True, exist_ok=True)
     with open(logdir / "flower.log", "ab") as log:
         return subprocess.Popen(
-            flower_command(settings, port),
+            flower_command(port),
             env=flower_env(settings),
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -222,7 +222,7 @@ def _ema_checked(n: int, params: Mapping[str, Any]) -> tuple[float, str, int]:
     alpha, dtype = params["alpha"], params["dtype"]
     if type(alpha) not in (int, float) or not 0 <= alpha <= 1:
         raise KernelError(f"ema_sha256: alpha must be a number in [0, 1], got {alpha!r}")
-    if dtype not in _EMA_DTYPES:
+    if not isinstance(dtype, str) or dtype not in _EMA_DTYPES:
         raise KernelError(f"ema_sha256: dtype must be one of {sorted(_EMA_DTYPES)}, got {dtype!r}")
     itemsize = np.dtype(_EMA_DTYPES[dtype]).itemsize
     if n % itemsize:

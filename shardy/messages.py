@@ -131,26 +131,49 @@ class ReplicaResult:
 
     @classmethod
     def from_dict(cls, data: object) -> ReplicaResult:
-        """Parse a replica result; anything malformed becomes a ``failed`` result."""
+        """Parse a replica result; anything malformed becomes a ``failed`` result.
+
+        The identifying fields (task id, replica index, worker id) are kept whenever they
+        are well-typed, so a malformed result is still recorded against its worker.
+        """
         if not isinstance(data, dict):
             return cls("failed", None, None, error=f"malformed replica result: {data!r:.200}")
+        task_id = data.get("task_id") if isinstance(data.get("task_id"), str) else None
+        replica = data.get("replica")
+        replica = replica if type(replica) is int and 0 <= replica < 1 << 16 else None
+        worker = data.get("worker_id") if isinstance(data.get("worker_id"), str) else None
+
+        def malformed(why: str) -> ReplicaResult:
+            return cls("failed", task_id, replica, worker_id=worker and worker[:255],
+                       error=f"malformed replica result: {why}")  # fmt: skip
+
         try:
             result = cls(**data)
         except TypeError as exc:
-            return cls("failed", None, None, error=f"malformed replica result: {exc}")
-        if result.status not in {"ok", "failed", "skipped"}:
-            return cls("failed", result.task_id, None, error=f"bad status {result.status!r}")
+            return malformed(str(exc))
+        if not isinstance(result.status, str) or result.status not in {"ok", "failed", "skipped"}:
+            return malformed(f"bad status {result.status!r:.40}")
+        if (result.task_id, result.replica, result.worker_id) != (task_id, replica, worker):
+            return malformed("task_id, replica or worker_id has the wrong type")
+        if not isinstance(result.attempts, int) or not isinstance(result.timings, dict):
+            return malformed("attempts or timings has the wrong type")
         if result.status == "ok" and not (
-            isinstance(result.digest, str)
-            and len(result.digest) == 64
+            _is_sha256(result.digest)
+            and _is_sha256(result.output_sha256)
             and isinstance(result.worker_id, str)
-            and isinstance(result.output_sha256, str)
-            and isinstance(result.output_size, int)
+            and type(result.output_size) is int
+            and result.output_size >= 0
             and isinstance(result.key_id, str)
             and (
                 (isinstance(result.proof, dict) and isinstance(result.public_signals, list))
                 or isinstance(result.batch, dict)
             )
         ):
-            return cls("failed", result.task_id, result.replica, error="ok result lacks fields")
+            return malformed("an ok result lacks its digest, output or attestation")
         return result
+
+
+def _is_sha256(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )

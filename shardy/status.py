@@ -25,7 +25,7 @@ def overview(settings: Settings) -> dict[str, Any]:
     from shardy.store import Task, Worker
 
     app = Client(settings).app
-    with app.store.session() as s:
+    with app.store.read() as s:
         states = dict(s.execute(select(Task.state, func.count()).group_by(Task.state)).all())
         workers = [
             {"id": w.id, "adapter": w.adapter, "agreed": w.agreed, "disagreed": w.disagreed,
@@ -80,7 +80,7 @@ def live_view(settings: Settings) -> Any:
         workers.add_row(w["id"], w["adapter"], str(w["agreed"]), str(w["disagreed"]),
                         str(w["failed"]), f"{w['reputation']:.2f}")  # fmt: skip
     running = Table("in flight", "kernel", "replicas back", "progress")
-    with client.app.store.session() as s:
+    with client.app.store.read() as s:
         rows = s.execute(
             select(Task.id, Task.kernel)
             .where(Task.state == "running")

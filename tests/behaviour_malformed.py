@@ -27,7 +27,7 @@ def _publish_garbage(app, queue, task_name, body):
         )
 
 
-def _malformed(rt, order, attempts):
+def _malformed(rt, order, attempts, report=None):
     n = next(_turn)
     _publish_garbage(rt.app, GPU_QUEUE, "shardy.execute", b"SHF\x01\xff\xff\xff\xffjunk")
     _publish_garbage(rt.app, CONTROL_QUEUE, "shardy.settle", b"\x00not a frame" * (n % 3 + 1))

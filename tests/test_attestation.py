@@ -124,11 +124,15 @@ def test_replayed_and_rerandomised_attestations_are_refused(cluster):
     fresh = _rerandomise(good.proof, vkey)
     assert fresh != good.proof and verify(vkey, fresh, good.public_signals)
 
-    settle(cluster.app, [ok_result(handle.id, 10, good.worker_id, good)], handle.id, 1)
-    settle(cluster.app, [ok_result(handle.id, 11, "mallory@elsewhere", good, fresh)], handle.id, 1)
-    for replica in (10, 11):
+    owner = good.worker_id
+    settle(cluster.app, [ok_result(handle.id, 10, owner, good)], handle.id, 1)
+    settle(cluster.app, [ok_result(handle.id, 11, owner, good, fresh)], handle.id, 1)
+    settle(cluster.app, [ok_result(handle.id, 12, "mallory@elsewhere", good, fresh)], handle.id, 1)
+    for replica in (10, 11):  # the same statement again, even as new proof bytes: a replay
         row = replica_row(cluster.app, handle.id, replica)
         assert row.proof_valid is False and "replay" in row.error
+    row = replica_row(cluster.app, handle.id, 12)  # and another worker cannot present it
+    assert row.proof_valid is False and f"commitment belongs to worker {owner}" in row.error
     after = cluster.client.handle(handle.id).get()
     assert [a for a in after.attestations if a.valid] == [a for a in res.attestations if a.valid]
 

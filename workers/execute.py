@@ -99,11 +99,11 @@ def execute(
 
     try:
         return _compute(rt, order, len(times), report or (lambda stage, percent: None))
+    except (TransientError, redis.RedisError) as exc:
+        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except PERMANENT as exc:
         rt.release(order.task_id, order.replica)
         return _dead(rt, order, frame, f"{type(exc).__name__}: {exc}", times)
-    except (TransientError, redis.RedisError) as exc:
-        return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except Exception as exc:  # a bug or an unexpected library error: never crash the worker
         log.exception("unexpected error in %s", order.summary())
         return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)

@@ -12,6 +12,7 @@ from celery.signals import worker_ready, worker_shutdown
 from shardy import deadletter
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from workers.execute import Retry, execute
+from workers.identity import worker_commitment, worker_secret
 from workers.runtime import Liveness, WorkerRuntime
 
 log = logging.getLogger("shardy.worker")
@@ -41,7 +42,12 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         return
     worker_id = app.settings.worker_id or sender.hostname
     app.shardy_liveness = Liveness(app, worker_id).start()
-    info = {"id": worker_id, "hostname": socket.gethostname()}  # adapter: from the pool
+    secret = worker_secret(app.settings, worker_id)  # created here once, before any replica
+    info = {
+        "id": worker_id,
+        "hostname": socket.gethostname(),
+        "commitment": worker_commitment(secret),  # bound before any attestation arrives
+    }  # the adapter follows from the pool process that opens the GPU
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
 
 

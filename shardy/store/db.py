@@ -35,6 +35,8 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the state store {_safe(url)}: {exc}") from exc
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        readonly = self.engine.execution_options(shardy_readonly=True)
+        self.readers = sessionmaker(readonly, expire_on_commit=False)
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest migration."""
@@ -48,6 +50,12 @@ class Store:
     def session(self) -> Iterator[Session]:
         """A session in a transaction, committed on success and rolled back on error."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session: on SQLite it never takes the write lock (WAL snapshot)."""
+        with self.readers() as session:
             yield session
 
     @property
@@ -78,8 +86,9 @@ def _engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # take the write lock up front: no upgrade deadlocks
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # writers take the lock up front (no upgrade deadlocks); readers not
+            readonly = conn.get_execution_options().get("shardy_readonly")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):

@@ -68,6 +68,8 @@ class Task(Base):
     error: Mapped[str | None] = mapped_column(Text)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the last dispatch or settle of this task (the sweeper re-sends rounds stuck past it)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -175,7 +175,8 @@ def run_crash(
     Redis once, SIGKILL the orchestrator once; then replay the DLQ and audit every task."""
     rnd = random.Random(seed)
     ledger = Ledger(f"crash faults ({workers} workers, R=3)")
-    settings = make_settings(short_home(), visibility_timeout=4, task_time_limit=60)
+    # the sweeper re-sends rounds silent for 15 s (within the 40 s stall window below)
+    settings = make_settings(short_home(), visibility_timeout=4, task_time_limit=60, stale_after=15)
     with cluster(settings, workers=workers) as rc:
         jobs = {}
         for kernel, data, params in payloads(n_tasks, seed):

@@ -8,22 +8,11 @@ from chaos_support import Ledger, long_only, run_crash
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
-REDIS_BUG = (
-    "a replica finishing while Redis restarts stores FAILURE(ConnectionError) in the result "
-    "backend (celery/backends/base.py store_result, no result_backend_always_retry in "
-    "shardy/celery_app.py celery_config); its chord raises ChordError, settle never runs and "
-    "the task stays 'running' forever, outside the DLQ"
-)
-
 
 def check(ledger: Ledger) -> None:
     assert ledger.faults["orchestrator SIGKILL"] == 1 and ledger.faults["worker SIGKILL"] >= 1
     assert ledger.wrong_accepted == 0, ledger.notes
     assert ledger.duplicate_rows == 0 and ledger.duplicate_votes == 0, ledger.notes
-    if ledger.lost and ledger.chord_errors:
-        pytest.xfail(
-            f"{ledger.lost} task(s) lost, {ledger.chord_errors} ChordError(s): {REDIS_BUG}"
-        )
     assert ledger.lost == 0, ledger.notes
     assert ledger.verified_after_replay == ledger.tasks
 

@@ -137,11 +137,6 @@ def test_replica_result_from_dict_never_raises(data) -> None:
         assert isinstance(r.digest, str) and len(r.digest) == 64
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shardy/messages.py ReplicaResult.from_dict accepts 'replica'/'worker_id' of any "
-    "type (e.g. a list), which settle later uses as a set member and SQL value",
-)
 def test_replica_result_fields_are_typed() -> None:
     r = ReplicaResult.from_dict({"status": "failed", "task_id": "t", "replica": [1]})
     assert r.replica is None or isinstance(r.replica, int)

@@ -20,7 +20,7 @@ from cluster_support import make_settings, short_home
 
 from shardy.config import Settings
 from shardy.errors import PayloadError, PreprocessError, TaskFailed
-from shardy.flower import flower_command
+from shardy.flower import flower_command, flower_env
 from shardy.p2p.identity import load_or_create_identity
 from workers.preprocess import Preprocessor
 
@@ -97,14 +97,10 @@ def test_secret_files_are_private_and_hidden(home: Path) -> None:
     assert stat.S_IMODE((home / "p2p" / "identity.key").stat().st_mode) == 0o600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shardy/flower.py flower_command puts --broker=<url with password> on Flower's "
-    "command line, readable by every local user in /proc/<pid>/cmdline and ps",
-)
 def test_flower_command_line_carries_no_password() -> None:
     s = Settings(broker_url=f"redis://shardy:{ACL_PASSWORD}@127.0.0.1:6390/0")
-    assert ACL_PASSWORD not in " ".join(flower_command(s, 5555))
+    assert ACL_PASSWORD not in " ".join(flower_command(5555))
+    assert flower_env(s, base={})["SHARDY_BROKER_URL"] == s.broker_url  # given privately
 
 
 # ---- clusters on a password / ACL Redis and on TLS ------------------------------------------

@@ -38,3 +38,15 @@ def test_out_of_range_values_are_refused_not_raised():
     claim = Claim(0, "w@a", "ab" * 32, "k", None, None, batch, 0, [])
     verdicts, _ = check(task, 2**70, 64, [claim], {"k": VKEY}, bound={})
     assert "malformed" in verdicts[0]
+
+
+def test_a_commitment_has_one_owner():
+    task, digest = str(uuid.uuid4()), "cd" * 32
+    secret = new_worker_secret()
+    proof, signals = prove(load_circuit(BUILD), attestation_inputs(task, 0, 64, digest, secret))
+    claim = Claim(0, "thief@b", digest, "k", proof, signals)
+    owners = {signals[4]: "honest@a"}
+    verdicts, _ = check(task, 0, 64, [claim], {"k": VKEY}, bound={}, owners=owners)
+    assert verdicts[0] == "commitment belongs to worker honest@a"
+    honest = Claim(0, "honest@a", digest, "k", proof, signals)
+    assert check(task, 0, 64, [honest], {"k": VKEY}, bound={}, owners=owners)[0][0] is None

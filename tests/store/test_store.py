@@ -65,3 +65,17 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     s.close()
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path):
+    s = Store(f"sqlite:///{tmp_path}/r.db")
+    with s.session() as w:
+        w.add(_task("t9"))
+    with s.session() as writer:  # holds SQLite's write lock until the block ends
+        writer.get(Task, "t9").state = "verified"
+        writer.flush()
+        with s.read() as reader:  # a snapshot read, not blocked (and not blocking)
+            assert reader.get(Task, "t9").state == "running"
+    with s.read() as reader:
+        assert reader.get(Task, "t9").state == "verified"
+    s.close()
