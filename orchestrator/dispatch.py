@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import chord
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from orchestrator import keys
 from shardy.blobs import BlobRef
@@ -15,7 +17,7 @@ from shardy.config import quorum_for
 from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder
-from shardy.store import Task
+from shardy.store import Replica, Task
 from shardy.store.models import utcnow
 
 
@@ -89,7 +91,12 @@ def dispatch(
 
 
 def send_round(
-    app: ShardyCelery, task: Task, payload: BlobRef, replicas: range, round_no: int
+    app: ShardyCelery,
+    task: Task,
+    payload: BlobRef,
+    replicas: range,
+    round_no: int,
+    exclude: tuple[str, ...] = (),
 ) -> None:
     """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``.
 
@@ -108,6 +115,7 @@ def send_round(
             params=dict(task.params),
             payload=payload,
             key_id=key_id,
+            exclude=exclude,
         )
         header.append(
             app.signature(
@@ -126,7 +134,17 @@ def send_round(
         remove(result)
 
 
-def new_round(app: ShardyCelery, task: Task) -> tuple[Task, BlobRef, range, int]:
+def voters(session: Session, task: Task) -> tuple[str, ...]:
+    """Workers whose valid votes on ``task`` are recorded (they step aside in later rounds)."""
+    rows = session.scalars(
+        select(Replica.worker_id).where(
+            Replica.task_id == task.id, Replica.status == "ok", Replica.proof_valid.is_(True)
+        )
+    )
+    return tuple(sorted({w for w in rows if w}))
+
+
+def new_round(app: ShardyCelery, task: Task) -> tuple:
     """Open a fresh round of R replicas on ``task`` (in the caller's transaction), with a
     fresh replica budget, and return the arguments of `send_round` for after the commit.
 
@@ -139,7 +157,15 @@ def new_round(app: ShardyCelery, task: Task) -> tuple[Task, BlobRef, range, int]
     task.max_replicas = task.replicas_sent + max(0, s.effective_max_replicas - s.redundancy_factor)
     task.state, task.error, task.settled_at = "running", None, None
     task.updated_at = utcnow()
-    return task, payload_ref(app, task), range(start, task.replicas_sent), task.rounds_sent
+    session = object_session(task)
+    exclude = voters(session, task) if session is not None else ()
+    return (
+        task,
+        payload_ref(app, task),
+        range(start, task.replicas_sent),
+        task.rounds_sent,
+        exclude,
+    )
 
 
 def payload_ref(app: ShardyCelery, task: Task) -> BlobRef:

@@ -237,7 +237,9 @@ def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
         task = session.get(Task, task_id)
         if action == "extend":
             replicas, round_no = arg
-            dispatch.send_round(app, task, dispatch.payload_ref(app, task), replicas, round_no)
+            ref = dispatch.payload_ref(app, task)
+            exclude = dispatch.voters(session, task)
+            dispatch.send_round(app, task, ref, replicas, round_no, exclude)
         elif action == "publish" and not task.published:
             app.redis.xadd(
                 VERIFIED_STREAM,

@@ -63,24 +63,18 @@ def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
     cluster = Cluster.per_adapter(settings) if per_adapter else Cluster(settings, workers=workers)
     with cluster:
         if flower:
-            cluster.procs["flower"] = start_flower(settings, flower_port, cluster.logdir)
+            cluster.add_process(
+                "flower", lambda: start_flower(settings, flower_port, cluster.logdir)
+            )
             console.print(f"Flower on http://127.0.0.1:{flower_port}/")
         console.print(
             f"shardy up: broker {settings.broker}, database {settings.database}, "
-            f"{cluster.n_workers} GPU workers (logs in {cluster.logdir}); Ctrl-C stops"
+            f"{cluster.n_workers} GPU workers (logs in {cluster.logdir}); the cluster restarts "
+            "any process that exits; Ctrl-C stops"
         )
         try:
             while not stop:
-                for name, proc in list(cluster.procs.items()):
-                    if proc.poll() is not None:
-                        console.print(f"[yellow]{name} exited ({proc.returncode}); restarting")
-                        if name == "flower":
-                            cluster.procs[name] = start_flower(
-                                settings, flower_port, cluster.logdir
-                            )
-                        else:
-                            cluster.restart(name)
-                time.sleep(1)
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         console.print("stopping…")

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
 from shardy.config import Settings
@@ -62,6 +64,8 @@ class Cluster:
         worker_env: extra environment per GPU worker index (tests use it for faults).
         names: process (and Celery node) name per GPU worker index (default ``gpu<index>``).
         loglevel: Celery log level of the child processes (logs go to SHARDY_HOME/logs).
+        supervise: restart any process that exits (as compose's ``restart:`` policy does); a
+            process stopped with `kill` stays down until started again.
     """
 
     def __init__(
@@ -72,8 +76,14 @@ class Cluster:
         worker_env: dict[int, dict[str, str]] | None = None,
         loglevel: str = "warning",
         names: dict[int, str] | None = None,
+        supervise: bool = True,
     ) -> None:
         self.settings = settings
+        self.supervise = supervise
+        self._lock = threading.RLock()
+        self._held: set[str] = set()  # killed on purpose: not restarted by the supervisor
+        self._extra: dict[str, Callable[[], subprocess.Popen]] = {}
+        self._stopping = threading.Event()
         self.n_workers = workers
         self.worker_env = worker_env or {}
         self.loglevel = loglevel
@@ -96,7 +106,28 @@ class Cluster:
         for i in range(self.n_workers):
             self.start_worker(i)
         self.wait_ready(timeout)
+        if self.supervise:
+            threading.Thread(target=self._supervise, name="shardy-supervisor", daemon=True).start()
         return self
+
+    def add_process(self, name: str, start: Callable[[], subprocess.Popen]) -> None:
+        """Run and supervise another process (Flower, say) started by ``start()``."""
+        with self._lock:
+            self._extra[name] = start
+            self.procs[name] = start()
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(1.0):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for name, proc in list(self.procs.items()):
+                    if proc.poll() is not None and name not in self._held:
+                        with open(self.logdir / "supervisor.log", "a") as log:
+                            log.write(
+                                f"{time.ctime()}: {name} exited ({proc.returncode}); restart\n"
+                            )
+                        self.restart(name)
 
     def node(self, name: str) -> str:
         """Celery node name of process ``name``."""
@@ -114,7 +145,11 @@ class Cluster:
         )
 
     def restart(self, name: str) -> None:
-        """Start process ``name`` again (a GPU worker or the orchestrator) after it exited."""
+        """Start process ``name`` again (a GPU worker, the orchestrator or an added process)."""
+        if name in self._extra:
+            with self._lock:
+                self.procs[name] = self._extra[name]()
+            return
         if name == "orchestrator":
             self.start_process(name, CONTROL_QUEUE, concurrency=2)
             return
@@ -148,7 +183,9 @@ class Cluster:
             start_new_session=True,
         )
         log.close()
-        self.procs[name] = proc
+        with self._lock:
+            self.procs[name] = proc
+            self._held.discard(name)
         return proc
 
     def wait_ready(self, timeout: float = 120.0, names: list[str] | None = None) -> None:
@@ -175,14 +212,19 @@ class Cluster:
                 seen.update(reply)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Send ``sig`` to process ``name`` and its pool children (the whole session)."""
-        proc = self.procs[name]
+        """Send ``sig`` to process ``name`` and its pool children (the whole session); it stays
+        down (unsupervised) until started again."""
+        with self._lock:
+            self._held.add(name)
+            proc = self.procs[name]
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         proc.wait()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Warm-shutdown every process (SIGTERM), then kill stragglers; stop embedded Redis."""
+        with self._lock:
+            self._stopping.set()
         for proc in self.procs.values():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):

@@ -12,7 +12,18 @@ log = logging.getLogger("shardy.consumer")
 
 
 class DeadLetteringConsumer(Consumer):
-    """Celery's consumer, except that nothing malformed is silently acknowledged away."""
+    """Celery's consumer, except that nothing malformed is silently acknowledged away, and a
+    lost broker connection is always followed by a reconnect."""
+
+    def on_connection_error_after_connected(self, exc):
+        # kombu's Redis transport can raise AttributeError while closing a connection whose
+        # server went away (it restores unacked messages through a client that is already
+        # gone); Celery lets that escape and the consumer never reconnects. The messages are
+        # restored by the visibility timeout anyway, so log it and let the reconnect go on.
+        try:
+            super().on_connection_error_after_connected(exc)
+        except AttributeError as err:
+            log.warning("ignored an error closing the lost broker connection: %r", err)
 
     def on_decode_error(self, message, exc):  # noqa: D401 - Celery hook
         log.error("dead-lettering an undecodable message (%s): %s", message.content_type, exc)

@@ -26,6 +26,8 @@ class ReplicaOrder:
     payload: BlobRef
     #: the verifier key the worker proves its attestation with
     key_id: str
+    #: workers whose votes on this task are already recorded: they step aside (extra rounds)
+    exclude: tuple[str, ...] = ()
 
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
@@ -40,6 +42,7 @@ class ReplicaOrder:
             "params": self.params,
             "payload": {"sha256": self.payload.sha256, "size": self.payload.size},
             "key_id": self.key_id,
+            "exclude": list(self.exclude),
         }
         segments = [] if self.payload.inline is None else [self.payload.inline]
         return frames.encode_frame(meta, segments)
@@ -61,6 +64,7 @@ class ReplicaOrder:
             "params": dict,
             "payload": dict,
             "key_id": str,
+            "exclude": list,
         }
         for key, typ in spec.items():
             if type(m.get(key)) is not typ:
@@ -76,6 +80,9 @@ class ReplicaOrder:
             raise FrameError("replica order replica/round out of range")
         if not (0 <= m["seed"] < 2**64 and 0 <= m["output_len"] < 2**40):
             raise FrameError("replica order seed/output_len out of range")
+        exclude = m["exclude"]
+        if len(exclude) > 256 or not all(isinstance(w, str) and len(w) <= 255 for w in exclude):
+            raise FrameError("replica order exclude list must be at most 256 worker ids")
         if len(m["task_id"]) > 64 or len(m["kernel"]) > 64 or len(m["key_id"]) > 32:
             raise FrameError("replica order task_id/kernel/key_id too long")
         return cls(
@@ -88,6 +95,7 @@ class ReplicaOrder:
             params=m["params"],
             payload=ref,
             key_id=m["key_id"],
+            exclude=tuple(exclude),
         )
 
     def summary(self) -> str:

@@ -184,7 +184,7 @@ def test_sigkill_with_a_half_full_batch_loses_no_replica(slow_batches):
     data = payload(30)
     handle = slow_batches.client.submit("histogram", data)
     deadline = time.monotonic() + 60
-    while slow_batches.app.redis.hlen(claim_key(handle.id)) < 3:
+    while slow_batches.app.redis.hlen(claim_key(handle.id, 1)) < 3:
         assert time.monotonic() < deadline, "replicas never started"
         time.sleep(0.05)
     # wait until every replica is computed and waiting in its (half-full) batch

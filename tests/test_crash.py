@@ -28,7 +28,7 @@ def cluster():
 def test_sigkill_mid_task_is_redelivered_and_not_double_counted(cluster):
     data = np.random.default_rng(5).integers(0, 256, 10_000, dtype=np.uint8).tobytes()
     handle = cluster.client.submit("slow_histogram", data)
-    key = claim_key(handle.id)
+    key = claim_key(handle.id, 1)
     deadline = time.monotonic() + 60
     while cluster.app.redis.hlen(key) < 3:  # every worker is inside its replica
         assert time.monotonic() < deadline, "replicas never started"

@@ -82,8 +82,8 @@ def execute(
     except FrameError as exc:
         return _dead(rt, None, frame, f"malformed replica order: {exc}", times, kind="malformed")
 
-    if not rt.claim(order.task_id, order.replica):
-        if handbacks < s.handback_max and rt.others_free(order.task_id, order.replica):
+    if not rt.claim(order):
+        if handbacks < s.handback_max and rt.others_free(order):
             raise Retry(
                 handback_delay(handbacks),
                 {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},
@@ -102,7 +102,7 @@ def execute(
     except (TransientError, redis.RedisError) as exc:
         return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except PERMANENT as exc:
-        rt.release(order.task_id, order.replica)
+        rt.release(order)
         return _dead(rt, order, frame, f"{type(exc).__name__}: {exc}", times)
     except Exception as exc:  # a bug or an unexpected library error: never crash the worker
         log.exception("unexpected error in %s", order.summary())
@@ -163,7 +163,7 @@ def _compute(
 
 def _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times) -> dict[str, Any]:
     s = rt.settings
-    rt.release(order.task_id, order.replica)
+    rt.release(order)
     if attempt < s.retry_max:
         delay = backoff(attempt, s.backoff_base, s.backoff_max)
         log.warning("%s: %s; retry %d in %.2fs", order.summary(), exc, attempt + 1, delay)

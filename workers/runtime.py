@@ -53,9 +53,14 @@ return 0
 """
 
 
-def claim_key(task_id: str) -> str:
-    """Redis hash of worker id → replica index for one task."""
-    return f"shardy:claim:{task_id}"
+def claim_key(task_id: str, round_no: int) -> str:
+    """Redis hash of worker id → replica index for one round of a task.
+
+    Claims are per round: within a round every replica lands on its own worker; across rounds
+    the order's ``exclude`` list names the workers whose votes are already recorded (a worker
+    whose earlier result was lost may serve again, and settle counts every worker once).
+    """
+    return f"shardy:claim:{task_id}:{round_no}"
 
 
 class WorkerRuntime:
@@ -127,20 +132,24 @@ class WorkerRuntime:
 
     # ---- distinct workers per task ----------------------------------------------------------
 
-    def claim(self, task_id: str, replica: int) -> bool:
-        """Claim ``replica`` of ``task_id``; False if this worker already serves another one."""
-        return bool(self._claim([claim_key(task_id)], [self.worker_id, replica, _CLAIM_TTL]))
+    def claim(self, order: ReplicaOrder) -> bool:
+        """Claim the order's replica; False if this worker may not serve it: it serves another
+        replica of this round, or its vote on the task is already recorded (``exclude``)."""
+        if self.worker_id in order.exclude:
+            return False
+        key = claim_key(order.task_id, order.round)
+        return bool(self._claim([key], [self.worker_id, order.replica, _CLAIM_TTL]))
 
-    def release(self, task_id: str, replica: int) -> None:
+    def release(self, order: ReplicaOrder) -> None:
         """Give up a claim (the replica failed), so this worker may serve another replica."""
-        self._release([claim_key(task_id)], [self.worker_id, replica])
+        self._release([claim_key(order.task_id, order.round)], [self.worker_id, order.replica])
 
-    def others_free(self, task_id: str, replica: int) -> bool:
-        """True when another live worker may run ``replica``: it has not served the task,
-        or its claim is for this very replica (it restarted and may redo it)."""
-        claims = self.app.redis.hgetall(claim_key(task_id))
-        taken = {w.decode() for w, r in claims.items() if int(r) != replica}
-        return bool(self.alive_workers() - taken - {self.worker_id})
+    def others_free(self, order: ReplicaOrder) -> bool:
+        """True when another live worker may run the order's replica: not excluded, and not
+        serving another replica of this round (or claiming this very one: it restarted)."""
+        claims = self.app.redis.hgetall(claim_key(order.task_id, order.round))
+        taken = {w.decode() for w, r in claims.items() if int(r) != order.replica}
+        return bool(self.alive_workers() - taken - set(order.exclude) - {self.worker_id})
 
     def progress(self, celery_id: str, frame: bytes, stage: str, percent: int) -> str | None:
         """Record a replica's stage (best effort: progress never fails a replica)."""
