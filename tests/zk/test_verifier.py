@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from shardy.errors import ProofError
 from shardy.zk import Circuit, batch_verify, find_invalid, load_vkey, prove, verify
+from shardy.zk.codec import proof_from_json, public_signals_from_json
 from shardy.zk.field import Q, R
+from shardy.zk.verifier import verify_parsed
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,18 @@ def test_find_invalid_counts_malformed_items(batch, vkey_json) -> None:
     assert find_invalid(vkey_json, items) == [1]
     with pytest.raises(ProofError, match="batch item 1"):
         batch_verify(vkey_json, items)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_both_single_verify_paths_agree(batch, vkey_json, parallel: bool) -> None:
+    vk = load_vkey(vkey_json)
+    (p0, s0), (_, s1) = batch[0], batch[1]
+    proof, public = proof_from_json(p0), public_signals_from_json(s0, vk.n_public)
+    assert verify_parsed(vk, proof, public, parallel=parallel) is True
+    other = public_signals_from_json(s1, vk.n_public)  # differs in the seed only
+    assert verify_parsed(vk, proof, other, parallel=parallel) is False
+    zeros = [0] * vk.n_public  # every limb of every scalar drops out of the combination
+    assert verify_parsed(vk, proof, zeros, parallel=parallel) is False
 
 
 def test_signal_plus_modulus_is_refused_not_accepted(proved, vkey_json) -> None:
