@@ -3,7 +3,9 @@
 Run: ``PYTHONPATH=. python bench/gpu.py [--scale 1.0] [--repeat 5] [--json out.json]``
 and ``... --crossvendor out.json`` for the fixed-input digest table (compare two machines'
 files with ``--compare a.json b.json``). Kernel time is measured with inputs resident on the
-GPU (one submit of ``repeat`` dispatches); ``e2e`` adds upload and read-back (`GPU.run`).
+GPU (one submit of ``repeat`` dispatches, after half a second of them to reach working clocks);
+``e2e`` adds upload and read-back (`GPU.run`). ``wgpu copy`` is a plain WGSL vec4 copy, the
+bandwidth a shader reaches through this wgpu/Vulkan path, next to torch's device copy.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _import_core() -> None:
 
 _import_core()
 from shardy.kernel_library import mandelbrot_fixed  # noqa: E402
-from shardy.kernels import Kernel, Plan, registry  # noqa: E402
+from shardy.kernels import Kernel, Plan, groups_for, registry, uniforms  # noqa: E402
 from workers.gpu import GPU  # noqa: E402
 from workers.preprocess import Preprocessor  # noqa: E402
 
@@ -52,8 +54,12 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+WARM_SECONDS = 0.5  # busy time before timing: an idle GPU clocks down (an H100 to 345 MHz)
+
+
 def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> float:
-    """Seconds per dispatch with the payload already on the GPU (best of 3 batches)."""
+    """Seconds per dispatch with the payload already on the GPU (best of 3 batches, after
+    `WARM_SECONDS` of batches so that the GPU runs at its working clock)."""
     import struct
 
     wgpu = importlib.import_module("wgpu")
@@ -81,6 +87,9 @@ def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: in
         dev.queue.read_buffer(out, 0, 4)  # waits for the dispatches (4 bytes back)
 
     batch(1)
+    warm_until = time.perf_counter() + WARM_SECONDS
+    while time.perf_counter() < warm_until:
+        batch(repeat)
     t = min(_timed(lambda: batch(repeat)) for _ in range(3))
     for b in (inp, out, uni):
         b.destroy()
@@ -190,8 +199,10 @@ def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[floa
     dev = torch.device("cuda")
 
     def timed(fn) -> float:
-        fn()
-        torch.cuda.synchronize()
+        warm_until = time.perf_counter() + WARM_SECONDS
+        while time.perf_counter() < warm_until:
+            fn()
+            torch.cuda.synchronize()
         t = time.perf_counter()
         for _ in range(repeat):
             fn()
@@ -363,6 +374,33 @@ UNITS = {
 }
 
 
+COPY_WGSL = """
+struct Params { p: array<vec4<u32>, 4>, }
+@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
+@group(0) @binding(2) var<uniform> params: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    for (var i = gid.x; i < params.p[0].x / 16u; i += groups.x * 256u) {
+        dst[i] = src[i];
+    }
+}
+"""
+
+
+def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> float:
+    """Bytes read plus written per second by a plain WGSL vec4 copy (one 16-byte load and store
+    per invocation): what a kernel can move through this wgpu/Vulkan path, next to torch's."""
+    n = min(gpu.max_binding // 16 * 16, max(1 << 20, int((128 << 20) * scale)))
+
+    def plan(size: int, params: dict, seed: int) -> Plan:
+        return Plan(size, groups_for(size // 16, 256), uniforms(size, seed), "uint8")
+
+    k = Kernel("wgpu_copy", "<copy>", plan, lambda *a: None, source_override=COPY_WGSL)
+    payload = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
+    return 2 * n / resident_seconds(gpu, k, payload, k.make_plan(n, {}, 0), repeat)
+
+
 def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
     """Rates of wgpu (resident and end-to-end), numpy and torch for every workload."""
     loads = workloads(scale)
@@ -386,6 +424,7 @@ def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
             "size": len(payload) or params,
         }
         print(f"  {name}: {units / per / 1e9:.2f} G{unit}/s", flush=True)
+    results["wgpu copy"] = {"unit": "GB/s", "wgpu": wgpu_copy_rate(gpu, scale, repeat)}
     for name, (rate, note) in torch_rates(loads, outputs, repeat).items():
         results.setdefault(name, {"unit": "GB/s"}).update(torch=rate, torch_note=note)
     return results
@@ -403,6 +442,10 @@ def table(adapter: str, results: dict) -> None:
     for name, r in results.items():
         if name == "copy":
             print(f"| torch copy | GB/s | | | | {r['torch'] / 1e9:.1f} | | | |")
+            continue
+        if name == "wgpu copy":
+            share = f"{r['wgpu'] / copy:.0%}" if copy else "–"
+            print(f"| wgpu copy (vec4 WGSL) | GB/s | {r['wgpu'] / 1e9:.1f} | | | | | | {share} |")
             continue
         g, t = r["wgpu"], r.get("torch")
         bw = copy and r["unit"] == "GB/s"

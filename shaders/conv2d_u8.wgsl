@@ -1,7 +1,15 @@
 // conv2d_u8: a 3x3 integer filter over a u8 image (row-major, width x height), edges clamped.
 // Per pixel: acc = sum(w[dy][dx] * pixel), acc = |acc| if `abs`, then
 // out = clamp((acc * mul + (2^shift >> 1)) >> shift, 0, 255) with an arithmetic shift.
-// Exact: i32 arithmetic whose range the plan checks. Each invocation writes 4 pixels (a word).
+// Exact: i32 arithmetic whose range the plan checks.
+//
+// Two paths, chosen per dispatch (uniform branch):
+// - width % 4 == 0 (rows are whole words): each invocation produces 2 words (8 pixels) of two
+//   output rows. It issues all 16 of its u32 loads first (4 input rows: the 2 words and the words
+//   left and right of them), then unpacks each word's bytes once for the taps of both output
+//   rows. The plan dispatches one invocation per (row pair, word pair).
+// - any other width: each invocation writes one output word (4 pixels, which may straddle rows),
+//   reading the 9 neighbours of each pixel byte by byte.
 
 struct Params {
     p: array<vec4<u32>, 4>,  // words: 3 width, 4 height, 5..13 weights (i32), 14 mul, 15 shift|abs<<8
@@ -17,6 +25,42 @@ fn word(k: u32) -> u32 {
 
 fn byte_at(i: u32) -> i32 {
     return i32((image[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
+}
+
+// The words at `cols` (word columns) of the row starting at word `row`.
+fn row_words(row: u32, cols: vec4<u32>) -> vec4<u32> {
+    return vec4<u32>(image[row + cols.x], image[row + cols.y], image[row + cols.z], image[row + cols.w]);
+}
+
+// (prev, cur, next) for the word `w.y`: prev's top byte is the pixel left of it, next's low byte
+// the pixel right of it; at the row's ends the edge pixel repeats (clamped edges).
+fn taps(w: vec4<u32>, at_left: bool, at_right: bool) -> vec3<u32> {
+    return vec3<u32>(select(w.x, w.y << 24u, at_left), w.y, select(w.z, w.y >> 24u, at_right));
+}
+
+// One filter row's contribution to the 4 pixels of a word, from its (prev, cur, next) taps;
+// wl, wc, wr are the row's three weights.
+fn row_taps(t: vec3<u32>, wl: i32, wc: i32, wr: i32) -> vec4<i32> {
+    let b = vec4<i32>((vec4<u32>(t.y) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu));
+    let l = i32(t.x >> 24u);
+    let r = i32(t.z & 0xffu);
+    return wl * vec4<i32>(l, b.xyz) + wc * b + wr * vec4<i32>(b.yzw, r);
+}
+
+struct Post {
+    mul: i32,
+    half: i32,
+    shift: u32,
+    use_abs: bool,
+}
+
+fn finish(sum: vec4<i32>, post: Post) -> u32 {
+    var acc = sum;
+    if (post.use_abs) {
+        acc = abs(acc);
+    }
+    let v = vec4<u32>(clamp((acc * post.mul + post.half) >> vec4<u32>(post.shift), vec4<i32>(0), vec4<i32>(255)));
+    return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
 }
 
 @compute @workgroup_size(256)
@@ -37,8 +81,60 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let shift = word(15u) & 0xffu;
     let use_abs = (word(15u) >> 8u) != 0u;
     let half = i32((1u << shift) >> 1u);
-    let words = (total + 3u) / 4u;
     let stride = groups.x * 256u;
+
+    if (word(3u) % 4u == 0u) {
+        let post = Post(mul, half, shift, use_abs);
+        let hh = word(4u);
+        let wr = word(3u) / 4u;  // words per row
+        let chunks = (wr + 1u) / 2u;  // word pairs per row
+        let items = chunks * ((hh + 1u) / 2u);
+        for (var it = gid.x; it < items; it += stride) {
+            let pair = it / chunks;
+            let q0 = (it - pair * chunks) * 2u;
+            let y = pair * 2u;
+            // word offsets of rows y-1 .. y+2, clamped to the image
+            let ra = select(y - 1u, 0u, y == 0u) * wr;
+            let rb = y * wr;
+            let rc = min(y + 1u, hh - 1u) * wr;
+            let rd = min(y + 2u, hh - 1u) * wr;
+            // columns: the word left of the pair, the pair, the word right of it (clamped)
+            let cols = vec4<u32>(select(q0 - 1u, 0u, q0 == 0u), q0, min(q0 + 1u, wr - 1u), min(q0 + 2u, wr - 1u));
+            // all 16 loads before any arithmetic
+            let a = row_words(ra, cols);
+            let b = row_words(rb, cols);
+            let c = row_words(rc, cols);
+            let d = row_words(rd, cols);
+            let at_left = q0 == 0u;
+            let second_word = q0 + 1u < wr;
+            let at_right = !second_word;
+            let second_row = y + 1u < hh;
+            // word q0: its left neighbour is .x (or pixel 0 repeated), its right one .z
+            // (or, at the row end, its own last pixel repeated)
+            let ta = taps(a, at_left, at_right);
+            let tb = taps(b, at_left, at_right);
+            let tc = taps(c, at_left, at_right);
+            let td = taps(d, at_left, at_right);
+            result[rb + q0] = finish(row_taps(ta, w0, w1, w2) + row_taps(tb, w3, w4, w5) + row_taps(tc, w6, w7, w8), post);
+            if (second_row) {
+                result[rc + q0] = finish(row_taps(tb, w0, w1, w2) + row_taps(tc, w3, w4, w5) + row_taps(td, w6, w7, w8), post);
+            }
+            if (second_word) {
+                let at_end = q0 + 2u >= wr;
+                let ua = taps(a.yzww, false, at_end);
+                let ub = taps(b.yzww, false, at_end);
+                let uc = taps(c.yzww, false, at_end);
+                let ud = taps(d.yzww, false, at_end);
+                result[rb + q0 + 1u] = finish(row_taps(ua, w0, w1, w2) + row_taps(ub, w3, w4, w5) + row_taps(uc, w6, w7, w8), post);
+                if (second_row) {
+                    result[rc + q0 + 1u] = finish(row_taps(ub, w0, w1, w2) + row_taps(uc, w3, w4, w5) + row_taps(ud, w6, w7, w8), post);
+                }
+            }
+        }
+        return;
+    }
+
+    let words = (total + 3u) / 4u;
     for (var k = gid.x; k < words; k += stride) {
         var packed = 0u;
         var x = i32((k * 4u) % u32(w));

@@ -1,6 +1,12 @@
 // histogram: counts of each byte value (0..255) of the payload, as 256 little-endian u32.
 // Exact: integer atomics, the result does not depend on scheduling order.
 // Bindings follow the Shardy kernel ABI: 0 = payload words, 1 = output, 2 = parameters.
+//
+// Each workgroup counts into COPIES replicas of the 256 bins in workgroup memory, invocation i
+// into replica i % COPIES, laid out bin-major (bin * COPIES + replica) so that the invocations of
+// a subgroup hit different banks and rarely the same counter. Every invocation reads UNROLL
+// independent words per loop step (loads in flight before the first atomic); the few
+// workgroups the plan dispatches then add their replicas' sums into the output once per bin.
 
 struct Params {
     p: array<vec4<u32>, 4>,  // p[0].x = payload length in bytes
@@ -10,7 +16,17 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> bins: array<atomic<u32>, 256>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-var<workgroup> local_bins: array<atomic<u32>, 256>;
+const COPIES: u32 = 16u;  // 256 * 16 * 4 bytes = 16 KiB of workgroup memory
+const UNROLL: u32 = 4u;
+
+var<workgroup> local_bins: array<atomic<u32>, 4096>;  // 256 * COPIES
+
+fn count(w: u32, replica: u32) {
+    atomicAdd(&local_bins[(w & 0xffu) * COPIES + replica], 1u);
+    atomicAdd(&local_bins[((w >> 8u) & 0xffu) * COPIES + replica], 1u);
+    atomicAdd(&local_bins[((w >> 16u) & 0xffu) * COPIES + replica], 1u);
+    atomicAdd(&local_bins[(w >> 24u) * COPIES + replica], 1u);
+}
 
 @compute @workgroup_size(256)
 fn main(
@@ -18,24 +34,43 @@ fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    atomicStore(&local_bins[lid], 0u);
+    for (var i = lid; i < 256u * COPIES; i += 256u) {
+        atomicStore(&local_bins[i], 0u);
+    }
     workgroupBarrier();
 
     let n = params.p[0].x;
-    let words = (n + 3u) / 4u;
-    let stride = groups.x * 256u;
-    for (var i = gid.x; i < words; i += stride) {
-        let w = payload[i];
-        for (var b = 0u; b < 4u; b++) {
-            if (i * 4u + b < n) {
-                atomicAdd(&local_bins[(w >> (b * 8u)) & 0xffu], 1u);
-            }
+    let full = n / 4u;  // whole words; the bytes of a partial last word are counted below
+    let replica = lid % COPIES;
+    let threads = groups.x * 256u;
+    let step = threads * UNROLL;
+    var i = gid.x;
+    for (; i + (UNROLL - 1u) * threads < full; i += step) {
+        let a = payload[i];
+        let b = payload[i + threads];
+        let c = payload[i + 2u * threads];
+        let d = payload[i + 3u * threads];
+        count(a, replica);
+        count(b, replica);
+        count(c, replica);
+        count(d, replica);
+    }
+    for (; i < full; i += threads) {
+        count(payload[i], replica);
+    }
+    if (gid.x == 0u && n % 4u != 0u) {
+        let w = payload[full];
+        for (var b = 0u; b < n % 4u; b++) {
+            atomicAdd(&local_bins[((w >> (b * 8u)) & 0xffu) * COPIES + replica], 1u);
         }
     }
     workgroupBarrier();
 
-    let count = atomicLoad(&local_bins[lid]);
-    if (count > 0u) {
-        atomicAdd(&bins[lid], count);
+    var total = 0u;
+    for (var r = 0u; r < COPIES; r++) {
+        total += atomicLoad(&local_bins[lid * COPIES + r]);
+    }
+    if (total > 0u) {
+        atomicAdd(&bins[lid], total);
     }
 }

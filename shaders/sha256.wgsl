@@ -1,6 +1,13 @@
 // sha256: the payload is cut into blocks of `block` bytes (the last may be shorter) and each
 // invocation writes the SHA-256 (FIPS 180-4) digest of one block: 32 bytes per block, in order.
 // Exact: pure 32-bit integer arithmetic.
+//
+// The 64 rounds are written out with the round constants as literals and the message schedule
+// as a rolling window of 16 named words, so that the state, the schedule and the constants stay
+// in registers (an indexed private array would live in local memory on some GPUs). Chunks that
+// lie wholly inside a word-aligned block read their 16 message words directly (one load and a
+// byte swap each); the padded tail chunk(s), and blocks whose size is not a multiple of 4, build
+// each word byte by byte.
 
 struct Params {
     p: array<vec4<u32>, 4>,  // p[0].x = payload bytes, p[0].w = block bytes, p[1].x = blocks
@@ -10,23 +17,40 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> digests: array<u32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-var<private> K: array<u32, 64> = array<u32, 64>(
-    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
-    0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
-    0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
-    0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
-    0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
-    0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
-    0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
-    0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
-);
-
 fn byte_at(i: u32) -> u32 {
     return (payload[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
 }
 
 fn rotr(x: u32, n: u32) -> u32 {
     return (x >> n) | (x << (32u - n));
+}
+
+fn bsig0(x: u32) -> u32 {
+    return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u);
+}
+
+fn bsig1(x: u32) -> u32 {
+    return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u);
+}
+
+fn ssig0(x: u32) -> u32 {
+    return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u);
+}
+
+fn ssig1(x: u32) -> u32 {
+    return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u);
+}
+
+fn ch(e: u32, f: u32, g: u32) -> u32 {
+    return (e & f) ^ (~e & g);
+}
+
+fn maj(a: u32, b: u32, c: u32) -> u32 {
+    return (a & b) ^ (a & c) ^ (b & c);
+}
+
+fn bswap(x: u32) -> u32 {
+    return (x >> 24u) | ((x >> 8u) & 0xff00u) | ((x << 8u) & 0xff0000u) | (x << 24u);
 }
 
 // Big-endian word j of the padded message of the `len` bytes starting at `start`.
@@ -51,10 +75,6 @@ fn message_word(start: u32, len: u32, j: u32, total_words: u32) -> u32 {
     return w;
 }
 
-fn bswap(x: u32) -> u32 {
-    return (x >> 24u) | ((x >> 8u) & 0xff00u) | ((x << 8u) & 0xff0000u) | (x << 24u);
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let n = params.p[0].x;
@@ -66,37 +86,182 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let len = min(block, n - start);
         let chunks = (len + 72u) / 64u;  // ceil((len + 9) / 64)
         let total_words = chunks * 16u;
-        var h = array<u32, 8>(
-            0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
-            0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u,
-        );
+        let aligned = (start & 3u) == 0u;
+        var h0 = 0x6a09e667u;
+        var h1 = 0xbb67ae85u;
+        var h2 = 0x3c6ef372u;
+        var h3 = 0xa54ff53au;
+        var h4 = 0x510e527fu;
+        var h5 = 0x9b05688cu;
+        var h6 = 0x1f83d9abu;
+        var h7 = 0x5be0cd19u;
         for (var c = 0u; c < chunks; c++) {
-            var w: array<u32, 64>;
-            for (var t = 0u; t < 16u; t++) {
-                w[t] = message_word(start, len, c * 16u + t, total_words);
+            var w0: u32; var w1: u32; var w2: u32; var w3: u32;
+            var w4: u32; var w5: u32; var w6: u32; var w7: u32;
+            var w8: u32; var w9: u32; var w10: u32; var w11: u32;
+            var w12: u32; var w13: u32; var w14: u32; var w15: u32;
+            if (aligned && c * 64u + 64u <= len) {
+                let base = (start >> 2u) + c * 16u;
+                w0 = bswap(payload[base + 0u]);
+                w1 = bswap(payload[base + 1u]);
+                w2 = bswap(payload[base + 2u]);
+                w3 = bswap(payload[base + 3u]);
+                w4 = bswap(payload[base + 4u]);
+                w5 = bswap(payload[base + 5u]);
+                w6 = bswap(payload[base + 6u]);
+                w7 = bswap(payload[base + 7u]);
+                w8 = bswap(payload[base + 8u]);
+                w9 = bswap(payload[base + 9u]);
+                w10 = bswap(payload[base + 10u]);
+                w11 = bswap(payload[base + 11u]);
+                w12 = bswap(payload[base + 12u]);
+                w13 = bswap(payload[base + 13u]);
+                w14 = bswap(payload[base + 14u]);
+                w15 = bswap(payload[base + 15u]);
+            } else {
+                w0 = message_word(start, len, c * 16u + 0u, total_words);
+                w1 = message_word(start, len, c * 16u + 1u, total_words);
+                w2 = message_word(start, len, c * 16u + 2u, total_words);
+                w3 = message_word(start, len, c * 16u + 3u, total_words);
+                w4 = message_word(start, len, c * 16u + 4u, total_words);
+                w5 = message_word(start, len, c * 16u + 5u, total_words);
+                w6 = message_word(start, len, c * 16u + 6u, total_words);
+                w7 = message_word(start, len, c * 16u + 7u, total_words);
+                w8 = message_word(start, len, c * 16u + 8u, total_words);
+                w9 = message_word(start, len, c * 16u + 9u, total_words);
+                w10 = message_word(start, len, c * 16u + 10u, total_words);
+                w11 = message_word(start, len, c * 16u + 11u, total_words);
+                w12 = message_word(start, len, c * 16u + 12u, total_words);
+                w13 = message_word(start, len, c * 16u + 13u, total_words);
+                w14 = message_word(start, len, c * 16u + 14u, total_words);
+                w15 = message_word(start, len, c * 16u + 15u, total_words);
             }
-            for (var t = 16u; t < 64u; t++) {
-                let s0 = rotr(w[t - 15u], 7u) ^ rotr(w[t - 15u], 18u) ^ (w[t - 15u] >> 3u);
-                let s1 = rotr(w[t - 2u], 17u) ^ rotr(w[t - 2u], 19u) ^ (w[t - 2u] >> 10u);
-                w[t] = w[t - 16u] + s0 + w[t - 7u] + s1;
-            }
-            var a = h[0]; var b = h[1]; var cc = h[2]; var d = h[3];
-            var e = h[4]; var f = h[5]; var g = h[6]; var hh = h[7];
-            for (var t = 0u; t < 64u; t++) {
-                let S1 = rotr(e, 6u) ^ rotr(e, 11u) ^ rotr(e, 25u);
-                let ch = (e & f) ^ (~e & g);
-                let t1 = hh + S1 + ch + K[t] + w[t];
-                let S0 = rotr(a, 2u) ^ rotr(a, 13u) ^ rotr(a, 22u);
-                let maj = (a & b) ^ (a & cc) ^ (b & cc);
-                let t2 = S0 + maj;
-                hh = g; g = f; f = e; e = d + t1;
-                d = cc; cc = b; b = a; a = t1 + t2;
-            }
-            h[0] += a; h[1] += b; h[2] += cc; h[3] += d;
-            h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+            var a = h0; var b = h1; var cc = h2; var d = h3;
+            var e = h4; var f = h5; var g = h6; var hh = h7;
+            var t1: u32;
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0x428a2f98u + w0; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0x71374491u + w1; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0xb5c0fbcfu + w2; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0xe9b5dba5u + w3; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x3956c25bu + w4; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0x59f111f1u + w5; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x923f82a4u + w6; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0xab1c5ed5u + w7; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0xd807aa98u + w8; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0x12835b01u + w9; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0x243185beu + w10; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0x550c7dc3u + w11; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x72be5d74u + w12; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0x80deb1feu + w13; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x9bdc06a7u + w14; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0xc19bf174u + w15; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w0 += ssig1(w14) + w9 + ssig0(w1);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0xe49b69c1u + w0; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w1 += ssig1(w15) + w10 + ssig0(w2);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0xefbe4786u + w1; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w2 += ssig1(w0) + w11 + ssig0(w3);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0x0fc19dc6u + w2; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w3 += ssig1(w1) + w12 + ssig0(w4);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0x240ca1ccu + w3; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w4 += ssig1(w2) + w13 + ssig0(w5);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x2de92c6fu + w4; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w5 += ssig1(w3) + w14 + ssig0(w6);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0x4a7484aau + w5; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w6 += ssig1(w4) + w15 + ssig0(w7);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x5cb0a9dcu + w6; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w7 += ssig1(w5) + w0 + ssig0(w8);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0x76f988dau + w7; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w8 += ssig1(w6) + w1 + ssig0(w9);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0x983e5152u + w8; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w9 += ssig1(w7) + w2 + ssig0(w10);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0xa831c66du + w9; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w10 += ssig1(w8) + w3 + ssig0(w11);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0xb00327c8u + w10; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w11 += ssig1(w9) + w4 + ssig0(w12);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0xbf597fc7u + w11; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w12 += ssig1(w10) + w5 + ssig0(w13);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0xc6e00bf3u + w12; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w13 += ssig1(w11) + w6 + ssig0(w14);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0xd5a79147u + w13; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w14 += ssig1(w12) + w7 + ssig0(w15);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x06ca6351u + w14; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w15 += ssig1(w13) + w8 + ssig0(w0);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0x14292967u + w15; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w0 += ssig1(w14) + w9 + ssig0(w1);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0x27b70a85u + w0; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w1 += ssig1(w15) + w10 + ssig0(w2);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0x2e1b2138u + w1; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w2 += ssig1(w0) + w11 + ssig0(w3);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0x4d2c6dfcu + w2; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w3 += ssig1(w1) + w12 + ssig0(w4);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0x53380d13u + w3; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w4 += ssig1(w2) + w13 + ssig0(w5);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x650a7354u + w4; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w5 += ssig1(w3) + w14 + ssig0(w6);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0x766a0abbu + w5; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w6 += ssig1(w4) + w15 + ssig0(w7);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x81c2c92eu + w6; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w7 += ssig1(w5) + w0 + ssig0(w8);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0x92722c85u + w7; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w8 += ssig1(w6) + w1 + ssig0(w9);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0xa2bfe8a1u + w8; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w9 += ssig1(w7) + w2 + ssig0(w10);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0xa81a664bu + w9; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w10 += ssig1(w8) + w3 + ssig0(w11);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0xc24b8b70u + w10; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w11 += ssig1(w9) + w4 + ssig0(w12);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0xc76c51a3u + w11; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w12 += ssig1(w10) + w5 + ssig0(w13);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0xd192e819u + w12; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w13 += ssig1(w11) + w6 + ssig0(w14);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0xd6990624u + w13; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w14 += ssig1(w12) + w7 + ssig0(w15);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0xf40e3585u + w14; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w15 += ssig1(w13) + w8 + ssig0(w0);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0x106aa070u + w15; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w0 += ssig1(w14) + w9 + ssig0(w1);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0x19a4c116u + w0; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w1 += ssig1(w15) + w10 + ssig0(w2);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0x1e376c08u + w1; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w2 += ssig1(w0) + w11 + ssig0(w3);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0x2748774cu + w2; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w3 += ssig1(w1) + w12 + ssig0(w4);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0x34b0bcb5u + w3; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w4 += ssig1(w2) + w13 + ssig0(w5);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x391c0cb3u + w4; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w5 += ssig1(w3) + w14 + ssig0(w6);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0x4ed8aa4au + w5; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w6 += ssig1(w4) + w15 + ssig0(w7);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0x5b9cca4fu + w6; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w7 += ssig1(w5) + w0 + ssig0(w8);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0x682e6ff3u + w7; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            w8 += ssig1(w6) + w1 + ssig0(w9);
+            t1 = hh + bsig1(e) + ch(e, f, g) + 0x748f82eeu + w8; d += t1; hh = t1 + bsig0(a) + maj(a, b, cc);
+            w9 += ssig1(w7) + w2 + ssig0(w10);
+            t1 = g + bsig1(d) + ch(d, e, f) + 0x78a5636fu + w9; cc += t1; g = t1 + bsig0(hh) + maj(hh, a, b);
+            w10 += ssig1(w8) + w3 + ssig0(w11);
+            t1 = f + bsig1(cc) + ch(cc, d, e) + 0x84c87814u + w10; b += t1; f = t1 + bsig0(g) + maj(g, hh, a);
+            w11 += ssig1(w9) + w4 + ssig0(w12);
+            t1 = e + bsig1(b) + ch(b, cc, d) + 0x8cc70208u + w11; a += t1; e = t1 + bsig0(f) + maj(f, g, hh);
+            w12 += ssig1(w10) + w5 + ssig0(w13);
+            t1 = d + bsig1(a) + ch(a, b, cc) + 0x90befffau + w12; hh += t1; d = t1 + bsig0(e) + maj(e, f, g);
+            w13 += ssig1(w11) + w6 + ssig0(w14);
+            t1 = cc + bsig1(hh) + ch(hh, a, b) + 0xa4506cebu + w13; g += t1; cc = t1 + bsig0(d) + maj(d, e, f);
+            w14 += ssig1(w12) + w7 + ssig0(w15);
+            t1 = b + bsig1(g) + ch(g, hh, a) + 0xbef9a3f7u + w14; f += t1; b = t1 + bsig0(cc) + maj(cc, d, e);
+            w15 += ssig1(w13) + w8 + ssig0(w0);
+            t1 = a + bsig1(f) + ch(f, g, hh) + 0xc67178f2u + w15; e += t1; a = t1 + bsig0(b) + maj(b, cc, d);
+            h0 += a; h1 += b; h2 += cc; h3 += d;
+            h4 += e; h5 += f; h6 += g; h7 += hh;
         }
-        for (var i = 0u; i < 8u; i++) {
-            digests[blk * 8u + i] = bswap(h[i]);
-        }
+        let o = blk * 8u;
+        digests[o] = bswap(h0);
+        digests[o + 1u] = bswap(h1);
+        digests[o + 2u] = bswap(h2);
+        digests[o + 3u] = bswap(h3);
+        digests[o + 4u] = bswap(h4);
+        digests[o + 5u] = bswap(h5);
+        digests[o + 6u] = bswap(h6);
+        digests[o + 7u] = bswap(h7);
     }
 }

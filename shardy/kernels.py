@@ -156,8 +156,12 @@ def groups_for(items: int, per_group: int) -> tuple[int, int, int]:
 # ---- built-ins --------------------------------------------------------------------------------
 
 
+HISTOGRAM_WORDS_PER_INVOCATION = 256  # few workgroups, each adds its bins to the output once
+
+
 def _histogram_plan(n: int, params: Mapping[str, Any], seed: int) -> Plan:
-    return Plan(1024, groups_for(-(-n // 4), 256), uniforms(n, seed), "uint32", (256,))
+    groups = groups_for(-(-n // 4), 256 * HISTOGRAM_WORDS_PER_INVOCATION)
+    return Plan(1024, groups, uniforms(n, seed), "uint32", (256,))
 
 
 def _histogram_reference(payload: bytes, params: Mapping[str, Any], seed: int) -> np.ndarray:

@@ -57,7 +57,9 @@ def run_chunked(
 
     The kernel's ``chunking`` says how: ``sum`` adds the chunk outputs element-wise in the
     plan's dtype (wrapping, like the GPU's integers); ``concat`` writes each chunk's output
-    after the previous one. Chunks start at multiples of ``chunking.unit(params)`` bytes.
+    after the previous one (chunks start at multiples of ``chunking.unit(params)`` bytes);
+    ``rows`` runs bands of whole rows with ``chunking.halo`` rows of context on each side
+    (see `run_row_bands`).
 
     Raises:
         KernelError: the kernel declares no chunking, or ``params``/``seed`` do not give ``plan``.
@@ -77,6 +79,9 @@ def run_chunked(
             "to GPU.run (they do not reproduce the given plan)"
         )
     unit = chunking.unit(resolved)
+    if chunking.combine == "rows":
+        run_row_bands(gpu, kernel, data, plan, resolved, seed, out, unit, chunking.halo)
+        return
     step = gpu.max_binding // unit * unit
     if step == 0:
         raise KernelError(
@@ -102,3 +107,45 @@ def run_chunked(
         pos += cplan.output_len
     if pos != plan.output_len:  # pragma: no cover - a chunking that does not match its plan
         raise KernelError(f"kernel {kernel.name!r}: chunks gave {pos} bytes, not {plan.output_len}")
+
+
+def run_row_bands(
+    gpu: GPU,
+    kernel: Kernel,
+    data: memoryview,
+    plan: Plan,
+    params: Mapping[str, Any],
+    seed: int,
+    out: memoryview,
+    row_bytes: int,
+    halo: int,
+) -> None:
+    """Run an image kernel over bands of rows that each fit the binding limit.
+
+    ``data`` is ``params["height"]`` rows of ``row_bytes``. Each band is sent with up to
+    ``halo`` rows above and below it (fewer at the image's top and bottom, where the kernel
+    clamps as it does for the whole image), run with ``height`` set to the rows sent, and only
+    the band's own output rows are kept, so the result equals the unstreamed run.
+
+    Raises:
+        KernelError: one band row plus its halo rows exceed the binding limit.
+    """
+    height = params["height"]
+    out_row = plan.output_len // height
+    rows_fit = gpu.max_binding // max(row_bytes, out_row, 1)
+    band = rows_fit - 2 * halo
+    if band < 1:
+        raise KernelError(
+            f"kernel {kernel.name!r}: {1 + 2 * halo} rows of {max(row_bytes, out_row)} bytes "
+            f"exceed the binding limit of {gpu.max_binding}; use narrower images"
+        )
+    scratch = np.empty(min(rows_fit, height) * out_row, dtype=np.uint8)
+    for r0 in range(0, height, band):
+        r1 = min(height, r0 + band)
+        s0, s1 = max(0, r0 - halo), min(height, r1 + halo)
+        chunk = data[s0 * row_bytes : s1 * row_bytes]
+        cplan = kernel.plan(len(chunk), {**params, "height": s1 - s0}, seed)
+        part = memoryview(scratch)[: cplan.output_len]
+        gpu.dispatch(kernel, chunk, cplan, part)
+        keep = (r0 - s0) * out_row
+        out[r0 * out_row : r1 * out_row] = part[keep : keep + (r1 - r0) * out_row]

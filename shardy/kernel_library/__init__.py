@@ -30,10 +30,14 @@ from shardy.kernels import (
 class Chunking:
     """How a kernel's output composes over payload chunks, so a payload above the adapter's
     binding limit can be streamed: ``sum`` adds chunk outputs element-wise (in the plan's
-    dtype), ``concat`` appends them. Chunks start at multiples of ``unit(params)`` bytes."""
+    dtype), ``concat`` appends them; chunks start at multiples of ``unit(params)`` bytes.
+    ``rows`` is for images: the payload is ``params["height"]`` rows of ``unit(params)`` bytes,
+    each band of rows runs with ``halo`` rows of context above and below (``height`` set to the
+    rows sent), and the output rows of the band proper are kept."""
 
-    combine: Literal["sum", "concat"]
+    combine: Literal["sum", "concat", "rows"]
     unit: Callable[[Mapping[str, Any]], int] = lambda params: 4
+    halo: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,8 @@ class LibraryKernel(Kernel):
 
 
 def _with_chunking(kernel: Kernel, chunking: Chunking) -> LibraryKernel:
-    return LibraryKernel(
-        **{f.name: getattr(kernel, f.name) for f in fields(kernel)}, chunking=chunking
-    )
+    names = [f.name for f in fields(kernel) if f.name != "chunking"]
+    return LibraryKernel(**{name: getattr(kernel, name) for name in names}, chunking=chunking)
 
 
 # ---- checked parameters ------------------------------------------------------------------------
@@ -120,11 +123,20 @@ def conv_filter(params: Mapping[str, Any]) -> tuple[tuple[int, ...], int, int, b
     return tuple(weights), mul, shift, bool(use_abs)
 
 
+def conv_items(w: int, h: int) -> int:
+    """Invocations conv2d_u8.wgsl needs: with whole-word rows (width % 4 == 0) one per pair of
+    rows and pair of words (2 x 8 pixels), else one per output word (4 pixels)."""
+    if w % 4 == 0:
+        return -(-w // 8) * -(-h // 2)
+    return -(-w * h // 4)
+
+
 def _conv_plan(n: int, params: Mapping[str, Any], seed: int) -> Plan:
     w, h = _image("conv2d_u8", n, params, 1)
     weights, mul, shift, use_abs = conv_filter(params)
     words = [w, h, *(_u32(x) for x in weights), mul, shift | int(use_abs) << 8]
-    return Plan(n, groups_for(-(-n // 4), 256), uniforms(n, seed, *words), "uint8", (h, w))
+    groups = groups_for(conv_items(w, h), 256)
+    return Plan(n, groups, uniforms(n, seed, *words), "uint8", (h, w))
 
 
 # ---- matmul_f32 ---------------------------------------------------------------------------------
@@ -228,11 +240,13 @@ BUILTINS: tuple[LibraryKernel, ...] = (
 STREAMING: dict[str, Chunking] = {
     "histogram": Chunking("sum"),
     "sha256": Chunking("concat", lambda params: params["block"]),
+    "conv2d_u8": Chunking("rows", lambda params: params["width"], halo=1),  # 3x3: radius 1
 }
 
 
 def register_builtins(into: Registry = registry) -> None:
-    """Add the library kernels and give histogram/sha256 their chunking (idempotent)."""
+    """Add the library kernels and give histogram, sha256 and conv2d_u8 their chunking
+    (idempotent)."""
     for kernel in BUILTINS:
         into.register(kernel, replace=True)
     for name, chunking in STREAMING.items():

@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import shardy.kernel_library  # noqa: F401 - registers the library and histogram/sha256 chunking
+import shardy.kernel_library  # noqa: F401 - registers the library and the streaming declarations
 from shardy.errors import GPUError, KernelError, TransientError
 from shardy.kernels import Kernel, registry
 from workers.gpu import GPU, list_adapters
@@ -127,15 +127,45 @@ def test_payloads_above_the_binding_limit_stream_in_chunks(small_gpu, name, para
     assert bytes(small_gpu.run_stream(k, pieces, plan, params=params)) == ref
 
 
+@pytest.mark.parametrize(
+    "w, h, params",
+    [
+        (100, 300, {"filter": "gaussian"}),  # bands of 38 rows, byte path (width % 4 != 0)
+        (64, 257, {"filter": "sobel_x"}),  # bands of 62 rows, word path (width % 4 == 0)
+        (96, 130, {"weights": [1, -2, 3, -4, 5, -6, 7, -8, 9], "mul": 3, "shift": 2, "abs": 1}),
+        (1364, 9, {"filter": "laplacian"}),  # 3 rows fit: bands of a single row
+        (7, 5000, {"filter": "box"}),
+    ],
+)
+def test_conv2d_u8_streams_in_row_bands_with_a_halo(gpu, small_gpu, w, h, params):
+    k = registry.get("conv2d_u8")
+    params = {"width": w, "height": h, **params}
+    img = np.random.default_rng(w * h).integers(0, 256, w * h, dtype=np.uint8).tobytes()
+    plan = k.make_plan(len(img), params, 5)
+    assert len(img) > small_gpu.max_binding  # streamed in bands below, in one dispatch here
+    whole = bytes(gpu.run(k, img, plan))
+    assert whole == k.reference(img, k.resolve_params(params), 5).tobytes()
+    assert bytes(small_gpu.run(k, img, plan, params=params, seed=5)) == whole
+    pieces = [img[i : i + 3001] for i in range(0, len(img), 3001)]  # spooled through mmap scratch
+    assert bytes(small_gpu.run_stream(k, pieces, plan, params=params, seed=5)) == whole
+
+
+def test_conv2d_u8_rows_wider_than_the_binding_limit_are_refused(small_gpu):
+    k = registry.get("conv2d_u8")
+    params = {"width": 2048, "height": 8}
+    with pytest.raises(KernelError, match="3 rows of 2048 bytes exceed the binding limit"):
+        small_gpu.run(k, bytes(2048 * 8), k.make_plan(2048 * 8, params, 0), params=params)
+
+
 def test_streaming_refuses_what_cannot_be_chunked(small_gpu):
     sha = registry.get("sha256")
     payload = bytes(20_000)
     with pytest.raises(KernelError, match="pass the task's params"):
         small_gpu.run(sha, payload, sha.make_plan(len(payload), {"block": 100}, 0))
-    conv = registry.get("conv2d_u8")
-    params = {"width": 100, "height": 100}
+    matmul = registry.get("matmul_f32")
+    params = {"m": 40, "n": 40, "k": 40}
     with pytest.raises(KernelError, match="does not compose over chunks"):
-        small_gpu.run(conv, bytes(10_000), conv.make_plan(10_000, params, 0), params=params)
+        small_gpu.run(matmul, bytes(12_800), matmul.make_plan(12_800, params, 0), params=params)
 
 
 def test_scratch_is_disk_backed(tmp_path):
