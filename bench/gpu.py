@@ -64,9 +64,10 @@ def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: in
 
     wgpu = importlib.import_module("wgpu")
     dev, usage = gpu.device, wgpu.BufferUsage
-    data = bytes(payload).ljust(max(4, -(-len(payload) // 4) * 4), b"\0")
+    align = k.align
+    data = bytes(payload).ljust(max(align, -(-len(payload) // align) * align), b"\0")
     inp = dev.create_buffer_with_data(data=data, usage=usage.STORAGE)
-    out_size = max(4, -(-plan.output_len // 4) * 4)
+    out_size = max(align, -(-plan.output_len // align) * align)
     out = dev.create_buffer(size=out_size, usage=usage.STORAGE | usage.COPY_SRC)
     uni = dev.create_buffer_with_data(data=struct.pack("<16I", *plan.uniforms), usage=usage.UNIFORM)
     bind = dev.create_bind_group(

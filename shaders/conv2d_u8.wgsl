@@ -3,33 +3,46 @@
 // out = clamp((acc * mul + (2^shift >> 1)) >> shift, 0, 255) with an arithmetic shift.
 // Exact: i32 arithmetic whose range the plan checks.
 //
-// Two paths, chosen per dispatch (uniform branch):
-// - width % 4 == 0 (rows are whole words): each invocation produces 2 words (8 pixels) of two
-//   output rows. It issues all 16 of its u32 loads first (4 input rows: the 2 words and the words
-//   left and right of them), then unpacks each word's bytes once for the taps of both output
-//   rows. The plan dispatches one invocation per (row pair, word pair).
+// Three paths, chosen per dispatch (uniform branches); image and result are arrays of vec4<u32>
+// (the kernel declares align = 16: both bindings are zero-padded to whole vec4s):
+// - width % 16 == 0 (rows are whole vec4s): each invocation produces one vec4 (16 pixels) of two
+//   output rows from one vec4 load of each of the four input rows they need, plus the word left
+//   and right of it in each row; every loaded word's bytes are unpacked once for the taps of
+//   both output rows, and each output row is one vec4 store.
+// - width % 4 == 0 (rows are whole words): the same with 2 words (8 pixels) of two rows per
+//   invocation, all 16 u32 loads issued before any arithmetic.
 // - any other width: each invocation writes one output word (4 pixels, which may straddle rows),
 //   reading the 9 neighbours of each pixel byte by byte.
+// The plan dispatches one invocation per item of the path taken (`conv_items`).
 
 struct Params {
     p: array<vec4<u32>, 4>,  // words: 3 width, 4 height, 5..13 weights (i32), 14 mul, 15 shift|abs<<8
 }
 
-@group(0) @binding(0) var<storage, read> image: array<u32>;
-@group(0) @binding(1) var<storage, read_write> result: array<u32>;
+@group(0) @binding(0) var<storage, read> image: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> result: array<vec4<u32>>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 fn word(k: u32) -> u32 {
     return params.p[k >> 2u][k & 3u];
 }
 
+// word i of the image, and of the result
+fn img(i: u32) -> u32 {
+    return image[i >> 2u][i & 3u];
+}
+
+fn put(i: u32, v: u32) {
+    result[i >> 2u][i & 3u] = v;
+}
+
 fn byte_at(i: u32) -> i32 {
-    return i32((image[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
+    return i32((image[i >> 4u][(i >> 2u) & 3u] >> ((i & 3u) * 8u)) & 0xffu);
 }
 
 // The words at `cols` (word columns) of the row starting at word `row`.
 fn row_words(row: u32, cols: vec4<u32>) -> vec4<u32> {
-    return vec4<u32>(image[row + cols.x], image[row + cols.y], image[row + cols.z], image[row + cols.w]);
+    return vec4<u32>(img(row + cols.x), img(row + cols.y), img(row + cols.z), img(row + cols.w));
 }
 
 // (prev, cur, next) for the word `w.y`: prev's top byte is the pixel left of it, next's low byte
@@ -83,6 +96,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let half = i32((1u << shift) >> 1u);
     let stride = groups.x * 256u;
 
+    if (word(3u) % 16u == 0u) {
+        let post = Post(mul, half, shift, use_abs);
+        let hh = word(4u);
+        let vr = word(3u) / 16u;  // vec4s per row
+        let items = vr * ((hh + 1u) / 2u);
+        for (var it = gid.x; it < items; it += stride) {
+            let pair = it / vr;
+            let x = it - pair * vr;
+            let y = pair * 2u;
+            let ra = select(y - 1u, 0u, y == 0u) * vr;
+            let rb = y * vr;
+            let rc = min(y + 1u, hh - 1u) * vr;
+            let rd = min(y + 2u, hh - 1u) * vr;
+            let xl = select(x - 1u, 0u, x == 0u);
+            let xr = min(x + 1u, vr - 1u);
+            let a = image[ra + x]; let al = image[ra + xl].w; let ar = image[ra + xr].x;
+            let b = image[rb + x]; let bl = image[rb + xl].w; let br = image[rb + xr].x;
+            let c = image[rc + x]; let cl = image[rc + xl].w; let cr = image[rc + xr].x;
+            let d = image[rd + x]; let dl = image[rd + xl].w; let dr = image[rd + xr].x;
+            let at_left = x == 0u;
+            let at_right = x + 1u >= vr;
+            let second_row = y + 1u < hh;
+            let ta0 = taps(vec4<u32>(al, a.xy, 0u), at_left, false);
+            let tb0 = taps(vec4<u32>(bl, b.xy, 0u), at_left, false);
+            let tc0 = taps(vec4<u32>(cl, c.xy, 0u), at_left, false);
+            let td0 = taps(vec4<u32>(dl, d.xy, 0u), at_left, false);
+            let ta1 = a.xyz; let tb1 = b.xyz; let tc1 = c.xyz; let td1 = d.xyz;
+            let ta2 = a.yzw; let tb2 = b.yzw; let tc2 = c.yzw; let td2 = d.yzw;
+            let ta3 = taps(vec4<u32>(a.zw, ar, 0u), false, at_right);
+            let tb3 = taps(vec4<u32>(b.zw, br, 0u), false, at_right);
+            let tc3 = taps(vec4<u32>(c.zw, cr, 0u), false, at_right);
+            let td3 = taps(vec4<u32>(d.zw, dr, 0u), false, at_right);
+            result[rb + x] = vec4<u32>(
+                finish(row_taps(ta0, w0, w1, w2) + row_taps(tb0, w3, w4, w5) + row_taps(tc0, w6, w7, w8), post),
+                finish(row_taps(ta1, w0, w1, w2) + row_taps(tb1, w3, w4, w5) + row_taps(tc1, w6, w7, w8), post),
+                finish(row_taps(ta2, w0, w1, w2) + row_taps(tb2, w3, w4, w5) + row_taps(tc2, w6, w7, w8), post),
+                finish(row_taps(ta3, w0, w1, w2) + row_taps(tb3, w3, w4, w5) + row_taps(tc3, w6, w7, w8), post),
+            );
+            if (second_row) {
+                result[rc + x] = vec4<u32>(
+                    finish(row_taps(tb0, w0, w1, w2) + row_taps(tc0, w3, w4, w5) + row_taps(td0, w6, w7, w8), post),
+                    finish(row_taps(tb1, w0, w1, w2) + row_taps(tc1, w3, w4, w5) + row_taps(td1, w6, w7, w8), post),
+                    finish(row_taps(tb2, w0, w1, w2) + row_taps(tc2, w3, w4, w5) + row_taps(td2, w6, w7, w8), post),
+                    finish(row_taps(tb3, w0, w1, w2) + row_taps(tc3, w3, w4, w5) + row_taps(td3, w6, w7, w8), post),
+                );
+            }
+        }
+        return;
+    }
     if (word(3u) % 4u == 0u) {
         let post = Post(mul, half, shift, use_abs);
         let hh = word(4u);
@@ -115,9 +177,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let tb = taps(b, at_left, at_right);
             let tc = taps(c, at_left, at_right);
             let td = taps(d, at_left, at_right);
-            result[rb + q0] = finish(row_taps(ta, w0, w1, w2) + row_taps(tb, w3, w4, w5) + row_taps(tc, w6, w7, w8), post);
+            put(rb + q0, finish(row_taps(ta, w0, w1, w2) + row_taps(tb, w3, w4, w5) + row_taps(tc, w6, w7, w8), post));
             if (second_row) {
-                result[rc + q0] = finish(row_taps(tb, w0, w1, w2) + row_taps(tc, w3, w4, w5) + row_taps(td, w6, w7, w8), post);
+                put(rc + q0, finish(row_taps(tb, w0, w1, w2) + row_taps(tc, w3, w4, w5) + row_taps(td, w6, w7, w8), post));
             }
             if (second_word) {
                 let at_end = q0 + 2u >= wr;
@@ -125,9 +187,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 let ub = taps(b.yzww, false, at_end);
                 let uc = taps(c.yzww, false, at_end);
                 let ud = taps(d.yzww, false, at_end);
-                result[rb + q0 + 1u] = finish(row_taps(ua, w0, w1, w2) + row_taps(ub, w3, w4, w5) + row_taps(uc, w6, w7, w8), post);
+                put(rb + q0 + 1u, finish(row_taps(ua, w0, w1, w2) + row_taps(ub, w3, w4, w5) + row_taps(uc, w6, w7, w8), post));
                 if (second_row) {
-                    result[rc + q0 + 1u] = finish(row_taps(ub, w0, w1, w2) + row_taps(uc, w3, w4, w5) + row_taps(ud, w6, w7, w8), post);
+                    put(rc + q0 + 1u, finish(row_taps(ub, w0, w1, w2) + row_taps(uc, w3, w4, w5) + row_taps(ud, w6, w7, w8), post));
                 }
             }
         }
@@ -163,6 +225,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 y += 1;
             }
         }
-        result[k] = packed;
+        put(k, packed);
     }
 }

@@ -1,23 +1,23 @@
 // histogram: counts of each byte value (0..255) of the payload, as 256 little-endian u32.
 // Exact: integer atomics, the result does not depend on scheduling order.
-// Bindings follow the Shardy kernel ABI: 0 = payload words, 1 = output, 2 = parameters.
+// Bindings follow the Shardy kernel ABI: 0 = payload (read as vec4<u32>: the kernel declares
+// align = 16, so the binding is zero-padded to whole vec4s), 1 = output, 2 = parameters.
 //
 // Each workgroup counts into COPIES replicas of the 256 bins in workgroup memory, invocation i
 // into replica i % COPIES, laid out bin-major (bin * COPIES + replica) so that the invocations of
-// a subgroup hit different banks and rarely the same counter. Every invocation reads UNROLL
-// independent words per loop step (loads in flight before the first atomic); the few
-// workgroups the plan dispatches then add their replicas' sums into the output once per bin.
+// a subgroup hit different banks and rarely the same counter. Every invocation reads two
+// independent vec4s (32 bytes) per loop step; the few workgroups the plan dispatches (256 words
+// per invocation) then add their replicas' sums into the output once per bin.
 
 struct Params {
     p: array<vec4<u32>, 4>,  // p[0].x = payload length in bytes
 }
 
-@group(0) @binding(0) var<storage, read> payload: array<u32>;
+@group(0) @binding(0) var<storage, read> payload: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> bins: array<atomic<u32>, 256>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 const COPIES: u32 = 16u;  // 256 * 16 * 4 bytes = 16 KiB of workgroup memory
-const UNROLL: u32 = 4u;
 
 var<workgroup> local_bins: array<atomic<u32>, 4096>;  // 256 * COPIES
 
@@ -40,28 +40,34 @@ fn main(
     workgroupBarrier();
 
     let n = params.p[0].x;
-    let full = n / 4u;  // whole words; the bytes of a partial last word are counted below
+    let full = n / 16u;
     let replica = lid % COPIES;
     let threads = groups.x * 256u;
-    let step = threads * UNROLL;
     var i = gid.x;
-    for (; i + (UNROLL - 1u) * threads < full; i += step) {
+    for (; i + threads < full; i += 2u * threads) {
         let a = payload[i];
         let b = payload[i + threads];
-        let c = payload[i + 2u * threads];
-        let d = payload[i + 3u * threads];
-        count(a, replica);
-        count(b, replica);
-        count(c, replica);
-        count(d, replica);
+        count(a.x, replica);
+        count(a.y, replica);
+        count(a.z, replica);
+        count(a.w, replica);
+        count(b.x, replica);
+        count(b.y, replica);
+        count(b.z, replica);
+        count(b.w, replica);
     }
     for (; i < full; i += threads) {
-        count(payload[i], replica);
+        let a = payload[i];
+        count(a.x, replica);
+        count(a.y, replica);
+        count(a.z, replica);
+        count(a.w, replica);
     }
-    if (gid.x == 0u && n % 4u != 0u) {
-        let w = payload[full];
-        for (var b = 0u; b < n % 4u; b++) {
-            atomicAdd(&local_bins[((w >> (b * 8u)) & 0xffu) * COPIES + replica], 1u);
+    if (gid.x == 0u && n % 16u != 0u) {
+        let v = payload[full];
+        for (var b = full * 16u; b < n; b++) {
+            let w = v[(b >> 2u) & 3u];
+            atomicAdd(&local_bins[((w >> ((b & 3u) * 8u)) & 0xffu) * COPIES + replica], 1u);
         }
     }
     workgroupBarrier();

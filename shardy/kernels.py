@@ -61,6 +61,8 @@ class Kernel:
             payload before upload; ``plan`` then describes the preprocessed bytes.
         preprocess_params: kernel params → the preprocessor's params.
         params: accepted parameter names with their defaults.
+        align: the payload and output bindings are zero-padded to a multiple of this many
+            bytes: 4 (whole u32 words), or 16 for shaders that view them as ``array<vec4<u32>>``.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Kernel:
     preprocess_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     source_override: str | None = None
+    align: int = 4
 
     def source(self) -> str:
         """The WGSL source text."""
@@ -202,6 +205,7 @@ registry.register(
         shader="histogram.wgsl",
         plan=_histogram_plan,
         reference=_histogram_reference,
+        align=16,  # read as vec4<u32>
     )
 )
 registry.register(

@@ -160,8 +160,9 @@ class GPU:
             }
         )
         self.max_buffer = int(limits["max-buffer-size"])
-        adapter_binding = int(limits["max-storage-buffer-binding-size"]) // 4 * 4
-        self.max_binding = min(adapter_binding, self._max_binding or adapter_binding)
+        adapter_binding = int(limits["max-storage-buffer-binding-size"])
+        # whole 16-byte units, so that a payload within the limit stays within it once padded
+        self.max_binding = min(adapter_binding, self._max_binding or adapter_binding) // 16 * 16
         self.layout = abi_layout(self.device)
         self.pool = BufferPool(
             self.device, max_idle_bytes=self.pool_bytes, max_buffer=self.max_buffer
@@ -270,9 +271,11 @@ class GPU:
         usage, pool = wgpu.BufferUsage, self.pool
         held: list[Any] = []
         try:
-            # buffers: payload (zero-padded to whole words), output, uniforms, staging
-            padded = (n + 3) // 4 * 4 or 4
-            out_size = (plan.output_len + 3) // 4 * 4 or 4
+            # buffers: payload and output (zero-padded to the kernel's alignment), uniforms,
+            # staging
+            align = kernel.align
+            padded = -(-n // align) * align or align
+            out_size = -(-plan.output_len // align) * align or align
             inp = pool.acquire(padded, usage.STORAGE | usage.COPY_DST, "payload")
             held.append(inp)
             res = pool.acquire(out_size, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST, "output")
@@ -286,8 +289,8 @@ class GPU:
             whole = n // 4 * 4
             if whole:
                 queue.write_buffer(inp, 0, data, 0, whole)
-            if n % 4 or not n:
-                queue.write_buffer(inp, whole, bytes(data[whole:]).ljust(4, b"\0"))
+            if padded > whole:  # a partial last word and the padding: at most 15 bytes
+                queue.write_buffer(inp, whole, bytes(data[whole:]).ljust(padded - whole, b"\0"))
             queue.write_buffer(uni, 0, struct.pack("<16I", *plan.uniforms))
             bind = self.device.create_bind_group(
                 layout=self.layout,

@@ -130,11 +130,11 @@ def test_payloads_above_the_binding_limit_stream_in_chunks(small_gpu, name, para
 @pytest.mark.parametrize(
     "w, h, params",
     [
-        (100, 300, {"filter": "gaussian"}),  # bands of 38 rows, byte path (width % 4 != 0)
-        (64, 257, {"filter": "sobel_x"}),  # bands of 62 rows, word path (width % 4 == 0)
+        (100, 300, {"filter": "gaussian"}),  # bands of 38 rows, word path (width % 4 == 0)
+        (64, 257, {"filter": "sobel_x"}),  # bands of 62 rows, vec4 path (width % 16 == 0)
         (96, 130, {"weights": [1, -2, 3, -4, 5, -6, 7, -8, 9], "mul": 3, "shift": 2, "abs": 1}),
         (1364, 9, {"filter": "laplacian"}),  # 3 rows fit: bands of a single row
-        (7, 5000, {"filter": "box"}),
+        (7, 5000, {"filter": "box"}),  # byte path
     ],
 )
 def test_conv2d_u8_streams_in_row_bands_with_a_halo(gpu, small_gpu, w, h, params):

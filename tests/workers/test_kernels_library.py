@@ -48,7 +48,11 @@ def test_montecarlo_pi_counts_compose_over_offsets(gpu):
     assert sum(parts) == int(k.reference(b"", {"samples": 10_000, "offset": 0}, 4)[0])
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (67, 53), (128, 256)])
+# shapes for each path of the shader: byte (width % 4 != 0), word (width % 4 == 0) and vec4
+# (width % 16 == 0), with odd and even heights
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (3, 5), (67, 53), (1, 4), (2, 12), (37, 36), (1, 16), (5, 48), (128, 256)]
+)
 @pytest.mark.parametrize("filt", sorted(FILTERS))
 def test_conv2d_u8_is_bit_identical(gpu, shape, filt):
     h, w = shape
