@@ -55,12 +55,14 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
                 _judge_late(app, session, task, fresh)
-                follow_up.append(("publish", None))
+                _publish(app, session, task)
             task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
             task.rounds_settled = round_no
             outcome = _decide(app, session, task, round_no, follow_up)
+            if task.state == "verified":
+                _publish(app, session, task)
     for action, arg in follow_up:
         _follow(app, task_id, action, arg)
     return outcome.__dict__
@@ -176,7 +178,6 @@ def _decide(
                 reputation.record(session, r.worker_id, status="", verdict=r.verdict)
                 if r.verdict == "disagree":
                     log.warning("worker %s disagreed on task %s", r.worker_id, task.id)
-        follow_up.append(("publish", None))
         return Outcome(task.id, "verified", "verified", d.digest)
     if d.kind == "wait":
         return Outcome(task.id, task.state, "waiting")
@@ -228,32 +229,41 @@ def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Rep
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 
+def _publish(app: ShardyCelery, session: Session, task: Task) -> None:
+    """Announce a verified task on the verified stream, once, inside settle's transaction.
+
+    The entry is added before the commit that marks the task published: if the commit fails,
+    settle runs again and the entry may appear twice (readers key on the task id), but it is
+    never missing.
+    """
+    if task.published:
+        return
+    app.redis.xadd(
+        VERIFIED_STREAM,
+        {
+            "task_id": task.id,
+            "kernel": task.kernel,
+            "seed": str(task.seed),
+            "output_len": str(task.output_len),
+            "digest": task.digest or "",
+            "quorum": str(task.quorum),
+            "agreeing": str(task.agreeing),
+            "attestations": json.dumps(evidence.published(session, task)),
+        },
+        maxlen=100_000,
+        approximate=True,
+    )
+    task.published = True
+
+
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
-    """Side effects after the decision committed: publish, extend, or dead-letter."""
+    """Side effects after the decision committed: extend, or dead-letter."""
     if action == "dead":
         deadletter.publish(app, arg)
         return
     with app.store.session() as session:
         task = session.get(Task, task_id)
-        if action == "extend":
-            replicas, round_no = arg
-            ref = dispatch.payload_ref(app, task)
-            exclude = dispatch.voters(session, task)
-            dispatch.send_round(app, task, ref, replicas, round_no, exclude)
-        elif action == "publish" and not task.published:
-            app.redis.xadd(
-                VERIFIED_STREAM,
-                {
-                    "task_id": task.id,
-                    "kernel": task.kernel,
-                    "seed": str(task.seed),
-                    "output_len": str(task.output_len),
-                    "digest": task.digest or "",
-                    "quorum": str(task.quorum),
-                    "agreeing": str(task.agreeing),
-                    "attestations": json.dumps(evidence.published(session, task)),
-                },
-                maxlen=100_000,
-                approximate=True,
-            )
-            task.published = True
+        replicas, round_no = arg
+        ref = dispatch.payload_ref(app, task)
+        exclude = dispatch.voters(session, task)
+        dispatch.send_round(app, task, ref, replicas, round_no, exclude)

@@ -43,7 +43,7 @@ def worker_command(
     return [
         sys.executable, "-m", "celery", "-A", "shardy.celery_app", "worker",
         "-Q", queue, "-n", name, "-c", str(concurrency), "-P", pool,
-        "-l", loglevel, "--without-gossip", "--without-mingle", "-E",
+        "-l", loglevel, "--without-gossip", "--without-mingle",
     ]  # fmt: skip
 
 

@@ -110,8 +110,15 @@ class Settings:
         metadata={"doc": "Replicas per Groth16 proof (K); 1 proves every replica on its own."},
     )
     attest_wait_ms: int = field(
-        default=50,
+        default=250,
         metadata={"doc": "Longest a replica waits for its attestation batch to fill (ms)."},
+    )
+    task_events: bool = field(
+        default=False,
+        metadata={
+            "doc": "Workers always send Celery task events. Unset, they send none until "
+            "Flower (or `celery control enable_events`) switches them on."
+        },
     )
     p2p_listen: str = field(
         default="/ip4/0.0.0.0/tcp/4001",

@@ -38,7 +38,8 @@ def flower_command(port: int, address: str = "127.0.0.1") -> list[str]:
         "flower",
         f"--port={port}",
         f"--address={address}",
-        # workers send task events (-E); Flower asks again every few seconds when they do not
+        # workers send no task events until asked (SHARDY_TASK_EVENTS); Flower asks every few
+        # seconds while it runs, so its views fill while someone watches
         "--enable_events=True",
         # the task list shows our name and argument summary, nothing else is needed
         "--tasks_columns=name,uuid,state,args,received,runtime,worker",

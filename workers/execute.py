@@ -67,7 +67,7 @@ def execute(
     attempt: int = 0,
     handbacks: int = 0,
     attempt_times: list[float] | None = None,
-    report: Callable[[str, int], None] | None = None,
+    report: Callable[[ReplicaOrder, str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run one replica and return its `ReplicaResult` as a dict; never raises except `Retry`.
 
@@ -98,7 +98,8 @@ def execute(
         ).to_dict()
 
     try:
-        return _compute(rt, order, len(times), report or (lambda stage, percent: None))
+        stage = (lambda name, pct: report(order, name, pct)) if report else (lambda *_: None)
+        return _compute(rt, order, len(times), stage)
     except (TransientError, redis.RedisError) as exc:
         return _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times)
     except PERMANENT as exc:
@@ -112,30 +113,8 @@ def execute(
 def _compute(
     rt: WorkerRuntime, order: ReplicaOrder, attempts: int, report: Callable[[str, int], None]
 ) -> dict[str, Any]:
-    s = rt.settings
     t0 = time.perf_counter()
-    kernel = registry.get(order.kernel)
-    if order.payload.size > s.max_payload:
-        raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
-    payload = rt.app.blobs.get(order.payload)
-    plan = kernel.make_plan(len(payload), order.params, order.seed)
-    t_pre = time.perf_counter()
-    report("preprocess", STAGES["preprocess"])
-    if kernel.preprocessor is not None:
-        args = kernel.preprocess_args(order.params)
-        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
-    if plan.output_len != order.output_len:
-        raise KernelError(
-            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
-            f"the order says {order.output_len}"
-        )
-    if plan.output_len > s.max_output:
-        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
-    t1 = time.perf_counter()
-    report("gpu", STAGES["gpu"])
-    with rt.gpu_lock:
-        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
-    t2 = time.perf_counter()
+    output, t_pre, t1, t2 = _run_kernel(rt, order, report)
     ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
     report("attest", STAGES["attest"])
@@ -159,6 +138,35 @@ def _compute(
         },
         **attestation,
     ).to_dict()
+
+
+def _run_kernel(
+    rt: WorkerRuntime, order: ReplicaOrder, report: Callable[[str, int], None]
+) -> tuple[Any, float, float, float]:
+    """Fetch, preprocess and run the kernel; returns the output and the stage start times."""
+    s = rt.settings
+    kernel = registry.get(order.kernel)
+    if order.payload.size > s.max_payload:
+        raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
+    payload = rt.app.blobs.get(order.payload)
+    plan = kernel.make_plan(len(payload), order.params, order.seed)
+    t_pre = time.perf_counter()
+    if kernel.preprocessor is not None:
+        report("preprocess", STAGES["preprocess"])
+        args = kernel.preprocess_args(order.params)
+        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
+    if plan.output_len != order.output_len:
+        raise KernelError(
+            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
+            f"the order says {order.output_len}"
+        )
+    if plan.output_len > s.max_output:
+        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+    t1 = time.perf_counter()
+    report("gpu", STAGES["gpu"])
+    with rt.gpu_lock:
+        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
+    return output, t_pre, t1, time.perf_counter()
 
 
 def _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times) -> dict[str, Any]:

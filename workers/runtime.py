@@ -18,7 +18,7 @@ import redis
 
 from shardy import merkle
 from shardy.celery_app import PROGRESS_PREFIX, ShardyCelery
-from shardy.errors import ConfigError, ShardyError
+from shardy.errors import ConfigError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
 from shardy.zk import attestation_inputs, prove
@@ -151,20 +151,19 @@ class WorkerRuntime:
         taken = {w.decode() for w, r in claims.items() if int(r) != order.replica}
         return bool(self.alive_workers() - taken - set(order.exclude) - {self.worker_id})
 
-    def progress(self, celery_id: str, frame: bytes, stage: str, percent: int) -> str | None:
-        """Record a replica's stage (best effort: progress never fails a replica)."""
+    def progress(self, order: ReplicaOrder, stage: str, percent: int) -> bool:
+        """Record a replica's stage; True if recorded (best effort: never fails a replica)."""
         try:
-            order = ReplicaOrder.decode(frame)
             key = PROGRESS_PREFIX + order.task_id
             report = {"stage": stage, "percent": percent, "worker": self.worker_id}
             pipe = self.app.redis.pipeline(transaction=False)
             pipe.hset(key, str(order.replica), orjson.dumps(report))
             pipe.expire(key, 3600)
             pipe.execute()
-            return order.task_id
-        except (ShardyError, redis.RedisError) as exc:
-            log.debug("progress of %s not recorded: %s", celery_id, exc)
-            return None
+            return True
+        except redis.RedisError as exc:
+            log.debug("progress of %s not recorded: %s", order.summary(), exc)
+            return False
 
     def describe(self) -> dict:
         """Registration record sent to the orchestrator."""

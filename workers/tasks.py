@@ -11,6 +11,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from shardy import deadletter
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
+from shardy.messages import ReplicaOrder
 from workers.execute import Retry, execute
 from workers.identity import worker_commitment, worker_secret
 from workers.runtime import Liveness, WorkerRuntime
@@ -37,6 +38,7 @@ def runtime(nodename: str) -> WorkerRuntime:
 def _on_ready(sender: Any = None, **_: Any) -> None:
     """In a GPU worker's main process: declare the DLQ, register, start beating liveness."""
     deadletter.declare(app)
+    app.shardy_consumer = sender
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if GPU_QUEUE not in queues:
         return
@@ -49,6 +51,16 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         "commitment": worker_commitment(secret),  # bound before any attestation arrives
     }  # the adapter follows from the pool process that opens the GPU
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
+
+
+def _events_on() -> bool:
+    """Whether this worker sends task events now (Flower switches them on at run time)."""
+    consumer = getattr(app, "shardy_consumer", None)  # set in a threads/solo pool's process
+    dispatcher = getattr(consumer, "event_dispatcher", None)
+    if dispatcher is not None:  # enable_events adds "task" to the dispatcher's groups
+        groups = dispatcher.groups
+        return bool(dispatcher.enabled) and (not groups or "task" in groups)
+    return bool(app.conf.worker_send_task_events)
 
 
 @worker_shutdown.connect
@@ -75,11 +87,13 @@ def execute_replica(
     """Run one replica of a task (see `workers.execute.execute`)."""
     rt = runtime(self.request.hostname)
 
-    def report(stage: str, percent: int) -> None:
-        """Progress: in Redis for `TaskHandle.status()`, as a Celery event for Flower."""
-        task_id = rt.progress(self.request.id, frame, stage, percent)
-        if task_id is not None:
-            self.send_event("task-progress", stage=stage, percent=percent, shardy_task=task_id)
+    def report(order: ReplicaOrder, stage: str, percent: int) -> None:
+        """Progress: in Redis for `TaskHandle.status()`; a Celery event for Flower while task
+        events are on."""
+        if rt.progress(order, stage, percent) and _events_on():
+            self.send_event(
+                "task-progress", stage=stage, percent=percent, shardy_task=order.task_id
+            )
 
     try:
         return execute(

@@ -160,7 +160,6 @@ def test_services_the_deployment_needs():
     assert argv_of(svc["orchestrator"])[argv_of(svc["orchestrator"]).index("-Q") + 1] == (
         CONTROL_QUEUE
     )
-    assert "-E" in argv_of(svc["orchestrator"])  # task events for Flower
     redis = " ".join(svc["redis"]["command"])
     assert "--appendonly yes" in redis, "Redis must keep an append-only file (queued tasks)"
     sidecars = [n for n, s in svc.items() if argv_of(s)[:2] == ["shardy", "sidecar"]]
