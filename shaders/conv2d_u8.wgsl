@@ -7,10 +7,11 @@
 // (the kernel declares align = 16: both bindings are zero-padded to whole vec4s):
 // - width % 16 == 0 (rows are whole vec4s): each invocation produces one vec4 (16 pixels) of two
 //   output rows from one vec4 load of each of the four input rows they need, plus the word left
-//   and right of it in each row; every loaded word's bytes are unpacked once for the taps of
-//   both output rows, and each output row is one vec4 store.
+//   and right of it in each row; every loaded word serves the taps of both output rows, and
+//   each output row is one vec4 store.
 // - width % 4 == 0 (rows are whole words): the same with 2 words (8 pixels) of two rows per
 //   invocation, all 16 u32 loads issued before any arithmetic.
+// Both compute a word's 4 pixels with packed 4 x i8 dot products (`row_taps`).
 // - any other width: each invocation writes one output word (4 pixels, which may straddle rows),
 //   reading the 9 neighbours of each pixel byte by byte.
 // The plan dispatches one invocation per item of the path taken (`conv_items`).
@@ -40,9 +41,9 @@ fn byte_at(i: u32) -> i32 {
     return i32((image[i >> 4u][(i >> 2u) & 3u] >> ((i & 3u) * 8u)) & 0xffu);
 }
 
-// The words at `cols` (word columns) of the row starting at word `row`.
+// The words at `cols` (word columns) of the row starting at word `row`, biased (see row_taps).
 fn row_words(row: u32, cols: vec4<u32>) -> vec4<u32> {
-    return vec4<u32>(img(row + cols.x), img(row + cols.y), img(row + cols.z), img(row + cols.w));
+    return biased(vec4<u32>(img(row + cols.x), img(row + cols.y), img(row + cols.z), img(row + cols.w)));
 }
 
 // (prev, cur, next) for the word `w.y`: prev's top byte is the pixel left of it, next's low byte
@@ -52,28 +53,44 @@ fn taps(w: vec4<u32>, at_left: bool, at_right: bool) -> vec3<u32> {
 }
 
 // One filter row's contribution to the 4 pixels of a word, from its (prev, cur, next) taps;
-// wl, wc, wr are the row's three weights.
-fn row_taps(t: vec3<u32>, wl: i32, wc: i32, wr: i32) -> vec4<i32> {
-    let b = vec4<i32>((vec4<u32>(t.y) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu));
-    let l = i32(t.x >> 24u);
-    let r = i32(t.z & 0xffu);
-    return wl * vec4<i32>(l, b.xyz) + wc * b + wr * vec4<i32>(b.yzw, r);
+// w holds the row's three weights. The words hold each pixel p as the i8 value p - 128
+// (xor 0x80 per byte, done at load), so the three taps of pixels 1 and 2 of the word are one
+// packed dot product each with the weights (w.x, w.y, w.z, 0) shifted into place, pixels 0 and 3
+// take two taps from the word and one from the neighbour; `finish` adds 128 * sum(weights).
+// Integer dot products are exact, so this equals the plain sum of w * p.
+fn row_taps(t: vec3<u32>, w: vec3<i32>) -> vec4<i32> {
+    let k1 = pack4xI8(vec4<i32>(w, 0));
+    let p0 = dot4I8Packed(t.y, k1 >> 8u) + w.x * (bitcast<i32>(t.x) >> 24u);
+    let p1 = dot4I8Packed(t.y, k1);
+    let p2 = dot4I8Packed(t.y, k1 << 8u);
+    let p3 = dot4I8Packed(t.y, k1 << 16u) + w.z * ((bitcast<i32>(t.z) << 24u) >> 24u);
+    return vec4<i32>(p0, p1, p2, p3);
 }
 
-struct Post {
+// The filter: weights of the rows above, at and below the pixel, and the rounding step.
+struct Filter {
+    top: vec3<i32>,
+    mid: vec3<i32>,
+    bot: vec3<i32>,
     mul: i32,
     half: i32,
     shift: u32,
     use_abs: bool,
+    bias: i32,  // 128 * sum of the weights
 }
 
-fn finish(sum: vec4<i32>, post: Post) -> u32 {
-    var acc = sum;
-    if (post.use_abs) {
+// The 4 output pixels of a word, packed, from the taps of the rows above, at and below it.
+fn filtered(top: vec3<u32>, mid: vec3<u32>, bot: vec3<u32>, f: Filter) -> u32 {
+    var acc = row_taps(top, f.top) + row_taps(mid, f.mid) + row_taps(bot, f.bot) + f.bias;
+    if (f.use_abs) {
         acc = abs(acc);
     }
-    let v = vec4<u32>(clamp((acc * post.mul + post.half) >> vec4<u32>(post.shift), vec4<i32>(0), vec4<i32>(255)));
+    let v = vec4<u32>(clamp((acc * f.mul + f.half) >> vec4<u32>(f.shift), vec4<i32>(0), vec4<i32>(255)));
     return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
+}
+
+fn biased(v: vec4<u32>) -> vec4<u32> {
+    return v ^ vec4<u32>(0x80808080u);
 }
 
 @compute @workgroup_size(256)
@@ -96,58 +113,68 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let half = i32((1u << shift) >> 1u);
     let stride = groups.x * 256u;
 
+    let f = Filter(
+        vec3<i32>(w0, w1, w2), vec3<i32>(w3, w4, w5), vec3<i32>(w6, w7, w8),
+        mul, half, shift, use_abs, 128 * (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8),
+    );
+    let hh = word(4u);
+
     if (word(3u) % 16u == 0u) {
-        let post = Post(mul, half, shift, use_abs);
-        let hh = word(4u);
         let vr = word(3u) / 16u;  // vec4s per row
         let items = vr * ((hh + 1u) / 2u);
         for (var it = gid.x; it < items; it += stride) {
             let pair = it / vr;
             let x = it - pair * vr;
             let y = pair * 2u;
+            // vec4 offsets of rows y-1 .. y+2, clamped to the image
             let ra = select(y - 1u, 0u, y == 0u) * vr;
             let rb = y * vr;
             let rc = min(y + 1u, hh - 1u) * vr;
             let rd = min(y + 2u, hh - 1u) * vr;
             let xl = select(x - 1u, 0u, x == 0u);
             let xr = min(x + 1u, vr - 1u);
-            let a = image[ra + x]; let al = image[ra + xl].w; let ar = image[ra + xr].x;
-            let b = image[rb + x]; let bl = image[rb + xl].w; let br = image[rb + xr].x;
-            let c = image[rc + x]; let cl = image[rc + xl].w; let cr = image[rc + xr].x;
-            let d = image[rd + x]; let dl = image[rd + xl].w; let dr = image[rd + xr].x;
+            // each row: the vec4, and the words left and right of it (all loads first)
+            let a = biased(vec4<u32>(image[ra + xl].w, image[ra + x].xyz));
+            let b = biased(vec4<u32>(image[rb + xl].w, image[rb + x].xyz));
+            let c = biased(vec4<u32>(image[rc + xl].w, image[rc + x].xyz));
+            let d = biased(vec4<u32>(image[rd + xl].w, image[rd + x].xyz));
+            let a2 = biased(vec4<u32>(image[ra + x].w, image[ra + xr].x, 0u, 0u));
+            let b2 = biased(vec4<u32>(image[rb + x].w, image[rb + xr].x, 0u, 0u));
+            let c2 = biased(vec4<u32>(image[rc + x].w, image[rc + xr].x, 0u, 0u));
+            let d2 = biased(vec4<u32>(image[rd + x].w, image[rd + xr].x, 0u, 0u));
             let at_left = x == 0u;
             let at_right = x + 1u >= vr;
-            let second_row = y + 1u < hh;
-            let ta0 = taps(vec4<u32>(al, a.xy, 0u), at_left, false);
-            let tb0 = taps(vec4<u32>(bl, b.xy, 0u), at_left, false);
-            let tc0 = taps(vec4<u32>(cl, c.xy, 0u), at_left, false);
-            let td0 = taps(vec4<u32>(dl, d.xy, 0u), at_left, false);
-            let ta1 = a.xyz; let tb1 = b.xyz; let tc1 = c.xyz; let td1 = d.xyz;
-            let ta2 = a.yzw; let tb2 = b.yzw; let tc2 = c.yzw; let td2 = d.yzw;
-            let ta3 = taps(vec4<u32>(a.zw, ar, 0u), false, at_right);
-            let tb3 = taps(vec4<u32>(b.zw, br, 0u), false, at_right);
-            let tc3 = taps(vec4<u32>(c.zw, cr, 0u), false, at_right);
-            let td3 = taps(vec4<u32>(d.zw, dr, 0u), false, at_right);
+            // taps of the vec4's 4 words in each row
+            let a0 = taps(a, at_left, false);
+            let b0 = taps(b, at_left, false);
+            let c0 = taps(c, at_left, false);
+            let d0 = taps(d, at_left, false);
+            let a1 = vec3<u32>(a.yzw);
+            let b1 = vec3<u32>(b.yzw);
+            let c1 = vec3<u32>(c.yzw);
+            let d1 = vec3<u32>(d.yzw);
+            let a_2 = vec3<u32>(a.zw, a2.x);
+            let b_2 = vec3<u32>(b.zw, b2.x);
+            let c_2 = vec3<u32>(c.zw, c2.x);
+            let d_2 = vec3<u32>(d.zw, d2.x);
+            let a3 = taps(vec4<u32>(a.w, a2.xy, 0u), false, at_right);
+            let b3 = taps(vec4<u32>(b.w, b2.xy, 0u), false, at_right);
+            let c3 = taps(vec4<u32>(c.w, c2.xy, 0u), false, at_right);
+            let d3 = taps(vec4<u32>(d.w, d2.xy, 0u), false, at_right);
             result[rb + x] = vec4<u32>(
-                finish(row_taps(ta0, w0, w1, w2) + row_taps(tb0, w3, w4, w5) + row_taps(tc0, w6, w7, w8), post),
-                finish(row_taps(ta1, w0, w1, w2) + row_taps(tb1, w3, w4, w5) + row_taps(tc1, w6, w7, w8), post),
-                finish(row_taps(ta2, w0, w1, w2) + row_taps(tb2, w3, w4, w5) + row_taps(tc2, w6, w7, w8), post),
-                finish(row_taps(ta3, w0, w1, w2) + row_taps(tb3, w3, w4, w5) + row_taps(tc3, w6, w7, w8), post),
+                filtered(a0, b0, c0, f), filtered(a1, b1, c1, f),
+                filtered(a_2, b_2, c_2, f), filtered(a3, b3, c3, f),
             );
-            if (second_row) {
+            if (y + 1u < hh) {
                 result[rc + x] = vec4<u32>(
-                    finish(row_taps(tb0, w0, w1, w2) + row_taps(tc0, w3, w4, w5) + row_taps(td0, w6, w7, w8), post),
-                    finish(row_taps(tb1, w0, w1, w2) + row_taps(tc1, w3, w4, w5) + row_taps(td1, w6, w7, w8), post),
-                    finish(row_taps(tb2, w0, w1, w2) + row_taps(tc2, w3, w4, w5) + row_taps(td2, w6, w7, w8), post),
-                    finish(row_taps(tb3, w0, w1, w2) + row_taps(tc3, w3, w4, w5) + row_taps(td3, w6, w7, w8), post),
+                    filtered(b0, c0, d0, f), filtered(b1, c1, d1, f),
+                    filtered(b_2, c_2, d_2, f), filtered(b3, c3, d3, f),
                 );
             }
         }
         return;
     }
     if (word(3u) % 4u == 0u) {
-        let post = Post(mul, half, shift, use_abs);
-        let hh = word(4u);
         let wr = word(3u) / 4u;  // words per row
         let chunks = (wr + 1u) / 2u;  // word pairs per row
         let items = chunks * ((hh + 1u) / 2u);
@@ -161,7 +188,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let rc = min(y + 1u, hh - 1u) * wr;
             let rd = min(y + 2u, hh - 1u) * wr;
             // columns: the word left of the pair, the pair, the word right of it (clamped)
-            let cols = vec4<u32>(select(q0 - 1u, 0u, q0 == 0u), q0, min(q0 + 1u, wr - 1u), min(q0 + 2u, wr - 1u));
+            let left = select(q0 - 1u, 0u, q0 == 0u);
+            let cols = vec4<u32>(left, q0, min(q0 + 1u, wr - 1u), min(q0 + 2u, wr - 1u));
             // all 16 loads before any arithmetic
             let a = row_words(ra, cols);
             let b = row_words(rb, cols);
@@ -169,17 +197,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let d = row_words(rd, cols);
             let at_left = q0 == 0u;
             let second_word = q0 + 1u < wr;
-            let at_right = !second_word;
             let second_row = y + 1u < hh;
             // word q0: its left neighbour is .x (or pixel 0 repeated), its right one .z
             // (or, at the row end, its own last pixel repeated)
-            let ta = taps(a, at_left, at_right);
-            let tb = taps(b, at_left, at_right);
-            let tc = taps(c, at_left, at_right);
-            let td = taps(d, at_left, at_right);
-            put(rb + q0, finish(row_taps(ta, w0, w1, w2) + row_taps(tb, w3, w4, w5) + row_taps(tc, w6, w7, w8), post));
+            let ta = taps(a, at_left, !second_word);
+            let tb = taps(b, at_left, !second_word);
+            let tc = taps(c, at_left, !second_word);
+            let td = taps(d, at_left, !second_word);
+            put(rb + q0, filtered(ta, tb, tc, f));
             if (second_row) {
-                put(rc + q0, finish(row_taps(tb, w0, w1, w2) + row_taps(tc, w3, w4, w5) + row_taps(td, w6, w7, w8), post));
+                put(rc + q0, filtered(tb, tc, td, f));
             }
             if (second_word) {
                 let at_end = q0 + 2u >= wr;
@@ -187,9 +214,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 let ub = taps(b.yzww, false, at_end);
                 let uc = taps(c.yzww, false, at_end);
                 let ud = taps(d.yzww, false, at_end);
-                put(rb + q0 + 1u, finish(row_taps(ua, w0, w1, w2) + row_taps(ub, w3, w4, w5) + row_taps(uc, w6, w7, w8), post));
+                put(rb + q0 + 1u, filtered(ua, ub, uc, f));
                 if (second_row) {
-                    put(rc + q0 + 1u, finish(row_taps(ub, w0, w1, w2) + row_taps(uc, w3, w4, w5) + row_taps(ud, w6, w7, w8), post));
+                    put(rc + q0 + 1u, filtered(ub, uc, ud, f));
                 }
             }
         }
