@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from orchestrator import keys
+from shardy import routing
 from shardy.blobs import BlobRef
-from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, ShardyCelery
+from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
 from shardy.config import quorum_for
 from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import registry
@@ -65,6 +66,10 @@ def dispatch(
     if not 1 <= q <= r:
         raise ConfigError(f"quorum must be between 1 and redundancy={r}, got {q}")
     ref = app.blobs.put(data)
+    # no more replicas than live workers can run distinctly (at least the quorum): a replica
+    # without a distinct worker would only be handed back and skipped
+    live = len(routing.alive(app.redis))
+    sent = min(r, live) if live >= q else r
     task = Task(
         id=str(uuid.uuid4()),
         kernel=kernel,
@@ -76,7 +81,7 @@ def dispatch(
         redundancy=r,
         quorum=q,
         max_replicas=max(s.effective_max_replicas, r),
-        replicas_sent=r,
+        replicas_sent=sent,
         rounds_sent=1,
         rounds_settled=0,
         state="running",
@@ -86,7 +91,7 @@ def dispatch(
     )
     with app.store.session() as session:
         session.add(task)
-    send_round(app, task, ref, range(r), 1)
+    send_round(app, task, ref, range(sent), 1)
     return task
 
 
@@ -104,7 +109,8 @@ def send_round(
     """
     key_id = keys.active_key(app)
     header = []
-    for i in replicas:
+    targets = routing.assign(app.redis, len(replicas), exclude)
+    for i, node in zip(replicas, targets, strict=True):
         order = ReplicaOrder(
             task_id=task.id,
             replica=i,
@@ -121,7 +127,7 @@ def send_round(
             app.signature(
                 "shardy.execute",
                 args=(order.encode(),),
-                queue=GPU_QUEUE,
+                queue=routing.queue_for(node),
                 argsrepr=f"({order.summary()})",
                 shadow=f"shardy.execute[{task.kernel}]",
             )

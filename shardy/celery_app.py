@@ -110,6 +110,7 @@ def celery_config(s: Settings) -> dict:
         "result_backend_base_sleep_between_retries_ms": 200,
         "result_backend_max_sleep_between_retries_ms": 5_000,
         "worker_consumer": "shardy.consumer:DeadLetteringConsumer",
+        "worker_direct": True,  # a queue per worker node: dispatch spreads replicas over them
         "worker_hijack_root_logger": False,
         # Flower builds its views from task events and switches them on while it runs; off,
         # they cost nothing (three or more publishes per task otherwise)

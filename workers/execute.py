@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from shardy import deadletter
+from shardy import deadletter, routing
 from shardy.errors import (
     BlobError,
     FrameError,
@@ -34,10 +34,13 @@ PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError, 
 class Retry(Exception):
     """Ask the Celery task to re-publish this replica after ``countdown`` seconds."""
 
-    def __init__(self, countdown: float, kwargs: dict[str, Any], reason: str) -> None:
+    def __init__(
+        self, countdown: float, kwargs: dict[str, Any], reason: str, node: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.countdown = countdown
         self.kwargs = kwargs
+        self.node = node  # a worker's direct queue to send it to, or None: the shared queue
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -83,11 +86,13 @@ def execute(
         return _dead(rt, None, frame, f"malformed replica order: {exc}", times, kind="malformed")
 
     if not rt.claim(order):
-        if handbacks < s.handback_max and rt.others_free(order):
+        free = rt.others_free(order) if handbacks < s.handback_max else set()
+        if free:  # straight to one of them when it has a direct queue, else the shared queue
             raise Retry(
                 handback_delay(handbacks),
                 {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},
                 f"handing back {order.summary()}: this worker already served the task",
+                node=routing.free_node(rt.app.redis, rt.alive_workers() - free),
             )
         return ReplicaResult(
             "skipped",

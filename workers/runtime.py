@@ -8,7 +8,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,12 @@ from typing import Any
 import orjson
 import redis
 
-from shardy import merkle
+from shardy import merkle, routing
 from shardy.celery_app import PROGRESS_PREFIX, ShardyCelery
 from shardy.errors import ConfigError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
+from shardy.status import queue_depths
 from shardy.zk import attestation_inputs, prove
 from workers.batcher import Batcher
 from workers.gpu import GPU
@@ -29,8 +29,6 @@ from workers.preprocess import Preprocessor
 
 log = logging.getLogger("shardy.worker")
 
-ALIVE_KEY = "shardy:workers:alive"
-ALIVE_WINDOW = 15.0
 _CLAIM_TTL = 7 * 86_400
 _TESTS_DIR = Path(__file__).resolve().parents[1] / "tests"
 
@@ -127,8 +125,7 @@ class WorkerRuntime:
 
     def alive_workers(self) -> set[str]:
         """Worker ids that beat within the liveness window."""
-        since = time.time() - ALIVE_WINDOW
-        return {w.decode() for w in self.app.redis.zrangebyscore(ALIVE_KEY, since, "+inf")}
+        return routing.alive(self.app.redis)
 
     # ---- distinct workers per task ----------------------------------------------------------
 
@@ -144,12 +141,12 @@ class WorkerRuntime:
         """Give up a claim (the replica failed), so this worker may serve another replica."""
         self._release([claim_key(order.task_id, order.round)], [self.worker_id, order.replica])
 
-    def others_free(self, order: ReplicaOrder) -> bool:
-        """True when another live worker may run the order's replica: not excluded, and not
-        serving another replica of this round (or claiming this very one: it restarted)."""
+    def others_free(self, order: ReplicaOrder) -> set[str]:
+        """Other live workers that may run the order's replica: not excluded, and not serving
+        another replica of this round (or claiming this very one: it restarted)."""
         claims = self.app.redis.hgetall(claim_key(order.task_id, order.round))
         taken = {w.decode() for w, r in claims.items() if int(r) != order.replica}
-        return bool(self.alive_workers() - taken - set(order.exclude) - {self.worker_id})
+        return self.alive_workers() - taken - set(order.exclude) - {self.worker_id}
 
     def progress(self, order: ReplicaOrder, stage: str, percent: int) -> bool:
         """Record a replica's stage; True if recorded (best effort: never fails a replica)."""
@@ -176,11 +173,13 @@ class WorkerRuntime:
 
 
 class Liveness:
-    """Beats ``worker_id`` into the alive set from the worker's main process until stopped."""
+    """Beats ``worker_id`` into the live set from the worker's main process until stopped,
+    with its Celery node name and the depth of its direct queue (see `shardy.routing`)."""
 
-    def __init__(self, app: ShardyCelery, worker_id: str) -> None:
+    def __init__(self, app: ShardyCelery, worker_id: str, node: str | None = None) -> None:
         self.app = app
         self.worker_id = worker_id
+        self.node = node
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="shardy-beat", daemon=True)
 
@@ -192,16 +191,27 @@ class Liveness:
 
     def beat(self) -> None:
         """Mark the worker alive (a sorted set scored by the time of the last beat)."""
-        self.app.redis.zadd(ALIVE_KEY, {self.worker_id: time.time()})
+        routing.beat(self.app.redis, self.worker_id, self.node, self._backlog())
+
+    def _backlog(self) -> int:
+        """Replicas waiting in this worker's direct queue (0 when the broker cannot say)."""
+        if not self.node:
+            return 0
+        name = routing.queue_for(self.node).name
+        try:
+            return queue_depths(self.app, [name])[name]
+        except Exception as exc:  # noqa: BLE001 - any transport error: beat without it
+            log.debug("direct queue depth unavailable: %s", exc)
+            return 0
 
     def stop(self) -> None:
-        """Stop beating and leave the alive set at once."""
+        """Stop beating and leave the live set at once."""
         self._stop.set()
         with contextlib.suppress(redis.RedisError):
-            self.app.redis.zrem(ALIVE_KEY, self.worker_id)
+            routing.leave(self.app.redis, self.worker_id)
 
     def _loop(self) -> None:
-        while not self._stop.wait(ALIVE_WINDOW / 3):
+        while not self._stop.wait(routing.ALIVE_WINDOW / 3):
             try:
                 self.beat()
             except redis.RedisError as exc:  # the broker may be restarting; keep beating

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
-from shardy import deadletter
+from shardy import deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from shardy.messages import ReplicaOrder
 from workers.execute import Retry, execute
@@ -43,7 +43,7 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     if GPU_QUEUE not in queues:
         return
     worker_id = app.settings.worker_id or sender.hostname
-    app.shardy_liveness = Liveness(app, worker_id).start()
+    app.shardy_liveness = Liveness(app, worker_id, node=sender.hostname).start()
     secret = worker_secret(app.settings, worker_id)  # created here once, before any replica
     info = {
         "id": worker_id,
@@ -105,4 +105,6 @@ def execute_replica(
             report=report,
         )
     except Retry as r:
-        raise self.retry(args=(frame,), kwargs=r.kwargs, countdown=r.countdown) from None
+        raise self.retry(
+            args=(frame,), kwargs=r.kwargs, countdown=r.countdown, queue=routing.queue_for(r.node)
+        ) from None

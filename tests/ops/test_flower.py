@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -97,20 +98,28 @@ def test_flower_command_names_the_port_and_keeps_the_broker_off_the_command_line
 def test_flower_shows_shardy_tasks_and_gpu_workers(ops_cluster, flower, browser):
     from selenium.webdriver.common.by import By
 
-    ids = [ops_cluster.client.submit("histogram", bytes([i]) * 4096).get(timeout=120).task_id
-           for i in range(2)]  # fmt: skip
+    # Workers send task events only once Flower's enable_events broadcast reached them: keep
+    # submitting pairs of tasks until the page lists the replicas of one pair
     ARTIFACTS.mkdir(exist_ok=True)
-
-    browser.get(f"{flower}/tasks")
+    submitted: list[str] = []
 
     def task_rows() -> list[str]:
-        rows = browser.find_elements(By.CSS_SELECTOR, "#tasks-table tbody tr")
-        texts = [r.text for r in rows]
-        done = [t for t in texts if "shardy.execute" in t and "SUCCESS" in t]
-        return done if len(done) >= 2 * len(ids) else []
+        ids = [ops_cluster.client.submit("histogram", bytes([i]) * 4096).get(timeout=120).task_id
+               for i in range(2)]  # fmt: skip
+        submitted.extend(ids)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            browser.get(f"{flower}/tasks")
+            rows = browser.find_elements(By.CSS_SELECTOR, "#tasks-table tbody tr")
+            texts = [r.text for r in rows]
+            done = [t for t in texts if "shardy.execute" in t and "SUCCESS" in t]
+            if len(done) >= 2 * len(ids):
+                return done
+            time.sleep(1)
+        return []
 
     try:
-        rows = wait_for("the tasks page to list the replicas", task_rows, timeout=60)
+        rows = wait_for("the tasks page to list the replicas", task_rows, timeout=90)
     finally:
         browser.save_screenshot(str(ARTIFACTS / "flower-tasks.png"))
     assert any("histogram" in r for r in rows), rows
