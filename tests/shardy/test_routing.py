@@ -1,0 +1,47 @@
+"""Replica routing: distinct live workers, shortest backlog first, the shared queue beyond."""
+
+import time
+
+import pytest
+import redis
+from cluster_support import short_home
+
+from shardy import routing
+from shardy.celery_app import GPU_QUEUE
+from shardy.config import Settings
+from shardy.embedded import EmbeddedRedis
+
+
+@pytest.fixture
+def r():
+    with EmbeddedRedis(Settings(home=short_home())) as server:
+        client = redis.Redis(unix_socket_path=str(server.socket))
+        yield client
+        client.close()
+
+
+def test_replicas_go_to_distinct_live_workers_least_backlog_first(r):
+    for wid, backlog in (("a", 5), ("b", 0), ("c", 2)):
+        routing.beat(r, wid, f"{wid}@host", backlog)
+    assert routing.assign(r, 2) == ["b@host", "c@host"]
+    assert routing.assign(r, 3) == ["b@host", "c@host", "a@host"]
+    assert routing.assign(r, 5) == ["b@host", "c@host", "a@host", None, None]
+    assert routing.assign(r, 2, exclude=["b"]) == ["c@host", "a@host"]
+    assert routing.free_node(r, ["b", "c"]) == "a@host"
+    assert routing.free_node(r, ["a", "b", "c"]) is None
+
+
+def test_gone_and_unnamed_workers_get_nothing(r):
+    routing.beat(r, "old", "old@host")
+    r.zadd(routing.ALIVE_KEY, {"old": time.time() - routing.ALIVE_WINDOW - 1})
+    routing.beat(r, "anon", None)  # beats, but has no direct queue (no node name)
+    routing.beat(r, "left", "left@host")
+    routing.leave(r, "left")
+    assert routing.alive(r) == {"anon"}
+    assert routing.assign(r, 2) == [None, None]
+
+
+def test_queues():
+    assert routing.queue_for(None) == GPU_QUEUE
+    q = routing.queue_for("gpu0@box")
+    assert q.name == "gpu0@box.dq2" and q.routing_key == "gpu0@box"
