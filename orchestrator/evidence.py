@@ -190,15 +190,26 @@ def _replayed(session: Session, task: Task, row: Replica) -> str | None:
 
 def published(session: Session, task: Task) -> list[dict]:
     """The agreeing attestations, as peers re-verify them (proof, signals, key id, batch)."""
-    rows = session.scalars(
-        select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
+    rows = list(
+        session.scalars(
+            select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
+        )
+    )
+    ids = {r.batch_id for r in rows if r.batch_id is not None}
+    stored = (
+        {
+            b.id: b
+            for b in session.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
+        }
+        if ids
+        else {}
     )
     out = []
     for r in rows:
         item = {"worker_id": r.worker_id, "digest": r.digest, "proof": r.proof,
                 "public_signals": r.public_signals, "key_id": r.key_id}  # fmt: skip
         if r.batch_id is not None:
-            batch = session.get(AttestationBatch, r.batch_id)
+            batch = stored.get(r.batch_id)
             item["proof"] = batch.proof if batch else None
             item["batch"] = {"id": r.batch_id, "index": r.batch_index, "path": r.batch_path,
                              "size": batch.size if batch else None,

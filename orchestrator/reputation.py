@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shardy.store import Worker
 from shardy.store.models import utcnow
+
+
+def preload(session: Session, worker_ids: Iterable[object]) -> list[Worker]:
+    """Load these workers' rows in one query. Keep the returned list while the session works:
+    the session's identity map holds rows weakly, and while they live, `worker_row` finds
+    them without a query."""
+    ids = {w for w in worker_ids if isinstance(w, str) and w}
+    return list(session.scalars(select(Worker).where(Worker.id.in_(ids)))) if ids else []
 
 
 def worker_row(session: Session, worker_id: str) -> Worker:

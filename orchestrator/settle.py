@@ -41,7 +41,9 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
     decision once; later rounds (extras, replays) merge with what is already recorded.
     """
     follow_up: list[tuple[str, Any]] = []
-    with app.store.session() as session:
+    # flushes are explicit (after recording, judging and deciding): autoflush before every
+    # query would issue a dozen small flushes per settle while the write lock is held
+    with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
         if task is None:
             log.error("settle for unknown task %s ignored", task_id)
@@ -55,12 +57,14 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
                 _judge_late(app, session, task, fresh)
+                session.flush()
                 _publish(app, session, task)
             task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
             task.rounds_settled = round_no
             outcome = _decide(app, session, task, round_no, follow_up)
+            session.flush()
             if task.state == "verified":
                 _publish(app, session, task)
     for action, arg in follow_up:
@@ -73,6 +77,9 @@ def _record(
 ) -> tuple[list[Replica], dict[int, dict]]:
     """Insert replica rows not seen before; returns the new ok rows and their batch receipts."""
     have = set(session.scalars(select(Replica.replica).where(Replica.task_id == task.id)))
+    session.info["workers"] = reputation.preload(
+        session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
+    )  # held for the session's life: see reputation.preload
     fresh, receipts = [], {}
     for raw in results:
         r = ReplicaResult.from_dict(raw)
