@@ -129,7 +129,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--size", type=int, default=256, help="payload bytes (tiny kernel)")
     ap.add_argument("--sweep", default="1,8,32,128", help="attestation batch sizes K")
-    ap.add_argument("--wait-ms", type=int, default=100, help="SHARDY_ATTEST_WAIT_MS")
+    ap.add_argument(
+        "--wait-ms", type=int, default=Settings.attest_wait_ms, help="SHARDY_ATTEST_WAIT_MS"
+    )
     args = ap.parse_args()
     rng = np.random.default_rng(1)
     payloads = [

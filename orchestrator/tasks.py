@@ -17,6 +17,7 @@ from shardy.celery_app import CONTROL_QUEUE, app
 @app.task(
     name="shardy.settle",
     bind=True,
+    ignore_result=True,  # the decision lands in SQL; nobody reads the chord body's result
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(SQLAlchemyError, RedisError),

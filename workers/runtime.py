@@ -16,7 +16,7 @@ import orjson
 import redis
 
 from shardy import merkle, routing
-from shardy.celery_app import PROGRESS_PREFIX, ShardyCelery
+from shardy.celery_app import ShardyCelery
 from shardy.errors import ConfigError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
@@ -26,6 +26,7 @@ from workers.batcher import Batcher
 from workers.gpu import GPU
 from workers.identity import worker_commitment, worker_secret
 from workers.preprocess import Preprocessor
+from workers.progress import ProgressWriter
 
 log = logging.getLogger("shardy.worker")
 
@@ -83,6 +84,7 @@ class WorkerRuntime:
         self.keys = KeyCache(app.redis, self.settings.home / "keys")
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
+        self._progress = ProgressWriter(app.redis)
         load_test_kernels()
 
     def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
@@ -148,19 +150,10 @@ class WorkerRuntime:
         taken = {w.decode() for w, r in claims.items() if int(r) != order.replica}
         return self.alive_workers() - taken - set(order.exclude) - {self.worker_id}
 
-    def progress(self, order: ReplicaOrder, stage: str, percent: int) -> bool:
-        """Record a replica's stage; True if recorded (best effort: never fails a replica)."""
-        try:
-            key = PROGRESS_PREFIX + order.task_id
-            report = {"stage": stage, "percent": percent, "worker": self.worker_id}
-            pipe = self.app.redis.pipeline(transaction=False)
-            pipe.hset(key, str(order.replica), orjson.dumps(report))
-            pipe.expire(key, 3600)
-            pipe.execute()
-            return True
-        except redis.RedisError as exc:
-            log.debug("progress of %s not recorded: %s", order.summary(), exc)
-            return False
+    def progress(self, order: ReplicaOrder, stage: str, percent: int) -> None:
+        """Record a replica's stage (buffered, best effort: see `workers.progress`)."""
+        report = {"stage": stage, "percent": percent, "worker": self.worker_id}
+        self._progress.record(order.task_id, order.replica, report)
 
     def describe(self) -> dict:
         """Registration record sent to the orchestrator."""

@@ -90,7 +90,8 @@ def execute_replica(
     def report(order: ReplicaOrder, stage: str, percent: int) -> None:
         """Progress: in Redis for `TaskHandle.status()`; a Celery event for Flower while task
         events are on."""
-        if rt.progress(order, stage, percent) and _events_on():
+        rt.progress(order, stage, percent)
+        if _events_on():
             self.send_event(
                 "task-progress", stage=stage, percent=percent, shardy_task=order.task_id
             )
