@@ -50,6 +50,19 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
 
 
+def test_a_round_sends_no_more_replicas_than_live_workers(cluster):
+    data = payload(3000, 99)
+    handle = cluster.client.submit("sha256", data, redundancy=5, quorum=3)
+    res = handle.get(timeout=120)
+    assert res.redundancy == 5 and res.quorum == 3
+    with cluster.app.store.read() as s:
+        task = s.get(Task, res.task_id)
+        rows = s.scalars(select(Replica).where(Replica.task_id == res.task_id)).all()
+        assert task.replicas_sent == 3  # three live workers: one replica each, none skipped
+        assert sorted(r.status for r in rows) == ["ok"] * 3
+        assert len({r.worker_id for r in rows}) == 3
+
+
 def test_many_tasks_spread_over_distinct_workers(cluster):
     data = [payload(5000, i) for i in range(12)]
     handles = cluster.client.map("sha256", data)
