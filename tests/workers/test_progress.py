@@ -5,20 +5,14 @@ import time
 import orjson
 import pytest
 import redis
-from cluster_support import short_home
 
 from shardy.celery_app import PROGRESS_PREFIX
-from shardy.config import Settings
-from shardy.embedded import EmbeddedRedis
 from workers.progress import ProgressWriter
 
 
 @pytest.fixture
-def client():
-    with EmbeddedRedis(Settings(home=short_home())) as server:
-        c = redis.Redis(unix_socket_path=str(server.socket))
-        yield c
-        c.close()
+def client(redis_client):
+    return redis_client
 
 
 def test_latest_stage_per_replica_is_written(client):
