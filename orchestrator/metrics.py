@@ -26,6 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from shardy import routing
 from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE, ShardyCelery
 from shardy.status import queue_depths
 from shardy.store import DeadLetter, Replica, Task, Worker
@@ -208,11 +209,12 @@ class ShardyCollector(Collector):
     # ---- broker: queue depths --------------------------------------------------------------
 
     def _broker(self) -> Iterator[Metric]:
-        depth = queue_depths(self.app, (*WORK_QUEUES, DLQ))
+        work = (*WORK_QUEUES, *routing.direct_queues(self.app.redis))  # + live workers' own
+        depth = queue_depths(self.app, (*work, DLQ))
         queues = GaugeMetricFamily(
             "shardy_queue_depth", "Messages waiting in a work queue.", labels=["queue"]
         )
-        for q in WORK_QUEUES:
+        for q in work:
             queues.add_metric([q], depth[q])
         yield queues
         yield GaugeMetricFamily(

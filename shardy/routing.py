@@ -66,6 +66,11 @@ def _candidates(r: redis.Redis, worker_ids: set[str]) -> list[tuple[int, str]]:
     return [(int(b or 0), n.decode()) for n, b in zip(names, backlogs, strict=True) if n]
 
 
+def direct_queues(r: redis.Redis) -> list[str]:
+    """Names of the live workers' direct queues (for queue-depth views)."""
+    return sorted(worker_direct(name).name for _, name in _candidates(r, alive(r)))
+
+
 def queue_for(node: str | None) -> Queue | str:
     """The direct queue of a worker node, or the shared GPU queue for None."""
     return worker_direct(node) if node else GPU_QUEUE

@@ -20,6 +20,7 @@ def task_status(settings: Settings, task_id: str) -> dict[str, Any]:
 
 def overview(settings: Settings) -> dict[str, Any]:
     """Tasks by state, workers with reputation, queue depths and DLQ depth."""
+    from shardy import routing
     from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE
     from shardy.embedded import require_broker
     from shardy.store import Task, Worker
@@ -34,8 +35,8 @@ def overview(settings: Settings) -> dict[str, Any]:
         ]  # fmt: skip
     out: dict[str, Any] = {"tasks": states, "workers": workers}
     require_broker(settings)
-    depth = queue_depths(app, (GPU_QUEUE, CONTROL_QUEUE, DLQ))
-    out["queues"] = depth
+    direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
+    out["queues"] = queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
     return out
 
 
