@@ -68,8 +68,8 @@ def dispatch(
     ref = app.blobs.put(data)
     # no more replicas than live workers can run distinctly (at least the quorum): a replica
     # without a distinct worker would only be handed back and skipped
-    live = len(routing.alive(app.redis))
-    sent = min(r, live) if live >= q else r
+    live = routing.alive(app.redis)
+    sent = min(r, len(live)) if len(live) >= q else r
     task = Task(
         id=str(uuid.uuid4()),
         kernel=kernel,
@@ -91,7 +91,7 @@ def dispatch(
     )
     with app.store.session() as session:
         session.add(task)
-    send_round(app, task, ref, range(sent), 1)
+    send_round(app, task, ref, range(sent), 1, live=live)
     return task
 
 
@@ -102,14 +102,18 @@ def send_round(
     replicas: range,
     round_no: int,
     exclude: tuple[str, ...] = (),
+    live: set[str] | None = None,
 ) -> None:
     """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``.
+
+    Each replica goes to a distinct live worker but ``exclude`` (`shardy.routing.assign`;
+    ``live``: the live workers if the caller has just read them).
 
     The replicas prove with the key active now (`orchestrator.keys.active_key`).
     """
     key_id = keys.active_key(app)
     header = []
-    targets = routing.assign(app.redis, len(replicas), exclude)
+    targets = routing.assign(app.redis, len(replicas), exclude, live)
     for i, node in zip(replicas, targets, strict=True):
         order = ReplicaOrder(
             task_id=task.id,

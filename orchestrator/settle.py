@@ -57,14 +57,12 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
                 _judge_late(app, session, task, fresh)
-                session.flush()
                 _publish(app, session, task)
             task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
             task.rounds_settled = round_no
             outcome = _decide(app, session, task, round_no, follow_up)
-            session.flush()
             if task.state == "verified":
                 _publish(app, session, task)
     for action, arg in follow_up:
@@ -245,6 +243,7 @@ def _publish(app: ShardyCelery, session: Session, task: Task) -> None:
     """
     if task.published:
         return
+    session.flush()  # the evidence query reads this settle's verdicts
     app.redis.xadd(
         VERIFIED_STREAM,
         {

@@ -76,17 +76,20 @@ def queue_for(node: str | None) -> Queue | str:
     return worker_direct(node) if node else GPU_QUEUE
 
 
-def assign(r: redis.Redis, count: int, exclude: Iterable[str] = ()) -> list[str | None]:
-    """Node names for ``count`` replicas: distinct live workers, shortest backlog first (ties
-    at random); None (the shared queue) for replicas beyond the live workers."""
-    found = _candidates(r, alive(r) - set(exclude))
+def assign(
+    r: redis.Redis, count: int, exclude: Iterable[str] = (), live: Iterable[str] | None = None
+) -> list[str | None]:
+    """Node names for ``count`` replicas: distinct live workers (``live``, read from Redis when
+    not given) but ``exclude``, shortest backlog first (ties at random); None (the shared
+    queue) for replicas beyond them."""
+    found = _candidates(r, (alive(r) if live is None else set(live)) - set(exclude))
     random.shuffle(found)
     found.sort(key=lambda c: c[0])  # stable: the shuffle breaks ties
     chosen: list[str | None] = [name for _, name in found[:count]]
     return chosen + [None] * (count - len(chosen))
 
 
-def free_node(r: redis.Redis, busy: Iterable[str]) -> str | None:
-    """The node name of a live worker not in ``busy`` (shortest backlog), or None."""
-    (node,) = assign(r, 1, busy)
+def free_node(r: redis.Redis, free: Iterable[str]) -> str | None:
+    """The node name of one of the ``free`` workers (shortest backlog), or None."""
+    (node,) = assign(r, 1, live=free)
     return node

@@ -92,7 +92,7 @@ def execute(
                 handback_delay(handbacks),
                 {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},
                 f"handing back {order.summary()}: this worker already served the task",
-                node=routing.free_node(rt.app.redis, rt.alive_workers() - free),
+                node=routing.free_node(rt.app.redis, free),
             )
         return ReplicaResult(
             "skipped",
@@ -118,8 +118,30 @@ def execute(
 def _compute(
     rt: WorkerRuntime, order: ReplicaOrder, attempts: int, report: Callable[[str, int], None]
 ) -> dict[str, Any]:
+    s = rt.settings
     t0 = time.perf_counter()
-    output, t_pre, t1, t2 = _run_kernel(rt, order, report)
+    kernel = registry.get(order.kernel)
+    if order.payload.size > s.max_payload:
+        raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
+    payload = rt.app.blobs.get(order.payload)
+    plan = kernel.make_plan(len(payload), order.params, order.seed)
+    t_pre = time.perf_counter()
+    if kernel.preprocessor is not None:
+        report("preprocess", STAGES["preprocess"])
+        args = kernel.preprocess_args(order.params)
+        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
+    if plan.output_len != order.output_len:
+        raise KernelError(
+            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
+            f"the order says {order.output_len}"
+        )
+    if plan.output_len > s.max_output:
+        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+    t1 = time.perf_counter()
+    report("gpu", STAGES["gpu"])
+    with rt.gpu_lock:
+        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
+    t2 = time.perf_counter()
     ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
     t3 = time.perf_counter()
     report("attest", STAGES["attest"])
@@ -143,35 +165,6 @@ def _compute(
         },
         **attestation,
     ).to_dict()
-
-
-def _run_kernel(
-    rt: WorkerRuntime, order: ReplicaOrder, report: Callable[[str, int], None]
-) -> tuple[Any, float, float, float]:
-    """Fetch, preprocess and run the kernel; returns the output and the stage start times."""
-    s = rt.settings
-    kernel = registry.get(order.kernel)
-    if order.payload.size > s.max_payload:
-        raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
-    payload = rt.app.blobs.get(order.payload)
-    plan = kernel.make_plan(len(payload), order.params, order.seed)
-    t_pre = time.perf_counter()
-    if kernel.preprocessor is not None:
-        report("preprocess", STAGES["preprocess"])
-        args = kernel.preprocess_args(order.params)
-        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
-    if plan.output_len != order.output_len:
-        raise KernelError(
-            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
-            f"the order says {order.output_len}"
-        )
-    if plan.output_len > s.max_output:
-        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
-    t1 = time.perf_counter()
-    report("gpu", STAGES["gpu"])
-    with rt.gpu_lock:
-        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
-    return output, t_pre, t1, time.perf_counter()
 
 
 def _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -30,13 +29,11 @@ from shardy.zk.data import Proof, VerifyingKey
 from shardy.zk.field import R
 
 _CPUS = os.cpu_count() or 1
-
-
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _pool() -> ThreadPoolExecutor:
-    """This process's helper thread for single verifications (arkworks releases the GIL).
+    """This process's helper thread for verification (arkworks releases the GIL).
 
     Keyed by pid: a forked child (Celery's prefork pool) must not inherit a dead thread.
     """
@@ -181,15 +178,12 @@ def batch_verify_parsed(vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence
     # the key's three pairs go with the second half. Each half ends in its own final
     # exponentiation, and the product of both must be 1.
     half = len(parsed) // 2 if len(parsed) >= _PARALLEL_MIN else 0
-    first: list[GT] = []
 
-    def run_first() -> None:
+    def run_first() -> GT:
         g1s = [p.a * rho for (p, _), rho in zip(parsed[:half], rho_scalars, strict=False)]
-        first.append(GT.multi_pairing(g1s, [p.b for p, _ in parsed[:half]]))
+        return GT.multi_pairing(g1s, [p.b for p, _ in parsed[:half]])
 
-    helper = threading.Thread(target=run_first, name="shardy-zk-batch") if half else None
-    if helper is not None:
-        helper.start()
+    first = _pool().submit(run_first) if half else None
     try:
         x = _linear_combination(vk, [s % R for s in ic_scalars])
         c = native(
@@ -202,12 +196,9 @@ def batch_verify_parsed(vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence
         g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
         second = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
     finally:
-        if helper is not None:
-            helper.join()
-    if helper is not None:
-        if not first:
-            raise ProofError("pairing failed on the helper thread")
-        second = second * first[0]
+        other = native(first.result, what="pairing failed") if first is not None else None
+    if other is not None:
+        second = second * other
     return bool(second == GT.one())
 
 

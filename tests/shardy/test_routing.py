@@ -20,8 +20,9 @@ def test_replicas_go_to_distinct_live_workers_least_backlog_first(r):
     assert routing.assign(r, 3) == ["b@host", "c@host", "a@host"]
     assert routing.assign(r, 5) == ["b@host", "c@host", "a@host", None, None]
     assert routing.assign(r, 2, exclude=["b"]) == ["c@host", "a@host"]
-    assert routing.free_node(r, ["b", "c"]) == "a@host"
-    assert routing.free_node(r, ["a", "b", "c"]) is None
+    assert routing.assign(r, 2, live={"a", "c"}) == ["c@host", "a@host"]
+    assert routing.free_node(r, ["a"]) == "a@host"
+    assert routing.free_node(r, []) is None
     assert routing.direct_queues(r) == ["a@host.dq2", "b@host.dq2", "c@host.dq2"]
 
 
