@@ -160,3 +160,16 @@ def test_fuzzed_public_signals(proved, vkey_json, signals) -> None:
     proof, _ = proved
     with contextlib.suppress(ProofError):
         assert verify(vkey_json, proof, signals) is False
+
+
+def test_large_batches_check_both_halves(batch, vkey_json) -> None:
+    items = [batch[i % len(batch)] for i in range(20)]  # 20 ≥ _PARALLEL_MIN: two threads
+    assert batch_verify(vkey_json, items) is True
+    for bad in (3, 15):  # one in the half paired on the helper thread, one in the other
+        wrong = list(items)
+        wrong[bad] = (items[bad][0], items[(bad + 1) % 20][1])
+        assert batch_verify(vkey_json, wrong) is False
+        assert find_invalid(vkey_json, wrong) == [bad]
+    malformed = [*items[:15], ({"pi_a": "junk"}, items[15][1]), *items[16:]]
+    with pytest.raises(ProofError, match="batch item 15"):
+        batch_verify(vkey_json, malformed)
