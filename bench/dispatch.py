@@ -1,10 +1,14 @@
 """Verified tasks/s: Shardy (R=3, quorum) vs plain Celery (chord of 3 + comparing callback).
 
 Both run the same tiny exact kernel (`histogram` on a small payload) with 2 worker
-processes on the same embedded Redis, in one run. Also: frame codec vs Celery's json
+processes on the same embedded Redis, in one run, twice: a burst (every task submitted back to
+back, then awaited: the most tasks/s, with latency set by how long the backlog takes to drain)
+and an open-loop run that offers tasks at a fixed rate, a fraction of plain Celery's burst rate
+(latency at a sustained load). Latency is submit → verified: Shardy's from the task rows,
+plain Celery's from the time its comparing callback ran. Also: frame codec vs Celery's json
 serializer (bytes as base64) for 64 KiB payloads. Prints ratios; asserts nothing.
 
-    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256]
+    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.5]
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from celery import chord
@@ -30,31 +36,64 @@ from shardy.config import Settings
 HERE = Path(__file__).resolve().parent
 
 
+class Run(NamedTuple):
+    """One measured run: verified tasks/s and p50/p99 submit→verified latency (s)."""
+
+    rate: float
+    p50: float
+    p99: float
+
+
+def _summary(elapsed: float, done: list[float], latencies: list[float], paced: bool) -> Run:
+    """A burst's rate is tasks / (first submit → last verified); a paced run's is the rate
+    at which verdicts came (first → last verdict), which equals the offered rate when the
+    system keeps up, and falls below it when it does not."""
+    lat = np.array(latencies)
+    rate = (len(done) - 1) / (max(done) - min(done)) if paced else len(done) / elapsed
+    return Run(rate, float(np.percentile(lat, 50)), float(np.percentile(lat, 99)))
+
+
+def _paced(count: int, rate: float | None) -> Iterator[int]:
+    """Yield 0..count-1: back to back (a burst), or open loop at `rate` submissions/s."""
+    t0 = time.perf_counter()
+    for i in range(count):
+        if rate:
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        yield i
+
+
 def bench_shardy(
-    settings: Settings, payloads: list[bytes], workers: int
-) -> tuple[float, float, float]:
-    """Verified tasks/s and p50/p99 submit→verified latency (s, from the task rows)."""
+    settings: Settings, payloads: list[bytes], workers: int, rates: list[float | None]
+) -> list[Run]:
+    """One run per offered rate (None: a burst); latency from the task rows."""
     from sqlalchemy import select
 
     from shardy.store import Task
 
+    runs = []
     with Cluster(settings, workers=workers):
         client = Client(settings)
         client.submit("histogram", payloads[0]).get(timeout=120)  # warm up devices
-        t0 = time.perf_counter()
-        handles = [client.submit("histogram", p) for p in payloads]
-        for h in handles:
-            h.get(timeout=600)
-        elapsed = time.perf_counter() - t0
-        ids = [h.id for h in handles]
-        with client.app.store.session() as s:
-            rows = s.scalars(select(Task).where(Task.id.in_(ids))).all()
-            lat = np.array([(t.settled_at - t.created_at).total_seconds() for t in rows])
+        for rate in rates:
+            t0 = time.perf_counter()
+            handles = [client.submit("histogram", payloads[i]) for i in _paced(len(payloads), rate)]
+            for h in handles:
+                h.get(timeout=600)
+            elapsed = time.perf_counter() - t0
+            ids = [h.id for h in handles]
+            with client.app.store.session() as s:
+                rows = s.scalars(select(Task).where(Task.id.in_(ids))).all()
+                lat = [(t.settled_at - t.created_at).total_seconds() for t in rows]
+                done = [t.settled_at.timestamp() for t in rows]
+            runs.append(_summary(elapsed, done, lat, rate is not None))
         client.close()
-    return len(payloads) / elapsed, float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    return runs
 
 
-def bench_plain(broker: str, payloads: list[bytes], workers: int) -> float:
+def bench_plain(broker: str, payloads: list[bytes], workers: int, fraction: float) -> list[Run]:
+    """A burst, then (fraction > 0) an open-loop run at that fraction of the burst's rate."""
     env = {**os.environ, "PLAIN_BROKER": broker, "PYTHONPATH": str(HERE)}
     procs = [
         subprocess.Popen(
@@ -93,11 +132,22 @@ def bench_plain(broker: str, payloads: list[bytes], workers: int) -> float:
             return chord([pc.run.s("histogram", b64) for _ in range(3)])(pc.compare.s())
 
         one(payloads[0]).get(timeout=120)  # warm up
-        t0 = time.perf_counter()
-        results = [one(p) for p in payloads]
-        for r in results:
-            assert r.get(timeout=600)["agree"] == 3
-        return len(payloads) / (time.perf_counter() - t0)
+        runs: list[Run] = []
+        for rate in [None] + ([None] if fraction > 0 else []):
+            if runs:
+                rate = fraction * runs[0].rate
+            t0 = time.perf_counter()
+            sent = []
+            for i in _paced(len(payloads), rate):
+                sent.append((time.time(), one(payloads[i])))
+            lat, done = [], []
+            for at, r in sent:
+                res = r.get(timeout=600)
+                assert res["agree"] == 3
+                lat.append(res["done"] - at)
+                done.append(res["done"])
+            runs.append(_summary(time.perf_counter() - t0, done, lat, rate is not None))
+        return runs
     finally:
         for p in procs:
             p.terminate()
@@ -130,6 +180,12 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256, help="payload bytes (tiny kernel)")
     ap.add_argument("--sweep", default="1,8,32,128", help="attestation batch sizes K")
     ap.add_argument(
+        "--paced",
+        type=float,
+        default=0.5,
+        help="also offer tasks open loop at this fraction of plain Celery's burst rate (0: off)",
+    )
+    ap.add_argument(
         "--wait-ms", type=int, default=Settings.attest_wait_ms, help="SHARDY_ATTEST_WAIT_MS"
     )
     args = ap.parse_args()
@@ -137,23 +193,27 @@ def main() -> None:
     payloads = [
         rng.integers(0, 256, args.size, dtype=np.uint8).tobytes() for _ in range(args.tasks)
     ]
+    from shardy.embedded import EmbeddedRedis
+
+    with EmbeddedRedis(Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")))) as server:
+        plain = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, args.paced)
+    rates = [None] + ([args.paced * plain[0].rate] if args.paced > 0 else [])
     runs = {}
     for k in [int(x) for x in args.sweep.split(",")]:
         home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
         settings = Settings(home=home, attest_batch=k, attest_wait_ms=args.wait_ms)
-        runs[k] = bench_shardy(settings, payloads, args.workers)
-    from shardy.embedded import EmbeddedRedis
-
-    with EmbeddedRedis(Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")))) as server:
-        plain_rate = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers)
+        runs[k] = bench_shardy(settings, payloads, args.workers, rates)
     t_frame, t_json, n_frame, n_json = bench_codec()
     print(f"\n{args.tasks} tasks, R=3, {args.workers} worker processes, embedded Redis, "
           f"histogram on {args.size} B")  # fmt: skip
-    print(f"{'verified tasks/s (chords of 3)':34}{'Shardy':>12}{'plain Celery':>14}{'ratio':>8}"
-          f"{'p50 s':>8}{'p99 s':>8}")  # fmt: skip
-    for k, (rate, p50, p99) in runs.items():
-        print(f"{f'  attestation batch K={k}':34}{rate:>12.1f}{plain_rate:>14.1f}"
-              f"{rate / plain_rate:>8.2f}{p50:>8.3f}{p99:>8.3f}")  # fmt: skip
+    print(f"{'verified tasks/s (chords of 3)':30}{'Shardy':>8}{'plain':>8}{'ratio':>7}"
+          f"{'p50 s':>8}{'p99 s':>8}{'plain p50':>10}{'plain p99':>10}")  # fmt: skip
+    labels = ["burst"] + [f"paced {args.paced:g}x"] * (len(rates) - 1)
+    for k, shardy_runs in runs.items():
+        for label, mine, theirs in zip(labels, shardy_runs, plain, strict=True):
+            print(f"{f'  K={k}, {label}':30}{mine.rate:>8.1f}{theirs.rate:>8.1f}"
+                  f"{mine.rate / plain[0].rate:>7.2f}{mine.p50:>8.3f}{mine.p99:>8.3f}"
+                  f"{theirs.p50:>10.3f}{theirs.p99:>10.3f}")  # fmt: skip
     print(f"{'':34}{'Shardy':>12}{'json+base64':>14}{'ratio':>8}")
     print(f"{'64 KiB body encode+decode (µs)':34}{t_frame * 1e6:>12.1f}{t_json * 1e6:>14.1f}"
           f"{t_frame / t_json:>8.2f}")  # fmt: skip

@@ -7,6 +7,7 @@ compares their digests: what a user would write by hand without Shardy.
 import base64
 import hashlib
 import os
+import time
 
 from celery import Celery
 
@@ -41,6 +42,6 @@ def run(kernel: str, payload_b64: str) -> str:
 
 @app.task(name="plain.compare")
 def compare(digests: list[str]) -> dict:
-    """The comparing callback: majority digest and how many agree."""
+    """The comparing callback: majority digest, how many agree, and when it decided."""
     best = max(set(digests), key=digests.count)
-    return {"digest": best, "agree": digests.count(best)}
+    return {"digest": best, "agree": digests.count(best), "done": time.time()}

@@ -28,15 +28,18 @@ def judge(
     task: Task,
     fresh: list[Replica],
     receipts: dict[int, dict[str, Any]],
-) -> list[Replica]:
-    """Check the new attestations; refuse bad ones against their worker. Returns the valid.
+) -> tuple[list[Replica], dict[str, attestations.Batch]]:
+    """Check the new attestations; refuse bad ones against their worker.
 
     Args:
-        fresh: new ok replica rows.
+        fresh: new ok replica rows, not yet written (settle writes everything at its commit).
         receipts: replica → its batch receipt (batched attestations only).
+
+    Returns:
+        The valid rows, and the batch proofs behind the fresh rows by batch id.
     """
     if not fresh:
-        return []
+        return [], {}
     workers = {r.worker_id: reputation.worker_row(session, r.worker_id) for r in fresh}
     batches, known, refused = _resolve(app, session, fresh, receipts)
     claims = [
@@ -77,9 +80,10 @@ def judge(
     verdicts.update(refused)
     for batch_id, reason in proven.items():
         _store_batch(session, batches[batch_id], fresh, reason)
+    replayed = _replay_guard(session, task, [r for r in fresh if verdicts[r.replica] is None])
     valid = []
     for row in fresh:
-        reason = verdicts[row.replica] or _replayed(session, task, row)
+        reason = verdicts[row.replica] or replayed.get(row.replica)
         if reason is None:
             valid.append(row)
             workers[row.worker_id].commitment = row.commitment  # bound on first valid proof
@@ -89,8 +93,7 @@ def judge(
         row.error = f"attestation refused: {reason}"
         reputation.record(session, row.worker_id, status="", verdict="invalid")
         log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
-    session.flush()
-    return valid
+    return valid, batches
 
 
 def _has_signals(row: Replica) -> bool:
@@ -106,12 +109,15 @@ def _resolve(app, session, fresh, receipts):
     batches: dict[str, attestations.Batch] = {}
     known: dict[str, str | None] = {}
     refused: dict[int, str] = {}
+    ids = {str(r.get("id")) for r in receipts.values()}
+    query = select(AttestationBatch).where(AttestationBatch.id.in_(ids))
+    stored = {b.id: b for b in session.scalars(query)} if ids else {}
     for row in fresh:
         receipt = receipts.get(row.replica)
         if receipt is None:
             continue
         claimed = (receipt.get("id"), receipt.get("root"), receipt.get("size"), row.key_id)
-        batch = batches.get(row.batch_id) or _load(app, session, receipt, known)
+        batch = batches.get(row.batch_id) or _load(app, stored, receipt, known)
         if batch is None:
             refused[row.replica] = "batch proof is missing or malformed"
         elif (batch.id, batch.root, batch.size, batch.key_id) != claimed:
@@ -122,8 +128,8 @@ def _resolve(app, session, fresh, receipts):
     return batches, known, refused
 
 
-def _load(app, session, receipt, known) -> attestations.Batch | None:
-    stored = session.get(AttestationBatch, str(receipt.get("id")))
+def _load(app, rows, receipt, known) -> attestations.Batch | None:
+    stored = rows.get(str(receipt.get("id")))
     if stored is not None:
         known[stored.id] = None if stored.valid else stored.reason
         return attestations.Batch(
@@ -159,60 +165,69 @@ def _store_batch(session, batch: attestations.Batch, fresh, reason: str | None) 
             reason=reason,
         )  # fmt: skip
     )
-    session.flush()
 
 
-def _replayed(session: Session, task: Task, row: Replica) -> str | None:
+def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int, str]:
     """The replay guard: one accepted attestation per (task, commitment) and per statement
-    (a replica's signals, or a batch's signals and leaf index).
+    (a replica's signals, or a batch's signals and leaf index), in one query.
 
-    Marks ``row`` accepted (its unique keys set) unless an earlier attestation holds them.
+    Marks each row that holds its keys accepted (unique keys set; the table's unique
+    constraints back this up at the commit); returns the refused rows' reasons by replica.
     """
-    signals = row.public_signals
-    if row.batch_id is not None:
-        signals = [*signals, f"leaf:{row.batch_index}"]
-    commitment, digest = row.public_signals[4], attestations.signals_hash(signals)
-    clash = session.scalars(
-        select(Replica.replica).where(
-            Replica.id != row.id,
+    keys = {}
+    for row in rows:
+        signals = row.public_signals
+        if row.batch_id is not None:
+            signals = [*signals, f"leaf:{row.batch_index}"]
+        keys[row.replica] = (str(row.public_signals[4]), attestations.signals_hash(signals))
+    if not keys:
+        return {}
+    commitments = {c for c, _ in keys.values()}
+    hashes = {h for _, h in keys.values()}
+    taken_by: dict[tuple[str, str], int] = {}  # ("c", commitment) / ("h", hash) → replica
+    for task_id, replica, commitment, digest in session.execute(
+        select(Replica.task_id, Replica.replica, Replica.commitment, Replica.signals_hash).where(
             or_(
-                (Replica.task_id == task.id) & (Replica.commitment == commitment),
-                Replica.signals_hash == digest,
-            ),
+                (Replica.task_id == task.id) & Replica.commitment.in_(commitments),
+                Replica.signals_hash.in_(hashes),
+            )
         )
-    ).first()
-    if clash is not None:
-        return f"replay of the attestation already accepted for replica {clash}"
-    row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
-    session.flush()  # the unique constraints back this check up
-    return None
+    ):
+        if task_id == task.id and commitment is not None:
+            taken_by.setdefault(("c", commitment), replica)
+        if digest is not None:
+            taken_by.setdefault(("h", digest), replica)
+    refused = {}
+    for row in rows:
+        commitment, digest = keys[row.replica]
+        clash = taken_by.get(("c", commitment), taken_by.get(("h", digest)))
+        if clash is not None:
+            refused[row.replica] = f"replay of the attestation already accepted for replica {clash}"
+            continue
+        row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
+        taken_by[("c", commitment)] = taken_by[("h", digest)] = row.replica
+    return refused
 
 
-def published(session: Session, task: Task) -> list[dict]:
-    """The agreeing attestations, as peers re-verify them (proof, signals, key id, batch)."""
-    rows = list(
-        session.scalars(
-            select(Replica).where(Replica.task_id == task.id, Replica.verdict == "agree")
-        )
-    )
-    ids = {r.batch_id for r in rows if r.batch_id is not None}
-    stored = (
-        {
-            b.id: b
-            for b in session.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
+def published(
+    session: Session, rows: list[Replica], batches: dict[str, attestations.Batch]
+) -> list[dict]:
+    """The agreeing attestations among a task's ``rows``, as peers re-verify them (proof,
+    signals, key id, batch); ``batches`` are batch proofs at hand (others are read)."""
+    agreeing = [r for r in rows if r.verdict == "agree"]
+    found = {b.id: (b.proof, b.size, b.root) for b in batches.values()}
+    missing = {r.batch_id for r in agreeing if r.batch_id is not None} - found.keys()
+    if missing:
+        for b in session.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(missing))):
+            found[b.id] = (b.proof, b.size, b.root)
     out = []
-    for r in rows:
+    for r in agreeing:
         item = {"worker_id": r.worker_id, "digest": r.digest, "proof": r.proof,
                 "public_signals": r.public_signals, "key_id": r.key_id}  # fmt: skip
         if r.batch_id is not None:
-            batch = stored.get(r.batch_id)
-            item["proof"] = batch.proof if batch else None
+            proof, size, root = found.get(r.batch_id, (None, None, None))
+            item["proof"] = proof
             item["batch"] = {"id": r.batch_id, "index": r.batch_index, "path": r.batch_path,
-                             "size": batch.size if batch else None,
-                             "root": batch.root if batch else None}  # fmt: skip
+                             "size": size, "root": root}  # fmt: skip
         out.append(item)
     return out

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import dispatch, evidence, quorum, reputation
-from shardy import deadletter
+from shardy import attestations, deadletter
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
@@ -41,8 +41,8 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
     decision once; later rounds (extras, replays) merge with what is already recorded.
     """
     follow_up: list[tuple[str, Any]] = []
-    # flushes are explicit (after recording, judging and deciding): autoflush before every
-    # query would issue a dozen small flushes per settle while the write lock is held
+    # one flush, at the commit: rows are judged and decided in memory (the task's replicas are
+    # loaded once), so each row is written once, and each worker and the task updated once
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
         if task is None:
@@ -52,29 +52,31 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
             log.error("settle of task %s for round %s it never sent; ignored", task_id, round_no)
             return Outcome(task_id, task.state, "ignored").__dict__
         task.updated_at = utcnow()
-        fresh, receipts = _record(session, task, results, round_no)
-        fresh = evidence.judge(app, session, task, fresh, receipts)
+        rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
+        fresh, receipts = _record(session, task, rows, results, round_no)
+        fresh, batches = evidence.judge(app, session, task, fresh, receipts)
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
-                _judge_late(app, session, task, fresh)
-                _publish(app, session, task)
+                _judge_late(app, session, task, rows, fresh)
+                _publish(app, session, task, rows, batches)
             task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
             task.rounds_settled = round_no
-            outcome = _decide(app, session, task, round_no, follow_up)
+            outcome = _decide(app, session, task, rows, round_no, follow_up)
             if task.state == "verified":
-                _publish(app, session, task)
+                _publish(app, session, task, rows, batches)
     for action, arg in follow_up:
         _follow(app, task_id, action, arg)
     return outcome.__dict__
 
 
 def _record(
-    session: Session, task: Task, results: list[Any], round_no: int
+    session: Session, task: Task, rows: list[Replica], results: list[Any], round_no: int
 ) -> tuple[list[Replica], dict[int, dict]]:
-    """Insert replica rows not seen before; returns the new ok rows and their batch receipts."""
-    have = set(session.scalars(select(Replica.replica).where(Replica.task_id == task.id)))
+    """Add rows for replicas not seen before (to the session and to ``rows``, the task's
+    replicas); returns the new ok rows and their batch receipts."""
+    have = {r.replica for r in rows}
     session.info["workers"] = reputation.preload(
         session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
     )  # held for the session's life: see reputation.preload
@@ -107,6 +109,7 @@ def _record(
             row.batch_id = str(r.batch.get("id"))[:36]
             row.batch_index, row.batch_path = r.batch.get("index"), r.batch.get("path")
         session.add(row)
+        rows.append(row)
         if r.status == "failed" and r.dead_letter_id:
             session.merge(
                 DeadLetter(
@@ -123,7 +126,6 @@ def _record(
             reputation.record(session, r.worker_id, status=r.status, verdict=None)
         if r.status == "ok":
             fresh.append(row)
-    session.flush()
     return fresh, receipts
 
 
@@ -153,9 +155,13 @@ def _tolerance(task: Task) -> Determinism | None:
 
 
 def _decide(
-    app: ShardyCelery, session: Session, task: Task, round_no: int, follow_up: list
+    app: ShardyCelery,
+    session: Session,
+    task: Task,
+    rows: list[Replica],
+    round_no: int,
+    follow_up: list,
 ) -> Outcome:
-    rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
     valid = [r for r in rows if r.status == "ok" and r.proof_valid]
     votes = [quorum.Vote(r.replica, r.worker_id, r.digest) for r in valid]
     tol = _tolerance(task)
@@ -207,18 +213,15 @@ def _decide(
     return Outcome(task.id, "dead", "dead-lettered")
 
 
-def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Replica]) -> None:
+def _judge_late(
+    app: ShardyCelery, session: Session, task: Task, rows: list[Replica], fresh: list[Replica]
+) -> None:
     """Give late replicas of an already verified task their verdict."""
     tol = _tolerance(task)
     if tol is not None and fresh:
         verified = {-1: BlobRef(task.output_sha256, task.output_size)}
         outs = _outputs(app, task, {**verified, **_output_refs(fresh)})
-    seen = {
-        r.worker_id
-        for r in session.scalars(
-            select(Replica).where(Replica.task_id == task.id, Replica.verdict != "none")
-        )
-    }
+    seen = {r.worker_id for r in rows if r.verdict != "none"}
     for row in fresh:
         if row.worker_id in seen:
             row.verdict = "duplicate"
@@ -234,16 +237,24 @@ def _judge_late(app: ShardyCelery, session: Session, task: Task, fresh: list[Rep
         reputation.record(session, row.worker_id, status="", verdict=row.verdict)
 
 
-def _publish(app: ShardyCelery, session: Session, task: Task) -> None:
+def _publish(
+    app: ShardyCelery,
+    session: Session,
+    task: Task,
+    rows: list[Replica],
+    batches: dict[str, attestations.Batch],
+) -> None:
     """Announce a verified task on the verified stream, once, inside settle's transaction.
 
-    The entry is added before the commit that marks the task published: if the commit fails,
-    settle runs again and the entry may appear twice (readers key on the task id), but it is
-    never missing.
+    Every write of this settle (the replay guard's unique keys included, and the mark that
+    the task is published) is flushed first, so a write that fails stops the announcement.
+    The entry is added before the commit: if the commit fails, settle runs again and the entry
+    may appear twice (readers key on the task id), but it is never missing.
     """
     if task.published:
         return
-    session.flush()  # the evidence query reads this settle's verdicts
+    task.published = True
+    session.flush()
     app.redis.xadd(
         VERIFIED_STREAM,
         {
@@ -254,12 +265,11 @@ def _publish(app: ShardyCelery, session: Session, task: Task) -> None:
             "digest": task.digest or "",
             "quorum": str(task.quorum),
             "agreeing": str(task.agreeing),
-            "attestations": json.dumps(evidence.published(session, task)),
+            "attestations": json.dumps(evidence.published(session, rows, batches)),
         },
         maxlen=100_000,
         approximate=True,
     )
-    task.published = True
 
 
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
