@@ -5,8 +5,8 @@
 //
 // Each workgroup counts into COPIES replicas of the 256 bins in workgroup memory, invocation i
 // into replica i % COPIES, laid out bin-major (bin * COPIES + replica) so that the invocations of
-// a subgroup hit different banks and rarely the same counter. Every invocation reads two
-// independent vec4s (32 bytes) per loop step; the few workgroups the plan dispatches (256 words
+// a subgroup hit different banks and rarely the same counter. Every invocation reads four
+// independent vec4s (64 bytes) per loop step; the few workgroups the plan dispatches (256 words
 // per invocation) then add their replicas' sums into the output once per bin.
 
 struct Params {
@@ -28,6 +28,13 @@ fn count(w: u32, replica: u32) {
     atomicAdd(&local_bins[(w >> 24u) * COPIES + replica], 1u);
 }
 
+fn count4(v: vec4<u32>, replica: u32) {
+    count(v.x, replica);
+    count(v.y, replica);
+    count(v.z, replica);
+    count(v.w, replica);
+}
+
 @compute @workgroup_size(256)
 fn main(
     @builtin(global_invocation_id) gid: vec3<u32>,
@@ -44,24 +51,18 @@ fn main(
     let replica = lid % COPIES;
     let threads = groups.x * 256u;
     var i = gid.x;
-    for (; i + threads < full; i += 2u * threads) {
+    for (; i + 3u * threads < full; i += 4u * threads) {
         let a = payload[i];
         let b = payload[i + threads];
-        count(a.x, replica);
-        count(a.y, replica);
-        count(a.z, replica);
-        count(a.w, replica);
-        count(b.x, replica);
-        count(b.y, replica);
-        count(b.z, replica);
-        count(b.w, replica);
+        let c = payload[i + 2u * threads];
+        let d = payload[i + 3u * threads];
+        count4(a, replica);
+        count4(b, replica);
+        count4(c, replica);
+        count4(d, replica);
     }
     for (; i < full; i += threads) {
-        let a = payload[i];
-        count(a.x, replica);
-        count(a.y, replica);
-        count(a.z, replica);
-        count(a.w, replica);
+        count4(payload[i], replica);
     }
     if (gid.x == 0u && n % 16u != 0u) {
         let v = payload[full];

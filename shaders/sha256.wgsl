@@ -4,21 +4,32 @@
 //
 // The 64 rounds are written out with the round constants as literals and the message schedule
 // as a rolling window of 16 named words, so that the state, the schedule and the constants stay
-// in registers (an indexed private array would live in local memory on some GPUs). Chunks that
-// lie wholly inside a word-aligned block read their 16 message words directly (one load and a
-// byte swap each); the padded tail chunk(s), and blocks whose size is not a multiple of 4, build
-// each word byte by byte.
+// in registers (an indexed private array would live in local memory on some GPUs). The payload
+// is an array of vec4<u32> (the kernel declares align = 16: the binding is zero-padded to whole
+// vec4s). A chunk that lies wholly inside its block reads its 16 message words as 4 vec4 loads
+// where it starts on a 16-byte boundary, else as 16 word loads where it starts on a word; the
+// padded tail chunk(s) are built word by word when the block's start and length are whole
+// words, else byte by byte.
 
 struct Params {
     p: array<vec4<u32>, 4>,  // p[0].x = payload bytes, p[0].w = block bytes, p[1].x = blocks
 }
 
-@group(0) @binding(0) var<storage, read> payload: array<u32>;
+@group(0) @binding(0) var<storage, read> payload: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> digests: array<u32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
+// vec4 i of the payload, and word i
+fn quad(i: u32) -> vec4<u32> {
+    return payload[i];
+}
+
+fn word_at(i: u32) -> u32 {
+    return payload[i >> 2u][i & 3u];
+}
+
 fn byte_at(i: u32) -> u32 {
-    return (payload[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
+    return (word_at(i >> 2u) >> ((i & 3u) * 8u)) & 0xffu;
 }
 
 fn rotr(x: u32, n: u32) -> u32 {
@@ -53,6 +64,12 @@ fn bswap(x: u32) -> u32 {
     return (x >> 24u) | ((x >> 8u) & 0xff00u) | ((x << 8u) & 0xff0000u) | (x << 24u);
 }
 
+fn bswap4(x: vec4<u32>) -> vec4<u32> {
+    let m = vec4<u32>(0xff00ffu);
+    let y = ((x >> vec4<u32>(8u)) & m) | ((x & m) << vec4<u32>(8u));
+    return (y >> vec4<u32>(16u)) | (y << vec4<u32>(16u));
+}
+
 // Big-endian word j of the padded message of the `len` bytes starting at `start`.
 fn message_word(start: u32, len: u32, j: u32, total_words: u32) -> u32 {
     if (j == total_words - 2u) {
@@ -60,6 +77,12 @@ fn message_word(start: u32, len: u32, j: u32, total_words: u32) -> u32 {
     }
     if (j == total_words - 1u) {
         return len << 3u;
+    }
+    if (((start | len) & 3u) == 0u) {  // whole words: the data, then 0x80 and zeros
+        if (j * 4u < len) {
+            return bswap(word_at((start >> 2u) + j));
+        }
+        return select(0u, 0x80000000u, j * 4u == len);
     }
     var w = 0u;
     for (var b = 0u; b < 4u; b++) {
@@ -75,6 +98,52 @@ fn message_word(start: u32, len: u32, j: u32, total_words: u32) -> u32 {
     return w;
 }
 
+// The 16 big-endian message words of chunk c of the block (`len` bytes at byte `start`).
+struct Chunk {
+    a: vec4<u32>,
+    b: vec4<u32>,
+    c: vec4<u32>,
+    d: vec4<u32>,
+}
+
+fn load_chunk(start: u32, len: u32, c: u32, total_words: u32) -> Chunk {
+    let at = start + c * 64u;
+    if (c * 64u + 64u <= len) {
+        if ((at & 15u) == 0u) {
+            let q = at >> 4u;
+            return Chunk(bswap4(quad(q)), bswap4(quad(q + 1u)), bswap4(quad(q + 2u)), bswap4(quad(q + 3u)));
+        }
+        if ((at & 3u) == 0u) {
+            let i = at >> 2u;
+            return Chunk(
+                bswap4(vec4<u32>(word_at(i), word_at(i + 1u), word_at(i + 2u), word_at(i + 3u))),
+                bswap4(vec4<u32>(word_at(i + 4u), word_at(i + 5u), word_at(i + 6u), word_at(i + 7u))),
+                bswap4(vec4<u32>(word_at(i + 8u), word_at(i + 9u), word_at(i + 10u), word_at(i + 11u))),
+                bswap4(vec4<u32>(word_at(i + 12u), word_at(i + 13u), word_at(i + 14u), word_at(i + 15u))),
+            );
+        }
+    }
+    let j = c * 16u;
+    return Chunk(
+        vec4<u32>(
+            message_word(start, len, j, total_words), message_word(start, len, j + 1u, total_words),
+            message_word(start, len, j + 2u, total_words), message_word(start, len, j + 3u, total_words),
+        ),
+        vec4<u32>(
+            message_word(start, len, j + 4u, total_words), message_word(start, len, j + 5u, total_words),
+            message_word(start, len, j + 6u, total_words), message_word(start, len, j + 7u, total_words),
+        ),
+        vec4<u32>(
+            message_word(start, len, j + 8u, total_words), message_word(start, len, j + 9u, total_words),
+            message_word(start, len, j + 10u, total_words), message_word(start, len, j + 11u, total_words),
+        ),
+        vec4<u32>(
+            message_word(start, len, j + 12u, total_words), message_word(start, len, j + 13u, total_words),
+            message_word(start, len, j + 14u, total_words), message_word(start, len, j + 15u, total_words),
+        ),
+    );
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let n = params.p[0].x;
@@ -86,7 +155,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let len = min(block, n - start);
         let chunks = (len + 72u) / 64u;  // ceil((len + 9) / 64)
         let total_words = chunks * 16u;
-        let aligned = (start & 3u) == 0u;
         var h0 = 0x6a09e667u;
         var h1 = 0xbb67ae85u;
         var h2 = 0x3c6ef372u;
@@ -96,46 +164,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var h6 = 0x1f83d9abu;
         var h7 = 0x5be0cd19u;
         for (var c = 0u; c < chunks; c++) {
-            var w0: u32; var w1: u32; var w2: u32; var w3: u32;
-            var w4: u32; var w5: u32; var w6: u32; var w7: u32;
-            var w8: u32; var w9: u32; var w10: u32; var w11: u32;
-            var w12: u32; var w13: u32; var w14: u32; var w15: u32;
-            if (aligned && c * 64u + 64u <= len) {
-                let base = (start >> 2u) + c * 16u;
-                w0 = bswap(payload[base + 0u]);
-                w1 = bswap(payload[base + 1u]);
-                w2 = bswap(payload[base + 2u]);
-                w3 = bswap(payload[base + 3u]);
-                w4 = bswap(payload[base + 4u]);
-                w5 = bswap(payload[base + 5u]);
-                w6 = bswap(payload[base + 6u]);
-                w7 = bswap(payload[base + 7u]);
-                w8 = bswap(payload[base + 8u]);
-                w9 = bswap(payload[base + 9u]);
-                w10 = bswap(payload[base + 10u]);
-                w11 = bswap(payload[base + 11u]);
-                w12 = bswap(payload[base + 12u]);
-                w13 = bswap(payload[base + 13u]);
-                w14 = bswap(payload[base + 14u]);
-                w15 = bswap(payload[base + 15u]);
-            } else {
-                w0 = message_word(start, len, c * 16u + 0u, total_words);
-                w1 = message_word(start, len, c * 16u + 1u, total_words);
-                w2 = message_word(start, len, c * 16u + 2u, total_words);
-                w3 = message_word(start, len, c * 16u + 3u, total_words);
-                w4 = message_word(start, len, c * 16u + 4u, total_words);
-                w5 = message_word(start, len, c * 16u + 5u, total_words);
-                w6 = message_word(start, len, c * 16u + 6u, total_words);
-                w7 = message_word(start, len, c * 16u + 7u, total_words);
-                w8 = message_word(start, len, c * 16u + 8u, total_words);
-                w9 = message_word(start, len, c * 16u + 9u, total_words);
-                w10 = message_word(start, len, c * 16u + 10u, total_words);
-                w11 = message_word(start, len, c * 16u + 11u, total_words);
-                w12 = message_word(start, len, c * 16u + 12u, total_words);
-                w13 = message_word(start, len, c * 16u + 13u, total_words);
-                w14 = message_word(start, len, c * 16u + 14u, total_words);
-                w15 = message_word(start, len, c * 16u + 15u, total_words);
-            }
+            let m = load_chunk(start, len, c, total_words);
+            var w0 = m.a.x; var w1 = m.a.y; var w2 = m.a.z; var w3 = m.a.w;
+            var w4 = m.b.x; var w5 = m.b.y; var w6 = m.b.z; var w7 = m.b.w;
+            var w8 = m.c.x; var w9 = m.c.y; var w10 = m.c.z; var w11 = m.c.w;
+            var w12 = m.d.x; var w13 = m.d.y; var w14 = m.d.z; var w15 = m.d.w;
             var a = h0; var b = h1; var cc = h2; var d = h3;
             var e = h4; var f = h5; var g = h6; var hh = h7;
             var t1: u32;

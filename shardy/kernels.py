@@ -215,6 +215,7 @@ registry.register(
         plan=_sha256_plan,
         reference=_sha256_reference,
         params={"block": 4096},
+        align=16,  # read as vec4<u32>
     )
 )
 
@@ -276,6 +277,7 @@ registry.register(
         preprocessor="ema",
         preprocess_params=_ema_params,
         params={"alpha": 0.25, "dtype": "u8", "block": 4096},
+        align=16,  # sha256.wgsl reads vec4<u32>
     )
 )
 

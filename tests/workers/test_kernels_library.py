@@ -49,10 +49,14 @@ def test_montecarlo_pi_counts_compose_over_offsets(gpu):
 
 
 # shapes for each path of the shader: byte (width % 4 != 0), word (width % 4 == 0) and vec4
-# (width % 16 == 0), with odd and even heights
+# (width % 16 == 0; an odd or even number of vec4s per row), with odd and even heights
 @pytest.mark.parametrize(
-    "shape", [(1, 1), (3, 5), (67, 53), (1, 4), (2, 12), (37, 36), (1, 16), (5, 48), (128, 256)]
-)
+    "shape",
+    [
+        (1, 1), (3, 5), (67, 53), (1, 4), (2, 12), (37, 36),
+        (1, 16), (5, 48), (8, 32), (9, 16), (19, 32), (128, 256),
+    ],
+)  # fmt: skip
 @pytest.mark.parametrize("filt", sorted(FILTERS))
 def test_conv2d_u8_is_bit_identical(gpu, shape, filt):
     h, w = shape
@@ -60,11 +64,27 @@ def test_conv2d_u8_is_bit_identical(gpu, shape, filt):
     _check(gpu, "conv2d_u8", img.tobytes(), {"width": w, "height": h, "filter": filt})
 
 
-def test_conv2d_u8_custom_weights(gpu):
-    img = np.random.default_rng(0).integers(0, 256, (40, 33), dtype=np.uint8)
-    params = {"width": 33, "height": 40, "weights": [1, -2, 3, -4, 5, -6, 7, -8, 9]}
+@pytest.mark.parametrize("w", [33, 36, 48])  # byte, word and vec4 paths
+def test_conv2d_u8_custom_weights(gpu, w):
+    img = np.random.default_rng(0).integers(0, 256, (40, w), dtype=np.uint8)
+    params = {"width": w, "height": 40, "weights": [1, -2, 3, -4, 5, -6, 7, -8, 9]}
     _check(gpu, "conv2d_u8", img.tobytes(), {**params, "mul": 3, "shift": 2})
     _check(gpu, "conv2d_u8", img.tobytes(), {**params, "abs": 1, "shift": 3})
+    _check(gpu, "conv2d_u8", img.tobytes(), {**params, "weights": [-128, 127] * 4 + [-128]})
+
+
+@pytest.mark.parametrize("w", [33, 36, 64])
+def test_conv2d_u8_extreme_images(gpu, w):
+    # all-0, all-255 and checkerboard images reach the extreme sums of each filter: the shader
+    # skips the final clamp only for filters whose range cannot leave 0..255
+    h = 11
+    checker = (np.indices((h, w)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    for img in (np.zeros((h, w), np.uint8), np.full((h, w), 255, np.uint8), checker):
+        for filt in sorted(FILTERS):
+            _check(gpu, "conv2d_u8", img.tobytes(), {"width": w, "height": h, "filter": filt})
+        params = {"width": w, "height": h, "weights": [9, -8, 7, -6, 5, -4, 3, -2, 1]}
+        _check(gpu, "conv2d_u8", img.tobytes(), {**params, "mul": 3, "shift": 2})
+        _check(gpu, "conv2d_u8", img.tobytes(), {**params, "abs": 1, "shift": 5})
 
 
 @pytest.mark.parametrize("m, n, k", [(1, 1, 1), (3, 130, 7), (130, 70, 33), (200, 129, 300)])
