@@ -55,11 +55,15 @@ def best(fn, repeat: int) -> float:
 
 
 WARM_SECONDS = 0.5  # busy time before timing: an idle GPU clocks down (an H100 to 345 MHz)
+WARM_MAX_SECONDS = 4.0  # ... and longer while batches still get faster (the clock still rising)
 
 
-def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> float:
-    """Seconds per dispatch with the payload already on the GPU (best of 3 batches, after
-    `WARM_SECONDS` of batches so that the GPU runs at its working clock)."""
+def resident_times(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> tuple:
+    """(wall, GPU) seconds per dispatch with the payload already on the GPU: one submit of
+    ``repeat`` dispatches timed to the read-back of 4 bytes (wall), and by timestamps written at
+    the start and end of its compute pass (GPU; None without the timestamp-query feature);
+    best of 3 batches, after at least `WARM_SECONDS` of batches and until 5 in a row were no
+    faster (at most `WARM_MAX_SECONDS`), so that the GPU runs at its working clock."""
     import struct
 
     wgpu = importlib.import_module("wgpu")
@@ -75,26 +79,53 @@ def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: in
         entries=[{"binding": i, "resource": {"buffer": b}} for i, b in enumerate((inp, out, uni))],
     )
     pipe = gpu.pipeline(k)
+    stamps = "timestamp-query" in getattr(gpu, "features", ())
+    if stamps:
+        qs = dev.create_query_set(type="timestamp", count=2)
+        qbuf = dev.create_buffer(size=16, usage=usage.QUERY_RESOLVE | usage.COPY_SRC)
 
-    def batch(n: int) -> None:
+    def batch(n: int) -> tuple[float, float | None]:
         enc = dev.create_command_encoder()
-        cpass = enc.begin_compute_pass()
+        writes = None
+        if stamps:
+            writes = {
+                "query_set": qs,
+                "beginning_of_pass_write_index": 0,
+                "end_of_pass_write_index": 1,
+            }
+        cpass = enc.begin_compute_pass(timestamp_writes=writes)
         cpass.set_pipeline(pipe)
         cpass.set_bind_group(0, bind)
         for _ in range(n):
             cpass.dispatch_workgroups(*plan.groups)
         cpass.end()
+        if stamps:
+            enc.resolve_query_set(qs, 0, 2, qbuf, 0)
+        t = time.perf_counter()
         dev.queue.submit([enc.finish()])
+        if stamps:  # waits for the dispatches; timestamps in nanoseconds
+            ts = np.frombuffer(dev.queue.read_buffer(qbuf), dtype="<u8")
+            return time.perf_counter() - t, float(ts[1] - ts[0]) * 1e-9
         dev.queue.read_buffer(out, 0, 4)  # waits for the dispatches (4 bytes back)
+        return time.perf_counter() - t, None
 
     batch(1)
-    warm_until = time.perf_counter() + WARM_SECONDS
-    while time.perf_counter() < warm_until:
-        batch(repeat)
-    t = min(_timed(lambda: batch(repeat)) for _ in range(3))
-    for b in (inp, out, uni):
+    start, fastest, slower = time.perf_counter(), float("inf"), 0
+    while time.perf_counter() - start < WARM_MAX_SECONDS:
+        wall, _ = batch(repeat)
+        fastest, slower = (wall, 0) if wall < 0.98 * fastest else (fastest, slower + 1)
+        if time.perf_counter() - start >= WARM_SECONDS and slower >= 5:
+            break
+    runs = [batch(repeat) for _ in range(3)]
+    for b in (inp, out, uni, *((qbuf,) if stamps else ())):
         b.destroy()
-    return t / repeat
+    wall = min(r[0] for r in runs) / repeat
+    return wall, (min(r[1] for r in runs) / repeat if stamps else None)
+
+
+def resident_seconds(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> float:
+    """Wall seconds per dispatch with the payload already on the GPU (see `resident_times`)."""
+    return resident_times(gpu, k, payload, plan, repeat)[0]
 
 
 def _timed(fn) -> float:
@@ -389,9 +420,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 """
 
 
-def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> float:
-    """Bytes read plus written per second by a plain WGSL vec4 copy (one 16-byte load and store
-    per invocation): what a kernel can move through this wgpu/Vulkan path, next to torch's."""
+def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> tuple:
+    """(wall, GPU-timed) bytes read plus written per second by a plain WGSL vec4 copy (one
+    16-byte load and store per invocation): what a kernel can move through this wgpu/Vulkan
+    path, next to torch's."""
     n = min(gpu.max_binding // 16 * 16, max(1 << 20, int((128 << 20) * scale)))
 
     def plan(size: int, params: dict, seed: int) -> Plan:
@@ -399,7 +431,8 @@ def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> float:
 
     k = Kernel("wgpu_copy", "<copy>", plan, lambda *a: None, source_override=COPY_WGSL)
     payload = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
-    return 2 * n / resident_seconds(gpu, k, payload, k.make_plan(n, {}, 0), repeat)
+    wall, gpu_s = resident_times(gpu, k, payload, k.make_plan(n, {}, 0), repeat)
+    return 2 * n / wall, (2 * n / gpu_s if gpu_s else None)
 
 
 def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
@@ -415,17 +448,19 @@ def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
         e2e = best(lambda k=k, p=payload, plan=plan, out=out: gpu.run(k, p, plan, out=out), 3)
         outputs[name] = out.view(plan.dtype)
         units = work(name, payload, params, outputs[name])
-        per = resident_seconds(gpu, k, payload, plan, repeat)
+        per, gpu_per = resident_times(gpu, k, payload, plan, repeat)
         results[name] = {
             "unit": UNITS[unit],
             "wgpu": units / per,
+            "wgpu_gpu": units / gpu_per if gpu_per else None,
             "wgpu_e2e": units / e2e,
             "numpy": numpy_rate(name, payload, params, units, repeat),
             "digest": hashlib.sha256(out).hexdigest(),
             "size": len(payload) or params,
         }
         print(f"  {name}: {units / per / 1e9:.2f} G{unit}/s", flush=True)
-    results["wgpu copy"] = {"unit": "GB/s", "wgpu": wgpu_copy_rate(gpu, scale, repeat)}
+    wall, gpu_rate = wgpu_copy_rate(gpu, scale, repeat)
+    results["wgpu copy"] = {"unit": "GB/s", "wgpu": wall, "wgpu_gpu": gpu_rate}
     for name, (rate, note) in torch_rates(loads, outputs, repeat).items():
         results.setdefault(name, {"unit": "GB/s"}).update(torch=rate, torch_note=note)
     return results
@@ -436,25 +471,31 @@ def table(adapter: str, results: dict) -> None:
     copy = results.get("copy", {}).get("torch")
     print(f"\n{adapter}\n")
     print(
-        "| kernel | unit | wgpu (resident) | wgpu e2e | numpy CPU | torch CUDA | "
-        "wgpu/numpy | wgpu/torch | wgpu/torch copy |"
+        "| kernel | unit | wgpu (resident) | GPU-timed | wgpu e2e | numpy CPU | torch CUDA | "
+        "wgpu/numpy | wgpu/torch | wgpu/torch copy | GPU-timed/torch copy |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         if name == "copy":
-            print(f"| torch copy | GB/s | | | | {r['torch'] / 1e9:.1f} | | | |")
+            print(f"| torch copy | GB/s | | | | | {r['torch'] / 1e9:.1f} | | | | |")
             continue
+        gg = r.get("wgpu_gpu")
+        gcell = f"{gg / 1e9:.2f}" if gg else "–"
         if name == "wgpu copy":
             share = f"{r['wgpu'] / copy:.0%}" if copy else "–"
-            print(f"| wgpu copy (vec4 WGSL) | GB/s | {r['wgpu'] / 1e9:.1f} | | | | | | {share} |")
+            gshare = f"{gg / copy:.0%}" if copy and gg else "–"
+            print(
+                f"| wgpu copy (vec4 WGSL) | GB/s | {r['wgpu'] / 1e9:.1f} | {gcell} | | | | | | "
+                f"{share} | {gshare} |"
+            )
             continue
         g, t = r["wgpu"], r.get("torch")
         bw = copy and r["unit"] == "GB/s"
         print(
-            f"| {name} | {r['unit']} | {g / 1e9:.2f} | {r['wgpu_e2e'] / 1e9:.2f} | "
+            f"| {name} | {r['unit']} | {g / 1e9:.2f} | {gcell} | {r['wgpu_e2e'] / 1e9:.2f} | "
             f"{r['numpy'] / 1e9:.3f} | {t / 1e9 if t else float('nan'):.2f} | "
             f"{g / r['numpy']:.1f}× | {f'{g / t:.2f}×' if t else '–'} | "
-            f"{f'{g / copy:.0%}' if bw else '–'} |"
+            f"{f'{g / copy:.0%}' if bw else '–'} | {f'{gg / copy:.0%}' if bw and gg else '–'} |"
         )
     for name, r in results.items():
         if "torch_note" in r:
@@ -474,7 +515,7 @@ def main() -> None:
     if args.compare:
         compare(*args.compare)
         return
-    gpu = GPU(args.adapter)
+    gpu = GPU(args.adapter, features=("timestamp-query",))
     adapter = f"{gpu.name} ({gpu.backend})"
     print(f"adapter: {adapter}; max binding {gpu.max_binding}", flush=True)
     if args.crossvendor:

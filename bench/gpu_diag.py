@@ -5,13 +5,19 @@ derived from the shipped shader by replacing one function, so it follows the sha
 variants compute wrong results on purpose and are only timed (resident, as in bench/gpu.py):
 
 - histogram without atomics: ``count`` folds each word into a private xor instead of four
-  workgroup atomics (same loads, same dispatch geometry);
-- conv2d_u8 without arithmetic: ``row_taps``/``filtered`` xor their input words (same loads and
-  stores, no dot products, rounding or packing);
-- sha256 on the same bytes in 256-byte blocks: 4x as many independent blocks (and one extra
-  padding chunk per 4 data chunks), to see whether the 1 KiB workload lacks parallelism;
+  workgroup atomics (same loads, same dispatch geometry); and the atomics without the loads
+  (``payload[...]`` replaced by a hash of the index);
+- conv2d_u8 without arithmetic: ``dot4``/``output`` xor their inputs (same loads and stores,
+  no dot products, rounding or packing);
+- sha256 with its data in registers: ``quad``/``word_at`` return a hash of the index instead of
+  loading, so the same compressions run with no global loads and still write every digest:
+  the measured ALU ceiling of the kernel; and the same bytes in 256-byte blocks (4x as many
+  independent blocks, one extra padding chunk per 4 data chunks);
 - plain WGSL copies (u32 and vec4) as the bandwidth a shader gets through wgpu/Vulkan, and
   torch's device copy where CUDA is present.
+
+Each row is timed on the wall clock and, where the adapter has timestamp queries, on the GPU's
+own clock (``bench.resident_times``).
 """
 
 from __future__ import annotations
@@ -48,18 +54,41 @@ def without_atomics(source: str) -> str:
     return source.replace(marker, keep + marker)
 
 
+SYNTH_QUAD = (
+    "    let h = i * 0x9e3779b9u;\n"
+    "    return vec4<u32>(h, h ^ 0x85ebca6bu, h * 0xc2b2ae35u, h + 0x27d4eb2fu);\n"
+)
+
+
+def without_loads(source: str) -> str:
+    """histogram.wgsl with every ``payload[i]`` replaced by a hash of i (atomics only)."""
+    if "payload[i" not in source:
+        raise SystemExit("histogram.wgsl changed; update bench/gpu_diag.py")
+    fn = "fn synth(i: u32) -> vec4<u32> {\n" + SYNTH_QUAD + "}\n\n"
+    body = re.sub(r"payload\[([^\]]+)\]", r"synth(\1)", source)
+    return body.replace("@compute", fn + "@compute", 1)
+
+
 def without_arithmetic(source: str) -> str:
     source = replace_fn(
         source,
-        "row_taps",
-        "fn row_taps(t: vec3<u32>, w: vec3<i32>) -> vec4<i32> {\n"
-        "    return vec4<i32>(bitcast<i32>(t.x ^ t.y ^ t.z));\n}\n",
+        "dot4",
+        "fn dot4(x: vec4<u32>, k: u32) -> vec4<i32> {\n"
+        "    return bitcast<vec4<i32>>(x ^ vec4<u32>(k));\n}\n",
     )
     return replace_fn(
         source,
-        "filtered",
-        "fn filtered(top: vec3<u32>, mid: vec3<u32>, bot: vec3<u32>, f: Filter) -> u32 {\n"
-        "    return top.y ^ mid.y ^ bot.y;\n}\n",
+        "output",
+        "fn output(a: Acc, f: Filter) -> vec4<u32> {\n"
+        "    return bitcast<vec4<u32>>(a.p0 ^ a.p1 ^ a.p2 ^ a.p3);\n}\n",
+    )
+
+
+def in_registers(source: str) -> str:
+    """sha256.wgsl with its message words from a hash of the index instead of the payload."""
+    source = replace_fn(source, "quad", "fn quad(i: u32) -> vec4<u32> {\n" + SYNTH_QUAD + "}\n")
+    return replace_fn(
+        source, "word_at", "fn word_at(i: u32) -> u32 {\n    return i * 0x9e3779b9u;\n}\n"
     )
 
 
@@ -79,22 +108,24 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=50)
     args = ap.parse_args()
-    gpu = bench.GPU()
+    gpu = bench.GPU(features=("timestamp-query",))
     print(f"adapter: {gpu.name} ({gpu.backend})", flush=True)
     loads = bench.workloads(args.scale)
     rows = []
 
     def timed(label: str, k: Kernel, payload: bytes, params: dict, units: float) -> None:
         plan = k.make_plan(len(payload), params, 0)
-        seconds = bench.resident_seconds(gpu, k, payload, plan, args.repeat)
-        rows.append((label, units / seconds))
-        print(f"  {label}: {units / seconds / 1e9:.1f} GB/s", flush=True)
+        wall, on_gpu = bench.resident_times(gpu, k, payload, plan, args.repeat)
+        rows.append((label, units / wall, units / on_gpu if on_gpu else None))
+        print(f"  {label}: {units / wall / 1e9:.1f} GB/s", flush=True)
 
     hist = registry.get("histogram")
     payload, params, _ = loads["histogram"]
     timed("histogram", hist, payload, params, len(payload))
     bare = dataclasses.replace(hist, source_override=without_atomics(hist.source()))
     timed("histogram without atomics", bare, payload, params, len(payload))
+    bare = dataclasses.replace(hist, source_override=without_loads(hist.source()))
+    timed("histogram without loads (atomics only)", bare, payload, params, len(payload))
 
     conv = registry.get("conv2d_u8")
     payload, params, _ = loads["conv2d_u8"]
@@ -105,6 +136,8 @@ def main() -> None:
     sha = registry.get("sha256")
     payload, params, _ = loads["sha256"]
     timed(f"sha256, {params['block']}-byte blocks", sha, payload, params, len(payload))
+    bare = dataclasses.replace(sha, source_override=in_registers(sha.source()))
+    timed("sha256 with its data in registers (ALU ceiling)", bare, payload, params, len(payload))
     timed("sha256, 256-byte blocks", sha, payload, {"block": 256}, len(payload))
 
     n = min(gpu.max_binding // 16 * 16, max(1 << 20, int((128 << 20) * args.scale)))
@@ -136,12 +169,15 @@ def main() -> None:
     except ImportError:
         pass
     print(f"\n{gpu.name} ({gpu.backend}), repeat {args.repeat}\n")
-    print("| variant | GB/s | of torch copy |\n|---|---:|---:|")
-    for label, rate in rows:
+    print("| variant | GB/s | of torch copy | GPU-timed GB/s | of torch copy |")
+    print("|---|---:|---:|---:|---:|")
+    for label, rate, on_gpu in rows:
         share = f"{rate / copy:.0%}" if copy else "–"
-        print(f"| {label} | {rate / 1e9:,.1f} | {share} |")
+        g = f"{on_gpu / 1e9:,.1f}" if on_gpu else "–"
+        gshare = f"{on_gpu / copy:.0%}" if copy and on_gpu else "–"
+        print(f"| {label} | {rate / 1e9:,.1f} | {share} | {g} | {gshare} |")
     if copy:
-        print(f"| torch copy (1 GiB) | {copy / 1e9:,.1f} | 100% |")
+        print(f"| torch copy (1 GiB) | {copy / 1e9:,.1f} | 100% | | |")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,8 @@ class GPU:
             larger payloads of kernels with a ``chunking`` are streamed in chunks.
         pool_bytes: idle GPU memory the buffer pool may keep.
         scratch_dir: where disk-backed (mmap) scratch files for streaming go (default: tmp).
+        features: optional wgpu features to enable where the adapter has them (e.g.
+            ``"timestamp-query"`` for the benchmarks' GPU-side timing).
     """
 
     def __init__(
@@ -137,8 +139,10 @@ class GPU:
         max_binding: int | None = None,
         pool_bytes: int = 512 << 20,
         scratch_dir: str | Path | None = None,
+        features: Iterable[str] = (),
     ) -> None:
         self.selector = adapter
+        self.wanted_features = tuple(features)
         self.pool_bytes = pool_bytes
         self.scratch_dir = scratch_dir
         self._max_binding = max_binding
@@ -153,11 +157,13 @@ class GPU:
         self.name = info.get("device", "") or info.get("description", "unknown")
         self.backend = info.get("backend_type", "")
         limits = self.adapter.limits
+        self.features = [f for f in self.wanted_features if f in self.adapter.features]
         self.device = self.adapter.request_device_sync(
+            required_features=self.features,
             required_limits={
                 "max-storage-buffer-binding-size": limits["max-storage-buffer-binding-size"],
                 "max-buffer-size": limits["max-buffer-size"],
-            }
+            },
         )
         self.max_buffer = int(limits["max-buffer-size"])
         adapter_binding = int(limits["max-storage-buffer-binding-size"])
