@@ -8,7 +8,7 @@ and an open-loop run that offers tasks at a fixed rate, a fraction of plain Cele
 plain Celery's from the time its comparing callback ran. Also: frame codec vs Celery's json
 serializer (bytes as base64) for 64 KiB payloads. Prints ratios; asserts nothing.
 
-    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.5]
+    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.5,0.6]
 """
 
 from __future__ import annotations
@@ -45,11 +45,15 @@ class Run(NamedTuple):
 
 
 def _summary(elapsed: float, done: list[float], latencies: list[float], paced: bool) -> Run:
-    """A burst's rate is tasks / (first submit → last verified); a paced run's is the rate
-    at which verdicts came (first → last verdict), which equals the offered rate when the
-    system keeps up, and falls below it when it does not."""
+    """A burst's rate is tasks / (first submit → last verified). A paced run's is the rate at
+    which verdicts came between the 10th and the 90th percentile of their times, which equals
+    the offered rate when the system keeps up and falls below it when it does not."""
     lat = np.array(latencies)
-    rate = (len(done) - 1) / (max(done) - min(done)) if paced else len(done) / elapsed
+    if paced:
+        t10, t90 = np.percentile(done, [10, 90])
+        rate = 0.8 * len(done) / (t90 - t10)
+    else:
+        rate = len(done) / elapsed
     return Run(rate, float(np.percentile(lat, 50)), float(np.percentile(lat, 99)))
 
 
@@ -92,8 +96,10 @@ def bench_shardy(
     return runs
 
 
-def bench_plain(broker: str, payloads: list[bytes], workers: int, fraction: float) -> list[Run]:
-    """A burst, then (fraction > 0) an open-loop run at that fraction of the burst's rate."""
+def bench_plain(
+    broker: str, payloads: list[bytes], workers: int, fractions: list[float]
+) -> list[Run]:
+    """A burst, then an open-loop run at each fraction of the burst's rate."""
     env = {**os.environ, "PLAIN_BROKER": broker, "PYTHONPATH": str(HERE)}
     procs = [
         subprocess.Popen(
@@ -133,9 +139,8 @@ def bench_plain(broker: str, payloads: list[bytes], workers: int, fraction: floa
 
         one(payloads[0]).get(timeout=120)  # warm up
         runs: list[Run] = []
-        for rate in [None] + ([None] if fraction > 0 else []):
-            if runs:
-                rate = fraction * runs[0].rate
+        for fraction in [None, *fractions]:
+            rate = fraction * runs[0].rate if fraction else None
             t0 = time.perf_counter()
             sent = []
             for i in _paced(len(payloads), rate):
@@ -181,9 +186,8 @@ def main() -> None:
     ap.add_argument("--sweep", default="1,8,32,128", help="attestation batch sizes K")
     ap.add_argument(
         "--paced",
-        type=float,
-        default=0.5,
-        help="also offer tasks open loop at this fraction of plain Celery's burst rate (0: off)",
+        default="0.5,0.6",
+        help="also offer tasks open loop at these fractions of plain Celery's burst rate",
     )
     ap.add_argument(
         "--wait-ms", type=int, default=Settings.attest_wait_ms, help="SHARDY_ATTEST_WAIT_MS"
@@ -195,9 +199,10 @@ def main() -> None:
     ]
     from shardy.embedded import EmbeddedRedis
 
+    fractions = [float(x) for x in args.paced.split(",") if x.strip()]
     with EmbeddedRedis(Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")))) as server:
-        plain = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, args.paced)
-    rates = [None] + ([args.paced * plain[0].rate] if args.paced > 0 else [])
+        plain = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, fractions)
+    rates = [None] + [f * plain[0].rate for f in fractions]
     runs = {}
     for k in [int(x) for x in args.sweep.split(",")]:
         home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
@@ -208,7 +213,7 @@ def main() -> None:
           f"histogram on {args.size} B")  # fmt: skip
     print(f"{'verified tasks/s (chords of 3)':30}{'Shardy':>8}{'plain':>8}{'ratio':>7}"
           f"{'p50 s':>8}{'p99 s':>8}{'plain p50':>10}{'plain p99':>10}")  # fmt: skip
-    labels = ["burst"] + [f"paced {args.paced:g}x"] * (len(rates) - 1)
+    labels = ["burst"] + [f"paced {f:g}x" for f in fractions]
     for k, shardy_runs in runs.items():
         for label, mine, theirs in zip(labels, shardy_runs, plain, strict=True):
             print(f"{f'  K={k}, {label}':30}{mine.rate:>8.1f}{theirs.rate:>8.1f}"
