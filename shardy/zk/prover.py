@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from py_arkworks_bls12381 import G1Point, G2Point, Scalar
 
@@ -35,22 +36,19 @@ def quotient_evaluations(pk: ProvingKey, witness: Sequence[int]) -> list[int]:
     return [(x * y - z) % R for x, y, z in zip(a_odd, b_odd, c_odd, strict=True)]
 
 
-def _msm_g1(points: list[G1Point], scalars: list[int]) -> G1Point:
-    pts, scs = [], []
-    for p, s in zip(points, scalars, strict=True):
-        if p is not None and s:
-            pts.append(p)
-            scs.append(Scalar(s))
-    return G1Point.multiexp_unchecked(pts, scs) if pts else G1Point.identity()
+def _scalars(values: Sequence[int]) -> list[Scalar | None]:
+    """Values as arkworks scalars, None for zero (a zero term drops out of every MSM)."""
+    return [Scalar(v) if v else None for v in values]
 
 
-def _msm_g2(points: list[G2Point], scalars: list[int]) -> G2Point:
+def _msm(group: type[G1Point] | type[G2Point], points: Sequence, scalars: Sequence) -> Any:
+    """Σ scalars_i · points_i over the terms where both are present."""
     pts, scs = [], []
     for p, s in zip(points, scalars, strict=True):
-        if p is not None and s:
+        if p is not None and s is not None:
             pts.append(p)
-            scs.append(Scalar(s))
-    return G2Point.multiexp_unchecked(pts, scs) if pts else G2Point.identity()
+            scs.append(s)
+    return group.multiexp_unchecked(pts, scs) if pts else group.identity()
 
 
 def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
@@ -70,7 +68,8 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
         raise ProofError("witness values must lie in [0, r)")
     r = secrets.randbelow(R)
     s = secrets.randbelow(R)
-    w = list(witness)
+    ws = _scalars(witness)  # once: the A, B and C sides share the witness scalars
+    one, r_s, s_s = Scalar(1), Scalar(r), Scalar(s)
 
     # pi_b = β + Σ w_i·B_i + s·δ (in G2), and b1, the same in G1 for pi_c
     b_side: list[G1Point | G2Point] = []
@@ -78,8 +77,8 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
 
     def run_b_side() -> None:
         try:
-            b_side.append(_msm_g2([*pk.b2_query, pk.beta2, pk.delta2], [*w, 1, s]))
-            b_side.append(_msm_g1([*pk.b1_query, pk.beta1, pk.delta1], [*w, 1, s]))
+            b_side.append(_msm(G2Point, [*pk.b2_query, pk.beta2, pk.delta2], [*ws, one, s_s]))
+            b_side.append(_msm(G1Point, [*pk.b1_query, pk.beta1, pk.delta1], [*ws, one, s_s]))
         except BaseException as exc:  # re-raised on the calling thread
             failure.append(exc)
 
@@ -87,15 +86,15 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     helper.start()
     try:
         # pi_a = α + Σ w_i·A_i + r·δ
-        a = _msm_g1([*pk.a_query, pk.alpha1, pk.delta1], [*w, 1, r])
+        a = _msm(G1Point, [*pk.a_query, pk.alpha1, pk.delta1], [*ws, one, r_s])
         # Σ_private w_i·C_i + Σ h_j·H_j
-        h = quotient_evaluations(pk, w)
-        c = _msm_g1([*pk.c_query, *pk.h_query], [*w[pk.n_public + 1 :], *h])
+        h = _scalars(quotient_evaluations(pk, witness))
+        c = _msm(G1Point, [*pk.c_query, *pk.h_query], [*ws[pk.n_public + 1 :], *h])
     finally:
         helper.join()
     if failure:
         raise failure[0]
     b, b1 = b_side
     # pi_c += s·pi_a + r·b1 - r·s·δ
-    c = c + a * Scalar(s) + b1 * Scalar(r) + pk.delta1 * Scalar((-r * s) % R)  # type: ignore[operator]
+    c = c + a * s_s + b1 * r_s + pk.delta1 * Scalar((-r * s) % R)  # type: ignore[operator]
     return Proof(a, b, c)  # type: ignore[arg-type]
