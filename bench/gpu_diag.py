@@ -7,8 +7,8 @@ variants compute wrong results on purpose and are only timed (resident, as in be
 - histogram without atomics: ``count`` folds each word into a private xor instead of four
   workgroup atomics (same loads, same dispatch geometry); and the atomics without the loads
   (``payload[...]`` replaced by a hash of the index);
-- conv2d_u8 without arithmetic: ``dot4``/``output`` xor their inputs (same loads and stores,
-  no dot products, rounding or packing);
+- conv2d_u8 without arithmetic: ``row_taps``/``filtered`` xor all their input words (same
+  loads and stores, no dot products, rounding or packing);
 - sha256 with its data in registers: ``quad``/``word_at`` return a hash of the index instead of
   loading, so the same compressions run with no global loads and still write every digest:
   the measured ALU ceiling of the kernel; and the same bytes in 256-byte blocks (4x as many
@@ -72,15 +72,15 @@ def without_loads(source: str) -> str:
 def without_arithmetic(source: str) -> str:
     source = replace_fn(
         source,
-        "dot4",
-        "fn dot4(x: vec4<u32>, k: u32) -> vec4<i32> {\n"
-        "    return bitcast<vec4<i32>>(x ^ vec4<u32>(k));\n}\n",
+        "row_taps",
+        "fn row_taps(t: vec3<u32>, w: vec3<i32>) -> vec4<i32> {\n"
+        "    return vec4<i32>(bitcast<i32>(t.x ^ t.y ^ t.z));\n}\n",
     )
     return replace_fn(
         source,
-        "output",
-        "fn output(a: Acc, f: Filter) -> vec4<u32> {\n"
-        "    return bitcast<vec4<u32>>(a.p0 ^ a.p1 ^ a.p2 ^ a.p3);\n}\n",
+        "filtered",
+        "fn filtered(top: vec3<u32>, mid: vec3<u32>, bot: vec3<u32>, f: Filter) -> u32 {\n"
+        "    return top.x ^ top.y ^ top.z ^ mid.x ^ mid.y ^ mid.z ^ bot.x ^ bot.y ^ bot.z;\n}\n",
     )
 
 
