@@ -54,8 +54,9 @@ def _seq(value: object, length: int, what: str) -> Sequence[object]:
     return value
 
 
-def g1_from_json(value: object, what: str) -> G1Point:
-    """Parse and check (curve and subgroup) a snarkjs G1 point."""
+def g1_from_json(value: object, what: str, *, checked: bool = True) -> G1Point:
+    """Parse a snarkjs G1 point and check it is on the curve and in the subgroup (the costly
+    part: ``checked=False`` skips it, for a point checked separately before it is trusted)."""
     x, y, z = (decimal(v, f"{what} coordinate", Q) for v in _seq(value, 3, what))
     if z == 0:
         return G1Point.identity()
@@ -64,11 +65,12 @@ def g1_from_json(value: object, what: str) -> G1Point:
     if x == 0 and y == 0:
         raise ProofError(f"{what} (0, 0) is not on the curve")
     data = x.to_bytes(48, "big") + y.to_bytes(48, "big")
-    return native(G1Point.from_xy_bytes_be, data, what=f"{what} is not a point of G1")
+    parse = G1Point.from_xy_bytes_be if checked else G1Point.from_xy_bytes_unchecked_be
+    return native(parse, data, what=f"{what} is not a point of G1")
 
 
-def g2_from_json(value: object, what: str) -> G2Point:
-    """Parse and check (curve and subgroup) a snarkjs G2 point."""
+def g2_from_json(value: object, what: str, *, checked: bool = True) -> G2Point:
+    """Parse a snarkjs G2 point; checked as :func:`g1_from_json`."""
     xs, ys, zs = (_seq(v, 2, what) for v in _seq(value, 3, what))
     x0, x1, y0, y1, z0, z1 = (decimal(v, f"{what} coordinate", Q) for v in (*xs, *ys, *zs))
     if (z0, z1) == (0, 0):
@@ -78,7 +80,8 @@ def g2_from_json(value: object, what: str) -> G2Point:
     if x0 == x1 == y0 == y1 == 0:
         raise ProofError(f"{what} (0, 0) is not on the curve")
     data = b"".join(v.to_bytes(48, "big") for v in (x0, x1, y0, y1))
-    return native(G2Point.from_xy_bytes_be, data, what=f"{what} is not a point of G2")
+    parse = G2Point.from_xy_bytes_be if checked else G2Point.from_xy_bytes_unchecked_be
+    return native(parse, data, what=f"{what} is not a point of G2")
 
 
 def g1_to_json(point: G1Point) -> list[str]:
@@ -105,8 +108,9 @@ def _check_tags(obj: dict[str, Any], what: str) -> None:
         raise ProofError(f"{what} is for curve {obj.get('curve')!r}, not bls12381")
 
 
-def proof_from_json(obj: object) -> Proof:
-    """Parse a snarkjs proof object ({pi_a, pi_b, pi_c, protocol, curve})."""
+def proof_from_json(obj: object, *, checked: bool = True) -> Proof:
+    """Parse a snarkjs proof object ({pi_a, pi_b, pi_c, protocol, curve}); ``checked=False``
+    skips the curve and subgroup checks (see :func:`g1_from_json`)."""
     if not isinstance(obj, dict):
         raise ProofError(f"a proof must be a JSON object, got {type(obj).__name__}")
     _check_tags(obj, "proof")
@@ -114,7 +118,11 @@ def proof_from_json(obj: object) -> Proof:
         a, b, c = obj["pi_a"], obj["pi_b"], obj["pi_c"]
     except KeyError as exc:
         raise ProofError(f"proof lacks {exc}") from None
-    return Proof(g1_from_json(a, "pi_a"), g2_from_json(b, "pi_b"), g1_from_json(c, "pi_c"))
+    return Proof(
+        g1_from_json(a, "pi_a", checked=checked),
+        g2_from_json(b, "pi_b", checked=checked),
+        g1_from_json(c, "pi_c", checked=checked),
+    )
 
 
 def proof_to_json(proof: Proof) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
 from typing import Any
 
@@ -133,9 +134,23 @@ def verify(
         ProofError: the key, proof or public signals are malformed.
     """
     vk = load_vkey(vkey)
-    parsed = proof_from_json(proof)
     public = public_signals_from_json(public_signals, vk.n_public)
-    return verify_parsed(vk, parsed, public)
+    if _CPUS < 2:
+        return verify_parsed(vk, proof_from_json(proof), public, parallel=False)
+    # The helper pairs the proof's points as soon as they are read; their curve and subgroup
+    # checks (most of the reading) run here meanwhile and decide before any result is used.
+    raw = proof_from_json(proof, checked=False)
+    side = _pool().submit(GT.multi_pairing, [raw.a, raw.c], [raw.b, vk.neg_delta2])
+    time.sleep(0)  # yield the GIL so the helper starts its pairing now
+    try:
+        proof_from_json(proof)
+        x = _linear_combination(vk, [1, *public])
+        lhs = native(GT.pairing, x, vk.neg_gamma2, what="pairing failed")
+    except BaseException:
+        wait([side])  # the helper's outcome on unchecked points is moot
+        raise
+    rest = native(side.result, what="pairing failed")
+    return bool(lhs * rest == vk.alphabeta)
 
 
 def _parse_items(vk: VerifyingKey, items: Sequence[Item]) -> list[tuple[Proof, list[int]]]:
