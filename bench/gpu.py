@@ -6,6 +6,10 @@ files with ``--compare a.json b.json``). Kernel time is measured with inputs res
 GPU (one submit of ``repeat`` dispatches, after half a second of them to reach working clocks);
 ``e2e`` adds upload and read-back (`GPU.run`). ``wgpu copy`` is a plain WGSL vec4 copy, the
 bandwidth a shader reaches through this wgpu/Vulkan path, next to torch's device copy.
+
+The bandwidth-bound kernels are compared with torch's copy of 1 GiB and with torch's copy of a
+tensor of their own input size, timed in the same run (``--input-mib 1024`` runs them on
+about 1 GiB inputs, whatever ``--scale``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import math
 import sys
 import time
 import types
@@ -137,16 +142,33 @@ def _timed(fn) -> float:
 # ---- workloads: (payload, params, work units, unit name) -----------------------------------
 
 
-def workloads(scale: float) -> dict[str, tuple[bytes, dict, str]]:
-    """Benchmark inputs, deterministic (seeded) so every machine runs the same bytes."""
+#: Kernels whose rate is bytes moved, compared with torch's copy (the bandwidth-bound ones;
+#: sha256 is counted in bytes too, though it is bound by its arithmetic).
+BANDWIDTH_KERNELS = ("histogram", "sha256", "conv2d_u8")
+
+
+def workloads(scale: float, input_bytes: int | None = None) -> dict[str, tuple[bytes, dict, str]]:
+    """Benchmark inputs, deterministic (seeded) so every machine runs the same bytes.
+
+    Args:
+        scale: size factor of every workload (1: histogram 256 MiB, sha256 64 MiB, conv2d_u8
+            8192x8192, ...).
+        input_bytes: if given, the input size of the `BANDWIDTH_KERNELS` instead: histogram and
+            sha256 get this many bytes, conv2d_u8 a square image of at most this many pixels
+            (side a multiple of 16, so rows are whole vec4s as at ``--scale 1``).
+    """
     rng = np.random.default_rng(2026)
     side = max(64, int(8192 * scale**0.5))
     mm = max(128, int(4096 * scale ** (1 / 3)) // 128 * 128)
     nbytes = max(1 << 20, int((256 << 20) * scale))
+    sha_bytes = nbytes // 4
+    if input_bytes is not None:
+        nbytes = sha_bytes = input_bytes
+        side = max(64, math.isqrt(input_bytes) // 16 * 16)
     return {
         "histogram": (rng.integers(0, 256, nbytes, dtype=np.uint8).tobytes(), {}, "read"),
         "sha256": (
-            rng.integers(0, 256, nbytes // 4, dtype=np.uint8).tobytes(),
+            rng.integers(0, 256, sha_bytes, dtype=np.uint8).tobytes(),
             {"block": 1024},
             "read",
         ),
@@ -218,17 +240,20 @@ def numpy_rate(name: str, payload: bytes, params: dict, units: float, repeat: in
 # ---- torch on the GPU: the same work where torch has it --------------------------------------
 
 
-def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[float, str]]:
-    """Work units per second of torch (CUDA) doing each kernel's work, with a note."""
+def _torch_cuda():
+    """(torch, its CUDA device), or None where torch or CUDA is absent."""
     try:
         import torch
     except ImportError:
-        return {}
+        return None
     if not torch.cuda.is_available():
-        return {}
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+        return None
+    return torch, torch.device("cuda")
+
+
+def torch_timer(torch, repeat: int):
+    """``timed(fn)``: seconds per call of ``fn`` over ``repeat`` queued calls and one
+    synchronize, after `WARM_SECONDS` of calls (as the wgpu timing warms up)."""
 
     def timed(fn) -> float:
         warm_until = time.perf_counter() + WARM_SECONDS
@@ -241,15 +266,53 @@ def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[floa
         torch.cuda.synchronize()
         return (time.perf_counter() - t) / repeat
 
+    return timed
+
+
+def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[float, str]]:
+    """Work units per second of torch (CUDA) doing each kernel's work in ``loads``, with a
+    note; ``copy`` is its 1 GiB device-to-device copy."""
+    found = _torch_cuda()
+    if found is None:
+        return {}
+    torch, dev = found
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    timed = torch_timer(torch, repeat)
     rates: dict[str, tuple[float, str]] = {}
     rates["copy"] = (torch_copy_rate(torch, dev, timed), "device-to-device copy of 1 GiB")
-    payload, _, _ = loads["histogram"]
-    x = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev)
-    rates["histogram"] = (
-        len(payload) / timed(lambda: torch.bincount(x, minlength=256)),
-        "bincount",
-    )
-    payload, params, _ = loads["conv2d_u8"]
+    if "histogram" in loads:
+        payload, _, _ = loads["histogram"]
+        x = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev)
+        rates["histogram"] = (
+            len(payload) / timed(lambda: torch.bincount(x, minlength=256)),
+            "bincount",
+        )
+        del x
+    if "conv2d_u8" in loads:
+        try:
+            rates["conv2d_u8"] = torch_conv2d(torch, dev, loads["conv2d_u8"], outputs, timed)
+        except RuntimeError as exc:  # e.g. out of memory: its f32 temporaries are 4x the image
+            rates["conv2d_u8"] = (float("nan"), f"pad+conv2d f32 failed: {exc}".splitlines()[0])
+        torch.cuda.empty_cache()
+    if "matmul_f32" in loads:
+        rates["matmul_f32"] = torch_matmul(torch, dev, loads["matmul_f32"], timed)
+    if "montecarlo_pi" in loads:
+        rates["montecarlo_pi"] = torch_montecarlo(
+            torch, dev, loads["montecarlo_pi"], outputs, timed
+        )
+    if "mandelbrot" in loads:
+        _, params, _ = loads["mandelbrot"]
+        fixed = mandelbrot_fixed(registry.get("mandelbrot").resolve_params(params))
+        rates["mandelbrot"] = torch_mandelbrot(
+            torch, dev, params, fixed, outputs["mandelbrot"], timed
+        )
+    return rates
+
+
+def torch_conv2d(torch, dev, load: tuple, outputs: dict, timed) -> tuple[float, str]:
+    """Replicate pad + f32 conv2d + floor/clamp: conv2d_u8's gaussian, bytes compared."""
+    payload, params, _ = load
     w, h = params["width"], params["height"]
     img = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev).view(1, 1, h, w)
     wt = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32, device=dev)
@@ -262,13 +325,21 @@ def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[floa
         return torch.floor((acc + 8) / 16).clamp(0, 255).to(torch.uint8)
 
     same = bytes(conv().cpu().numpy().tobytes()) == outputs["conv2d_u8"].tobytes()
-    rates["conv2d_u8"] = (2 * w * h / timed(conv), f"pad+conv2d f32+round, equal={same}")
-    payload, params, _ = loads["matmul_f32"]
+    return 2 * w * h / timed(conv), f"pad+conv2d f32+round, equal={same}"
+
+
+def torch_matmul(torch, dev, load: tuple, timed) -> tuple[float, str]:
+    """f32 ``a @ b`` (TF32 off), flops per second."""
+    payload, params, _ = load
     m, n, k = params["m"], params["n"], params["k"]
     ab = torch.frombuffer(bytearray(payload), dtype=torch.float32).to(dev)
     a, b = ab[: m * k].view(m, k), ab[m * k :].view(k, n)
-    rates["matmul_f32"] = (2.0 * m * n * k / timed(lambda: a @ b), "matmul f32, TF32 off")
-    _, params, _ = loads["montecarlo_pi"]
+    return 2.0 * m * n * k / timed(lambda: a @ b), "matmul f32, TF32 off"
+
+
+def torch_montecarlo(torch, dev, load: tuple, outputs: dict, timed) -> tuple[float, str]:
+    """montecarlo_pi's counter hash in int64 tensors, samples per second, count compared."""
+    _, params, _ = load
     samples = params["samples"]
     mask = 0xFFFFFFFF
 
@@ -292,18 +363,26 @@ def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[floa
         return hits
 
     same = int(montecarlo()) == int(outputs["montecarlo_pi"][0])
-    rates["montecarlo_pi"] = (samples / timed(montecarlo), f"int64 hash, equal={same}")
-    _, params, _ = loads["mandelbrot"]
-    fixed = mandelbrot_fixed(registry.get("mandelbrot").resolve_params(params))
-    rates["mandelbrot"] = torch_mandelbrot(torch, dev, params, fixed, outputs["mandelbrot"], timed)
-    return rates
+    return samples / timed(montecarlo), f"int64 hash, equal={same}"
 
 
-def torch_copy_rate(torch, dev, timed) -> float:
-    """Bytes read plus written per second by a 1 GiB device-to-device copy."""
-    src = torch.empty(1 << 30, dtype=torch.uint8, device=dev)
-    dst = torch.empty_like(src)
-    return 2 * src.numel() / timed(lambda: dst.copy_(src))
+def torch_copy_rate(torch, dev, timed, nbytes: int = 1 << 30) -> float:
+    """Bytes read plus written per second by a device-to-device copy of ``nbytes``."""
+    pair = [torch.empty(nbytes, dtype=torch.uint8, device=dev) for _ in range(2)]
+    rate = 2 * nbytes / timed(lambda: pair[1].copy_(pair[0]))
+    pair.clear()  # give the memory back before the next size
+    torch.cuda.empty_cache()
+    return rate
+
+
+def torch_copy_rates(sizes: list[int], repeat: int) -> dict[int, float]:
+    """`torch_copy_rate` for each size (a kernel's input bytes), timed like the kernels."""
+    found = _torch_cuda()
+    if found is None:
+        return {}
+    torch, dev = found
+    timed = torch_timer(torch, repeat)
+    return {n: torch_copy_rate(torch, dev, timed, n) for n in sorted(set(sizes))}
 
 
 def torch_mandelbrot(torch, dev, params: dict, fixed, expected: np.ndarray, timed):
@@ -420,11 +499,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 """
 
 
-def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> tuple:
-    """(wall, GPU-timed) bytes read plus written per second by a plain WGSL vec4 copy (one
-    16-byte load and store per invocation): what a kernel can move through this wgpu/Vulkan
-    path, next to torch's."""
-    n = min(gpu.max_binding // 16 * 16, max(1 << 20, int((128 << 20) * scale)))
+def wgpu_copy_rate(gpu: GPU, nbytes: int, repeat: int) -> tuple:
+    """(wall, GPU-timed, bytes copied): bytes read plus written per second by a plain WGSL vec4
+    copy of ``nbytes`` (at most the binding limit; one 16-byte load and store per
+    invocation): what a kernel can move through this wgpu/Vulkan path, next to torch's."""
+    n = min(gpu.max_binding // 16 * 16, nbytes // 16 * 16)
 
     def plan(size: int, params: dict, seed: int) -> Plan:
         return Plan(size, groups_for(size // 16, 256), uniforms(size, seed), "uint8")
@@ -432,18 +511,30 @@ def wgpu_copy_rate(gpu: GPU, scale: float, repeat: int) -> tuple:
     k = Kernel("wgpu_copy", "<copy>", plan, lambda *a: None, source_override=COPY_WGSL)
     payload = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
     wall, gpu_s = resident_times(gpu, k, payload, k.make_plan(n, {}, 0), repeat)
-    return 2 * n / wall, (2 * n / gpu_s if gpu_s else None)
+    return 2 * n / wall, (2 * n / gpu_s if gpu_s else None), n
 
 
-def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
-    """Rates of wgpu (resident and end-to-end), numpy and torch for every workload."""
-    loads = workloads(scale)
+def bench(
+    gpu: GPU, scale: float, repeat: int, only: list[str] | None, input_bytes: int | None = None
+) -> dict:
+    """Rates of wgpu (resident and end-to-end), numpy and torch for every workload, and each
+    bandwidth-bound kernel's torch copy of its input size (``torch_copy_same``)."""
+    loads = workloads(scale, input_bytes)
     if only:
+        unknown = sorted(set(only) - set(loads))
+        if unknown:
+            raise SystemExit(f"--only: no workload {unknown}; choose from {sorted(loads)}")
         loads = {k: v for k, v in loads.items() if k in only}
     results, outputs = {}, {}
     for name, (payload, params, unit) in loads.items():
         k = registry.get(name)
         plan = k.make_plan(len(payload), params, 0)
+        if max(len(payload), plan.output_len) > gpu.max_binding:
+            # the resident timing binds the whole payload (GPU.run would stream it in chunks)
+            raise SystemExit(
+                f"{name}: {max(len(payload), plan.output_len)} bytes exceed this adapter's "
+                f"binding limit of {gpu.max_binding}; use a smaller --scale or --input-mib"
+            )
         out = np.empty(plan.output_len, dtype=np.uint8)
         e2e = best(lambda k=k, p=payload, plan=plan, out=out: gpu.run(k, p, plan, out=out), 3)
         outputs[name] = out.view(plan.dtype)
@@ -459,11 +550,22 @@ def bench(gpu: GPU, scale: float, repeat: int, only: list[str] | None) -> dict:
             "size": len(payload) or params,
         }
         print(f"  {name}: {units / per / 1e9:.2f} G{unit}/s", flush=True)
-    wall, gpu_rate = wgpu_copy_rate(gpu, scale, repeat)
-    results["wgpu copy"] = {"unit": "GB/s", "wgpu": wall, "wgpu_gpu": gpu_rate}
+    copy_bytes = input_bytes if input_bytes is not None else max(1 << 20, int((128 << 20) * scale))
+    wall, gpu_rate, n = wgpu_copy_rate(gpu, copy_bytes, repeat)
+    results["wgpu copy"] = {"unit": "GB/s", "wgpu": wall, "wgpu_gpu": gpu_rate, "size": n}
     for name, (rate, note) in torch_rates(loads, outputs, repeat).items():
         results.setdefault(name, {"unit": "GB/s"}).update(torch=rate, torch_note=note)
+    # torch's copy of each bandwidth row's input size: the same fixed costs per operation
+    sizes = [r["size"] for name, r in results.items() if _bandwidth_row(name)]
+    copies = torch_copy_rates(sizes, repeat)
+    for name, r in results.items():
+        if _bandwidth_row(name) and r["size"] in copies:
+            r["torch_copy_same"] = copies[r["size"]]
     return results
+
+
+def _bandwidth_row(name: str) -> bool:
+    return name in BANDWIDTH_KERNELS or name == "wgpu copy"
 
 
 def table(adapter: str, results: dict) -> None:
@@ -485,7 +587,8 @@ def table(adapter: str, results: dict) -> None:
             share = f"{r['wgpu'] / copy:.0%}" if copy else "–"
             gshare = f"{gg / copy:.0%}" if copy and gg else "–"
             print(
-                f"| wgpu copy (vec4 WGSL) | GB/s | {r['wgpu'] / 1e9:.1f} | {gcell} | | | | | | "
+                f"| wgpu copy (vec4 WGSL, {_mib(r['size'])}) | GB/s | {r['wgpu'] / 1e9:.1f} | "
+                f"{gcell} | | | | | | "
                 f"{share} | {gshare} |"
             )
             continue
@@ -500,11 +603,52 @@ def table(adapter: str, results: dict) -> None:
     for name, r in results.items():
         if "torch_note" in r:
             print(f"- torch {name}: {r['torch_note']}")
+    bandwidth_table(results)
+
+
+def _mib(n: int) -> str:
+    mib = n / (1 << 20)
+    return f"{mib:,.0f} MiB" if mib == int(mib) else f"{mib:,.1f} MiB"
+
+
+def bandwidth_table(results: dict) -> None:
+    """Print each bandwidth row against torch's 1 GiB copy and its copy of the row's input
+    size (both read + written bytes per second, timed in this run)."""
+    rows = [(name, r) for name, r in results.items() if _bandwidth_row(name)]
+    if not rows:
+        return
+    copy = results.get("copy", {}).get("torch")
+    print(
+        "\n| kernel | input | wgpu (resident) GB/s | GPU-timed GB/s | torch copy 1 GiB GB/s | "
+        "resident / copy 1 GiB | GPU-timed / copy 1 GiB | torch copy same size GB/s | "
+        "resident / copy same size | GPU-timed / copy same size |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def share(a, b) -> str:
+        return f"{a / b:.0%}" if a and b else "–"
+
+    def rate(v) -> str:
+        return f"{v / 1e9:,.1f}" if v else "–"
+
+    for name, r in rows:
+        g, gg, same = r["wgpu"], r.get("wgpu_gpu"), r.get("torch_copy_same")
+        print(
+            f"| {name} | {_mib(r['size'])} | {rate(g)} | {rate(gg)} | {rate(copy)} | "
+            f"{share(g, copy)} | {share(gg, copy)} | {rate(same)} | {share(g, same)} | "
+            f"{share(gg, same)} |"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="workload size factor")
+    ap.add_argument(
+        "--input-mib",
+        type=int,
+        help="input size of histogram, sha256 and conv2d_u8 (a square image) and of the WGSL "
+        "copy, instead of their --scale sizes (e.g. 1024; below 4096)",
+    )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", nargs="*", help="kernels to run")
     ap.add_argument("--json", help="write the rates here")
@@ -515,9 +659,15 @@ def main() -> None:
     if args.compare:
         compare(*args.compare)
         return
+    if args.input_mib is not None and not 1 <= args.input_mib < 4096:
+        ap.error(f"--input-mib must be in 1..4095 (lengths are u32 uniforms), got {args.input_mib}")
+    input_bytes = args.input_mib << 20 if args.input_mib is not None else None
     gpu = GPU(args.adapter, features=("timestamp-query",))
     adapter = f"{gpu.name} ({gpu.backend})"
-    print(f"adapter: {adapter}; max binding {gpu.max_binding}", flush=True)
+    print(
+        f"adapter: {adapter}; max binding {gpu.max_binding}, max buffer {gpu.max_buffer}",
+        flush=True,
+    )
     if args.crossvendor:
         cv = crossvendor(gpu)
         for name, out in cv.pop("outputs").items():
@@ -526,7 +676,7 @@ def main() -> None:
         print(json.dumps(cv["rows"], indent=1), flush=True)
         if args.scale <= 0:
             return
-    results = bench(gpu, args.scale, args.repeat, args.only)
+    results = bench(gpu, args.scale, args.repeat, args.only, input_bytes)
     table(adapter, results)
     if args.json:
         Path(args.json).write_text(json.dumps({"adapter": adapter, "results": results}, indent=1))
