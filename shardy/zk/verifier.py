@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
 from typing import Any
@@ -153,27 +153,50 @@ def verify(
     return bool(lhs * rest == vk.alphabeta)
 
 
-def _parse_items(vk: VerifyingKey, items: Sequence[Item]) -> list[tuple[Proof, list[int]]]:
-    parsed = []
-    for i, item in enumerate(items):
-        if not isinstance(item, list | tuple) or len(item) != 2:
-            raise ProofError(f"batch item {i} must be a (proof, public_signals) pair")
+def _parse_item(vk: VerifyingKey, i: int, item: object, checked: bool) -> tuple[Proof, list[int]]:
+    if not isinstance(item, list | tuple) or len(item) != 2:
+        raise ProofError(f"batch item {i} must be a (proof, public_signals) pair")
+    try:
+        proof = proof_from_json(item[0], checked=checked)
+        return proof, public_signals_from_json(item[1], vk.n_public)
+    except ProofError as exc:
+        raise ProofError(f"batch item {i}: {exc}") from exc
+
+
+def _check_points(items: Sequence[tuple[int, Item]]) -> list[int]:
+    """Indices of the items whose points are off the curve or outside the subgroup.
+
+    Yields the GIL after each item, so the helper thread's next pairing starts at once.
+    """
+    bad = []
+    for i, item in items:
         try:
-            parsed.append(
-                (proof_from_json(item[0]), public_signals_from_json(item[1], vk.n_public))
-            )
-        except ProofError as exc:
-            raise ProofError(f"batch item {i}: {exc}") from exc
-    return parsed
+            proof_from_json(item[0])
+        except ProofError:
+            bad.append(i)
+        time.sleep(0)
+    return bad
 
 
-def batch_verify_parsed(vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence[int]]]) -> bool:
-    """Check Σ_j ρ_j·(Groth16 equation j) with random 128-bit ρ_j: one final exponentiation.
+def batch_verify_parsed(
+    vk: VerifyingKey,
+    parsed: Sequence[tuple[Proof, Sequence[int]]],
+    check: Callable[[], object] | None = None,
+) -> bool:
+    """Check Σ_j ρ_j·(Groth16 equation j) with random 128-bit ρ_j.
 
     Π_j e(ρ_j·A_j, B_j) · e(-(Σρ_j)·α, β) · e(-Σ_j ρ_j·X_j, γ) · e(-Σ_j ρ_j·C_j, δ) = 1, where
     Σ_j ρ_j·X_j = Σ_i (Σ_j ρ_j·s_ji)·IC_i is a single MSM over the key's IC points.
+
+    From _PARALLEL_MIN proofs on, the helper thread pairs the proofs' terms in up to four
+    chunks (arkworks releases the GIL there; each chunk ends in its own final exponentiation)
+    while this thread does the work that holds the GIL: the ρ_j·A_j, ``check``, the MSMs and
+    the key's three pairs. ``check`` runs before any pairing result is used; give it when
+    ``parsed`` holds points not yet checked for the curve and subgroup, and let it raise.
     """
     if not parsed:
+        if check is not None:
+            check()
         return True
     weights = []
     for _ in parsed:
@@ -189,32 +212,38 @@ def batch_verify_parsed(vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence
         for i, s in enumerate(public, start=1):
             ic_scalars[i] += rho * s
     rho_scalars = [Scalar(rho) for rho in weights]
-    # Two halves of the per-proof Miller loops run on two threads (arkworks releases the GIL);
-    # the key's three pairs go with the second half. Each half ends in its own final
-    # exponentiation, and the product of both must be 1.
-    half = len(parsed) // 2 if len(parsed) >= _PARALLEL_MIN else 0
-
-    def run_first() -> GT:
-        g1s = [p.a * rho for (p, _), rho in zip(parsed[:half], rho_scalars, strict=False)]
-        return GT.multi_pairing(g1s, [p.b for p, _ in parsed[:half]])
-
-    first = _pool().submit(run_first) if half else None
+    n = len(parsed)
+    chunk = max(_PARALLEL_MIN, -(-n // 4)) if n >= _PARALLEL_MIN and _CPUS > 1 else 0
+    pending = []
     try:
+        g1s: list[G1Point] = []
+        g2s: list[Any] = []
+        for start in range(0, n, chunk or n):
+            part = zip(parsed[start : start + (chunk or n)], rho_scalars[start:], strict=False)
+            terms = [(p.a * rho, p.b) for (p, _), rho in part]
+            if chunk:
+                pending.append(
+                    _pool().submit(GT.multi_pairing, [a for a, _ in terms], [b for _, b in terms])
+                )
+                time.sleep(0)  # yield the GIL: the helper starts pairing this chunk
+            else:
+                g1s += [a for a, _ in terms]
+                g2s += [b for _, b in terms]
+        if check is not None:
+            check()
         x = _linear_combination(vk, [s % R for s in ic_scalars])
         c = native(
             G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rho_scalars, what="MSM failed"
         )
-        rest = list(zip(parsed[half:], rho_scalars[half:], strict=True))
-        g1s = [p.a * rho for (p, _), rho in rest]
-        g2s = [p.b for (p, _), _ in rest]
         g1s += [-(vk.alpha1 * Scalar(sum(weights) % R)), x, c]
         g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
-        second = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
-    finally:
-        other = native(first.result, what="pairing failed") if first is not None else None
-    if other is not None:
-        second = second * other
-    return bool(second == GT.one())
+        product = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
+    except BaseException:
+        wait(pending)  # the helper's results on unchecked points are moot
+        raise
+    for f in pending:
+        product = product * native(f.result, what="pairing failed")
+    return bool(product == GT.one())
 
 
 def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> bool:
@@ -226,7 +255,14 @@ def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
         ProofError: any item is malformed (the message names its index).
     """
     vk = load_vkey(vkey)
-    return batch_verify_parsed(vk, _parse_items(vk, items))
+    raw = [_parse_item(vk, i, item, checked=False) for i, item in enumerate(items)]
+
+    def check() -> None:
+        bad = _check_points(list(enumerate(items)))
+        if bad:
+            _parse_item(vk, bad[0], items[bad[0]], checked=True)  # raises, naming the index
+
+    return batch_verify_parsed(vk, raw, check)
 
 
 def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> list[int]:
@@ -240,11 +276,21 @@ def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
     bad: list[int] = []
     for i, item in enumerate(items):
         try:
-            good.append((i, _parse_items(vk, [item])[0]))
+            good.append((i, _parse_item(vk, i, item, checked=False)))
         except ProofError:
             bad.append(i)
-    if batch_verify_parsed(vk, [p for _, p in good]):
-        return bad
+    off_curve: list[int] = []
+    ok = batch_verify_parsed(
+        vk,
+        [p for _, p in good],
+        lambda: off_curve.extend(_check_points([(i, items[i]) for i, _ in good])),
+    )
+    if off_curve:  # the batch ran over bad points: its answer says nothing; check the rest
+        bad += off_curve
+        good = [(i, p) for i, p in good if i not in set(off_curve)]
+        ok = batch_verify_parsed(vk, [p for _, p in good])
+    if ok:
+        return sorted(bad)
     bad += [
         i for i, (proof, public) in good if not verify_parsed(vk, proof, public, parallel=False)
     ]

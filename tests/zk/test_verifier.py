@@ -162,14 +162,27 @@ def test_fuzzed_public_signals(proved, vkey_json, signals) -> None:
         assert verify(vkey_json, proof, signals) is False
 
 
-def test_large_batches_check_both_halves(batch, vkey_json) -> None:
-    items = [batch[i % len(batch)] for i in range(20)]  # 20 ≥ _PARALLEL_MIN: two threads
+def test_large_batches_check_every_chunk(batch, vkey_json) -> None:
+    items = [batch[i % len(batch)] for i in range(40)]  # chunks of 16, 16 and 8 on the helper
     assert batch_verify(vkey_json, items) is True
-    for bad in (3, 15):  # one in the half paired on the helper thread, one in the other
+    for bad in (3, 20, 39):  # one in each chunk the helper thread pairs
         wrong = list(items)
-        wrong[bad] = (items[bad][0], items[(bad + 1) % 20][1])
+        wrong[bad] = (items[bad][0], items[(bad + 1) % 40][1])
         assert batch_verify(vkey_json, wrong) is False
         assert find_invalid(vkey_json, wrong) == [bad]
     malformed = [*items[:15], ({"pi_a": "junk"}, items[15][1]), *items[16:]]
     with pytest.raises(ProofError, match="batch item 15"):
         batch_verify(vkey_json, malformed)
+
+
+def test_large_batches_check_points_before_trusting_the_pairing(batch, vkey_json) -> None:
+    """Large batches pair points before their subgroup check ends: a bad point still fails."""
+    items = [batch[i % len(batch)] for i in range(40)]
+    outside = [*items[:25], ({**items[25][0], "pi_a": _g1_not_in_subgroup()}, items[25][1])]
+    outside += items[26:]
+    with pytest.raises(ProofError, match="batch item 25: pi_a is not a point of G1"):
+        batch_verify(vkey_json, outside)
+    wrong = list(outside)
+    wrong[7] = (items[7][0], items[8][1])
+    assert find_invalid(vkey_json, wrong) == [7, 25]
+    assert find_invalid(vkey_json, outside) == [25]
