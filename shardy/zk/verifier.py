@@ -191,8 +191,12 @@ def batch_verify_parsed(
     From _PARALLEL_MIN proofs on, the helper thread pairs the proofs' terms in up to four
     chunks (arkworks releases the GIL there; each chunk ends in its own final exponentiation)
     while this thread does the work that holds the GIL: the ρ_j·A_j, ``check``, the MSMs and
-    the key's three pairs. ``check`` runs before any pairing result is used; give it when
-    ``parsed`` holds points not yet checked for the curve and subgroup, and let it raise.
+    the key's three pairs. Give ``check`` when ``parsed`` holds points not yet checked for the
+    curve and subgroup; it runs before any pairing result is used (and again if arithmetic
+    on the points failed first), and raises or records the bad ones.
+
+    Raises:
+        ProofError: ``check`` raised, or the arithmetic failed.
     """
     if not parsed:
         if check is not None:
@@ -213,24 +217,27 @@ def batch_verify_parsed(
             ic_scalars[i] += rho * s
     rho_scalars = [Scalar(rho) for rho in weights]
     n = len(parsed)
-    chunk = max(_PARALLEL_MIN, -(-n // 4)) if n >= _PARALLEL_MIN and _CPUS > 1 else 0
+    parallel = n >= _PARALLEL_MIN and _CPUS > 1
     pending = []
+    checked = check is None
     try:
-        g1s: list[G1Point] = []
-        g2s: list[Any] = []
-        for start in range(0, n, chunk or n):
-            part = zip(parsed[start : start + (chunk or n)], rho_scalars[start:], strict=False)
-            terms = [(p.a * rho, p.b) for (p, _), rho in part]
-            if chunk:
+        if parallel:
+            chunk = max(_PARALLEL_MIN, -(-n // 4))
+            for start in range(0, n, chunk):
+                part = list(zip(parsed[start : start + chunk], rho_scalars[start:], strict=False))
+                weighted = [p.a * rho for (p, _), rho in part]
                 pending.append(
-                    _pool().submit(GT.multi_pairing, [a for a, _ in terms], [b for _, b in terms])
+                    _pool().submit(GT.multi_pairing, weighted, [p.b for (p, _), _ in part])
                 )
                 time.sleep(0)  # yield the GIL: the helper starts pairing this chunk
-            else:
-                g1s += [a for a, _ in terms]
-                g2s += [b for _, b in terms]
         if check is not None:
             check()
+            checked = True
+        g1s: list[G1Point] = []
+        g2s: list[Any] = []
+        if not parallel:
+            g1s = [p.a * rho for (p, _), rho in zip(parsed, rho_scalars, strict=True)]
+            g2s = [p.b for p, _ in parsed]
         x = _linear_combination(vk, [s % R for s in ic_scalars])
         c = native(
             G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rho_scalars, what="MSM failed"
@@ -238,9 +245,13 @@ def batch_verify_parsed(
         g1s += [-(vk.alpha1 * Scalar(sum(weights) % R)), x, c]
         g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
         product = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
-    except BaseException:
+    except BaseException as exc:
         wait(pending)  # the helper's results on unchecked points are moot
-        raise
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | ProofError):
+            raise
+        if not checked:
+            check()  # arithmetic on a bad point failed: name the point, not the arithmetic
+        raise ProofError(f"batch verification failed: {exc}") from exc
     for f in pending:
         product = product * native(f.result, what="pairing failed")
     return bool(product == GT.one())
@@ -279,15 +290,18 @@ def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
             good.append((i, _parse_item(vk, i, item, checked=False)))
         except ProofError:
             bad.append(i)
-    off_curve: list[int] = []
-    ok = batch_verify_parsed(
-        vk,
-        [p for _, p in good],
-        lambda: off_curve.extend(_check_points([(i, items[i]) for i, _ in good])),
-    )
+    off_curve: set[int] = set()
+    try:
+        ok = batch_verify_parsed(
+            vk,
+            [p for _, p in good],
+            lambda: off_curve.update(_check_points([(i, items[i]) for i, _ in good])),
+        )
+    except ProofError:  # arithmetic on a bad point failed; the point checks name it
+        ok = False
     if off_curve:  # the batch ran over bad points: its answer says nothing; check the rest
         bad += off_curve
-        good = [(i, p) for i, p in good if i not in set(off_curve)]
+        good = [(i, p) for i, p in good if i not in off_curve]
         ok = batch_verify_parsed(vk, [p for _, p in good])
     if ok:
         return sorted(bad)
