@@ -10,6 +10,7 @@ from typing import Any
 from py_arkworks_bls12381 import G1Point, G2Point, Scalar
 
 from shardy.errors import ProofError
+from shardy.zk.codec import scalar
 from shardy.zk.data import Proof, ProvingKey
 from shardy.zk.field import R, coset_evaluations
 
@@ -38,7 +39,7 @@ def quotient_evaluations(pk: ProvingKey, witness: Sequence[int]) -> list[int]:
 
 def _scalars(values: Sequence[int]) -> list[Scalar | None]:
     """Values as arkworks scalars, None for zero (a zero term drops out of every MSM)."""
-    return [Scalar(v) if v else None for v in values]
+    return [scalar(v) if v else None for v in values]
 
 
 def _msm(group: type[G1Point] | type[G2Point], points: Sequence, scalars: Sequence) -> Any:
@@ -69,7 +70,7 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     r = secrets.randbelow(R)
     s = secrets.randbelow(R)
     ws = _scalars(witness)  # once: the A, B and C sides share the witness scalars
-    one, r_s, s_s = Scalar(1), Scalar(r), Scalar(s)
+    one, r_s, s_s = scalar(1), scalar(r), scalar(s)
 
     # pi_b = β + Σ w_i·B_i + s·δ (in G2), and b1, the same in G1 for pi_c
     b_side: list[G1Point | G2Point] = []
@@ -96,5 +97,5 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
         raise failure[0]
     b, b1 = b_side
     # pi_c += s·pi_a + r·b1 - r·s·δ
-    c = c + a * s_s + b1 * r_s + pk.delta1 * Scalar((-r * s) % R)  # type: ignore[operator]
+    c = c + a * s_s + b1 * r_s + pk.delta1 * scalar((-r * s) % R)  # type: ignore[operator]
     return Proof(a, b, c)  # type: ignore[arg-type]

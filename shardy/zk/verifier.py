@@ -24,6 +24,7 @@ from shardy.zk.codec import (
     native,
     proof_from_json,
     public_signals_from_json,
+    scalar,
     vkey_from_json,
 )
 from shardy.zk.data import Proof, VerifyingKey
@@ -88,7 +89,7 @@ def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
         while s:
             if limb := s & mask:
                 pts.append(row[j])
-                scs.append(Scalar(limb))
+                scs.append(scalar(limb))
             s >>= LIMB_BITS
             j += 1
     if not pts:
@@ -215,7 +216,7 @@ def batch_verify_parsed(
         ic_scalars[0] += rho
         for i, s in enumerate(public, start=1):
             ic_scalars[i] += rho * s
-    rho_scalars = [Scalar(rho) for rho in weights]
+    rho_scalars = [scalar(rho) for rho in weights]
     n = len(parsed)
     parallel = n >= _PARALLEL_MIN and _CPUS > 1
     pending = []
@@ -242,7 +243,7 @@ def batch_verify_parsed(
         c = native(
             G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rho_scalars, what="MSM failed"
         )
-        g1s += [-(vk.alpha1 * Scalar(sum(weights) % R)), x, c]
+        g1s += [-(vk.alpha1 * scalar(sum(weights) % R)), x, c]
         g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
         product = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
     except BaseException as exc:
