@@ -18,7 +18,7 @@ pytestmark = pytest.mark.cluster
 
 @pytest.fixture(scope="module")
 def cluster():
-    yield from start_cluster(make_settings(short_home(), stale_after=2), workers=3)
+    yield from start_cluster(make_settings(short_home(), stale_after=5), workers=3)
 
 
 def test_a_task_whose_round_vanished_is_resent_and_verified(cluster):
