@@ -128,8 +128,8 @@ def _resolve(app, session, fresh, receipts):
     return batches, known, refused
 
 
-def _load(app, rows, receipt, known) -> attestations.Batch | None:
-    stored = rows.get(str(receipt.get("id")))
+def _load(app, stored_batches, receipt, known) -> attestations.Batch | None:
+    stored = stored_batches.get(str(receipt.get("id")))
     if stored is not None:
         known[stored.id] = None if stored.valid else stored.reason
         return attestations.Batch(
