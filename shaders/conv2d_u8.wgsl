@@ -5,15 +5,13 @@
 //
 // Three paths, chosen per dispatch (uniform branches); image and result are arrays of vec4<u32>
 // (the kernel declares align = 16: both bindings are zero-padded to whole vec4s):
-// - width % 16 == 0 (rows are whole vec4s): each invocation produces two vec4s (32 pixels) of two
-//   output rows from the four input rows they need, loading in each row the two vec4s and the
-//   word left and right of them, all before any arithmetic; each output vec4 is one store.
-//   Every pixel is 3 packed 4 x i8 dot products (`dots`, one per filter row, on funnel-shifted
-//   windows of the row) accumulated onto 128 * sum(weights); the final clamp is skipped for
-//   filters whose extreme sums stay inside 0..255 (`Filter.clamped`).
-// - width % 4 == 0 (rows are whole words): 2 words (8 pixels) of two rows per invocation, all 16
-//   u32 loads issued before any arithmetic; a word's 4 pixels take packed dot products with
-//   shifted weights (`row_taps`).
+// - width % 16 == 0 (rows are whole vec4s): each invocation produces one vec4 (16 pixels) of two
+//   output rows from one vec4 load of each of the four input rows they need, plus the word left
+//   and right of it in each row; every loaded word serves the taps of both output rows, and
+//   each output row is one vec4 store.
+// - width % 4 == 0 (rows are whole words): the same with 2 words (8 pixels) of two rows per
+//   invocation, all 16 u32 loads issued before any arithmetic.
+// Both compute a word's 4 pixels with packed 4 x i8 dot products (`row_taps`).
 // - any other width: each invocation writes one output word (4 pixels, which may straddle rows),
 //   reading the 9 neighbours of each pixel byte by byte.
 // The plan dispatches one invocation per item of the path taken (`conv_items`).
@@ -79,7 +77,6 @@ struct Filter {
     shift: u32,
     use_abs: bool,
     bias: i32,  // 128 * sum of the weights
-    clamped: bool,  // whether some image can give sums outside 0..255 after rounding
 }
 
 // The 4 output pixels of a word, packed, from the taps of the rows above, at and below it.
@@ -94,99 +91,6 @@ fn filtered(top: vec3<u32>, mid: vec3<u32>, bot: vec3<u32>, f: Filter) -> u32 {
 
 fn biased(v: vec4<u32>) -> vec4<u32> {
     return v ^ vec4<u32>(0x80808080u);
-}
-
-// A row's vec4 of 4 words with the word left and right of it, biased (see row_taps).
-struct Row {
-    v: vec4<u32>,
-    left: u32,
-    right: u32,
-}
-
-// The windows of two adjacent vec4s of a row (32 pixels), vec4 columns x and x + 1.
-struct Pair {
-    u: Windows,
-    v: Windows,
-}
-
-// Vec4 columns x and x + 1 of the row starting at vec4 `row`, with the words either side; at
-// the row's ends the edge pixel repeats (clamped edges). Where x is the last column, the
-// second vec4 repeats it (its outputs are not stored).
-fn load_pair(row: u32, x: u32, vr: u32) -> Pair {
-    let last = vr - 1u;
-    let a = biased(image[row + x]);
-    let b = biased(image[row + min(x + 1u, last)]);
-    let l = image[row + max(x, 1u) - 1u].w ^ 0x80808080u;
-    let r = image[row + min(x + 2u, last)].x ^ 0x80808080u;
-    let a_right = select(b.x, a.w >> 24u, x == last);
-    let b_right = select(r, b.w >> 24u, x + 2u > last);
-    return Pair(windows(Row(a, select(l, a.x << 24u, x == 0u), a_right)), windows(Row(b, a.w, b_right)));
-}
-
-// The 16 pixels of a Row as 4-pixel windows (packed i8): .p0[j] holds the left neighbour,
-// pixel 0 and pixel 1 of word j (and pixel 2, which the zero 4th weight ignores), .p1[j] the
-// window of pixel 1 (word j itself), .p2[j] and .p3[j] those of pixels 2 and 3, each a funnel
-// shift of word j and a neighbour. One dot4I8Packed of a window with a filter row's weights
-// (w.x, w.y, w.z, 0) is that row's share of one output pixel.
-struct Windows {
-    p0: vec4<u32>,
-    p1: vec4<u32>,
-    p2: vec4<u32>,
-    p3: vec4<u32>,
-}
-
-fn windows(r: Row) -> Windows {
-    let prev = vec4<u32>(r.left, r.v.xyz);
-    let next = vec4<u32>(r.v.yzw, r.right);
-    return Windows(
-        (prev >> vec4<u32>(24u)) | (r.v << vec4<u32>(8u)),
-        r.v,
-        (r.v >> vec4<u32>(8u)) | (next << vec4<u32>(24u)),
-        (r.v >> vec4<u32>(16u)) | (next << vec4<u32>(16u)),
-    );
-}
-
-// Running sums of 16 output pixels: .pq[j] is pixel q of word j.
-struct Acc {
-    p0: vec4<i32>,
-    p1: vec4<i32>,
-    p2: vec4<i32>,
-    p3: vec4<i32>,
-}
-
-// The filter rows' weights, each packed as 4 x i8 (w.x, w.y, w.z, 0).
-struct Weights {
-    top: u32,
-    mid: u32,
-    bot: u32,
-}
-
-fn dot4(x: vec4<u32>, k: u32) -> vec4<i32> {
-    return vec4<i32>(dot4I8Packed(x.x, k), dot4I8Packed(x.y, k), dot4I8Packed(x.z, k), dot4I8Packed(x.w, k));
-}
-
-// `a` plus one filter row's share (weights `k`) of the 16 pixels whose row of taps is `w`.
-fn dots(a: Acc, w: Windows, k: u32) -> Acc {
-    return Acc(a.p0 + dot4(w.p0, k), a.p1 + dot4(w.p1, k), a.p2 + dot4(w.p2, k), a.p3 + dot4(w.p3, k));
-}
-
-// The rounding step of 4 sums; the clamp only where the filter's range needs it.
-fn rounded(acc: vec4<i32>, f: Filter) -> vec4<u32> {
-    var a = acc;
-    if (f.use_abs) {
-        a = abs(a);
-    }
-    let v = (a * f.mul + f.half) >> vec4<u32>(f.shift);
-    if (f.clamped) {
-        return vec4<u32>(clamp(v, vec4<i32>(0), vec4<i32>(255)));
-    }
-    return vec4<u32>(v);
-}
-
-// 16 finished sums as the vec4 of output pixels.
-fn output(a: Acc, f: Filter) -> vec4<u32> {
-    return rounded(a.p0, f) | (rounded(a.p1, f) << vec4<u32>(8u)) | (rounded(a.p2, f) << vec4<u32>(16u))
-        | (rounded(a.p3, f) << vec4<u32>(24u));
 }
 
 @compute @workgroup_size(256)
@@ -209,55 +113,63 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let half = i32((1u << shift) >> 1u);
     let stride = groups.x * 256u;
 
-    // the extreme sums any image can give (pixels 0 or 255), after abs
-    let top = vec3<i32>(w0, w1, w2);
-    let mid = vec3<i32>(w3, w4, w5);
-    let bot = vec3<i32>(w6, w7, w8);
-    let z = vec3<i32>(0);
-    let neg = min(top, z) + min(mid, z) + min(bot, z);
-    let pos = max(top, z) + max(mid, z) + max(bot, z);
-    var lo = 255 * (neg.x + neg.y + neg.z);
-    var hi = 255 * (pos.x + pos.y + pos.z);
-    if (use_abs) {
-        hi = max(hi, -lo);
-        lo = 0;
-    }
     let f = Filter(
-        top, mid, bot, mul, half, shift, use_abs, 128 * (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8),
-        lo * mul + half < 0 || (hi * mul + half) >> shift > 255,
+        vec3<i32>(w0, w1, w2), vec3<i32>(w3, w4, w5), vec3<i32>(w6, w7, w8),
+        mul, half, shift, use_abs, 128 * (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8),
     );
     let hh = word(4u);
 
     if (word(3u) % 16u == 0u) {
         let vr = word(3u) / 16u;  // vec4s per row
-        let pairs = (vr + 1u) / 2u;  // vec4 pairs per row (the last may be a single vec4)
-        let items = pairs * ((hh + 1u) / 2u);
-        let k = Weights(
-            pack4xI8(vec4<i32>(w0, w1, w2, 0)), pack4xI8(vec4<i32>(w3, w4, w5, 0)),
-            pack4xI8(vec4<i32>(w6, w7, w8, 0)),
-        );
-        let start = Acc(vec4<i32>(f.bias), vec4<i32>(f.bias), vec4<i32>(f.bias), vec4<i32>(f.bias));
+        let items = vr * ((hh + 1u) / 2u);
         for (var it = gid.x; it < items; it += stride) {
-            let pair = it / pairs;
-            let x = (it - pair * pairs) * 2u;
+            let pair = it / vr;
+            let x = it - pair * vr;
             let y = pair * 2u;
-            // rows y-1 .. y+2 (clamped), each as its two vec4s' windows; all loads first
-            let a = load_pair(select(y - 1u, 0u, y == 0u) * vr, x, vr);
-            let b = load_pair(y * vr, x, vr);
-            let c = load_pair(min(y + 1u, hh - 1u) * vr, x, vr);
-            let d = load_pair(min(y + 2u, hh - 1u) * vr, x, vr);
-            let second_vec = x + 1u < vr;
-            let second_row = y + 1u < hh;
-            result[y * vr + x] = output(dots(dots(dots(start, a.u, k.top), b.u, k.mid), c.u, k.bot), f);
-            if (second_vec) {
-                result[y * vr + x + 1u] = output(dots(dots(dots(start, a.v, k.top), b.v, k.mid), c.v, k.bot), f);
-            }
-            if (second_row) {
-                result[(y + 1u) * vr + x] = output(dots(dots(dots(start, b.u, k.top), c.u, k.mid), d.u, k.bot), f);
-                if (second_vec) {
-                    result[(y + 1u) * vr + x + 1u] =
-                        output(dots(dots(dots(start, b.v, k.top), c.v, k.mid), d.v, k.bot), f);
-                }
+            // vec4 offsets of rows y-1 .. y+2, clamped to the image
+            let ra = select(y - 1u, 0u, y == 0u) * vr;
+            let rb = y * vr;
+            let rc = min(y + 1u, hh - 1u) * vr;
+            let rd = min(y + 2u, hh - 1u) * vr;
+            let xl = select(x - 1u, 0u, x == 0u);
+            let xr = min(x + 1u, vr - 1u);
+            // each row: the vec4, and the words left and right of it (all loads first)
+            let a = biased(vec4<u32>(image[ra + xl].w, image[ra + x].xyz));
+            let b = biased(vec4<u32>(image[rb + xl].w, image[rb + x].xyz));
+            let c = biased(vec4<u32>(image[rc + xl].w, image[rc + x].xyz));
+            let d = biased(vec4<u32>(image[rd + xl].w, image[rd + x].xyz));
+            let a2 = biased(vec4<u32>(image[ra + x].w, image[ra + xr].x, 0u, 0u));
+            let b2 = biased(vec4<u32>(image[rb + x].w, image[rb + xr].x, 0u, 0u));
+            let c2 = biased(vec4<u32>(image[rc + x].w, image[rc + xr].x, 0u, 0u));
+            let d2 = biased(vec4<u32>(image[rd + x].w, image[rd + xr].x, 0u, 0u));
+            let at_left = x == 0u;
+            let at_right = x + 1u >= vr;
+            // taps of the vec4's 4 words in each row
+            let a0 = taps(a, at_left, false);
+            let b0 = taps(b, at_left, false);
+            let c0 = taps(c, at_left, false);
+            let d0 = taps(d, at_left, false);
+            let a1 = vec3<u32>(a.yzw);
+            let b1 = vec3<u32>(b.yzw);
+            let c1 = vec3<u32>(c.yzw);
+            let d1 = vec3<u32>(d.yzw);
+            let a_2 = vec3<u32>(a.zw, a2.x);
+            let b_2 = vec3<u32>(b.zw, b2.x);
+            let c_2 = vec3<u32>(c.zw, c2.x);
+            let d_2 = vec3<u32>(d.zw, d2.x);
+            let a3 = taps(vec4<u32>(a.w, a2.xy, 0u), false, at_right);
+            let b3 = taps(vec4<u32>(b.w, b2.xy, 0u), false, at_right);
+            let c3 = taps(vec4<u32>(c.w, c2.xy, 0u), false, at_right);
+            let d3 = taps(vec4<u32>(d.w, d2.xy, 0u), false, at_right);
+            result[rb + x] = vec4<u32>(
+                filtered(a0, b0, c0, f), filtered(a1, b1, c1, f),
+                filtered(a_2, b_2, c_2, f), filtered(a3, b3, c3, f),
+            );
+            if (y + 1u < hh) {
+                result[rc + x] = vec4<u32>(
+                    filtered(b0, c0, d0, f), filtered(b1, c1, d1, f),
+                    filtered(b_2, c_2, d_2, f), filtered(b3, c3, d3, f),
+                );
             }
         }
         return;
