@@ -75,8 +75,8 @@ def test_conv2d_u8_custom_weights(gpu, w):
 
 @pytest.mark.parametrize("w", [33, 36, 64])
 def test_conv2d_u8_extreme_images(gpu, w):
-    # all-0, all-255 and checkerboard images reach the extreme sums of each filter: the shader
-    # skips the final clamp only for filters whose range cannot leave 0..255
+    # all-0, all-255 and checkerboard images reach the extreme sums of each filter, so both
+    # ends of the final clamp (and the exact bias arithmetic around it) are exercised
     h = 11
     checker = (np.indices((h, w)).sum(axis=0) % 2 * 255).astype(np.uint8)
     for img in (np.zeros((h, w), np.uint8), np.full((h, w), 255, np.uint8), checker):
