@@ -183,7 +183,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--size", type=int, default=256, help="payload bytes (tiny kernel)")
-    ap.add_argument("--sweep", default="1,8,32,128", help="attestation batch sizes K")
+    ap.add_argument("--sweep", default="1,8,16,32,128", help="attestation batch sizes K")
     ap.add_argument(
         "--paced",
         default="0.5,0.6",
