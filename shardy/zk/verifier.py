@@ -98,17 +98,26 @@ def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
 
 
 def verify_parsed(
-    vk: VerifyingKey, proof: Proof, public: Sequence[int], *, parallel: bool = True
+    vk: VerifyingKey,
+    proof: Proof,
+    public: Sequence[int],
+    *,
+    parallel: bool = True,
+    check: Callable[[], object] | None = None,
 ) -> bool:
     """e(A, B)·e(X, -γ)·e(C, -δ) = e(α, β) with X = IC_0 + Σ s_i·IC_i.
 
     With ``parallel`` (and more than one CPU) e(A, B)·e(C, -δ) runs on a helper thread while
-    this one combines the public inputs and pairs X with -γ: lower latency for one more final
-    exponentiation of CPU. Otherwise one three-pair multi-pairing.
+    this one runs ``check``, combines the public inputs and pairs X with -γ: lower latency for
+    one more final exponentiation of CPU. Otherwise one three-pair multi-pairing. Give
+    ``check`` when the proof's points are not yet checked for the curve and subgroup: it runs
+    before any pairing result is used, and raises for a bad point.
     """
     if len(public) != vk.n_public:
         raise ProofError(f"the key expects {vk.n_public} public signals, got {len(public)}")
     if not (parallel and _CPUS > 1):
+        if check is not None:
+            check()
         x = _linear_combination(vk, [1, *public])
         lhs = native(
             GT.multi_pairing, [proof.a, x, proof.c], [proof.b, vk.neg_gamma2, vk.neg_delta2],
@@ -116,11 +125,16 @@ def verify_parsed(
         )  # fmt: skip
         return bool(lhs == vk.alphabeta)
     side = _pool().submit(GT.multi_pairing, [proof.a, proof.c], [proof.b, vk.neg_delta2])
+    time.sleep(0)  # yield the GIL so the helper starts its pairing now
     try:
+        if check is not None:
+            check()
         x = _linear_combination(vk, [1, *public])
         lhs = native(GT.pairing, x, vk.neg_gamma2, what="pairing failed")
-    finally:
-        rest = native(side.result, what="pairing failed")
+    except BaseException:
+        wait([side])  # the helper's outcome is moot (on unchecked points, or unused)
+        raise
+    rest = native(side.result, what="pairing failed")
     return bool(lhs * rest == vk.alphabeta)
 
 
@@ -141,17 +155,7 @@ def verify(
     # The helper pairs the proof's points as soon as they are read; their curve and subgroup
     # checks (most of the reading) run here meanwhile and decide before any result is used.
     raw = proof_from_json(proof, checked=False)
-    side = _pool().submit(GT.multi_pairing, [raw.a, raw.c], [raw.b, vk.neg_delta2])
-    time.sleep(0)  # yield the GIL so the helper starts its pairing now
-    try:
-        proof_from_json(proof)
-        x = _linear_combination(vk, [1, *public])
-        lhs = native(GT.pairing, x, vk.neg_gamma2, what="pairing failed")
-    except BaseException:
-        wait([side])  # the helper's outcome on unchecked points is moot
-        raise
-    rest = native(side.result, what="pairing failed")
-    return bool(lhs * rest == vk.alphabeta)
+    return verify_parsed(vk, raw, public, check=lambda: proof_from_json(proof))
 
 
 def _parse_item(vk: VerifyingKey, i: int, item: object, checked: bool) -> tuple[Proof, list[int]]:
