@@ -55,8 +55,9 @@ def _msm(group: type[G1Point] | type[G2Point], points: Sequence, scalars: Sequen
 def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     """A zero-knowledge Groth16 proof for a full witness (fresh random r, s from `secrets`).
 
-    The B side (the G2 MSM and its G1 twin) runs on a helper thread while this thread does the
-    QAP and the other MSMs; arkworks releases the GIL inside its MSMs.
+    The G2 MSM (pi_b, the largest) and pi_a's MSM run on a helper thread while this thread does
+    pi_b's G1 twin, the QAP and pi_c's MSM: about equal halves. arkworks releases the GIL inside
+    its MSMs.
 
     Raises:
         ProofError: the witness does not fit the key (length, wire 0, values not in Fr).
@@ -72,22 +73,22 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     ws = _scalars(witness)  # once: the A, B and C sides share the witness scalars
     one, r_s, s_s = scalar(1), scalar(r), scalar(s)
 
-    # pi_b = β + Σ w_i·B_i + s·δ (in G2), and b1, the same in G1 for pi_c
-    b_side: list[G1Point | G2Point] = []
+    # The helper thread: pi_b = β + Σ w_i·B_i + s·δ (in G2) and pi_a = α + Σ w_i·A_i + r·δ.
+    side: list[G1Point | G2Point] = []
     failure: list[BaseException] = []
 
-    def run_b_side() -> None:
+    def run_side() -> None:
         try:
-            b_side.append(_msm(G2Point, [*pk.b2_query, pk.beta2, pk.delta2], [*ws, one, s_s]))
-            b_side.append(_msm(G1Point, [*pk.b1_query, pk.beta1, pk.delta1], [*ws, one, s_s]))
+            side.append(_msm(G2Point, [*pk.b2_query, pk.beta2, pk.delta2], [*ws, one, s_s]))
+            side.append(_msm(G1Point, [*pk.a_query, pk.alpha1, pk.delta1], [*ws, one, r_s]))
         except BaseException as exc:  # re-raised on the calling thread
             failure.append(exc)
 
-    helper = threading.Thread(target=run_b_side, name="shardy-zk-msm-b")
+    helper = threading.Thread(target=run_side, name="shardy-zk-msm")
     helper.start()
     try:
-        # pi_a = α + Σ w_i·A_i + r·δ
-        a = _msm(G1Point, [*pk.a_query, pk.alpha1, pk.delta1], [*ws, one, r_s])
+        # b1: pi_b's twin in G1, for pi_c
+        b1 = _msm(G1Point, [*pk.b1_query, pk.beta1, pk.delta1], [*ws, one, s_s])
         # Σ_private w_i·C_i + Σ h_j·H_j
         h = _scalars(quotient_evaluations(pk, witness))
         c = _msm(G1Point, [*pk.c_query, *pk.h_query], [*ws[pk.n_public + 1 :], *h])
@@ -95,7 +96,7 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
         helper.join()
     if failure:
         raise failure[0]
-    b, b1 = b_side
+    b, a = side
     # pi_c += s·pi_a + r·b1 - r·s·δ
     c = c + a * s_s + b1 * r_s + pk.delta1 * scalar((-r * s) % R)  # type: ignore[operator]
     return Proof(a, b, c)  # type: ignore[arg-type]

@@ -47,9 +47,10 @@ def test_witness_layout(circuit: Circuit, inputs: dict[str, int]) -> None:
 )
 def test_bad_inputs_raise_proof_error(circuit: Circuit, inputs: dict[str, int], change,
                                       message: str) -> None:  # fmt: skip
+    expected = circuit.witness(inputs)
     with pytest.raises(ProofError, match=message):
         circuit.witness({**inputs, **change})
-    assert circuit.witness(inputs)[0] == 1  # the calculator is still usable
+    assert circuit.witness(inputs) == expected  # the calculator is still usable, nothing stale
 
 
 def test_missing_input_raises(circuit: Circuit, inputs: dict[str, int]) -> None:
