@@ -8,29 +8,20 @@ raises :class:`shardy.errors.ProofError`; nothing from the native layer escapes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
 from shardy.errors import ProofError
+from shardy.zk import blst
 from shardy.zk.data import Proof, VerifyingKey
 from shardy.zk.field import Q, R
+from shardy.zk.native import native
 
 _DECIMAL = re.compile(r"[0-9]{1,116}")
 #: Width of the scalar limbs of a verifying key's IC table (32 measured fastest for 6 points).
 LIMB_BITS = 32
-_T = TypeVar("_T")
-
-
-def native(fn: Callable[..., _T], *args: Any, what: str) -> _T:
-    """Call into py_arkworks_bls12381, turning any failure (even a Rust panic) into ProofError."""
-    try:
-        return fn(*args)
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:  # pyo3's PanicException derives from BaseException
-        raise ProofError(f"{what}: {exc}") from exc
 
 
 def scalar(value: int) -> Scalar:
@@ -60,32 +51,54 @@ def _seq(value: object, length: int, what: str) -> Sequence[object]:
     return value
 
 
-def g1_from_json(value: object, what: str, *, checked: bool = True) -> G1Point:
-    """Parse a snarkjs G1 point and check it is on the curve and in the subgroup (the costly
-    part: ``checked=False`` skips it, for a point checked separately before it is trusted)."""
+#: Affine coordinates of a G1 point (x, y) and of a G2 point (x.c0, x.c1, y.c0, y.c1); None is
+#: the identity.
+G1Coords = tuple[int, int] | None
+G2Coords = tuple[int, int, int, int] | None
+
+
+def g1_coords(value: object, what: str) -> G1Coords:
+    """The coordinates of a snarkjs G1 point, range-checked (curve membership is not checked)."""
     x, y, z = (decimal(v, f"{what} coordinate", Q) for v in _seq(value, 3, what))
     if z == 0:
-        return G1Point.identity()
+        return None
     if z != 1:
         raise ProofError(f"{what} must be affine (z = 1) or the identity (z = 0)")
     if x == 0 and y == 0:
         raise ProofError(f"{what} (0, 0) is not on the curve")
-    data = x.to_bytes(48, "big") + y.to_bytes(48, "big")
+    return x, y
+
+
+def g2_coords(value: object, what: str) -> G2Coords:
+    """The coordinates of a snarkjs G2 point; checked as :func:`g1_coords`."""
+    xs, ys, zs = (_seq(v, 2, what) for v in _seq(value, 3, what))
+    x0, x1, y0, y1, z0, z1 = (decimal(v, f"{what} coordinate", Q) for v in (*xs, *ys, *zs))
+    if (z0, z1) == (0, 0):
+        return None
+    if (z0, z1) != (1, 0):
+        raise ProofError(f"{what} must be affine (z = 1) or the identity (z = 0)")
+    if x0 == x1 == y0 == y1 == 0:
+        raise ProofError(f"{what} (0, 0) is not on the curve")
+    return x0, x1, y0, y1
+
+
+def g1_from_json(value: object, what: str, *, checked: bool = True) -> G1Point:
+    """Parse a snarkjs G1 point and check it is on the curve and in the subgroup (the costly
+    part: ``checked=False`` skips it, for a point checked separately before it is trusted)."""
+    xy = g1_coords(value, what)
+    if xy is None:
+        return G1Point.identity()
+    data = b"".join(v.to_bytes(48, "big") for v in xy)
     parse = G1Point.from_xy_bytes_be if checked else G1Point.from_xy_bytes_unchecked_be
     return native(parse, data, what=f"{what} is not a point of G1")
 
 
 def g2_from_json(value: object, what: str, *, checked: bool = True) -> G2Point:
     """Parse a snarkjs G2 point; checked as :func:`g1_from_json`."""
-    xs, ys, zs = (_seq(v, 2, what) for v in _seq(value, 3, what))
-    x0, x1, y0, y1, z0, z1 = (decimal(v, f"{what} coordinate", Q) for v in (*xs, *ys, *zs))
-    if (z0, z1) == (0, 0):
+    xy = g2_coords(value, what)
+    if xy is None:
         return G2Point.identity()
-    if (z0, z1) != (1, 0):
-        raise ProofError(f"{what} must be affine (z = 1) or the identity (z = 0)")
-    if x0 == x1 == y0 == y1 == 0:
-        raise ProofError(f"{what} (0, 0) is not on the curve")
-    data = b"".join(v.to_bytes(48, "big") for v in (x0, x1, y0, y1))
+    data = b"".join(v.to_bytes(48, "big") for v in xy)
     parse = G2Point.from_xy_bytes_be if checked else G2Point.from_xy_bytes_unchecked_be
     return native(parse, data, what=f"{what} is not a point of G2")
 
@@ -114,16 +127,27 @@ def _check_tags(obj: dict[str, Any], what: str) -> None:
         raise ProofError(f"{what} is for curve {obj.get('curve')!r}, not bls12381")
 
 
-def proof_from_json(obj: object, *, checked: bool = True) -> Proof:
-    """Parse a snarkjs proof object ({pi_a, pi_b, pi_c, protocol, curve}); ``checked=False``
-    skips the curve and subgroup checks (see :func:`g1_from_json`)."""
+def _proof_fields(obj: object) -> tuple[object, object, object]:
     if not isinstance(obj, dict):
         raise ProofError(f"a proof must be a JSON object, got {type(obj).__name__}")
     _check_tags(obj, "proof")
     try:
-        a, b, c = obj["pi_a"], obj["pi_b"], obj["pi_c"]
+        return obj["pi_a"], obj["pi_b"], obj["pi_c"]
     except KeyError as exc:
         raise ProofError(f"proof lacks {exc}") from None
+
+
+def proof_coords(obj: object) -> tuple[G1Coords, G2Coords, G1Coords]:
+    """The coordinates of a snarkjs proof object's pi_a, pi_b and pi_c, shape- and range-checked
+    (curve and subgroup membership are the caller's to check)."""
+    a, b, c = _proof_fields(obj)
+    return g1_coords(a, "pi_a"), g2_coords(b, "pi_b"), g1_coords(c, "pi_c")
+
+
+def proof_from_json(obj: object, *, checked: bool = True) -> Proof:
+    """Parse a snarkjs proof object ({pi_a, pi_b, pi_c, protocol, curve}); ``checked=False``
+    skips the curve and subgroup checks (see :func:`g1_from_json`)."""
+    a, b, c = _proof_fields(obj)
     return Proof(
         g1_from_json(a, "pi_a", checked=checked),
         g2_from_json(b, "pi_b", checked=checked),
@@ -153,13 +177,15 @@ def public_signals_from_json(signals: object, n_public: int) -> list[int]:
 
 def prepare_vkey(alpha1: G1Point, beta2: G2Point, gamma2: G2Point, delta2: G2Point,
                  ic: Sequence[G1Point]) -> VerifyingKey:  # fmt: skip
-    """Build a VerifyingKey with its precomputed pairing e(α, β)."""
+    """Build a VerifyingKey with its precomputed pairing e(α, β), IC limb table and blst parts."""
     alphabeta = native(GT.pairing, alpha1, beta2, what="verifying key pairing failed")
     limbs = -(-R.bit_length() // LIMB_BITS)
     table = tuple(tuple(p * scalar(1 << (LIMB_BITS * j)) for j in range(limbs)) for p in ic)
+    neg_gamma2, neg_delta2 = -gamma2, -delta2
     return VerifyingKey(
-        alpha1, beta2, gamma2, delta2, tuple(ic), alphabeta, -gamma2, -delta2, table
-    )
+        alpha1, beta2, gamma2, delta2, tuple(ic), alphabeta, neg_gamma2, neg_delta2, table,
+        blst.prepare(alpha1, beta2, neg_gamma2, neg_delta2),
+    )  # fmt: skip
 
 
 def vkey_from_json(obj: object) -> VerifyingKey:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point
 
+from shardy.zk.blst import BlstKey
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -41,6 +43,8 @@ class VerifyingKey:
     #: 2^(LIMB_BITS·j)·IC_i for every limb j of a scalar: the public-input combination becomes
     #: one MSM with short scalars, which costs about half of one with full-width scalars.
     ic_limbs: tuple[tuple[G1Point, ...], ...] = field(repr=False, default=())
+    #: The key's parts in blst, for a single proof's check (see shardy.zk.blst).
+    blst: BlstKey | None = field(repr=False, default=None)
 
     @property
     def n_public(self) -> int:

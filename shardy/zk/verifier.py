@@ -19,9 +19,11 @@ from typing import Any
 from py_arkworks_bls12381 import GT, G1Point, Scalar
 
 from shardy.errors import ProofError
+from shardy.zk import blst
 from shardy.zk.codec import (
     LIMB_BITS,
     native,
+    proof_coords,
     proof_from_json,
     public_signals_from_json,
     scalar,
@@ -75,8 +77,8 @@ def load_vkey(vkey: VerifyingKey | dict[str, Any]) -> VerifyingKey:
     return _vkey_from_text(text)
 
 
-def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
-    """Σ scalars_i · IC_i (scalars already reduced, one per IC point).
+def _combination_terms(vk: VerifyingKey, scalars: Sequence[int]) -> tuple[list, list]:
+    """The MSM terms of Σ scalars_i · IC_i (scalars already reduced, one per IC point).
 
     Each scalar is cut into LIMB_BITS-wide limbs against the key's table of shifted IC points,
     so the MSM runs over short scalars (zero limbs, e.g. of small seeds, drop out).
@@ -92,50 +94,57 @@ def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
                 scs.append(scalar(limb))
             s >>= LIMB_BITS
             j += 1
+    return pts, scs
+
+
+def _msm(pts: list[G1Point], scs: list[Scalar]) -> G1Point:
     if not pts:
         return G1Point.identity()
     return native(G1Point.multiexp_unchecked, pts, scs, what="public input combination failed")
 
 
-def verify_parsed(
-    vk: VerifyingKey,
-    proof: Proof,
-    public: Sequence[int],
-    *,
-    parallel: bool = True,
-    check: Callable[[], object] | None = None,
-) -> bool:
-    """e(A, B)·e(X, -γ)·e(C, -δ) = e(α, β) with X = IC_0 + Σ s_i·IC_i.
+def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
+    """Σ scalars_i · IC_i (see :func:`_combination_terms`)."""
+    return _msm(*_combination_terms(vk, scalars))
 
-    With ``parallel`` (and more than one CPU) e(A, B)·e(C, -δ) runs on a helper thread while
-    this one runs ``check``, combines the public inputs and pairs X with -γ: lower latency for
-    one more final exponentiation of CPU. Otherwise one three-pair multi-pairing. Give
-    ``check`` when the proof's points are not yet checked for the curve and subgroup: it runs
-    before any pairing result is used, and raises for a bad point.
-    """
+
+def verify_parsed(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
+    """e(A, B)·e(X, -γ)·e(C, -δ) = e(α, β) with X = IC_0 + Σ s_i·IC_i, as one arkworks
+    multi-pairing over points already parsed and checked (:func:`verify` takes the faster
+    blst path from JSON)."""
     if len(public) != vk.n_public:
         raise ProofError(f"the key expects {vk.n_public} public signals, got {len(public)}")
-    if not (parallel and _CPUS > 1):
-        if check is not None:
-            check()
-        x = _linear_combination(vk, [1, *public])
-        lhs = native(
-            GT.multi_pairing, [proof.a, x, proof.c], [proof.b, vk.neg_gamma2, vk.neg_delta2],
-            what="pairing failed",
-        )  # fmt: skip
-        return bool(lhs == vk.alphabeta)
-    side = _pool().submit(GT.multi_pairing, [proof.a, proof.c], [proof.b, vk.neg_delta2])
-    time.sleep(0)  # yield the GIL so the helper starts its pairing now
+    x = _linear_combination(vk, [1, *public])
+    lhs = native(
+        GT.multi_pairing, [proof.a, x, proof.c], [proof.b, vk.neg_gamma2, vk.neg_delta2],
+        what="pairing failed",
+    )  # fmt: skip
+    return bool(lhs == vk.alphabeta)
+
+
+def _verify_json(vk: VerifyingKey, proof: object, public: Sequence[int]) -> bool:
+    """One proof in snarkjs JSON form against parsed public signals, on blst.
+
+    The public-input MSM (arkworks, which releases the GIL) runs on the helper thread while
+    this one checks the points and runs the first two Miller loops (blst, which does not).
+    """
+    if vk.blst is None:  # a key built by hand, without its blst parts
+        return verify_parsed(vk, proof_from_json(proof), public)
+    terms = _combination_terms(vk, [1, *public])
+    if not terms[0] or _CPUS < 2:
+        return _blst_check(vk, proof, lambda: _msm(*terms))
+    side = _pool().submit(_msm, *terms)
+    time.sleep(0)  # yield the GIL so the helper starts the MSM now
     try:
-        if check is not None:
-            check()
-        x = _linear_combination(vk, [1, *public])
-        lhs = native(GT.pairing, x, vk.neg_gamma2, what="pairing failed")
-    except BaseException:
-        wait([side])  # the helper's outcome is moot (on unchecked points, or unused)
-        raise
-    rest = native(side.result, what="pairing failed")
-    return bool(lhs * rest == vk.alphabeta)
+        return _blst_check(vk, proof, side.result)
+    finally:
+        wait([side])
+
+
+def _blst_check(vk: VerifyingKey, proof: object, x: Callable[[], G1Point]) -> bool:
+    a, b, c = proof_coords(proof)
+    points = blst.g1(a, "pi_a"), blst.g2(b, "pi_b"), blst.g1(c, "pi_c")
+    return blst.check(vk.blst, *points, x)  # type: ignore[arg-type]
 
 
 def verify(
@@ -149,13 +158,7 @@ def verify(
         ProofError: the key, proof or public signals are malformed.
     """
     vk = load_vkey(vkey)
-    public = public_signals_from_json(public_signals, vk.n_public)
-    if _CPUS < 2:
-        return verify_parsed(vk, proof_from_json(proof), public, parallel=False)
-    # The helper pairs the proof's points as soon as they are read; their curve and subgroup
-    # checks (most of the reading) run here meanwhile and decide before any result is used.
-    raw = proof_from_json(proof, checked=False)
-    return verify_parsed(vk, raw, public, check=lambda: proof_from_json(proof))
+    return _verify_json(vk, proof, public_signals_from_json(public_signals, vk.n_public))
 
 
 def _parse_item(vk: VerifyingKey, i: int, item: object, checked: bool) -> tuple[Proof, list[int]]:
@@ -295,6 +298,8 @@ def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
             good.append((i, _parse_item(vk, i, item, checked=False)))
         except ProofError:
             bad.append(i)
+    if len(good) == 1:  # one proof: its own check costs less than a batch of one
+        return sorted([*bad, *_failing(vk, items, good)])
     off_curve: set[int] = set()
     try:
         ok = batch_verify_parsed(
@@ -310,7 +315,18 @@ def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
         ok = batch_verify_parsed(vk, [p for _, p in good])
     if ok:
         return sorted(bad)
-    bad += [
-        i for i, (proof, public) in good if not verify_parsed(vk, proof, public, parallel=False)
-    ]
-    return sorted(bad)
+    return sorted([*bad, *_failing(vk, items, good)])
+
+
+def _failing(
+    vk: VerifyingKey, items: Sequence[Item], parsed: Sequence[tuple[int, tuple[Proof, list[int]]]]
+) -> list[int]:
+    """Indices of the parsed items whose proof fails its own check, or whose points are bad."""
+    failing = []
+    for i, (_, public) in parsed:
+        try:
+            if not _verify_json(vk, items[i][0], public):
+                failing.append(i)
+        except ProofError:
+            failing.append(i)
+    return failing

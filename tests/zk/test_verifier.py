@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from py_arkworks_bls12381 import G1Point, G2Point, Scalar
+from py_ecc.optimized_bls12_381 import FQ2, b2, is_on_curve, normalize
+from py_ecc.optimized_bls12_381.optimized_swu import iso_map_G2, optimized_swu_G2
 
 from shardy.errors import ProofError
-from shardy.zk import Circuit, batch_verify, find_invalid, load_vkey, prove, verify
+from shardy.zk import Circuit, batch_verify, blst, find_invalid, load_vkey, prove, verify
 from shardy.zk.codec import proof_from_json, public_signals_from_json
 from shardy.zk.field import Q, R
 from shardy.zk.verifier import verify_parsed
@@ -50,16 +53,37 @@ def test_find_invalid_counts_malformed_items(batch, vkey_json) -> None:
         batch_verify(vkey_json, items)
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-def test_both_single_verify_paths_agree(batch, vkey_json, parallel: bool) -> None:
+def test_both_single_verify_paths_agree(batch, vkey_json) -> None:
+    """verify (blst, from JSON) and verify_parsed (one arkworks multi-pairing) side by side."""
     vk = load_vkey(vkey_json)
     (p0, s0), (_, s1) = batch[0], batch[1]
     proof, public = proof_from_json(p0), public_signals_from_json(s0, vk.n_public)
-    assert verify_parsed(vk, proof, public, parallel=parallel) is True
+    assert verify_parsed(vk, proof, public) is True
+    assert verify(vk, p0, s0) is True
     other = public_signals_from_json(s1, vk.n_public)  # differs in the seed only
-    assert verify_parsed(vk, proof, other, parallel=parallel) is False
+    assert verify_parsed(vk, proof, other) is False
+    assert verify(vk, p0, s1) is False
     zeros = [0] * vk.n_public  # every limb of every scalar drops out of the combination
-    assert verify_parsed(vk, proof, zeros, parallel=parallel) is False
+    assert verify_parsed(vk, proof, zeros) is False
+    assert verify(vk, p0, ["0"] * vk.n_public) is False
+    swapped = {**p0, "pi_a": p0["pi_c"], "pi_c": p0["pi_a"]}
+    assert verify_parsed(vk, proof_from_json(swapped), public) is False
+    assert verify(vk, swapped, s0) is False
+
+
+def test_identity_points_are_refused_as_proofs(proved, vkey_json) -> None:
+    proof, public = proved
+    for field, identity in (("pi_a", ["0", "1", "0"]), ("pi_c", ["0", "1", "0"]),
+                            ("pi_b", [["0", "0"], ["1", "0"], ["0", "0"]])):  # fmt: skip
+        assert verify(vkey_json, {**proof, field: identity}, public) is False
+
+
+def test_find_invalid_of_one_item(proved, batch, vkey_json) -> None:
+    proof, public = proved
+    assert find_invalid(vkey_json, [(proof, public)]) == []
+    assert find_invalid(vkey_json, [(proof, batch[1][1])]) == [0]
+    assert find_invalid(vkey_json, [({**proof, "pi_a": _g1_not_in_subgroup()}, public)]) == [0]
+    assert find_invalid(vkey_json, [({"pi_a": "junk"}, public), (proof, public)]) == [0]
 
 
 def test_signal_plus_modulus_is_refused_not_accepted(proved, vkey_json) -> None:
@@ -88,10 +112,31 @@ def _g1_not_in_subgroup() -> list[str]:
             return [str(x), str(y), "1"]
 
 
+def _g2_not_in_subgroup() -> list[list[str]]:
+    """A point of the twist E2 outside G2: py_ecc's SWU map before the cofactor is cleared."""
+    x, y = normalize(iso_map_G2(*optimized_swu_G2(FQ2([5, 7]))))
+    assert is_on_curve((x, y, FQ2.one()), b2)
+    return [[str(c) for c in x.coeffs], [str(c) for c in y.coeffs], ["1", "0"]]
+
+
+def test_compressed_encoding_matches_arkworks() -> None:
+    """The blst path builds compressed points itself: flags and sign as arkworks writes them."""
+    for k in range(1, 40):  # both signs of y, and the G2 sign taken from y.c1 or y.c0
+        for point in (G1Point() * Scalar(3**k), G2Point() * Scalar(5**k)):
+            xy = point.to_xy_bytes_be()
+            coords = [int.from_bytes(xy[i : i + 48], "big") for i in range(0, len(xy), 48)]
+            if isinstance(point, G1Point):
+                ours = blst.g1((coords[0], coords[1]), "p")
+            else:
+                ours = blst.g2((coords[0], coords[1], coords[2], coords[3]), "p")
+            assert ours.compress() == bytes(point.to_compressed_bytes())
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("pi_a", _g1_not_in_subgroup(), "not a point of G1"),
+        ("pi_b", _g2_not_in_subgroup(), "not a point of G2"),
         ("pi_a", ["1", "2", "1"], "not a point of G1"),
         ("pi_a", ["0", "0", "1"], "not on the curve"),
         ("pi_a", [str(Q), "2", "1"], "field modulus"),
