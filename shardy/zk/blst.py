@@ -11,7 +11,7 @@ equation here, and blst's decompression checks the prime-order subgroup.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from py_arkworks_bls12381 import G1Point, G2Point
@@ -30,7 +30,8 @@ _COMPRESSED, _INFINITY, _LARGER_Y = 0x80, 0x40, 0x20
 class BlstKey:
     """The parts of a verifying key a blst check uses."""
 
-    #: -γ and -δ, in G2.
+    #: β, -γ and -δ, in G2.
+    beta2: BlstP2Element
     neg_gamma2: BlstP2Element
     neg_delta2: BlstP2Element
     #: The Miller loop of (α, β), before its final exponentiation.
@@ -72,18 +73,20 @@ def g2(xy: tuple[int, int, int, int] | None, what: str) -> BlstP2Element:
     return native(BlstP2Element.uncompress, data, what=f"{what} is not a point of G2")
 
 
-def from_arkworks(point: G1Point | G2Point) -> BlstP1Element | BlstP2Element:
-    """An arkworks point in blst (through the compressed encoding both libraries use)."""
+def from_arkworks(
+    point: G1Point | G2Point, what: str = "point conversion"
+) -> BlstP1Element | BlstP2Element:
+    """An arkworks point in blst, through the compressed encoding both libraries use; blst's
+    decompression checks the subgroup (``what`` names the point in the error)."""
     group = BlstP1Element if isinstance(point, G1Point) else BlstP2Element
-    return native(group.uncompress, bytes(point.to_compressed_bytes()), what="point conversion")
+    return native(group.uncompress, bytes(point.to_compressed_bytes()), what=what)
 
 
 def prepare(alpha1: G1Point, beta2: G2Point, neg_gamma2: G2Point, neg_delta2: G2Point) -> BlstKey:
     """A verifying key's blst parts."""
-    alphabeta = native(
-        miller_loop, from_arkworks(alpha1), from_arkworks(beta2), what="verifying key pairing"
-    )
-    return BlstKey(from_arkworks(neg_gamma2), from_arkworks(neg_delta2), alphabeta)  # type: ignore[arg-type]
+    beta = from_arkworks(beta2)
+    alphabeta = native(miller_loop, from_arkworks(alpha1), beta, what="verifying key pairing")
+    return BlstKey(beta, from_arkworks(neg_gamma2), from_arkworks(neg_delta2), alphabeta)  # type: ignore[arg-type]
 
 
 def check(
@@ -97,3 +100,20 @@ def check(
     x_point = from_arkworks(x())
     loops = loops * native(miller_loop, x_point, key.neg_gamma2, what="pairing failed")
     return bool(native(final_verify, loops, key.alphabeta, what="pairing failed"))
+
+
+def batch_check(
+    key: BlstKey,
+    pairs: Sequence[tuple[BlstP1Element, BlstP2Element]],
+    alpha: G1Point,
+    x: G1Point,
+    c: G1Point,
+) -> bool:
+    """Π_j e(ρ_j·A_j, B_j)·e(X, -γ)·e(C, -δ) = e(α', β) for ``pairs`` = (ρ_j·A_j, B_j) and
+    α' = (Σρ_j)·α, X = Σ_j ρ_j·X_j, C = Σ_j ρ_j·C_j (in arkworks): one final exponentiation."""
+    loops = native(miller_loop, from_arkworks(x), key.neg_gamma2, what="pairing failed")
+    loops = loops * native(miller_loop, from_arkworks(c), key.neg_delta2, what="pairing failed")
+    for a, b in pairs:
+        loops = loops * native(miller_loop, a, b, what="pairing failed")
+    rhs = native(miller_loop, from_arkworks(alpha), key.beta2, what="pairing failed")
+    return bool(native(final_verify, loops, rhs, what="pairing failed"))

@@ -196,6 +196,7 @@ def batch_verify_parsed(
     Π_j e(ρ_j·A_j, B_j) · e(-(Σρ_j)·α, β) · e(-Σ_j ρ_j·X_j, γ) · e(-Σ_j ρ_j·C_j, δ) = 1, where
     Σ_j ρ_j·X_j = Σ_i (Σ_j ρ_j·s_ji)·IC_i is a single MSM over the key's IC points.
 
+    Below _PARALLEL_MIN proofs (or on one CPU) the check runs on blst (:func:`_small_batch`).
     From _PARALLEL_MIN proofs on, the helper thread pairs the proofs' terms in up to four
     chunks (arkworks releases the GIL there; each chunk ends in its own final exponentiation)
     while this thread does the work that holds the GIL: the ρ_j·A_j, ``check``, the MSMs and
@@ -226,6 +227,8 @@ def batch_verify_parsed(
     rho_scalars = [scalar(rho) for rho in weights]
     n = len(parsed)
     parallel = n >= _PARALLEL_MIN and _CPUS > 1
+    if not parallel and vk.blst is not None:
+        return _small_batch(vk, parsed, weights, ic_scalars, check)
     pending = []
     checked = check is None
     try:
@@ -263,6 +266,33 @@ def batch_verify_parsed(
     for f in pending:
         product = product * native(f.result, what="pairing failed")
     return bool(product == GT.one())
+
+
+def _small_batch(
+    vk: VerifyingKey,
+    parsed: Sequence[tuple[Proof, Sequence[int]]],
+    weights: Sequence[int],
+    ic_scalars: Sequence[int],
+    check: Callable[[], object] | None,
+) -> bool:
+    """A batch on this thread alone, on blst: its Miller loops cost less than arkworks's, and
+    its decompression checks each point's subgroup (so ``check`` runs only to name a bad one).
+    """
+    pairs = []
+    try:
+        for (proof, _), rho in zip(parsed, weights, strict=True):
+            a, b, _ = (blst.from_arkworks(p) for p in (proof.a, proof.b, proof.c))
+            pairs.append((native(a.scalar_mul, rho, what="scalar multiplication"), b))
+    except ProofError:
+        if check is None:
+            raise
+        check()  # raises or records the bad point; the batch's answer is moot
+        return False
+    x = _linear_combination(vk, [s % R for s in ic_scalars])
+    rhos = [scalar(rho) for rho in weights]
+    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rhos, what="MSM failed")
+    alpha = vk.alpha1 * scalar(sum(weights) % R)
+    return blst.batch_check(vk.blst, pairs, alpha, x, c)  # type: ignore[arg-type]
 
 
 def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> bool:

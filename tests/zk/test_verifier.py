@@ -231,3 +231,18 @@ def test_large_batches_check_points_before_trusting_the_pairing(batch, vkey_json
     wrong[7] = (items[7][0], items[8][1])
     assert find_invalid(vkey_json, wrong) == [7, 25]
     assert find_invalid(vkey_json, outside) == [25]
+
+
+def test_small_batches_refuse_points_outside_the_subgroup(batch, vkey_json) -> None:
+    """Batches below 16 proofs run on blst, whose decompression checks every point."""
+    for field, point, group in (("pi_a", _g1_not_in_subgroup(), "G1"),
+                                ("pi_b", _g2_not_in_subgroup(), "G2"),
+                                ("pi_c", _g1_not_in_subgroup(), "G1")):  # fmt: skip
+        items = list(batch)
+        items[2] = ({**batch[2][0], field: point}, batch[2][1])
+        with pytest.raises(ProofError, match=f"batch item 2: {field} is not a point of {group}"):
+            batch_verify(vkey_json, items)
+        assert find_invalid(vkey_json, items) == [2]
+        wrong = list(items)
+        wrong[4] = (batch[4][0], batch[5][1])
+        assert find_invalid(vkey_json, wrong) == [2, 4]
