@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
@@ -19,6 +19,7 @@ from shardy.zk.data import Proof, VerifyingKey
 from shardy.zk.field import Q, R
 from shardy.zk.native import native
 
+_P = TypeVar("_P", G1Point, G2Point)
 _DECIMAL = re.compile(r"[0-9]{1,116}")
 #: Width of the scalar limbs of a verifying key's IC table (32 measured fastest for 6 points).
 LIMB_BITS = 32
@@ -82,25 +83,25 @@ def g2_coords(value: object, what: str) -> G2Coords:
     return x0, x1, y0, y1
 
 
+def _point(group: type[_P], xy: Sequence[int] | None, what: str, checked: bool) -> _P:
+    if xy is None:
+        return group.identity()
+    data = b"".join(v.to_bytes(48, "big") for v in xy)
+    parse = group.from_xy_bytes_be if checked else group.from_xy_bytes_unchecked_be
+    name = "G1" if group is G1Point else "G2"
+    return native(parse, data, what=f"{what} is not a point of {name}")
+
+
 def g1_from_json(value: object, what: str, *, checked: bool = True) -> G1Point:
     """Parse a snarkjs G1 point and check it is on the curve and in the subgroup (the costly
-    part: ``checked=False`` skips it, for a point checked separately before it is trusted)."""
-    xy = g1_coords(value, what)
-    if xy is None:
-        return G1Point.identity()
-    data = b"".join(v.to_bytes(48, "big") for v in xy)
-    parse = G1Point.from_xy_bytes_be if checked else G1Point.from_xy_bytes_unchecked_be
-    return native(parse, data, what=f"{what} is not a point of G1")
+    part: ``checked=False`` checks only the curve, for a point whose subgroup is checked
+    separately before it is trusted)."""
+    return _point(G1Point, g1_coords(value, what), what, checked)
 
 
 def g2_from_json(value: object, what: str, *, checked: bool = True) -> G2Point:
     """Parse a snarkjs G2 point; checked as :func:`g1_from_json`."""
-    xy = g2_coords(value, what)
-    if xy is None:
-        return G2Point.identity()
-    data = b"".join(v.to_bytes(48, "big") for v in xy)
-    parse = G2Point.from_xy_bytes_be if checked else G2Point.from_xy_bytes_unchecked_be
-    return native(parse, data, what=f"{what} is not a point of G2")
+    return _point(G2Point, g2_coords(value, what), what, checked)
 
 
 def g1_to_json(point: G1Point) -> list[str]:
@@ -146,7 +147,7 @@ def proof_coords(obj: object) -> tuple[G1Coords, G2Coords, G1Coords]:
 
 def proof_from_json(obj: object, *, checked: bool = True) -> Proof:
     """Parse a snarkjs proof object ({pi_a, pi_b, pi_c, protocol, curve}); ``checked=False``
-    skips the curve and subgroup checks (see :func:`g1_from_json`)."""
+    skips the subgroup checks (see :func:`g1_from_json`)."""
     a, b, c = _proof_fields(obj)
     return Proof(
         g1_from_json(a, "pi_a", checked=checked),

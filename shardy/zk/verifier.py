@@ -201,8 +201,8 @@ def batch_verify_parsed(
     chunks (arkworks releases the GIL there; each chunk ends in its own final exponentiation)
     while this thread does the work that holds the GIL: the ρ_j·A_j, ``check``, the MSMs and
     the key's three pairs. Give ``check`` when ``parsed`` holds points not yet checked for the
-    curve and subgroup; it runs before any pairing result is used (and again if arithmetic
-    on the points failed first), and raises or records the bad ones.
+    subgroup (parsed with ``checked=False``); it runs before any pairing result is used (and
+    again if arithmetic on the points failed first), and raises or records the bad ones.
 
     Raises:
         ProofError: ``check`` raised, or the arithmetic failed.
