@@ -11,10 +11,15 @@
 //   each output row is one vec4 store.
 // - width % 4 == 0 (rows are whole words): the same with 2 words (8 pixels) of two rows per
 //   invocation, all 16 u32 loads issued before any arithmetic.
-// Both compute a word's 4 pixels with packed 4 x i8 dot products (`row_taps`).
+// Both compute a word's 4 pixels with packed 4 x i8 dot products, one per pixel and filter
+// row (`row_taps`).
 // - any other width: each invocation writes one output word (4 pixels, which may straddle rows),
 //   reading the 9 neighbours of each pixel byte by byte.
-// The plan dispatches one invocation per item of the path taken (`conv_items`).
+// Workgroups of 128 invocations, one per 256 items of the path taken (`conv_items`): each
+// invocation takes two items in turn (grid-stride loop). On the H100, 128-wide groups with two
+// items each ran 4-5 points of torch's copy faster than 256-wide groups with one (32, 64, 96,
+// 160 and 192 wide, and 1 or 4 items each, were slower), and with them the funnel-shifted taps
+// and the folded bias gained 10 more (docs/kernels.md).
 
 struct Params {
     p: array<vec4<u32>, 4>,  // words: 3 width, 4 height, 5..13 weights (i32), 14 mul, 15 shift|abs<<8
@@ -53,18 +58,20 @@ fn taps(w: vec4<u32>, at_left: bool, at_right: bool) -> vec3<u32> {
 }
 
 // One filter row's contribution to the 4 pixels of a word, from its (prev, cur, next) taps;
-// w holds the row's three weights. The words hold each pixel p as the i8 value p - 128
-// (xor 0x80 per byte, done at load), so the three taps of pixels 1 and 2 of the word are one
-// packed dot product each with the weights (w.x, w.y, w.z, 0) shifted into place, pixels 0 and 3
-// take two taps from the word and one from the neighbour; `finish` adds 128 * sum(weights).
-// Integer dot products are exact, so this equals the plain sum of w * p.
+// w holds the row's three weights. The words hold each pixel p as the i8 value p - 128 (xor
+// 0x80 per byte, done at load). Each pixel's three taps are three adjacent bytes of `cur` or of
+// a funnel-shifted window (`left`: prev's top byte and cur's low three; `right`: cur's top three
+// and next's low byte), so each pixel is one packed dot product with the weights
+// (w.x, w.y, w.z, 0) or (0, w.x, w.y, w.z); `filtered` adds back 128 * sum(weights). Integer
+// dot products are exact, so this equals the plain sum of w * p.
 fn row_taps(t: vec3<u32>, w: vec3<i32>) -> vec4<i32> {
     let k1 = pack4xI8(vec4<i32>(w, 0));
-    let p0 = dot4I8Packed(t.y, k1 >> 8u) + w.x * (bitcast<i32>(t.x) >> 24u);
-    let p1 = dot4I8Packed(t.y, k1);
-    let p2 = dot4I8Packed(t.y, k1 << 8u);
-    let p3 = dot4I8Packed(t.y, k1 << 16u) + w.z * ((bitcast<i32>(t.z) << 24u) >> 24u);
-    return vec4<i32>(p0, p1, p2, p3);
+    let k2 = k1 << 8u;
+    let left = (t.y << 8u) | (t.x >> 24u);
+    let right = (t.y >> 8u) | (t.z << 24u);
+    return vec4<i32>(
+        dot4I8Packed(left, k1), dot4I8Packed(t.y, k1), dot4I8Packed(t.y, k2), dot4I8Packed(right, k2),
+    );
 }
 
 // The filter: weights of the rows above, at and below the pixel, and the rounding step.
@@ -80,12 +87,16 @@ struct Filter {
 }
 
 // The 4 output pixels of a word, packed, from the taps of the rows above, at and below it.
+// Without `abs` the bias folds into the rounding constant: (acc + bias) * mul + half =
+// acc * mul + (bias * mul + half), one add less per pixel (i32 wraps, and the true value fits).
 fn filtered(top: vec3<u32>, mid: vec3<u32>, bot: vec3<u32>, f: Filter) -> u32 {
-    var acc = row_taps(top, f.top) + row_taps(mid, f.mid) + row_taps(bot, f.bot) + f.bias;
+    var acc = row_taps(top, f.top) + row_taps(mid, f.mid) + row_taps(bot, f.bot);
+    var offset = f.bias * f.mul + f.half;
     if (f.use_abs) {
-        acc = abs(acc);
+        acc = abs(acc + f.bias);
+        offset = f.half;
     }
-    let v = vec4<u32>(clamp((acc * f.mul + f.half) >> vec4<u32>(f.shift), vec4<i32>(0), vec4<i32>(255)));
+    let v = vec4<u32>(clamp((acc * f.mul + offset) >> vec4<u32>(f.shift), vec4<i32>(0), vec4<i32>(255)));
     return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
 }
 
@@ -93,7 +104,7 @@ fn biased(v: vec4<u32>) -> vec4<u32> {
     return v ^ vec4<u32>(0x80808080u);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(128)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let w = i32(word(3u));
     let h = i32(word(4u));
@@ -111,7 +122,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let shift = word(15u) & 0xffu;
     let use_abs = (word(15u) >> 8u) != 0u;
     let half = i32((1u << shift) >> 1u);
-    let stride = groups.x * 256u;
+    let stride = groups.x * 128u;
 
     let f = Filter(
         vec3<i32>(w0, w1, w2), vec3<i32>(w3, w4, w5), vec3<i32>(w6, w7, w8),

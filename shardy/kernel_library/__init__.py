@@ -124,9 +124,10 @@ def conv_filter(params: Mapping[str, Any]) -> tuple[tuple[int, ...], int, int, b
 
 
 def conv_items(w: int, h: int) -> int:
-    """Invocations conv2d_u8.wgsl needs: one per pair of rows and vec4 (2 x 16 pixels) when
-    rows are whole vec4s (width % 16 == 0), per pair of rows and pair of words (2 x 8 pixels)
-    when they are whole words, else one per output word (4 pixels)."""
+    """Work items of conv2d_u8.wgsl: one per pair of rows and vec4 (2 x 16 pixels) when rows
+    are whole vec4s (width % 16 == 0), per pair of rows and pair of words (2 x 8 pixels) when
+    they are whole words, else one per output word (4 pixels). The plan dispatches a workgroup
+    (128 invocations) per 256 items: two items per invocation."""
     if w % 16 == 0:
         return w // 16 * -(-h // 2)
     if w % 4 == 0:

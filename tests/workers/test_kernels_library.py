@@ -87,6 +87,23 @@ def test_conv2d_u8_extreme_images(gpu, w):
         _check(gpu, "conv2d_u8", img.tobytes(), {**params, "abs": 1, "shift": 5})
 
 
+@pytest.mark.parametrize("w", [33, 36, 64])
+def test_conv2d_u8_at_the_range_limit(gpu, w):
+    # the largest mul the plan accepts for the widest weights: the shader folds 128*sum(w)*mul
+    # into the rounding constant without abs, so its i32 sums run near 2**31 here
+    weights = [127, -128] * 4 + [127]
+    shift = 16
+    mul = (2**31 - (1 << shift) - 1) // (255 * sum(abs(x) for x in weights))
+    checker = (np.indices((9, w)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    noise = np.random.default_rng(w).integers(0, 256, (9, w), dtype=np.uint8)
+    for img in (checker, noise, np.full((9, w), 255, np.uint8)):
+        for use_abs in (0, 1):
+            params = {"width": w, "height": 9, "weights": weights, "mul": mul, "shift": shift}
+            _check(gpu, "conv2d_u8", img.tobytes(), {**params, "abs": use_abs})
+    with pytest.raises(KernelError, match="below 2"):
+        registry.get("conv2d_u8").make_plan(9 * w, {**params, "mul": mul + 1}, 0)
+
+
 @pytest.mark.parametrize("m, n, k", [(1, 1, 1), (3, 130, 7), (130, 70, 33), (200, 129, 300)])
 def test_matmul_f32_is_within_tolerance_of_float64(gpu, m, n, k):
     ab = np.random.default_rng(m + n + k).uniform(-1, 1, m * k + k * n).astype("<f4")
