@@ -43,7 +43,7 @@ class VerifyingKey:
     #: 2^(LIMB_BITS·j)·IC_i for every limb j of a scalar: the public-input combination becomes
     #: one MSM with short scalars, which costs about half of one with full-width scalars.
     ic_limbs: tuple[tuple[G1Point, ...], ...] = field(repr=False, default=())
-    #: The key's parts in blst, for a single proof's check (see shardy.zk.blst).
+    #: The key's parts in blst, for a single proof and small batches (see shardy.zk.blst).
     blst: BlstKey | None = field(repr=False, default=None)
 
     @property

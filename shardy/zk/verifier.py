@@ -229,7 +229,7 @@ def batch_verify_parsed(
     n = len(parsed)
     parallel = n >= _PARALLEL_MIN and _CPUS > 1
     if not parallel and vk.blst is not None:
-        return _small_batch(vk, parsed, weights, ic_scalars, check)
+        return _small_batch(vk, parsed, weights, rho_scalars, ic_scalars, check)
     pending = []
     checked = check is None
     try:
@@ -250,11 +250,8 @@ def batch_verify_parsed(
         if not parallel:
             g1s = [p.a * rho for (p, _), rho in zip(parsed, rho_scalars, strict=True)]
             g2s = [p.b for p, _ in parsed]
-        x = _linear_combination(vk, [s % R for s in ic_scalars])
-        c = native(
-            G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rho_scalars, what="MSM failed"
-        )
-        g1s += [-(vk.alpha1 * scalar(sum(weights) % R)), x, c]
+        alpha, x, c = _key_terms(vk, parsed, weights, rho_scalars, ic_scalars)
+        g1s += [-alpha, x, c]
         g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
         product = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
     except BaseException as exc:
@@ -269,10 +266,26 @@ def batch_verify_parsed(
     return bool(product == GT.one())
 
 
+def _key_terms(
+    vk: VerifyingKey,
+    parsed: Sequence[tuple[Proof, Sequence[int]]],
+    weights: Sequence[int],
+    rho_scalars: Sequence[Scalar],
+    ic_scalars: Sequence[int],
+) -> tuple[G1Point, G1Point, G1Point]:
+    """(Σρ_j)·α, Σ_j ρ_j·X_j and Σ_j ρ_j·C_j: the G1 sides of a batch's three key pairs."""
+    x = _linear_combination(vk, [s % R for s in ic_scalars])
+    c = native(
+        G1Point.multiexp_unchecked, [p.c for p, _ in parsed], list(rho_scalars), what="MSM failed"
+    )
+    return vk.alpha1 * scalar(sum(weights) % R), x, c
+
+
 def _small_batch(
     vk: VerifyingKey,
     parsed: Sequence[tuple[Proof, Sequence[int]]],
     weights: Sequence[int],
+    rho_scalars: Sequence[Scalar],
     ic_scalars: Sequence[int],
     check: Callable[[], object] | None,
 ) -> bool:
@@ -289,11 +302,8 @@ def _small_batch(
             raise
         check()  # raises or records the bad point; the batch's answer is moot
         return False
-    x = _linear_combination(vk, [s % R for s in ic_scalars])
-    rhos = [scalar(rho) for rho in weights]
-    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], rhos, what="MSM failed")
-    alpha = vk.alpha1 * scalar(sum(weights) % R)
-    return blst.batch_check(vk.blst, pairs, alpha, x, c)  # type: ignore[arg-type]
+    terms = _key_terms(vk, parsed, weights, rho_scalars, ic_scalars)
+    return blst.batch_check(vk.blst, pairs, *terms)  # type: ignore[arg-type]
 
 
 def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> bool:
