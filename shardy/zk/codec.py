@@ -185,7 +185,7 @@ def prepare_vkey(alpha1: G1Point, beta2: G2Point, gamma2: G2Point, delta2: G2Poi
     neg_gamma2, neg_delta2 = -gamma2, -delta2
     return VerifyingKey(
         alpha1, beta2, gamma2, delta2, tuple(ic), alphabeta, neg_gamma2, neg_delta2, table,
-        blst.prepare(alpha1, beta2, neg_gamma2, neg_delta2),
+        blst.prepare(alpha1, beta2, neg_gamma2, neg_delta2, ic),
     )  # fmt: skip
 
 

@@ -12,12 +12,14 @@ import json
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from py_arkworks_bls12381 import GT, G1Point, Scalar
+from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
 from shardy.errors import ProofError
 from shardy.zk import blst
@@ -38,7 +40,7 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _pool() -> ThreadPoolExecutor:
-    """This process's helper thread for verification (arkworks releases the GIL).
+    """This process's helper thread for batch verification (arkworks releases the GIL).
 
     Keyed by pid: a forked child (Celery's prefork pool) must not inherit a dead thread.
     """
@@ -49,7 +51,8 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
-#: Batches at least this large split their Miller loops over two threads.
+#: Batches at least this large pair their proofs on arkworks over two threads, in chunks of at
+#: least this many proofs (each chunk ends in its own final exponentiation).
 _PARALLEL_MIN = 16
 
 #: One (proof, public signals) pair in snarkjs JSON form.
@@ -78,8 +81,8 @@ def load_vkey(vkey: VerifyingKey | dict[str, Any]) -> VerifyingKey:
     return _vkey_from_text(text)
 
 
-def _combination_terms(vk: VerifyingKey, scalars: Sequence[int]) -> tuple[list, list]:
-    """The MSM terms of Σ scalars_i · IC_i (scalars already reduced, one per IC point).
+def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
+    """Σ scalars_i·IC_i (scalars already reduced, one per IC point) as one arkworks MSM.
 
     Each scalar is cut into LIMB_BITS-wide limbs against the key's table of shifted IC points,
     so the MSM runs over short scalars (zero limbs, e.g. of small seeds, drop out).
@@ -95,18 +98,9 @@ def _combination_terms(vk: VerifyingKey, scalars: Sequence[int]) -> tuple[list, 
                 scs.append(scalar(limb))
             s >>= LIMB_BITS
             j += 1
-    return pts, scs
-
-
-def _msm(pts: list[G1Point], scs: list[Scalar]) -> G1Point:
     if not pts:
         return G1Point.identity()
     return native(G1Point.multiexp_unchecked, pts, scs, what="public input combination failed")
-
-
-def _linear_combination(vk: VerifyingKey, scalars: Sequence[int]) -> G1Point:
-    """Σ scalars_i · IC_i (see :func:`_combination_terms`)."""
-    return _msm(*_combination_terms(vk, scalars))
 
 
 def verify_parsed(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
@@ -124,28 +118,12 @@ def verify_parsed(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool
 
 
 def _verify_json(vk: VerifyingKey, proof: object, public: Sequence[int]) -> bool:
-    """One proof in snarkjs JSON form against parsed public signals, on blst.
-
-    The public-input MSM (arkworks, which releases the GIL) runs on the helper thread while
-    this one checks the points and runs the first two Miller loops (blst, which does not).
-    """
+    """One proof in snarkjs JSON form against parsed public signals, on blst, on this thread."""
     if vk.blst is None:  # a key built by hand, without its blst parts
         return verify_parsed(vk, proof_from_json(proof), public)
-    terms = _combination_terms(vk, [1, *public])
-    if not terms[0] or _CPUS < 2:
-        return _blst_check(vk, proof, lambda: _msm(*terms))
-    side = _pool().submit(_msm, *terms)
-    time.sleep(0)  # yield the GIL so the helper starts the MSM now
-    try:
-        return _blst_check(vk, proof, side.result)
-    finally:
-        wait([side])
-
-
-def _blst_check(vk: VerifyingKey, proof: object, x: Callable[[], G1Point]) -> bool:
     a, b, c = proof_coords(proof)
     points = blst.g1(a, "pi_a"), blst.g2(b, "pi_b"), blst.g1(c, "pi_c")
-    return blst.check(vk.blst, *points, x)  # type: ignore[arg-type]
+    return blst.check(vk.blst, *points, public)
 
 
 def verify(
@@ -172,17 +150,18 @@ def _parse_item(vk: VerifyingKey, i: int, item: object, checked: bool) -> tuple[
         raise ProofError(f"batch item {i}: {exc}") from exc
 
 
-def _check_points(items: Sequence[tuple[int, Item]]) -> list[int]:
-    """Indices of the items whose points are off the curve or outside the subgroup.
+def _subgroup_failures(proofs: Sequence[tuple[int, Proof]]) -> list[int]:
+    """Indices of the proofs with a point outside its prime-order subgroup (parsed with
+    ``checked=False``, which checked the curve).
 
-    Yields the GIL after each item, so the helper thread's next pairing starts at once.
+    Yields the GIL after each proof, so the helper thread's next pairing starts at once.
     """
     bad = []
-    for i, item in items:
-        try:
-            proof_from_json(item[0])
-        except ProofError:
-            bad.append(i)
+    for i, proof in proofs:
+        for point in (proof.a, proof.b, proof.c):
+            if not native(point.is_in_subgroup, what="subgroup check failed"):
+                bad.append(i)
+                break
         time.sleep(0)
     return bad
 
@@ -195,15 +174,13 @@ def batch_verify_parsed(
     """Check Σ_j ρ_j·(Groth16 equation j) with random 128-bit ρ_j.
 
     Π_j e(ρ_j·A_j, B_j) · e(-(Σρ_j)·α, β) · e(-Σ_j ρ_j·X_j, γ) · e(-Σ_j ρ_j·C_j, δ) = 1, where
-    Σ_j ρ_j·X_j = Σ_i (Σ_j ρ_j·s_ji)·IC_i is a single MSM over the key's IC points.
+    Σ_j ρ_j·X_j = Σ_i (Σ_j ρ_j·s_ji)·IC_i is a single combination of the key's IC points.
 
-    Below _PARALLEL_MIN proofs (or on one CPU) the check runs on blst (:func:`_small_batch`).
-    From _PARALLEL_MIN proofs on, the helper thread pairs the proofs' terms in up to four
-    chunks (arkworks releases the GIL there; each chunk ends in its own final exponentiation)
-    while this thread does the work that holds the GIL: the ρ_j·A_j, ``check``, the MSMs and
-    the key's three pairs. Give ``check`` when ``parsed`` holds points not yet checked for the
-    subgroup (parsed with ``checked=False``); it runs before any pairing result is used (and
-    again if arithmetic on the points failed first), and raises or records the bad ones.
+    Below _PARALLEL_MIN proofs (or on one CPU) the check runs on blst (:func:`_small_batch`);
+    from _PARALLEL_MIN proofs on, on arkworks over two threads (:func:`_parallel_batch`). Give
+    ``check`` when ``parsed`` holds points not yet checked for the subgroup (parsed with
+    ``checked=False``); it runs before any pairing result is used (and again if arithmetic on
+    the points failed first), and raises or records the bad ones.
 
     Raises:
         ProofError: ``check`` raised, or the arithmetic failed.
@@ -225,68 +202,100 @@ def batch_verify_parsed(
         ic_scalars[0] += rho
         for i, s in enumerate(public, start=1):
             ic_scalars[i] += rho * s
-    rho_scalars = [scalar(rho) for rho in weights]
+    terms = _Terms(weights, [scalar(rho) for rho in weights], sum(weights) % R,
+                   [s % R for s in ic_scalars])  # fmt: skip
+    if (len(parsed) < _PARALLEL_MIN or _CPUS < 2) and vk.blst is not None:
+        return _small_batch(vk, parsed, terms, check)
+    return _parallel_batch(vk, parsed, terms, check)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """A batch's random weights ρ_j (as ints and as arkworks scalars), Σρ_j and the combined
+    public-input scalars Σ_j ρ_j·s_ji, the last two reduced modulo r."""
+
+    weights: list[int]
+    rho_scalars: list[Scalar]
+    alpha: int
+    ic: list[int]
+
+
+def _parallel_batch(
+    vk: VerifyingKey,
+    parsed: Sequence[tuple[Proof, Sequence[int]]],
+    terms: _Terms,
+    check: Callable[[], object] | None,
+) -> bool:
+    """A batch on arkworks over two threads, which share the pairings.
+
+    The helper starts with the key's three pairs (their MSMs and pairing release the GIL) and
+    then pairs chunks of (ρ_j·A_j, B_j) from the front of a queue; this thread computes the
+    ρ_j·A_j, runs ``check`` (which holds the GIL) and then pairs chunks from the back of the
+    queue until none is left. Each chunk ends in its own final exponentiation.
+    """
     n = len(parsed)
-    parallel = n >= _PARALLEL_MIN and _CPUS > 1
-    if not parallel and vk.blst is not None:
-        return _small_batch(vk, parsed, weights, rho_scalars, ic_scalars, check)
-    pending = []
+    size = max(_PARALLEL_MIN, n // 8)
+    todo: deque[tuple[list[G1Point], list[G2Point]]] = deque()
+    done: list[GT] = []
+    helper = _pool().submit(_helper_pairings, vk, parsed, terms, todo, done)
     checked = check is None
     try:
-        if parallel:
-            chunk = max(_PARALLEL_MIN, -(-n // 4))
-            for start in range(0, n, chunk):
-                part = list(zip(parsed[start : start + chunk], rho_scalars[start:], strict=False))
-                weighted = [p.a * rho for (p, _), rho in part]
-                pending.append(
-                    _pool().submit(GT.multi_pairing, weighted, [p.b for (p, _), _ in part])
-                )
-                time.sleep(0)  # yield the GIL: the helper starts pairing this chunk
+        for start in range(0, n, size):
+            part = range(start, min(n, start + size))
+            weighted = [parsed[j][0].a * terms.rho_scalars[j] for j in part]
+            todo.append((weighted, [parsed[j][0].b for j in part]))
+            time.sleep(0)  # yield the GIL: the helper's next native call starts now
         if check is not None:
             check()
             checked = True
-        g1s: list[G1Point] = []
-        g2s: list[Any] = []
-        if not parallel:
-            g1s = [p.a * rho for (p, _), rho in zip(parsed, rho_scalars, strict=True)]
-            g2s = [p.b for p, _ in parsed]
-        alpha, x, c = _key_terms(vk, parsed, weights, rho_scalars, ic_scalars)
-        g1s += [-alpha, x, c]
-        g2s += [vk.beta2, vk.neg_gamma2, vk.neg_delta2]
-        product = native(GT.multi_pairing, g1s, g2s, what="pairing failed")
+        _pair_chunks(todo.pop, done)
+        helper.result()
     except BaseException as exc:
-        wait(pending)  # the helper's results on unchecked points are moot
+        todo.clear()
+        wait([helper])  # the helper's results on unchecked points are moot
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | ProofError):
             raise
         if not checked:
             check()  # arithmetic on a bad point failed: name the point, not the arithmetic
         raise ProofError(f"batch verification failed: {exc}") from exc
-    for f in pending:
-        product = product * native(f.result, what="pairing failed")
+    product = GT.one()
+    for value in done:
+        product = product * value
     return bool(product == GT.one())
 
 
-def _key_terms(
+def _helper_pairings(
     vk: VerifyingKey,
     parsed: Sequence[tuple[Proof, Sequence[int]]],
-    weights: Sequence[int],
-    rho_scalars: Sequence[Scalar],
-    ic_scalars: Sequence[int],
-) -> tuple[G1Point, G1Point, G1Point]:
-    """(Σρ_j)·α, Σ_j ρ_j·X_j and Σ_j ρ_j·C_j: the G1 sides of a batch's three key pairs."""
-    x = _linear_combination(vk, [s % R for s in ic_scalars])
-    c = native(
-        G1Point.multiexp_unchecked, [p.c for p, _ in parsed], list(rho_scalars), what="MSM failed"
-    )
-    return vk.alpha1 * scalar(sum(weights) % R), x, c
+    terms: _Terms,
+    todo: deque[tuple[list[G1Point], list[G2Point]]],
+    done: list[GT],
+) -> None:
+    """The helper thread's share of :func:`_parallel_batch`: the key's pairs, then chunks."""
+    x = _linear_combination(vk, terms.ic)
+    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
+               what="MSM failed")  # fmt: skip
+    alpha = native(G1Point.multiexp_unchecked, [vk.alpha1], [scalar(terms.alpha)],
+                   what="MSM failed")  # fmt: skip
+    done.append(native(GT.multi_pairing, [-alpha, x, c], [vk.beta2, vk.neg_gamma2, vk.neg_delta2],
+                       what="pairing failed"))  # fmt: skip
+    _pair_chunks(todo.popleft, done)
+
+
+def _pair_chunks(take: Callable[[], tuple[list[G1Point], list[G2Point]]], done: list[GT]) -> None:
+    """Pair chunks taken with ``take`` (deque pops are atomic) until the queue is empty."""
+    while True:
+        try:
+            g1s, g2s = take()
+        except IndexError:
+            return
+        done.append(native(GT.multi_pairing, g1s, g2s, what="pairing failed"))
 
 
 def _small_batch(
     vk: VerifyingKey,
     parsed: Sequence[tuple[Proof, Sequence[int]]],
-    weights: Sequence[int],
-    rho_scalars: Sequence[Scalar],
-    ic_scalars: Sequence[int],
+    terms: _Terms,
     check: Callable[[], object] | None,
 ) -> bool:
     """A batch on this thread alone, on blst: its Miller loops cost less than arkworks's, and
@@ -294,7 +303,7 @@ def _small_batch(
     """
     pairs = []
     try:
-        for (proof, _), rho in zip(parsed, weights, strict=True):
+        for (proof, _), rho in zip(parsed, terms.weights, strict=True):
             a, b, _ = (blst.from_arkworks(p) for p in (proof.a, proof.b, proof.c))
             pairs.append((native(a.scalar_mul, rho, what="scalar multiplication"), b))
     except ProofError:
@@ -302,8 +311,9 @@ def _small_batch(
             raise
         check()  # raises or records the bad point; the batch's answer is moot
         return False
-    terms = _key_terms(vk, parsed, weights, rho_scalars, ic_scalars)
-    return blst.batch_check(vk.blst, pairs, *terms)  # type: ignore[arg-type]
+    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
+               what="MSM failed")  # fmt: skip
+    return blst.batch_check(vk.blst, pairs, terms.alpha, terms.ic, c)  # type: ignore[arg-type]
 
 
 def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> bool:
@@ -318,9 +328,10 @@ def batch_verify(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
     raw = [_parse_item(vk, i, item, checked=False) for i, item in enumerate(items)]
 
     def check() -> None:
-        bad = _check_points(list(enumerate(items)))
+        bad = _subgroup_failures([(i, proof) for i, (proof, _) in enumerate(raw)])
         if bad:
             _parse_item(vk, bad[0], items[bad[0]], checked=True)  # raises, naming the index
+            raise ProofError(f"batch item {bad[0]}: a point is outside its subgroup")
 
     return batch_verify_parsed(vk, raw, check)
 
@@ -346,7 +357,7 @@ def find_invalid(vkey: VerifyingKey | dict[str, Any], items: Sequence[Item]) -> 
         ok = batch_verify_parsed(
             vk,
             [p for _, p in good],
-            lambda: off_curve.update(_check_points([(i, items[i]) for i, _ in good])),
+            lambda: off_curve.update(_subgroup_failures([(i, p) for i, (p, _) in good])),
         )
     except ProofError:  # arithmetic on a bad point failed; the point checks name it
         ok = False
