@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
@@ -226,33 +226,39 @@ def _parallel_batch(
     terms: _Terms,
     check: Callable[[], object] | None,
 ) -> bool:
-    """A batch on arkworks over two threads, which share the pairings.
+    """A batch on arkworks over two threads, which share its pairings (arkworks releases the
+    GIL there) through a queue of jobs.
 
-    The helper starts with the key's three pairs (their MSMs and pairing release the GIL) and
-    then pairs chunks of (ρ_j·A_j, B_j) from the front of a queue; this thread computes the
-    ρ_j·A_j, runs ``check`` (which holds the GIL) and then pairs chunks from the back of the
-    queue until none is left. Each chunk ends in its own final exponentiation.
+    This thread computes the ρ_j·A_j chunk by chunk and queues each chunk's pairing; the helper
+    starts on the first chunk at once and takes jobs from the front. Behind the chunks comes the
+    key's three pairs. Once ``check`` (which holds the GIL) is done, this thread takes jobs from
+    the back until none is left. Each job ends in its own final exponentiation.
     """
     n = len(parsed)
     size = max(_PARALLEL_MIN, n // 8)
-    todo: deque[tuple[list[G1Point], list[G2Point]]] = deque()
+    todo: deque[Callable[[], GT]] = deque()
     done: list[GT] = []
-    helper = _pool().submit(_helper_pairings, vk, parsed, terms, todo, done)
+    helper = None
     checked = check is None
     try:
         for start in range(0, n, size):
             part = range(start, min(n, start + size))
             weighted = [parsed[j][0].a * terms.rho_scalars[j] for j in part]
-            todo.append((weighted, [parsed[j][0].b for j in part]))
+            todo.append(partial(_pairing, weighted, [parsed[j][0].b for j in part]))
+            if helper is None:
+                helper = _pool().submit(_run_jobs, todo.popleft, done)
             time.sleep(0)  # yield the GIL: the helper's next native call starts now
+        todo.append(partial(_key_pairs, vk, parsed, terms))
         if check is not None:
             check()
             checked = True
-        _pair_chunks(todo.pop, done)
-        helper.result()
+        _run_jobs(todo.pop, done)
+        if helper is not None:
+            helper.result()
     except BaseException as exc:
         todo.clear()
-        wait([helper])  # the helper's results on unchecked points are moot
+        if helper is not None:
+            wait([helper])  # the helper's results on unchecked points are moot
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | ProofError):
             raise
         if not checked:
@@ -264,32 +270,29 @@ def _parallel_batch(
     return bool(product == GT.one())
 
 
-def _helper_pairings(
-    vk: VerifyingKey,
-    parsed: Sequence[tuple[Proof, Sequence[int]]],
-    terms: _Terms,
-    todo: deque[tuple[list[G1Point], list[G2Point]]],
-    done: list[GT],
-) -> None:
-    """The helper thread's share of :func:`_parallel_batch`: the key's pairs, then chunks."""
+def _pairing(g1s: list[G1Point], g2s: list[G2Point]) -> GT:
+    return native(GT.multi_pairing, g1s, g2s, what="pairing failed")
+
+
+def _key_pairs(
+    vk: VerifyingKey, parsed: Sequence[tuple[Proof, Sequence[int]]], terms: _Terms
+) -> GT:
+    """e(-(Σρ_j)·α, β)·e(Σ_j ρ_j·X_j, -γ)·e(Σ_j ρ_j·C_j, -δ), its MSMs on arkworks."""
     x = _linear_combination(vk, terms.ic)
     c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
                what="MSM failed")  # fmt: skip
-    alpha = native(G1Point.multiexp_unchecked, [vk.alpha1], [scalar(terms.alpha)],
-                   what="MSM failed")  # fmt: skip
-    done.append(native(GT.multi_pairing, [-alpha, x, c], [vk.beta2, vk.neg_gamma2, vk.neg_delta2],
-                       what="pairing failed"))  # fmt: skip
-    _pair_chunks(todo.popleft, done)
+    alpha = vk.alpha1 * scalar(terms.alpha)
+    return _pairing([-alpha, x, c], [vk.beta2, vk.neg_gamma2, vk.neg_delta2])
 
 
-def _pair_chunks(take: Callable[[], tuple[list[G1Point], list[G2Point]]], done: list[GT]) -> None:
-    """Pair chunks taken with ``take`` (deque pops are atomic) until the queue is empty."""
+def _run_jobs(take: Callable[[], Callable[[], GT]], done: list[GT]) -> None:
+    """Run jobs taken with ``take`` (deque pops are atomic) until the queue is empty."""
     while True:
         try:
-            g1s, g2s = take()
+            job = take()
         except IndexError:
             return
-        done.append(native(GT.multi_pairing, g1s, g2s, what="pairing failed"))
+        done.append(job())
 
 
 def _small_batch(
