@@ -208,9 +208,9 @@ def test_fuzzed_public_signals(proved, vkey_json, signals) -> None:
 
 
 def test_large_batches_check_every_chunk(batch, vkey_json) -> None:
-    items = [batch[i % len(batch)] for i in range(40)]  # chunks of 16, 16 and 8 on the helper
+    items = [batch[i % len(batch)] for i in range(40)]  # pairing jobs of 16, 16 and 8
     assert batch_verify(vkey_json, items) is True
-    for bad in (3, 20, 39):  # one in each chunk the helper thread pairs
+    for bad in (3, 20, 39):  # one in each pairing job (either thread may take it)
         wrong = list(items)
         wrong[bad] = (items[bad][0], items[(bad + 1) % 40][1])
         assert batch_verify(vkey_json, wrong) is False
