@@ -14,7 +14,8 @@ the bare per-task path). The
 replicas' stage timings come from their rows: fetch (payload from the blob store, plan),
 preprocess, gpu (`GPU.run` in the worker), store (output into the blob store) and attest (the
 Groth16 proof, or the wait for the batch proof at K > 1); their sum is the worker's time per
-replica. End to end is submit → verified from the task rows (R replicas, settle, quorum).
+replica. End to end is submit → verified from the task rows (R replicas, settle, quorum), and
+as the caller sees it: from the `submit` call to the return of `TaskHandle.get`.
 Prints medians and their ratio to `GPU.run`; asserts nothing.
 """
 
@@ -58,8 +59,9 @@ def kernel_alone(kernel: str, payloads: list[bytes], adapter: str | None) -> dic
 
 def in_worker(
     kernel: str, payloads: list[bytes], workers: int, redundancy: int, attest_batch: int
-) -> tuple[dict[str, float], float, int]:
-    """Median seconds per stage of the replicas, median submit → verified, replicas counted."""
+) -> tuple[dict[str, float], float, float, int]:
+    """Median seconds per stage of the replicas, median submit → verified (task rows, and
+    submit → ``get`` returns), replicas counted."""
     from sqlalchemy import select
 
     from shardy.api import Client
@@ -72,10 +74,12 @@ def in_worker(
     with Cluster(settings, workers=workers):
         client = Client(settings)
         client.submit(kernel, payloads[0]).get(timeout=300)  # warm up every worker's device
-        ids = []
+        ids, waited = [], []
         for payload in payloads:
+            t0 = time.perf_counter()
             handle = client.submit(kernel, payload)
             handle.get(timeout=300)
+            waited.append(time.perf_counter() - t0)
             ids.append(handle.id)
         with client.app.store.session() as s:
             tasks = s.scalars(select(Task).where(Task.id.in_(ids))).all()
@@ -87,7 +91,7 @@ def in_worker(
         client.close()
     stages = {st: statistics.median(t.get(st, 0.0) for t in timings) for st in STAGES}
     stages["worker total (sum)"] = statistics.median(sum(t.values()) for t in timings)
-    return stages, statistics.median(latency), len(timings)
+    return stages, statistics.median(latency), statistics.median(waited), len(timings)
 
 
 def main() -> None:
@@ -106,7 +110,7 @@ def main() -> None:
     ]
 
     alone = kernel_alone(args.kernel, payloads, args.adapter)
-    stages, latency, replicas = in_worker(
+    stages, latency, waited, replicas = in_worker(
         args.kernel, payloads, args.workers, args.redundancy, args.attest_batch
     )
     base = alone["GPU.run"]
@@ -117,6 +121,7 @@ def main() -> None:
     rows = [(f"kernel alone: {name}", v) for name, v in alone.items()]
     rows += [(f"in the worker: {name}", v) for name, v in stages.items()]
     rows.append(("end to end: submit -> verified", latency))
+    rows.append(("caller: submit() -> get() returns", waited))
     for label, seconds in rows:
         print(f"{label:44}{seconds * 1e3:>10.3f}{seconds / base:>10.1f}")
 

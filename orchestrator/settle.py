@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import dispatch, evidence, quorum, reputation
-from shardy import attestations, deadletter
+from shardy import attestations, deadletter, settled
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
@@ -66,8 +66,12 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
             outcome = _decide(app, session, task, rows, round_no, follow_up)
             if task.state == "verified":
                 _publish(app, session, task, rows, batches)
-    for action, arg in follow_up:
-        _follow(app, task_id, action, arg)
+    try:
+        for action, arg in follow_up:
+            _follow(app, task_id, action, arg)
+    finally:  # committed (and dead-lettered): wake clients waiting on the task
+        if outcome.state in ("verified", "dead"):
+            settled.announce(app.redis, task_id)
     return outcome.__dict__
 
 

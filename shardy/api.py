@@ -17,6 +17,10 @@ from shardy.blobs import BlobRef
 from shardy.config import Settings
 from shardy.errors import TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels import registry
+from shardy.settled import Waiter
+
+#: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
+_RECHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,9 @@ class TaskHandle:
     def get(self, timeout: float | None = None) -> VerifiedResult:
         """Wait for the verified result.
 
+        Wakes on settle's announcement of the task (:mod:`shardy.settled`) and re-checks the
+        state store at least every second; without announcements it polls with backoff.
+
         Raises:
             TaskFailed: the task was dead-lettered (quorum unreachable or replicas failed).
             TaskTimeout: ``timeout`` seconds passed first.
@@ -192,35 +199,41 @@ class TaskHandle:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
-        while True:
-            try:
-                st = self.status()
-            except OperationalError as exc:  # the database is restarting or busy: ask again
+        with Waiter(self._client.app.redis) as waiter:
+            while True:
+                try:
+                    st = self.status()
+                except OperationalError as exc:  # the database is restarting or busy: ask again
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TaskTimeout(
+                            f"task {self.id}: the state store did not answer within {timeout}s "
+                            f"({exc.orig}); check SHARDY_DATABASE_URL",
+                            task_id=self.id,
+                            state="unknown",
+                        ) from exc
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.25)
+                    continue
+                if st.state == "verified":
+                    return self._result()
+                if st.state == "dead":
+                    raise TaskFailed(
+                        f"task {self.id} was dead-lettered: {st.error}", task_id=self.id,
+                        state="dead",
+                    )  # fmt: skip
                 if deadline is not None and time.monotonic() >= deadline:
                     raise TaskTimeout(
-                        f"task {self.id}: the state store did not answer within {timeout}s "
-                        f"({exc.orig}); check SHARDY_DATABASE_URL",
+                        f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
+                        f"{st.replicas_sent} replicas back); are GPU workers running "
+                        "(`shardy up`)?",
                         task_id=self.id,
-                        state="unknown",
-                    ) from exc
-                time.sleep(delay)
+                        state=st.state,
+                    )
+                pause = _RECHECK_S if waiter.live else delay
+                if deadline is not None:
+                    pause = min(pause, deadline - time.monotonic())
+                waiter.wait(self.id, pause)
                 delay = min(delay * 1.5, 0.25)
-                continue
-            if st.state == "verified":
-                return self._result()
-            if st.state == "dead":
-                raise TaskFailed(
-                    f"task {self.id} was dead-lettered: {st.error}", task_id=self.id, state="dead"
-                )
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TaskTimeout(
-                    f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
-                    f"{st.replicas_sent} replicas back); are GPU workers running (`shardy up`)?",
-                    task_id=self.id,
-                    state=st.state,
-                )
-            time.sleep(delay if deadline is None else min(delay, deadline - time.monotonic()))
-            delay = min(delay * 1.5, 0.25)
 
     def _result(self) -> VerifiedResult:
         from shardy.store import AttestationBatch, Replica, Task

@@ -15,6 +15,7 @@ from orchestrator.settle import settle
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
 from shardy.errors import KernelError, PayloadError, TaskFailed
 from shardy.kernels import registry
+from shardy.settled import Waiter
 from shardy.store import Replica, Task, Worker
 
 pytestmark = pytest.mark.cluster
@@ -41,7 +42,10 @@ def oracle(kernel: str, data: bytes, params=None) -> np.ndarray:
 
 def test_task_is_verified_by_three_distinct_workers(cluster):
     data = payload(100_000)
-    res = cluster.client.submit("sha256", data, params={"block": 1000}).get(timeout=120)
+    with Waiter(cluster.app.redis) as waiter:
+        handle = cluster.client.submit("sha256", data, params={"block": 1000})
+        assert waiter.wait(handle.id, 120)  # settle announced the decision
+        res = handle.get(timeout=120)
     assert np.array_equal(res.output, oracle("sha256", data, {"block": 1000}))
     assert res.redundancy == 3 and res.quorum == 2
     assert len({a.worker_id for a in res.attestations}) == 3
@@ -95,7 +99,9 @@ def test_transient_failures_dead_letter_with_backoff_then_replay(cluster):
     fault = cluster.settings.home / "fault"
     fault.touch()
     data = payload(3000, 2)
-    handle = cluster.client.submit("flaky_histogram", data)
+    with Waiter(cluster.app.redis) as waiter:
+        handle = cluster.client.submit("flaky_histogram", data)
+        assert waiter.wait(handle.id, 120)  # a dead-lettered task is announced too
     with pytest.raises(TaskFailed, match="dead-lettered"):
         handle.get(timeout=120)
     mine = [e for e in dlq.entries(cluster.app) if e.task_id == handle.id]

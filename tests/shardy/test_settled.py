@@ -1,0 +1,56 @@
+"""Settled-task wake-ups on a real (embedded) Redis: announced ids wake their waiter only."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+
+from shardy.settled import Waiter, announce
+
+
+def test_an_announcement_wakes_the_waiter_of_that_task(redis_client: redis.Redis) -> None:
+    with Waiter(redis_client) as waiter:
+        assert waiter.live
+        timer = threading.Timer(0.2, announce, (redis_client, "task-a"))
+        timer.start()
+        try:
+            assert waiter.wait("task-a", 60.0) is True  # woken, long before the 60 s pass
+        finally:
+            timer.cancel()
+
+
+def test_other_tasks_do_not_wake_the_waiter(redis_client: redis.Redis) -> None:
+    with Waiter(redis_client) as waiter:
+        announce(redis_client, "task-b")
+        t0 = time.monotonic()
+        assert waiter.wait("task-a", 0.3) is False
+        assert time.monotonic() - t0 >= 0.3
+
+
+def test_an_announcement_made_before_waiting_is_not_lost(redis_client: redis.Redis) -> None:
+    """Subscribed first, then the state check, then the announcement, then the wait."""
+    with Waiter(redis_client) as waiter:
+        announce(redis_client, "task-a")
+        assert waiter.wait("task-a", 60.0) is True
+
+
+def test_without_redis_the_waiter_sleeps_and_announce_does_not_raise(tmp_path) -> None:
+    gone = redis.Redis(unix_socket_path=str(tmp_path / "no.sock"), socket_timeout=1)
+    announce(gone, "task-a")  # logged, not raised: waiters poll the state store
+    with Waiter(gone) as waiter:
+        assert not waiter.live
+        t0 = time.monotonic()
+        assert waiter.wait("task-a", 0.2) is False
+        assert time.monotonic() - t0 >= 0.2
+
+
+def test_a_killed_subscription_neither_raises_nor_stays_deaf(redis_client: redis.Redis) -> None:
+    """redis-py reconnects a pub/sub connection and subscribes it again."""
+    with Waiter(redis_client) as waiter:
+        redis_client.client_kill_filter(_type="pubsub")
+        assert waiter.wait("task-a", 0.3) is False  # no exception
+        assert waiter.live
+        announce(redis_client, "task-a")
+        assert waiter.wait("task-a", 60.0) is True
