@@ -48,7 +48,8 @@ class BlstKey:
 
     @cached_property
     def tables(self) -> tuple[tuple[BlstP1Element, ...], ...]:
-        """Window tables of α, IC_0, ..., IC_nPublic (built on first use: ~30 ms, 0.7 MB each)."""
+        """Window tables of α, IC_0, ..., IC_nPublic, built on first use (0.7 MB and ~12 ms each:
+        81 ms for the attestation key's seven on the 2-core VM)."""
         return tuple(_window_table(p) for p in (self.alpha1, *self.ic))
 
 
