@@ -67,11 +67,6 @@ def _window_table(point: BlstP1Element) -> tuple[BlstP1Element, ...]:
     return tuple(table)
 
 
-def identity_g1() -> BlstP1Element:
-    """The point at infinity of G1."""
-    return BlstP1Element.uncompress(bytes([_COMPRESSED | _INFINITY]) + bytes(47))
-
-
 def combine(tables: Sequence[Sequence[BlstP1Element]], scalars: Sequence[int]) -> BlstP1Element:
     """Σ scalars_i·P_i from the points' window tables (:attr:`BlstKey.tables`); scalars in [0, r).
 
@@ -93,7 +88,7 @@ def combine(tables: Sequence[Sequence[BlstP1Element]], scalars: Sequence[int]) -
             elif d:
                 plus.append(table[_DIGITS * j + d - 1])
         # s < r < 0x74·256^31: the top digit never carries out of the table
-    total = sum(plus[1:], plus[0]) if plus else identity_g1()
+    total = sum(plus[1:], plus[0]) if plus else g1(None, "the identity")
     if minus:
         total = total + -sum(minus[1:], minus[0])
     return total

@@ -279,10 +279,15 @@ def _key_pairs(
 ) -> GT:
     """e(-(Σρ_j)·α, β)·e(Σ_j ρ_j·X_j, -γ)·e(Σ_j ρ_j·C_j, -δ), its MSMs on arkworks."""
     x = _linear_combination(vk, terms.ic)
-    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
-               what="MSM failed")  # fmt: skip
     alpha = vk.alpha1 * scalar(terms.alpha)
-    return _pairing([-alpha, x, c], [vk.beta2, vk.neg_gamma2, vk.neg_delta2])
+    return _pairing([-alpha, x, _weighted_c(parsed, terms)],
+                    [vk.beta2, vk.neg_gamma2, vk.neg_delta2])  # fmt: skip
+
+
+def _weighted_c(parsed: Sequence[tuple[Proof, Sequence[int]]], terms: _Terms) -> G1Point:
+    """Σ_j ρ_j·C_j, one arkworks MSM (it releases the GIL)."""
+    return native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
+                  what="MSM failed")  # fmt: skip
 
 
 def _run_jobs(take: Callable[[], Callable[[], GT]], done: list[GT]) -> None:
@@ -314,8 +319,7 @@ def _small_batch(
             raise
         check()  # raises or records the bad point; the batch's answer is moot
         return False
-    c = native(G1Point.multiexp_unchecked, [p.c for p, _ in parsed], terms.rho_scalars,
-               what="MSM failed")  # fmt: skip
+    c = _weighted_c(parsed, terms)
     return blst.batch_check(vk.blst, pairs, terms.alpha, terms.ic, c)  # type: ignore[arg-type]
 
 
