@@ -23,7 +23,7 @@ except ImportError:  # a bare GPU box without the service dependencies of shardy
 import numpy as np  # noqa: E402
 
 from shardy.kernels import registry  # noqa: E402
-from workers.gpu import GPU, compute_adapters, list_adapters, worker_name  # noqa: E402
+from shardy.workers.gpu import GPU, compute_adapters, list_adapters, worker_name  # noqa: E402
 
 
 def main() -> None:

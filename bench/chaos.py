@@ -16,8 +16,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "chaos")]
 
 from chaos_support import (  # noqa: E402
     Ledger,
-    byzantine_env,
     byzantine_settings,
+    byzantine_workers,
     cluster,
     run_byzantine_tasks,
     run_crash,
@@ -50,7 +50,7 @@ def main() -> None:
     crash = run_crash(n_tasks=args.tasks, workers=args.workers, seed=args.seed)
     rows.append((crash, time.monotonic() - t0))
     t0 = time.monotonic()
-    with cluster(byzantine_settings(), workers=8, worker_env=byzantine_env()) as rc:
+    with cluster(byzantine_settings(), workers=8, **byzantine_workers()) as rc:
         byz = run_byzantine_tasks(rc, args.byzantine_tasks, seed=args.seed + 1)
     rows.append((byz.ledger, time.monotonic() - t0))
     print(table(rows))

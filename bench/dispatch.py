@@ -30,8 +30,8 @@ from kombu import serialization
 
 from shardy import frames
 from shardy.api import Client
-from shardy.cluster import Cluster
 from shardy.config import Settings
+from shardy.ops.cluster import Cluster
 
 HERE = Path(__file__).resolve().parent
 

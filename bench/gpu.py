@@ -38,14 +38,14 @@ def _import_core() -> None:
         pkg = types.ModuleType("shardy")
         pkg.__path__ = [str(ROOT / "shardy")]
         sys.modules["shardy"] = pkg
-    importlib.import_module("shardy.kernel_library")
+    importlib.import_module("shardy.kernels")
 
 
 _import_core()
-from shardy.kernel_library import mandelbrot_fixed  # noqa: E402
 from shardy.kernels import Kernel, Plan, groups_for, registry, uniforms  # noqa: E402
-from workers.gpu import GPU  # noqa: E402
-from workers.preprocess import Preprocessor  # noqa: E402
+from shardy.kernels.mandelbrot import fixed as mandelbrot_fixed  # noqa: E402
+from shardy.workers.gpu import GPU  # noqa: E402
+from shardy.workers.preprocess import Preprocessor  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 import gpu as bench  # noqa: E402  (bench/gpu.py: the resident timing)
 
 from shardy.kernels import registry  # noqa: E402
-from workers.gpu import GPU  # noqa: E402
+from shardy.workers.gpu import GPU  # noqa: E402
 
 STAGES = ("fetch", "preprocess", "gpu", "store", "attest")
 
@@ -65,8 +65,8 @@ def in_worker(
     from sqlalchemy import select
 
     from shardy.api import Client
-    from shardy.cluster import Cluster
     from shardy.config import Settings
+    from shardy.ops.cluster import Cluster
     from shardy.store import Replica, Task
 
     home = Path(tempfile.mkdtemp(prefix="sho", dir="/tmp"))

@@ -31,7 +31,7 @@ def run(kernel: str, payload_b64: str) -> str:
     """Run the kernel on the GPU and return the output's sha256."""
     global _gpu
     if _gpu is None:
-        from workers.gpu import GPU
+        from shardy.workers.gpu import GPU
 
         _gpu = GPU()
     payload = base64.b64decode(payload_b64)

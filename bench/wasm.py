@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import wasmtime
 
-from workers.preprocess import Preprocessor
-from workers.wasm import WasmHost
+from shardy.workers.preprocess import Preprocessor
+from shardy.workers.wasm import WasmHost
 
 
 def payloads(kib: int) -> dict[str, tuple[bytes, dict]]:

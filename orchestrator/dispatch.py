@@ -10,7 +10,6 @@ from celery import chord
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from orchestrator import keys
 from shardy import routing
 from shardy.blobs import BlobRef
 from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
@@ -18,6 +17,7 @@ from shardy.config import quorum_for
 from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder
+from shardy.orchestrator import keys
 from shardy.store import Replica, Task
 from shardy.store.models import utcnow
 
@@ -109,7 +109,7 @@ def send_round(
     Each replica goes to a distinct live worker but ``exclude`` (`shardy.routing.assign`;
     ``live``: the live workers if the caller has just read them).
 
-    The replicas prove with the key active now (`orchestrator.keys.active_key`).
+    The replicas prove with the key active now (`shardy.orchestrator.keys.active_key`).
     """
     key_id = keys.active_key(app)
     header = []
@@ -137,11 +137,7 @@ def send_round(
             )
         )
     body = app.signature("shardy.settle", args=(task.id, round_no), queue=CONTROL_QUEUE)
-    result = chord(header, body, app=app).apply_async()
-    # settle's outcome lands in SQL; drop the backend's pub/sub subscription to it now
-    remove = getattr(app.backend, "remove_pending_result", None)
-    if remove is not None:
-        remove(result)
+    chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
 
 
 def voters(session: Session, task: Task) -> tuple[str, ...]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from kombu import Message
 
-from orchestrator import dispatch
 from shardy.celery_app import ShardyCelery, dlq_queue
+from shardy.orchestrator import dispatch
 from shardy.store import DeadLetter, Task
 from shardy.store.models import utcnow
 

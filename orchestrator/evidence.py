@@ -5,18 +5,18 @@ the evidence that is published with a verified result."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from orchestrator import keys, reputation
-from orchestrator.metrics import PROOF_VERIFY_SECONDS
 from shardy import attestations
+from shardy.attestations import BatchPart, BatchProof, BatchReceipt, Claim
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ShardyError
+from shardy.orchestrator import keys, reputation
+from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS
 from shardy.store import AttestationBatch, Replica, Task, Worker
 
 log = logging.getLogger("shardy.orchestrator")
@@ -27,8 +27,8 @@ def judge(
     session: Session,
     task: Task,
     fresh: list[Replica],
-    receipts: dict[int, dict[str, Any]],
-) -> tuple[list[Replica], dict[str, attestations.Batch]]:
+    receipts: dict[int, BatchReceipt],
+) -> tuple[list[Replica], dict[str, BatchProof]]:
     """Check the new attestations; refuse bad ones against their worker.
 
     Args:
@@ -42,21 +42,8 @@ def judge(
         return [], {}
     workers = {r.worker_id: reputation.worker_row(session, r.worker_id) for r in fresh}
     batches, known, refused = _resolve(app, session, fresh, receipts)
-    claims = [
-        attestations.Claim(
-            r.replica,
-            r.worker_id,
-            r.digest,
-            r.key_id,
-            r.proof,
-            r.public_signals,
-            batches.get(r.batch_id),
-            r.batch_index,
-            r.batch_path,
-        )  # fmt: skip
-        for r in fresh
-        if r.replica not in refused
-    ]
+    claims = [_claim(r, batches.get(r.batch_id), receipts.get(r.replica)) for r in fresh
+              if r.replica not in refused]  # fmt: skip
     commitments = {str(r.public_signals[4]) for r in fresh if _has_signals(r)}
     for b in batches.values():
         if isinstance(b.public_signals, list) and len(b.public_signals) == 5:
@@ -96,6 +83,15 @@ def judge(
     return valid, batches
 
 
+def _claim(row: Replica, proof: BatchProof | None, receipt: BatchReceipt | None) -> Claim:
+    """A fresh row's claim: its own proof, or its batch's proof and its place in the batch."""
+    if proof is None or receipt is None:
+        return Claim(row.worker_id, row.digest, row.key_id, row.proof, row.public_signals,
+                     replica=row.replica)  # fmt: skip
+    return Claim(row.worker_id, row.digest, proof.key_id, proof.proof, proof.public_signals,
+                 batch=receipt.part, replica=row.replica)  # fmt: skip
+
+
 def _has_signals(row: Replica) -> bool:
     s = row.public_signals
     return isinstance(s, list) and len(s) == 5 and isinstance(s[4], str)
@@ -106,19 +102,22 @@ def _resolve(app, session, fresh, receipts):
 
     Returns (batches by id, verdicts already recorded by batch id, refused replicas).
     """
-    batches: dict[str, attestations.Batch] = {}
+    batches: dict[str, BatchProof] = {}
     known: dict[str, str | None] = {}
     refused: dict[int, str] = {}
-    ids = {str(r.get("id")) for r in receipts.values()}
+    ids = {r.part.id for r in receipts.values()}
     query = select(AttestationBatch).where(AttestationBatch.id.in_(ids))
     stored = {b.id: b for b in session.scalars(query)} if ids else {}
     for row in fresh:
         receipt = receipts.get(row.replica)
         if receipt is None:
             continue
-        claimed = (receipt.get("id"), receipt.get("root"), receipt.get("size"), row.key_id)
-        batch = batches.get(row.batch_id) or _load(app, stored, receipt, known)
-        if batch is None:
+        part = receipt.part
+        claimed = (part.id, part.root, part.size, row.key_id)
+        batch = batches.get(part.id) or _load(app, stored, receipt, known)
+        if receipt.key_id != row.key_id:
+            refused[row.replica] = "the replica names another key than its batch receipt"
+        elif batch is None:
             refused[row.replica] = "batch proof is missing or malformed"
         elif (batch.id, batch.root, batch.size, batch.key_id) != claimed:
             refused[row.replica] = "batch proof re-used for a different batch, root or key"
@@ -128,26 +127,22 @@ def _resolve(app, session, fresh, receipts):
     return batches, known, refused
 
 
-def _load(app, stored_batches, receipt, known) -> attestations.Batch | None:
-    stored = stored_batches.get(str(receipt.get("id")))
+def _load(app, stored_batches, receipt: BatchReceipt, known) -> BatchProof | None:
+    stored = stored_batches.get(receipt.part.id)
     if stored is not None:
         known[stored.id] = None if stored.valid else stored.reason
-        return attestations.Batch(
+        return BatchProof(
             stored.id, stored.root, stored.size, stored.key_id, stored.proof, stored.public_signals
         )
     try:
-        ref = receipt["proof_ref"]
-        record = orjson.loads(app.blobs.get(BlobRef(str(ref["sha256"]), int(ref["size"]))))
-        return attestations.Batch(
-            str(record["id"]), str(record["root"]), int(record["size"]), str(record["key_id"]),
-            record["proof"], record["public_signals"],
-        )  # fmt: skip
-    except (ShardyError, KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
-        log.warning("batch %s unusable: %s", receipt.get("id"), exc)
+        ref = BlobRef(receipt.proof_sha256, receipt.proof_size)
+        return BatchProof.from_json(orjson.loads(app.blobs.get(ref)))
+    except (ShardyError, ValueError, orjson.JSONDecodeError) as exc:
+        log.warning("batch %s unusable: %s", receipt.part.id, exc)
         return None
 
 
-def _store_batch(session, batch: attestations.Batch, fresh, reason: str | None) -> None:
+def _store_batch(session, batch: BatchProof, fresh, reason: str | None) -> None:
     """Record a batch proof's verdict once; later replicas of the batch reuse it."""
     worker = next(r.worker_id for r in fresh if r.batch_id == batch.id)
     session.add(
@@ -209,25 +204,26 @@ def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int
     return refused
 
 
-def published(
-    session: Session, rows: list[Replica], batches: dict[str, attestations.Batch]
-) -> list[dict]:
-    """The agreeing attestations among a task's ``rows``, as peers re-verify them (proof,
-    signals, key id, batch); ``batches`` are batch proofs at hand (others are read)."""
+def published(session: Session, rows: list[Replica], batches: dict[str, BatchProof]) -> list[dict]:
+    """The agreeing attestations among a task's ``rows``, as peers re-verify them (the JSON
+    form of each `Claim`); ``batches`` are batch proofs at hand (others are read)."""
     agreeing = [r for r in rows if r.verdict == "agree"]
-    found = {b.id: (b.proof, b.size, b.root) for b in batches.values()}
+    found = dict(batches)
     missing = {r.batch_id for r in agreeing if r.batch_id is not None} - found.keys()
     if missing:
         for b in session.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(missing))):
-            found[b.id] = (b.proof, b.size, b.root)
-    out = []
-    for r in agreeing:
-        item = {"worker_id": r.worker_id, "digest": r.digest, "proof": r.proof,
-                "public_signals": r.public_signals, "key_id": r.key_id}  # fmt: skip
-        if r.batch_id is not None:
-            proof, size, root = found.get(r.batch_id, (None, None, None))
-            item["proof"] = proof
-            item["batch"] = {"id": r.batch_id, "index": r.batch_index, "path": r.batch_path,
-                             "size": size, "root": root}  # fmt: skip
-        out.append(item)
-    return out
+            found[b.id] = BatchProof(b.id, b.root, b.size, b.key_id, b.proof, b.public_signals)
+    claims = (_published_claim(r, found) for r in agreeing)
+    return [c.to_json() for c in claims if c is not None]
+
+
+def _published_claim(row: Replica, batches: dict[str, BatchProof]) -> Claim | None:
+    if row.batch_id is None:
+        return Claim(row.worker_id, row.digest, row.key_id, row.proof, row.public_signals or [])
+    b = batches.get(row.batch_id)
+    if b is None:  # judged valid, so recorded: only a damaged table gets here
+        log.error("batch %s of an agreeing replica is not recorded", row.batch_id)
+        return None
+    steps = tuple((bool(left), str(sibling)) for left, sibling in row.batch_path or [])
+    part = BatchPart(b.id, row.batch_index, b.size, b.root, steps)
+    return Claim(row.worker_id, row.digest, b.key_id, b.proof, b.public_signals, batch=part)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from shardy.store import VerifierKey
 from shardy.store.models import utcnow
 
 _ACTIVE_CACHE_S = 5.0
+#: app → (active key id, monotonic time the cached id expires); per process, per app
+_active: weakref.WeakKeyDictionary[ShardyCelery, tuple[str, float]] = weakref.WeakKeyDictionary()
 
 
 def _seed(app: ShardyCelery, session: Session) -> None:
@@ -33,7 +36,7 @@ def _seed(app: ShardyCelery, session: Session) -> None:
 
 def active_key(app: ShardyCelery) -> str:
     """The id of the key new tasks prove with (seeding a fresh store); cached for a few seconds."""
-    cached = getattr(app, "_shardy_active_key", None)
+    cached = _active.get(app)
     if cached and cached[1] > time.monotonic():
         return cached[0]
     with app.store.session() as session:
@@ -44,7 +47,7 @@ def active_key(app: ShardyCelery) -> str:
         kid = row.id
         if not app.redis.exists(keyring.KEY_PREFIX + kid) and row.source:
             keyring.publish(app.redis, Path(row.source))  # Redis lost it (restart, flush)
-    app._shardy_active_key = (kid, time.monotonic() + _ACTIVE_CACHE_S)
+    _active[app] = (kid, time.monotonic() + _ACTIVE_CACHE_S)
     return kid
 
 
@@ -86,7 +89,7 @@ def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
             )
         else:
             row.state, row.grace_until = "active", None
-    app._shardy_active_key = None
+    _active.pop(app, None)
     return kid
 
 

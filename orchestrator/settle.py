@@ -11,13 +11,14 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import dispatch, evidence, quorum, reputation
-from shardy import attestations, deadletter, settled
+from shardy import deadletter, settled
+from shardy.attestations import BatchProof, BatchReceipt
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
 from shardy.kernels import Determinism, registry
 from shardy.messages import ReplicaResult
+from shardy.orchestrator import dispatch, evidence, quorum, reputation
 from shardy.store import DeadLetter, Replica, Task
 from shardy.store.models import utcnow
 
@@ -77,7 +78,7 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
 
 def _record(
     session: Session, task: Task, rows: list[Replica], results: list[Any], round_no: int
-) -> tuple[list[Replica], dict[int, dict]]:
+) -> tuple[list[Replica], dict[int, BatchReceipt]]:
     """Add rows for replicas not seen before (to the session and to ``rows``, the task's
     replicas); returns the new ok rows and their batch receipts."""
     have = {r.replica for r in rows}
@@ -108,10 +109,11 @@ def _record(
             public_signals=r.public_signals,
             timings=r.timings,
         )
-        if isinstance(r.batch, dict):
+        if r.batch is not None:
             receipts[r.replica] = r.batch
-            row.batch_id = str(r.batch.get("id"))[:36]
-            row.batch_index, row.batch_path = r.batch.get("index"), r.batch.get("path")
+            part = r.batch.part
+            row.batch_id = part.id[:36]
+            row.batch_index, row.batch_path = part.index, [list(step) for step in part.path]
         session.add(row)
         rows.append(row)
         if r.status == "failed" and r.dead_letter_id:
@@ -246,7 +248,7 @@ def _publish(
     session: Session,
     task: Task,
     rows: list[Replica],
-    batches: dict[str, attestations.Batch],
+    batches: dict[str, BatchProof],
 ) -> None:
     """Announce a verified task on the verified stream, once, inside settle's transaction.
 

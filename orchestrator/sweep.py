@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from orchestrator import dispatch
 from shardy.celery_app import ShardyCelery
+from shardy.orchestrator import dispatch
 from shardy.store import Task
 from shardy.store.models import utcnow
 

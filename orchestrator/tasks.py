@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator import reputation
-from orchestrator.settle import settle
-from orchestrator.sweep import Sweeper
 from shardy.celery_app import CONTROL_QUEUE, app
+from shardy.orchestrator import reputation
+from shardy.orchestrator.settle import settle
+from shardy.orchestrator.sweep import Sweeper
 
 
 @app.task(
@@ -39,16 +40,25 @@ def register_worker(info: dict) -> None:
         reputation.register(session, info)
 
 
+@dataclass
+class OrchestratorProcess:
+    """What the orchestrator's main process holds: its sweeper."""
+
+    sweeper: Sweeper | None = None
+
+
+process = OrchestratorProcess()
+
+
 @worker_ready.connect
 def _start_sweeper(sender: Any = None, **_: Any) -> None:
     """In the orchestrator's main process: re-send rounds of tasks that went silent."""
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if CONTROL_QUEUE in queues:
-        app.shardy_sweeper = Sweeper(app)
+        process.sweeper = Sweeper(app)
 
 
 @worker_shutdown.connect
 def _stop_sweeper(**_: Any) -> None:
-    sweeper = getattr(app, "shardy_sweeper", None)
-    if sweeper is not None:
-        sweeper.stop()
+    if process.sweeper is not None:
+        process.sweeper.stop()

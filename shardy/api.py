@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from shardy.attestations import Attestation, BatchPart
 from shardy.blobs import BlobRef
 from shardy.config import Settings
 from shardy.errors import TaskFailed, TaskTimeout, UnknownTask
@@ -21,30 +22,6 @@ from shardy.settled import Waiter
 
 #: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
 _RECHECK_S = 1.0
-
-
-@dataclass(frozen=True)
-class Attestation:
-    """One replica's claim: which worker computed which digest, and how settle judged it.
-
-    ``valid`` is True when its Groth16 proof verified under an accepted key with public
-    signals bound to this task and digest (and it was no replay); ``agrees`` when its digest
-    equals the verified one. ``proof`` is snarkjs JSON, ``public_signals`` decimal strings.
-    """
-
-    worker_id: str
-    digest: str
-    valid: bool
-    agrees: bool
-    replica: int
-    proof: dict[str, Any] | None = None
-    public_signals: list[str] | None = None
-    key_id: str | None = None
-    #: batched attestation: the batch whose proof covers this replica, and its Merkle path
-    batch_id: str | None = None
-    merkle_path: list | None = None
-    #: seconds the worker spent proving or waiting for its batch proof
-    attest_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +85,8 @@ class Client:
         quorum: int | None = None,
     ) -> TaskHandle:
         """Submit one task; see `shardy.submit`."""
-        from orchestrator.dispatch import dispatch
         from shardy.embedded import require_broker
+        from shardy.orchestrator.dispatch import dispatch
 
         if not self._broker_checked:  # once: a clear error instead of a connection timeout
             require_broker(self.settings)
@@ -262,27 +239,34 @@ class TaskHandle:
             redundancy=task.redundancy,
             quorum=task.quorum,
             attestations=[
-                Attestation(
-                    worker_id=r.worker_id,
-                    digest=r.digest,
-                    valid=bool(r.proof_valid),
-                    agrees=r.verdict == "agree",
-                    replica=r.replica,
-                    proof=batches[r.batch_id].proof if r.batch_id in batches else r.proof,
-                    public_signals=r.public_signals,
-                    key_id=r.key_id,
-                    batch_id=r.batch_id,
-                    merkle_path=r.batch_path,
-                    attest_seconds=(r.timings or {}).get("attest"),
-                )
-                for r in rows
-                if r.status == "ok"
+                _attestation(r, batches.get(r.batch_id)) for r in rows if r.status == "ok"
             ],
             attestation_wait=max(
                 ((r.timings or {}).get("attest", 0.0) for r in rows if r.verdict == "agree"),
                 default=0.0,
             ),
         )
+
+
+def _attestation(row: Any, batch: Any) -> Attestation:
+    """A recorded ok replica (and its batch row, if batched) as a judged `Attestation`."""
+    proof, signals, part = row.proof, row.public_signals, None
+    if batch is not None:
+        proof, signals = batch.proof, batch.public_signals
+        steps = tuple((bool(left), str(sib)) for left, sib in row.batch_path or [])
+        part = BatchPart(batch.id, row.batch_index, batch.size, batch.root, steps)
+    return Attestation(
+        worker_id=row.worker_id,
+        digest=row.digest,
+        key_id=row.key_id,
+        proof=proof,
+        public_signals=signals,
+        batch=part,
+        replica=row.replica,
+        valid=bool(row.proof_valid),
+        agrees=row.verdict == "agree",
+        attest_seconds=(row.timings or {}).get("attest"),
+    )
 
 
 _default: Client | None = None

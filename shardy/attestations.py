@@ -1,9 +1,12 @@
-"""Checking attestations (pure, shared by settle and the p2p validator): accepted key, public
-signals bound to the task, worker binding, Merkle paths into batches, and the Groth16 proofs
-themselves (batch-verified per key)."""
+"""Attestations: the one model of what workers claim (`Claim`, `BatchPart`, `BatchProof`,
+`BatchReceipt`, and the judged `Attestation` of a verified result), shared by worker, settle,
+API and p2p; and checking them (pure): accepted key, public signals bound to the task, worker
+binding, Merkle paths into batches, and the Groth16 proofs themselves (batch-verified per key).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -12,12 +15,64 @@ from typing import Any
 
 from shardy import merkle
 from shardy.errors import ProofError
-from shardy.zk import digest_to_field, find_invalid, public_signals, task_id_to_field
+
+Path = tuple[tuple[bool, str], ...]
+
+
+def _path(steps: Any) -> Path:
+    """A Merkle path from JSON (a list of [sibling on the left?, sibling hex])."""
+    if not isinstance(steps, list | tuple):
+        raise ValueError("a Merkle path must be a list of [bool, hex] steps")
+    out = []
+    for step in steps:
+        if not (isinstance(step, list | tuple) and len(step) == 2 and isinstance(step[0], bool)):
+            raise ValueError("a Merkle path step must be [bool, hex]")
+        out.append((step[0], str(step[1])))
+    return tuple(out)
+
+
+def _count(value: Any, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{what} must be a non-negative integer, got {value!r:.40}")
+    return value
 
 
 @dataclass(frozen=True)
-class Batch:
-    """A batch proof: one worker's statement over the Merkle root of K replica leaves."""
+class BatchPart:
+    """Where a replica sits in a batch proof: leaf ``index`` of ``size`` under ``root``."""
+
+    #: The batch id (a UUID; the batch statement's "task id").
+    id: str
+    index: int
+    size: int
+    #: Merkle root over the batch's leaves, 64 hex characters.
+    root: str
+    #: Authentication path from the replica's leaf: (sibling on the left?, sibling hex).
+    path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (the verified stream's ``batch`` object)."""
+        return {"id": self.id, "index": self.index, "size": self.size, "root": self.root,
+                "path": [list(step) for step in self.path]}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any) -> BatchPart:
+        """Parse the JSON form. Raises ValueError naming what is malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a batch part must be a JSON object")
+        try:
+            return cls(str(data["id"]), _count(data["index"], "batch index"),
+                       _count(data["size"], "batch size"), str(data["root"]),
+                       _path(data["path"]))  # fmt: skip
+        except KeyError as exc:
+            raise ValueError(f"a batch part lacks {exc}") from None
+
+
+@dataclass(frozen=True)
+class BatchProof:
+    """A batch statement and its proof: one worker's Groth16 proof over the Merkle root of
+    ``size`` replica leaves (the public signals are batch id, size, 2**32-1, root, commitment).
+    A worker stores it once per batch; settle reads it once."""
 
     id: str
     root: str
@@ -26,34 +81,137 @@ class Batch:
     proof: Any
     public_signals: Any
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (the blob a worker stores)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> BatchProof:
+        """Parse the JSON form. Raises ValueError naming what is malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a batch proof must be a JSON object")
+        try:
+            return cls(str(data["id"]), str(data["root"]), _count(data["size"], "batch size"),
+                       str(data["key_id"]), data["proof"], data["public_signals"])  # fmt: skip
+        except KeyError as exc:
+            raise ValueError(f"a batch proof lacks {exc}") from None
+
+
+@dataclass(frozen=True)
+class BatchReceipt:
+    """A batched replica's attestation as its worker returns it: the replica's place in the
+    batch, the key, and the content address of the stored `BatchProof`."""
+
+    part: BatchPart
+    key_id: str
+    proof_sha256: str
+    proof_size: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (a replica result's ``batch`` field)."""
+        return {**self.part.to_json(), "key_id": self.key_id,
+                "proof_sha256": self.proof_sha256, "proof_size": self.proof_size}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any) -> BatchReceipt:
+        """Parse the JSON form. Raises ValueError naming what is malformed."""
+        part = BatchPart.from_json(data)
+        sha, size = data.get("proof_sha256"), data.get("proof_size")
+        if not (isinstance(sha, str) and len(sha) == 64 and isinstance(data.get("key_id"), str)):
+            raise ValueError("a batch receipt needs key_id and the proof's sha256 and size")
+        return cls(part, data["key_id"], sha, _count(size, "proof size"))
+
 
 @dataclass(frozen=True)
 class Claim:
-    """One ok replica's attestation as settle received it: its own proof, or a batch's proof
-    plus the replica's leaf index and Merkle path in that batch."""
+    """One worker's attestation that it computed ``digest``: its own Groth16 proof and public
+    signals, or, batched, its batch's proof and signals plus its place in that batch
+    (``batch``). Settle judges claims of a task's replicas (``replica`` set); peers judge the
+    claims a verified record carries."""
 
-    replica: int
     worker_id: str
     digest: str
     key_id: str | None
+    #: snarkjs JSON proof (pi_a, pi_b, pi_c, protocol, curve).
     proof: Any
+    #: Public signals as decimal strings, in circuit order (see `shardy.zk.PUBLIC_INPUTS`).
     public_signals: Any
-    batch: Batch | None = None
-    index: int | None = None
-    path: Any = None
+    batch: BatchPart | None = None
+    replica: int | None = None
 
     def statement(self) -> tuple[str, Any, Any, str | None]:
         """(what is proven: a replica or a batch, its proof, its public signals, its key)."""
         if self.batch is None:
             return f"replica:{self.replica}", self.proof, self.public_signals, self.key_id
+        return f"batch:{self.batch.id}", self.proof, self.public_signals, self.key_id
+
+    def batch_proof(self) -> BatchProof | None:
+        """The batch statement this claim rests on (None when it is not batched)."""
         b = self.batch
-        return f"batch:{b.id}", b.proof, b.public_signals, b.key_id
+        if b is None:
+            return None
+        return BatchProof(b.id, b.root, b.size, self.key_id or "", self.proof, self.public_signals)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (an entry of the verified stream's ``attestations`` list)."""
+        out = {"worker_id": self.worker_id, "digest": self.digest, "proof": self.proof,
+               "public_signals": list(self.public_signals), "key_id": self.key_id}  # fmt: skip
+        if self.batch is not None:
+            out["batch"] = self.batch.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Claim:
+        """Parse the JSON form. Raises ValueError naming what is malformed."""
+        if not isinstance(data, dict):
+            raise ValueError(f"an attestation must be a JSON object, got {type(data).__name__}")
+        try:
+            signals = data["public_signals"]
+            if not isinstance(signals, list) or not isinstance(data["proof"], dict):
+                raise ValueError("proof must be an object and public_signals a list")
+            batch = data.get("batch")
+            return cls(
+                worker_id=str(data["worker_id"]),
+                digest=str(data["digest"]),
+                key_id=str(data["key_id"]),
+                proof=data["proof"],
+                public_signals=tuple(str(s) for s in signals),
+                batch=None if batch is None else BatchPart.from_json(batch),
+            )
+        except KeyError as exc:
+            raise ValueError(f"an attestation lacks {exc}") from None
+
+
+@dataclass(frozen=True)
+class Attestation(Claim):
+    """A replica's claim as settle judged it (`VerifiedResult.attestations`).
+
+    ``valid``: its Groth16 proof verified under an accepted key with public signals bound to
+    this task and digest (and it was no replay); ``agrees``: its digest equals the verified
+    one; ``attest_seconds``: what the worker spent proving or waiting for its batch proof.
+    """
+
+    valid: bool = False
+    agrees: bool = False
+    attest_seconds: float | None = None
+
+    @property
+    def batch_id(self) -> str | None:
+        """The batch whose proof covers this replica (batched attestation)."""
+        return None if self.batch is None else self.batch.id
+
+    @property
+    def merkle_path(self) -> list[list] | None:
+        """This replica's Merkle path into its batch root (batched attestation)."""
+        return None if self.batch is None else [list(step) for step in self.batch.path]
 
 
 def expected_signals(
     task_id: str, seed: int, output_len: int, digest: str, commitment: str
 ) -> list[str]:
     """The public signals an honest attestation of ``digest`` for this task carries."""
+    from shardy.zk import digest_to_field, public_signals, task_id_to_field  # wasmtime: on use
+
     return public_signals(
         {
             "taskId": task_id_to_field(task_id),
@@ -91,16 +249,19 @@ def check(
     Returns:
         (verdict per replica, verdict of each batch proof verified by this call).
     """
+    from shardy import zk  # the models above need no prover: import it on use
+
     known = known or {}
     verdict: dict[int, str | None] = {}
     to_prove: dict[str, list[Claim]] = defaultdict(list)  # statement → claims resting on it
-    batches: dict[str, Batch] = {}  # one statement per batch id: the first one seen
+    batches: dict[str, BatchProof] = {}  # one statement per batch id: the first one seen
     for c in claims:
         label, _, signals, key = c.statement()
-        reason = _shape(c, signals, key, accepted_keys)
+        reason = _shape(signals, key, accepted_keys)
         if reason is None and c.batch is not None:
-            first = batches.setdefault(c.batch.id, c.batch)
-            if first != c.batch:  # else it would ride on the first claim's proof
+            statement = c.batch_proof()
+            if batches.setdefault(c.batch.id, statement) != statement:
+                # else it would ride on the first claim's proof
                 reason = "batch id re-used for a different statement"
         if reason is None and c.batch is not None:
             reason = _in_batch(task_id, seed, output_len, c)
@@ -112,7 +273,7 @@ def check(
                     c.batch.id, c.batch.size, merkle.BATCH_OUTPUT_LEN, c.batch.root, signals[4]
                 )
             )
-            if signals != expected:
+            if list(signals) != expected:
                 reason = "public signals do not match the task and the attested digest"
             elif bound.get(c.worker_id) not in (None, signals[4]):
                 reason = f"commitment differs from the one registered for {c.worker_id}"
@@ -130,7 +291,7 @@ def check(
         by_key[group[0].statement()[3]].append(label)
     for kid, labels in by_key.items():
         items = [to_prove[lb][0].statement()[1:3] for lb in labels]
-        bad = set(find_invalid(accepted_keys[kid], items))
+        bad = set(zk.find_invalid(accepted_keys[kid], items))
         for i, label in enumerate(labels):
             reason = "proof does not verify" if i in bad else None
             for c in to_prove[label]:
@@ -140,13 +301,11 @@ def check(
     return verdict, proven
 
 
-def _shape(c: Claim, signals: Any, key: str | None, accepted: Mapping[str, dict]) -> str | None:
+def _shape(signals: Any, key: str | None, accepted: Mapping[str, dict]) -> str | None:
     if key not in accepted:
         return f"key {key!r} is not accepted (unknown or retired)"
-    if c.batch is not None and c.key_id != c.batch.key_id:
-        return "the replica names another key than its batch proof"
     if not (
-        isinstance(signals, list)
+        isinstance(signals, list | tuple)
         and len(signals) == 5
         and all(isinstance(s, str) and s.isdigit() and len(s) < 80 for s in signals)
     ):
@@ -164,12 +323,12 @@ def _in_batch(task_id: str, seed: int, output_len: int, c: Claim) -> str | None:
     except (TypeError, ValueError, OverflowError):
         return "batch root, digest, seed or output length is malformed"
     ok = (
-        isinstance(c.index, int)
-        and isinstance(b.size, int)
-        and isinstance(c.path, list)
-        and all(isinstance(st, list | tuple) and len(st) == 2 for st in c.path)
-        and all(isinstance(left, bool) for left, _ in c.path)
-        and merkle.verify(leaf, c.index, b.size, [tuple(st) for st in c.path], root)
+        type(b.index) is int
+        and type(b.size) is int
+        and isinstance(b.path, list | tuple)
+        and all(isinstance(st, list | tuple) and len(st) == 2 for st in b.path)
+        and all(isinstance(left, bool) for left, _ in b.path)
+        and merkle.verify(leaf, b.index, b.size, [tuple(st) for st in b.path], root)
     )
     return None if ok else "Merkle path does not lead from this replica to the batch root"
 

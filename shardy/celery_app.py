@@ -1,7 +1,9 @@
 """The Celery app: queues, routes, the frame serializer, and the per-process service handles.
 
-``celery -A shardy.celery_app worker -Q shardy.gpu`` runs a GPU worker;
-``-Q shardy.control`` runs the orchestrator (settle, worker registration).
+The app itself registers no tasks. Each role's module registers its own and is what Celery
+is pointed at: ``celery -A shardy.workers.tasks worker -Q shardy.gpu`` runs a GPU worker,
+``celery -A shardy.orchestrator.tasks worker -Q shardy.control`` the orchestrator (settle,
+worker registration). Other processes send tasks by name.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from functools import cached_property
 
 import redis
 from celery import Celery
+from celery.app import backends
+from celery.backends.base import SyncBackendMixin
+from celery.backends.redis import RedisBackend
 from kombu import Exchange, Queue
 
 from shardy import frames
@@ -28,14 +33,35 @@ dlx_exchange = Exchange(DLX, type="direct", durable=True)
 dlq_queue = Queue(DLQ, exchange=dlx_exchange, routing_key=DLQ, durable=True)
 
 
+class QuietRedisBackend(SyncBackendMixin, RedisBackend):
+    """Celery's Redis result backend, polled like its key-value backends (Celery's
+    `SyncBackendMixin`) instead of watched through pub/sub.
+
+    Celery's Redis backend subscribes to every task it sends and to every member of a chord's
+    header (the group's barrier). Shardy never waits on those results (settle's decision lands
+    in SQL and is announced on ``shardy:settled``), so each cost a SUBSCRIBE and an
+    UNSUBSCRIBE, and one collected after its Redis stopped retried the dead connection for
+    20 s. ``AsyncResult.get()`` still works: it polls the stored state.
+    """
+
+    def on_task_call(self, producer: object, task_id: str) -> None:
+        return None
+
+
 class ShardyCelery(Celery):
     """A Celery app that also owns this process's Redis client, blob store and SQL store."""
 
     def __init__(self, settings: Settings) -> None:
         frames.register()
-        super().__init__("shardy", include=["workers.tasks", "orchestrator.tasks"])
+        super().__init__("shardy")
         self.settings = settings
         self.config_from_object(celery_config(settings))
+
+    def _get_backend(self) -> object:
+        backend, url = backends.by_url(self.backend_cls or self.conf.result_backend, self.loader)
+        if backend is RedisBackend:
+            backend = QuietRedisBackend
+        return backend(app=self, url=url)
 
     @cached_property
     def redis(self) -> redis.Redis:

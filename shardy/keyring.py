@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,15 @@ import redis
 
 from shardy.errors import ProofError, TransientError
 
-MANIFEST = Path(__file__).parent / "circuits" / "manifest.json"
+#: The packaged circuit artifacts (``shardy/circuits``, a link to the top-level ``circuits/``
+#: in a checkout): the one place code finds them, in a checkout and an installed package alike.
+CIRCUITS = Path(__file__).parent / "circuits"
+MANIFEST = CIRCUITS / "manifest.json"
 KEY_PREFIX = "shardy:zk:key:"
 _FILES = {"zkey": "attestation.zkey", "wasm": "attestation.wasm", "vkey": "vkey.json"}
 
 
-def key_id(vkey_json: dict[str, Any]) -> str:
+def key_id(vkey_json: Mapping[str, Any]) -> str:
     """A key's id: the first 16 hex digits of the sha256 of its canonical vkey JSON."""
     canonical = json.dumps(vkey_json, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(canonical).hexdigest()[:16]
@@ -38,6 +42,14 @@ class ManifestKey:
     id: str
     build: Path
     state: str
+
+
+def default_build() -> Path:
+    """The build directory of the manifest's active key (the committed development key)."""
+    for entry in read_manifest():
+        if entry.state == "active":
+            return entry.build
+    raise ProofError(f"verifier-key manifest {MANIFEST} names no active key")
 
 
 def read_manifest(path: Path = MANIFEST) -> list[ManifestKey]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from shardy import frames
+from shardy.attestations import BatchReceipt
 from shardy.blobs import BlobRef
 from shardy.errors import FrameError, PayloadError
 
@@ -129,13 +130,15 @@ class ReplicaResult:
     proof: dict[str, Any] | None = None
     public_signals: list[str] | None = None
     key_id: str | None = None
-    #: batched attestation (K > 1): batch id, root, size, this leaf's index and path, and the
-    #: blob reference of the batch proof (stored once for the whole batch)
-    batch: dict[str, Any] | None = None
+    #: batched attestation (K > 1): the replica's place in the batch and where the batch
+    #: proof is stored (once for the whole batch)
+    batch: BatchReceipt | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form returned through the result backend."""
-        return asdict(self)
+        out = asdict(self)
+        out["batch"] = None if self.batch is None else self.batch.to_json()
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> ReplicaResult:
@@ -157,7 +160,9 @@ class ReplicaResult:
 
         try:
             result = cls(**data)
-        except TypeError as exc:
+            if result.batch is not None:
+                result = replace(result, batch=BatchReceipt.from_json(result.batch))
+        except (TypeError, ValueError) as exc:
             return malformed(str(exc))
         if not isinstance(result.status, str) or result.status not in {"ok", "failed", "skipped"}:
             return malformed(f"bad status {result.status!r:.40}")
@@ -174,7 +179,7 @@ class ReplicaResult:
             and isinstance(result.key_id, str)
             and (
                 (isinstance(result.proof, dict) and isinstance(result.public_signals, list))
-                or isinstance(result.batch, dict)
+                or result.batch is not None
             )
         ):
             return malformed("an ok result lacks its digest, output or attestation")

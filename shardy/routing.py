@@ -13,9 +13,11 @@ the sweeper re-sends rounds that stay silent meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import redis
 from celery.utils.nodenames import worker_direct
@@ -93,3 +95,24 @@ def free_node(r: redis.Redis, free: Iterable[str]) -> str | None:
     """The node name of one of the ``free`` workers (shortest backlog), or None."""
     (node,) = assign(r, 1, live=free)
     return node
+
+
+def queue_depths(app: Any, queues: Sequence[str]) -> dict[str, int]:
+    """Messages waiting in each queue (0 for a queue the broker has never seen).
+
+    Raises:
+        the transport's connection error when the broker does not answer.
+    """
+    depth: dict[str, int] = {}
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1)
+        for q in queues:
+            channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
+            try:
+                depth[q] = channel.queue_declare(q, passive=True).message_count
+            except conn.channel_errors:
+                depth[q] = 0
+            finally:
+                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
+                    channel.close()
+    return depth

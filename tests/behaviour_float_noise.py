@@ -1,4 +1,6 @@
-"""Test-only worker behaviour (loaded through SHARDY_TEST_KERNELS): a different float unit.
+"""Test-only worker behaviour: a different float unit.
+
+A test worker imports it through `Cluster(worker_modules=...)`.
 
 For float kernels this worker's outputs are nudged, as another GPU's fused multiply-add
 would: SHARDY_TEST_FLOAT_NOISE=ulp moves every element by one unit in the last place,
@@ -9,7 +11,7 @@ import os
 
 import numpy as np
 
-from workers.gpu import GPU
+from shardy.workers.gpu import GPU
 
 _run = GPU.run
 _MODE = os.environ.get("SHARDY_TEST_FLOAT_NOISE", "ulp")

@@ -1,11 +1,13 @@
-"""Test-only worker behaviour (loaded through SHARDY_TEST_KERNELS): forges its attestations.
+"""Test-only worker behaviour: forges its attestations.
+
+A test worker imports it through `Cluster(worker_modules=...)`.
 
 It proves a different digest and then writes the honest digest into the public signals, so
 the signals look right and the proof is a real Groth16 proof, just not of these signals.
 """
 
+from shardy.workers.runtime import WorkerRuntime
 from shardy.zk import digest_to_field
-from workers.runtime import WorkerRuntime
 
 _honest = WorkerRuntime.attest
 

@@ -1,4 +1,6 @@
-"""Test-only worker behaviour (loaded through SHARDY_TEST_KERNELS): speaks garbage.
+"""Test-only worker behaviour: speaks garbage.
+
+A test worker imports it through `Cluster(worker_modules=...)`.
 
 Each replica this worker serves publishes malformed frames (a non-frame body on the GPU
 and control queues) and returns one of several malformed replica results instead of
@@ -10,7 +12,7 @@ import itertools
 
 from shardy import frames
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
-from workers import execute
+from shardy.workers import execute
 
 _turn = itertools.count()
 

@@ -1,4 +1,6 @@
-"""Test-only worker behaviour (loaded through SHARDY_TEST_KERNELS): steals attestations.
+"""Test-only worker behaviour: steals attestations.
+
+A test worker imports it through `Cluster(worker_modules=...)`.
 
 Instead of proving, this worker presents another worker's attestation of the same task as
 its own. SHARDY_TEST_REPLAY=copy sends the stolen proof as it is; =rerandomise first
@@ -15,8 +17,8 @@ from py_arkworks_bls12381 import Scalar
 
 from shardy import frames
 from shardy.errors import GPUError
+from shardy.workers.runtime import WorkerRuntime
 from shardy.zk.codec import proof_from_json, proof_to_json
-from workers.runtime import WorkerRuntime
 
 _MODE = os.environ.get("SHARDY_TEST_REPLAY", "copy")
 _WAIT_S = 20.0

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from shardy.api import Client
-from shardy.cluster import Cluster
 from shardy.config import Settings
+from shardy.ops.cluster import Cluster
 
+TESTS_DIR = Path(__file__).resolve().parent
 REDIS_URL = os.environ.get("SHARDY_TEST_REDIS_URL")
 AMQP_URL = os.environ.get("SHARDY_TEST_AMQP_URL")
 DATABASE_URL = os.environ.get("SHARDY_TEST_DATABASE_URL")
@@ -47,8 +48,20 @@ class RunningCluster:
         self.app = self.client.app
 
 
+def importable_tests(kw: dict) -> dict:
+    """``Cluster`` arguments where every worker given test modules (``worker_modules``: fault
+    kernels, Byzantine behaviours, all files in tests/) can import them: tests/ is put on its
+    PYTHONPATH."""
+    modules = kw.get("worker_modules") or {}
+    env = {i: dict(e) for i, e in (kw.get("worker_env") or {}).items()}
+    path = os.pathsep.join(filter(None, (str(TESTS_DIR), os.environ.get("PYTHONPATH"))))
+    for i in modules:
+        env.setdefault(i, {})["PYTHONPATH"] = path
+    return {**kw, "worker_env": env}
+
+
 def start_cluster(settings: Settings, **kw: object) -> Iterator[RunningCluster]:
-    cluster = Cluster(settings, loglevel="info", **kw)  # type: ignore[arg-type]
+    cluster = Cluster(settings, loglevel="info", **importable_tests(kw))  # type: ignore[arg-type]
     try:
         cluster.start()
         running = RunningCluster(cluster)

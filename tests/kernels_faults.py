@@ -1,4 +1,4 @@
-"""Test-only kernels that fail on purpose. Loaded by workers through SHARDY_TEST_KERNELS.
+"""Test-only kernels that fail on purpose. Test workers import it (`Cluster(worker_modules=...)`).
 
 ``flaky_histogram`` raises a transient GPU error while the file named by
 SHARDY_TEST_FAULT_FILE exists (in the worker's environment); ``slow_histogram`` sleeps

@@ -15,8 +15,8 @@ from cluster_support import make_settings, short_home, start_cluster
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
-from orchestrator import keys
-from orchestrator.settle import settle
+from shardy.orchestrator import keys
+from shardy.orchestrator.settle import settle
 from shardy.store import Replica, VerifierKey, Worker
 from shardy.store.models import utcnow
 from shardy.zk import verify
@@ -34,8 +34,7 @@ needs_snarkjs = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def cluster():
     settings = make_settings(short_home())
-    forger = {"SHARDY_TEST_KERNELS": "behaviour_forger"}
-    yield from start_cluster(settings, workers=4, worker_env={3: forger})
+    yield from start_cluster(settings, workers=4, worker_modules={3: ["behaviour_forger"]})
 
 
 def payload(seed: int) -> bytes:

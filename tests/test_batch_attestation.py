@@ -14,15 +14,16 @@ from cluster_support import make_settings, short_home, start_cluster
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
-from orchestrator import keys
-from orchestrator.settle import settle
 from shardy import merkle
+from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.blobs import BlobRef
 from shardy.kernels import registry
+from shardy.orchestrator import keys
+from shardy.orchestrator.settle import settle
 from shardy.store import AttestationBatch, Replica
+from shardy.workers.runtime import claim_key
 from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
 from shardy.zk.codec import proof_from_json, proof_to_json, vkey_from_json
-from workers.runtime import claim_key
 
 pytestmark = pytest.mark.cluster
 BUILD = Path(__file__).resolve().parents[1] / "circuits" / "build"
@@ -55,19 +56,15 @@ def make_batch(app, circuit, secret: int, claims: list[tuple[str, int, int, str]
         circuit,
         attestation_inputs(batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, secret),
     )
-    record = {"id": batch_id, "root": root, "size": len(leaves), "key_id": keys.active_key(app),
-              "proof": proof, "public_signals": signals}  # fmt: skip
-    ref = app.blobs.put(orjson.dumps(record), inline=False)
+    stored = BatchProof(batch_id, root, len(leaves), keys.active_key(app), proof, signals)
+    ref = app.blobs.put(orjson.dumps(stored.to_json()), inline=False)
     return [
-        {
-            "id": batch_id,
-            "root": root,
-            "size": len(leaves),
-            "key_id": record["key_id"],
-            "proof_ref": {"sha256": ref.sha256, "size": ref.size},
-            "index": i,
-            "path": [list(s) for s in merkle.path(leaves, i)],
-        }  # fmt: skip
+        BatchReceipt(
+            BatchPart(batch_id, i, len(leaves), root, tuple(merkle.path(leaves, i))),
+            stored.key_id,
+            ref.sha256,
+            ref.size,
+        ).to_json()
         for i in range(len(leaves))
     ]
 
@@ -129,11 +126,11 @@ def test_tampered_batch_claims_are_refused(cluster, circuit):
     other = make_batch(cluster.app, circuit, secret, others(4))
 
     wrong_path = {**good[0], "path": [[not left, h] for left, h in good[0]["path"]]}
-    borrowed = {**good[0], "proof_ref": other[0]["proof_ref"]}  # another batch's proof
+    borrowed = {**good[0], **{k: other[0][k] for k in ("proof_sha256", "proof_size")}}
     with cluster.app.store.session() as s:
         vkey = vkey_from_json(keys.accepted(s)[good[0]["key_id"]])
-    ref = good[0]["proof_ref"]
-    record = orjson.loads(cluster.app.blobs.get(BlobRef(ref["sha256"], ref["size"])))
+    ref = BlobRef(good[0]["proof_sha256"], good[0]["proof_size"])
+    record = orjson.loads(cluster.app.blobs.get(ref))
     p = proof_from_json(record["proof"])
     r1, r2 = Scalar(secrets.randbelow(2**128) + 1), Scalar(secrets.randbelow(2**128) + 1)
     moved = type(p)(p.a * r1.inverse(), p.b * r1 + vkey.delta2 * (r1 * r2), p.c + p.a * r2)

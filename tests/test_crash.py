@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from shardy.kernels import registry
 from shardy.store import Replica
-from workers.runtime import claim_key
+from shardy.workers.runtime import claim_key
 
 pytestmark = pytest.mark.cluster
 
@@ -21,8 +21,13 @@ pytestmark = pytest.mark.cluster
 def cluster():
     # short visibility timeout so Redis redelivers the killed worker's message quickly
     settings = make_settings(short_home(), visibility_timeout=4, max_replicas=3)
-    env = {"SHARDY_TEST_KERNELS": "kernels_faults", "SHARDY_TEST_SLOW": "3"}
-    yield from start_cluster(settings, workers=3, worker_env={i: env for i in range(3)})
+    env = {"SHARDY_TEST_SLOW": "3"}
+    yield from start_cluster(
+        settings,
+        workers=3,
+        worker_env={i: env for i in range(3)},
+        worker_modules={i: ["kernels_faults"] for i in range(3)},
+    )
 
 
 def test_sigkill_mid_task_is_redelivered_and_not_double_counted(cluster):

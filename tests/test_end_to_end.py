@@ -10,11 +10,11 @@ import pytest
 from cluster_support import make_settings, publish_garbage, short_home, start_cluster
 from sqlalchemy import func, select
 
-from orchestrator import dlq
-from orchestrator.settle import settle
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
 from shardy.errors import KernelError, PayloadError, TaskFailed
 from shardy.kernels import registry
+from shardy.orchestrator import dlq
+from shardy.orchestrator.settle import settle
 from shardy.settled import Waiter
 from shardy.store import Replica, Task, Worker
 
@@ -26,9 +26,15 @@ def cluster():
     home = short_home()
     fault = home / "fault"
     settings = make_settings(home, max_replicas=3, max_payload=1 << 20)
-    env = {"SHARDY_TEST_KERNELS": "kernels_faults", "SHARDY_TEST_FAULT_FILE": str(fault)}
-    byzantine = {**env, "SHARDY_TEST_KERNELS": "kernels_faults,kernels_byzantine"}
-    yield from start_cluster(settings, workers=3, worker_env={0: env, 1: env, 2: byzantine})
+    env = {"SHARDY_TEST_FAULT_FILE": str(fault)}
+    modules = {
+        0: ["kernels_faults"],
+        1: ["kernels_faults"],
+        2: ["kernels_faults", "kernels_byzantine"],
+    }
+    yield from start_cluster(
+        settings, workers=3, worker_env={i: env for i in range(3)}, worker_modules=modules
+    )
 
 
 def payload(n: int, seed: int = 0) -> bytes:
@@ -193,7 +199,7 @@ def test_kernel_with_a_wasm_preprocessor_verifies(cluster):
 def test_live_status_view_shows_workers_queues_and_recent_verifications(cluster):
     from rich.console import Console
 
-    from shardy.status import live_view
+    from shardy.ops.status import live_view
 
     res = cluster.client.submit("histogram", payload(1000, 7)).get(timeout=120)
     console = Console(record=True, width=140)

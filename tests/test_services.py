@@ -21,12 +21,12 @@ from cluster_support import (
     start_cluster,
 )
 
-from orchestrator import dlq
 from shardy.api import Client
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, dlq_queue
 from shardy.config import Settings
 from shardy.embedded import EmbeddedRedis
 from shardy.kernels import registry
+from shardy.orchestrator import dlq
 
 pytestmark = pytest.mark.cluster
 

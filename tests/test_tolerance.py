@@ -16,12 +16,12 @@ pytestmark = pytest.mark.cluster
 
 @pytest.fixture(scope="module")
 def cluster():
-    fleet = {
-        1: {"SHARDY_TEST_KERNELS": "behaviour_float_noise", "SHARDY_TEST_FLOAT_NOISE": "ulp"},
-        2: {"SHARDY_TEST_KERNELS": "behaviour_float_noise", "SHARDY_TEST_FLOAT_NOISE": "far"},
-    }
+    noise = {1: {"SHARDY_TEST_FLOAT_NOISE": "ulp"}, 2: {"SHARDY_TEST_FLOAT_NOISE": "far"}}
     yield from start_cluster(
-        make_settings(short_home(), max_replicas=3), workers=3, worker_env=fleet
+        make_settings(short_home(), max_replicas=3),
+        workers=3,
+        worker_env=noise,
+        worker_modules={i: ["behaviour_float_noise"] for i in noise},
     )
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from shardy import merkle
+from shardy.attestations import BatchReceipt
 from shardy.errors import TransientError
 
-#: ``prove(key_id, leaves) -> receipt`` (batch id, root, size, key id, proof reference).
-ProveBatch = Callable[[str, list[bytes]], dict[str, Any]]
+#: ``prove(key_id, leaves) -> receipt of leaf 0`` (batch id, root, size, key, proof reference).
+ProveBatch = Callable[[str, list[bytes]], BatchReceipt]
 
 
 @dataclass
@@ -28,7 +28,7 @@ class _Pending:
     leaf: bytes
     added: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
-    receipt: dict[str, Any] | None = None
+    receipt: BatchReceipt | None = None
     error: BaseException | None = None
 
 
@@ -52,7 +52,7 @@ class Batcher:
         self._pending: list[_Pending] = []
         threading.Thread(target=self._loop, name="shardy-batcher", daemon=True).start()
 
-    def attest(self, key_id: str, leaf: bytes, timeout: float) -> dict[str, Any]:
+    def attest(self, key_id: str, leaf: bytes, timeout: float) -> BatchReceipt:
         """Add a leaf and wait for its batch: the receipt plus this leaf's index and path.
 
         Raises:
@@ -93,7 +93,8 @@ class Batcher:
             try:
                 receipt = self._prove(batch[0].key_id, leaves)
                 for i, p in enumerate(batch):
-                    p.receipt = {**receipt, "index": i, "path": merkle.path(leaves, i)}
+                    part = replace(receipt.part, index=i, path=tuple(merkle.path(leaves, i)))
+                    p.receipt = replace(receipt, part=part)
             except BaseException as exc:  # handed to every waiting replica; the thread lives on
                 for p in batch:
                     p.error = exc

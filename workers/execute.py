@@ -23,7 +23,7 @@ from shardy.errors import (
 )
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder, ReplicaResult
-from workers.runtime import WorkerRuntime
+from shardy.workers.runtime import WorkerRuntime
 
 log = logging.getLogger("shardy.worker")
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from shardy.errors import GPUError, KernelError
-from shardy.kernel_library.abi import abi_layout, compile_kernel
 from shardy.kernels import MAX_GROUPS, Kernel, Plan
-from workers.buffers import BufferPool
+from shardy.kernels.abi import abi_layout, compile_kernel
+from shardy.workers.buffers import BufferPool
 
 _UNIFORM_BYTES = 64
 
@@ -228,7 +228,7 @@ class GPU:
             out = np.empty(plan.output_len, dtype=np.uint8)
         view = _writable(out, plan.output_len)
         if len(data) > self.max_binding or plan.output_len > self.max_binding:
-            from workers.streaming import run_chunked
+            from shardy.workers.streaming import run_chunked
 
             if seed is None:
                 seed = plan.uniforms[1] | plan.uniforms[2] << 32
@@ -255,7 +255,7 @@ class GPU:
     ) -> memoryview:
         """Spool ``pieces`` (e.g. blob chunks) to a disk-backed mmap scratch, then `run` on it,
         so neither the payload nor a large output has to fit in host or GPU memory."""
-        from workers.streaming import scratch_array, spool
+        from shardy.workers.streaming import scratch_array, spool
 
         data = spool(pieces, self.scratch_dir)
         if out is None and plan.output_len > self.max_binding:

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
-import os
 import socket
 import threading
 import uuid
-from pathlib import Path
 from typing import Any
 
 import orjson
 import redis
 
 from shardy import merkle, routing
+from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.celery_app import ShardyCelery
-from shardy.errors import ConfigError
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
-from shardy.status import queue_depths
+from shardy.workers.batcher import Batcher
+from shardy.workers.gpu import GPU
+from shardy.workers.identity import worker_commitment, worker_secret
+from shardy.workers.preprocess import Preprocessor
+from shardy.workers.progress import ProgressWriter
 from shardy.zk import attestation_inputs, prove
-from workers.batcher import Batcher
-from workers.gpu import GPU
-from workers.identity import worker_commitment, worker_secret
-from workers.preprocess import Preprocessor
-from workers.progress import ProgressWriter
 
 log = logging.getLogger("shardy.worker")
 
 _CLAIM_TTL = 7 * 86_400
-_TESTS_DIR = Path(__file__).resolve().parents[1] / "tests"
 
 # Claim replica `ARGV[2]` of a task for worker ARGV[1]: 1 if ours (new or redelivered), else 0.
 _CLAIM = """
@@ -85,7 +80,6 @@ class WorkerRuntime:
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
         self._progress = ProgressWriter(app.redis)
-        load_test_kernels()
 
     def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
         """The attestation fields of a replica result: its own proof (K = 1) or, batched, the
@@ -98,18 +92,18 @@ class WorkerRuntime:
         receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
         return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
 
-    def _prove_batch(self, key_id: str, leaves: list[bytes]) -> dict[str, Any]:
-        """Prove one batch and store the proof once in the blob store; returns its receipt."""
+    def _prove_batch(self, key_id: str, leaves: list[bytes]) -> BatchReceipt:
+        """Prove one batch and store its `BatchProof` once in the blob store; returns the
+        receipt of leaf 0 (the batcher fills in each leaf's index and path)."""
         batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
         inputs = attestation_inputs(
             batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, self.secret
         )
         proof, signals = prove(self.keys.circuit(key_id), inputs)
-        record = {"id": batch_id, "root": root, "size": len(leaves), "key_id": key_id,
-                  "proof": proof, "public_signals": signals}  # fmt: skip
-        ref = self.app.blobs.put(orjson.dumps(record), inline=False)
-        return {"id": batch_id, "root": root, "size": len(leaves), "key_id": key_id,
-                "proof_ref": {"sha256": ref.sha256, "size": ref.size}}  # fmt: skip
+        stored = BatchProof(batch_id, root, len(leaves), key_id, proof, signals)
+        ref = self.app.blobs.put(orjson.dumps(stored.to_json()), inline=False)
+        part = BatchPart(batch_id, 0, len(leaves), root, ())
+        return BatchReceipt(part, key_id, ref.sha256, ref.size)
 
     def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
         """Prove, under the order's key, that this worker computed ``digest`` for the order."""
@@ -151,7 +145,7 @@ class WorkerRuntime:
         return self.alive_workers() - taken - set(order.exclude) - {self.worker_id}
 
     def progress(self, order: ReplicaOrder, stage: str, percent: int) -> None:
-        """Record a replica's stage (buffered, best effort: see `workers.progress`)."""
+        """Record a replica's stage (buffered, best effort: see `shardy.workers.progress`)."""
         report = {"stage": stage, "percent": percent, "worker": self.worker_id}
         self._progress.record(order.task_id, order.replica, report)
 
@@ -192,7 +186,7 @@ class Liveness:
             return 0
         name = routing.queue_for(self.node).name
         try:
-            return queue_depths(self.app, [name])[name]
+            return routing.queue_depths(self.app, [name])[name]
         except Exception as exc:  # noqa: BLE001 - any transport error: beat without it
             log.debug("direct queue depth unavailable: %s", exc)
             return 0
@@ -209,20 +203,3 @@ class Liveness:
                 self.beat()
             except redis.RedisError as exc:  # the broker may be restarting; keep beating
                 log.warning("liveness beat failed: %s", exc)
-
-
-def load_test_kernels() -> None:
-    """Load test-only kernels named in SHARDY_TEST_KERNELS (files under the source tree's tests/).
-
-    Only files inside this checkout's ``tests/`` directory are accepted; an installed
-    distribution ships no ``tests/``, so production workers cannot enable them.
-    """
-    names = os.environ.get("SHARDY_TEST_KERNELS", "")
-    for name in filter(None, (n.strip() for n in names.split(","))):
-        path = (_TESTS_DIR / f"{name}.py").resolve()
-        if _TESTS_DIR not in path.parents or not path.is_file():
-            raise ConfigError(f"test kernel module {name!r} is not a file under {_TESTS_DIR}")
-        spec = importlib.util.spec_from_file_location(f"shardy_test_kernels.{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-        log.warning("TEST KERNELS LOADED from %s: this worker is not for production", path)

@@ -15,7 +15,7 @@ from shardy.errors import KernelError
 from shardy.kernels import Kernel, Plan
 
 if TYPE_CHECKING:
-    from workers.gpu import GPU
+    from shardy.workers.gpu import GPU
 
 
 def _mapped_file(nbytes: int, directory: str | Path | None) -> mmap.mmap:

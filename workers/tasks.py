@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
@@ -12,24 +13,34 @@ from celery.signals import worker_ready, worker_shutdown
 from shardy import deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from shardy.messages import ReplicaOrder
-from workers.execute import Retry, execute
-from workers.identity import worker_commitment, worker_secret
-from workers.runtime import Liveness, WorkerRuntime
+from shardy.workers.execute import Retry, execute
+from shardy.workers.identity import worker_commitment, worker_secret
+from shardy.workers.runtime import Liveness, WorkerRuntime
 
 log = logging.getLogger("shardy.worker")
 
 
-_runtime_lock = threading.Lock()
+@dataclass
+class WorkerProcess:
+    """What this process holds as a GPU worker: the runtime (made in the process that runs
+    replicas, after fork), and in the main process its consumer and liveness beat."""
+
+    runtime: WorkerRuntime | None = None
+    consumer: Any = None
+    liveness: Liveness | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+process = WorkerProcess()
 
 
 def runtime(nodename: str) -> WorkerRuntime:
     """This process's worker runtime, created once on first use (after fork; thread-safe for
     the threads pool that batch attestation uses)."""
-    with _runtime_lock:
-        rt = getattr(app, "worker_runtime", None)
+    with process.lock:
+        rt = process.runtime
         if rt is None:
-            rt = WorkerRuntime(app, nodename)
-            app.worker_runtime = rt
+            rt = process.runtime = WorkerRuntime(app, nodename)
             app.send_task("shardy.register_worker", args=(rt.describe(),), queue=CONTROL_QUEUE)
     return rt
 
@@ -38,12 +49,12 @@ def runtime(nodename: str) -> WorkerRuntime:
 def _on_ready(sender: Any = None, **_: Any) -> None:
     """In a GPU worker's main process: declare the DLQ, register, start beating liveness."""
     deadletter.declare(app)
-    app.shardy_consumer = sender
+    process.consumer = sender
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if GPU_QUEUE not in queues:
         return
     worker_id = app.settings.worker_id or sender.hostname
-    app.shardy_liveness = Liveness(app, worker_id, node=sender.hostname).start()
+    process.liveness = Liveness(app, worker_id, node=sender.hostname).start()
     secret = worker_secret(app.settings, worker_id)  # created here once, before any replica
     info = {
         "id": worker_id,
@@ -55,8 +66,8 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
 
 def _events_on() -> bool:
     """Whether this worker sends task events now (Flower switches them on at run time)."""
-    consumer = getattr(app, "shardy_consumer", None)  # set in a threads/solo pool's process
-    dispatcher = getattr(consumer, "event_dispatcher", None)
+    # the consumer is at hand in a threads or solo pool (same process as the main one)
+    dispatcher = getattr(process.consumer, "event_dispatcher", None)
     if dispatcher is not None:  # enable_events adds "task" to the dispatcher's groups
         groups = dispatcher.groups
         return bool(dispatcher.enabled) and (not groups or "task" in groups)
@@ -65,9 +76,8 @@ def _events_on() -> bool:
 
 @worker_shutdown.connect
 def _on_shutdown(**_: Any) -> None:
-    liveness = getattr(app, "shardy_liveness", None)
-    if liveness is not None:
-        liveness.stop()
+    if process.liveness is not None:
+        process.liveness.stop()
 
 
 @app.task(
@@ -84,7 +94,7 @@ def execute_replica(
     handbacks: int = 0,
     attempt_times: list[float] | None = None,
 ) -> dict[str, Any]:
-    """Run one replica of a task (see `workers.execute.execute`)."""
+    """Run one replica of a task (see `shardy.workers.execute.execute`)."""
     rt = runtime(self.request.hostname)
 
     def report(order: ReplicaOrder, stage: str, percent: int) -> None:

@@ -8,22 +8,13 @@ attestation check and the quorum count), ``identity`` (peer key), ``node`` (libp
 
 from shardy.p2p.keys import default_keyring, key_id
 from shardy.p2p.node import TOPIC, NodeConfig, P2PNode
-from shardy.p2p.record import (
-    Attestation,
-    BatchPart,
-    VerifiedRecord,
-    decode,
-    encode,
-    from_stream_entry,
-)
+from shardy.p2p.record import VerifiedRecord, decode, encode, from_stream_entry
 from shardy.p2p.sidecar import Sidecar, run_sidecar
 from shardy.p2p.store import RecordStore, VerifiedEntry, is_verified
 from shardy.p2p.validate import RecordValidator, Verdict
 
 __all__ = [
     "TOPIC",
-    "Attestation",
-    "BatchPart",
     "NodeConfig",
     "P2PNode",
     "RecordStore",

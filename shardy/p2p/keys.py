@@ -1,8 +1,7 @@
-"""Verifying-key ids and the key ring a validator checks proofs against."""
+"""The key ring a validator checks proofs against (key ids are `shardy.keyring.key_id`)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,33 +9,27 @@ from typing import Any
 import orjson
 
 from shardy.errors import P2PError, ProofError
+from shardy.keyring import default_build, key_id
 from shardy.zk import VerifyingKey, load_vkey
 from shardy.zk.codec import vkey_to_json
 
 #: A key id → verifying key (snarkjs JSON or parsed) mapping.
 KeyRing = Mapping[str, VerifyingKey | dict[str, Any]]
 
-#: The circuit build shipped with the repository.
-DEFAULT_BUILD_DIR = Path(__file__).resolve().parents[2] / "circuits" / "build"
+__all__ = ["KeyRing", "default_keyring", "key_id", "prepare_keyring"]
 
 
-def canonical_vkey_bytes(vkey_json: Mapping[str, Any]) -> bytes:
-    """vkey.json in canonical form: UTF-8 JSON, keys sorted, no whitespace."""
-    return orjson.dumps(dict(vkey_json), option=orjson.OPT_SORT_KEYS)
-
-
-def key_id(vkey_json: Mapping[str, Any]) -> str:
-    """A key's id: the first 16 hex characters of sha256(canonical vkey.json)."""
-    return hashlib.sha256(canonical_vkey_bytes(vkey_json)).hexdigest()[:16]
-
-
-def default_keyring(build_dir: str | Path = DEFAULT_BUILD_DIR) -> dict[str, dict[str, Any]]:
-    """The single key of a circuit build directory (vkey JSON, checked), under its key id.
+def default_keyring(build_dir: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """The single key of a circuit build directory (vkey JSON, checked), under its key id;
+    by default the packaged manifest's active key.
 
     Raises:
         P2PError: vkey.json is missing or malformed.
     """
-    path = Path(build_dir) / "vkey.json"
+    try:
+        path = Path(build_dir or default_build()) / "vkey.json"
+    except ProofError as exc:
+        raise P2PError(str(exc)) from exc
     try:
         vkey_json = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:

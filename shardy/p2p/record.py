@@ -23,6 +23,7 @@ refused by the verifier, not by the codec).
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import uuid
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from shardy.attestations import BatchPart, Claim
 from shardy.errors import P2PError
 
 MAGIC = b"SV"
@@ -51,39 +53,6 @@ _HAS_BATCH = 8  # attestation flags bit
 
 
 @dataclass(frozen=True)
-class BatchPart:
-    """Where a batched attestation's replica sits: leaf ``index`` of ``size`` under ``root``."""
-
-    #: The batch id (a UUID; the batch statement's "task id").
-    id: str
-    index: int
-    size: int
-    #: Merkle root over the batch's leaves, 64 hex characters.
-    root: str
-    #: Authentication path from the replica's leaf: (sibling on the left?, sibling hex).
-    path: tuple[tuple[bool, str], ...]
-
-
-@dataclass(frozen=True)
-class Attestation:
-    """One worker's proof that it computed ``digest`` for the record's task.
-
-    A batched attestation carries the batch's proof and public signals (batch id, size,
-    2**32-1, root, commitment) and, in ``batch``, the replica's place in that batch.
-    """
-
-    worker_id: str
-    digest: str
-    #: snarkjs JSON proof (pi_a, pi_b, pi_c, protocol, curve).
-    proof: dict[str, Any]
-    #: Public signals as decimal strings, in circuit order (see shardy.zk.PUBLIC_INPUTS).
-    public_signals: tuple[str, ...]
-    #: Which verifying key the proof is for (see shardy.p2p.keys.key_id).
-    key_id: str
-    batch: BatchPart | None = None
-
-
-@dataclass(frozen=True)
 class VerifiedRecord:
     """A task result that reached quorum, with the attestations that back it."""
 
@@ -94,7 +63,7 @@ class VerifiedRecord:
     digest: str
     quorum: int
     agreeing: int
-    attestations: tuple[Attestation, ...]
+    attestations: tuple[Claim, ...]
 
 
 def _text(fields: Mapping[Any, Any], name: str) -> str:
@@ -117,43 +86,20 @@ def _int(fields: Mapping[Any, Any], name: str, default: str | None = None) -> in
         raise P2PError(f"verified stream entry field {name!r} is not an integer: {text!r}") from exc
 
 
-def attestation_from_json(item: Any) -> Attestation:
+def attestation_from_json(item: Any) -> Claim:
     """One attestation from its JSON form (the orchestrator's list entries).
 
     Raises:
-        P2PError: a field is missing or has the wrong type.
+        P2PError: a field is missing or has the wrong type, or a batch id is not a UUID.
     """
-    if not isinstance(item, dict):
-        raise P2PError(f"an attestation must be a JSON object, got {type(item).__name__}")
     try:
-        signals = item["public_signals"]
-        if not isinstance(signals, list) or not isinstance(item["proof"], dict):
-            raise TypeError("proof must be an object and public_signals a list")
-        return Attestation(
-            worker_id=str(item["worker_id"]),
-            digest=str(item["digest"]),
-            proof=item["proof"],
-            public_signals=tuple(str(s) for s in signals),
-            key_id=str(item["key_id"]),
-            batch=None if item.get("batch") is None else _batch_from_json(item["batch"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise P2PError(f"malformed attestation: {exc!r}") from exc
-
-
-def _batch_from_json(part: Any) -> BatchPart:
-    """A batch part from the orchestrator's ``batch`` object (raises KeyError/TypeError)."""
-    if not isinstance(part, dict) or not isinstance(part["path"], list):
-        raise TypeError("batch must be an object with a path list")
-    steps = []
-    for step in part["path"]:
-        if not (isinstance(step, list | tuple) and len(step) == 2 and isinstance(step[0], bool)):
-            raise TypeError("a batch path step must be [bool, hex]")
-        steps.append((step[0], str(step[1])))
-    index, size = part["index"], part["size"]
-    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (index, size)):
-        raise TypeError("batch index and size must be integers")
-    return BatchPart(str(uuid.UUID(str(part["id"]))), index, size, str(part["root"]), tuple(steps))
+        claim = Claim.from_json(item)
+        if claim.batch is not None:  # one spelling of a batch id on the wire
+            part = dataclasses.replace(claim.batch, id=str(uuid.UUID(claim.batch.id)))
+            claim = dataclasses.replace(claim, batch=part)
+        return claim
+    except ValueError as exc:
+        raise P2PError(f"malformed attestation: {exc}") from exc
 
 
 def from_stream_entry(fields: Mapping[Any, Any]) -> VerifiedRecord:
@@ -215,7 +161,7 @@ def _g2(point: Any, what: str) -> tuple[bool, bytes]:
     return inf, b"".join(_coord(c, what) for c in (*point[0], *point[1]))
 
 
-def _encode_attestation(att: Attestation) -> bytes:
+def _encode_attestation(att: Claim) -> bytes:
     proof = att.proof
     if proof.get("protocol", "groth16") != "groth16":
         raise P2PError(f"worker {att.worker_id}: only groth16 proofs can be carried")
@@ -332,7 +278,7 @@ def _ints(raw: bytes) -> list[str]:
     return [str(int.from_bytes(raw[i : i + _FQ], "big")) for i in range(0, len(raw), _FQ)]
 
 
-def _decode_attestation(r: _Reader, version: int) -> Attestation:
+def _decode_attestation(r: _Reader, version: int) -> Claim:
     worker_id = r.short_text()
     digest = r.take(32).hex()
     key_id = r.short_text()
@@ -354,7 +300,7 @@ def _decode_attestation(r: _Reader, version: int) -> Attestation:
         str(int.from_bytes(raw[i : i + _SIGNAL], "big")) for i in range(0, len(raw), 32)
     )
     batch = _decode_batch(r) if flags & _HAS_BATCH else None
-    return Attestation(worker_id, digest, proof, signals, key_id, batch)
+    return Claim(worker_id, digest, key_id, proof, signals, batch)
 
 
 def _decode_batch(r: _Reader) -> BatchPart:

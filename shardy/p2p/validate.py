@@ -3,12 +3,13 @@ quorum (pure, no I/O)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from shardy import attestations
 from shardy.p2p.keys import KeyRing, prepare_keyring
-from shardy.p2p.record import Attestation, VerifiedRecord
+from shardy.p2p.record import VerifiedRecord
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,7 @@ class Verdict:
 class RecordValidator:
     """Checks records against a key ring; invalid proofs are counted out, never raised.
 
-    Each attestation for the record's digest becomes a `shardy.attestations.Claim` (replica =
-    its position; a batched one carries its `Batch`, index and path) and is judged by
+    Each attestation (a `shardy.attestations.Claim`) for the record's digest is judged by
     `shardy.attestations.check`, as settle judges it: known key, public signals bound to the
     task (or, batched, to the batch and the replica's Merkle path into its root), and the
     Groth16 proofs, batch-verified per key and each batch proof once. A record is accepted when
@@ -42,7 +42,8 @@ class RecordValidator:
         self.min_quorum = max(1, min_quorum)
 
     def claims(self, record: VerifiedRecord) -> list[attestations.Claim]:
-        """The record's attestations that could count, as claims for `attestations.check`.
+        """The record's attestations that could count, numbered (``replica``) for
+        `attestations.check`.
 
         Attestations for another digest are left out (they cannot count, so their proofs are
         not verified), and so is a batched one whose batch id another attestation already
@@ -50,27 +51,14 @@ class RecordValidator:
         id's proof once, so one batch id must stand for one statement.
         """
         out: list[attestations.Claim] = []
-        batches: dict[str, attestations.Batch] = {}
+        batches: dict[str, attestations.BatchProof] = {}
         for i, att in enumerate(record.attestations):
             if att.digest.lower() != record.digest.lower():
                 continue
-            batch = _batch(att)
-            if batch is not None and batches.setdefault(batch.id, batch) != batch:
+            statement = att.batch_proof()
+            if statement is not None and batches.setdefault(statement.id, statement) != statement:
                 continue
-            part = att.batch
-            out.append(
-                attestations.Claim(
-                    replica=i,
-                    worker_id=att.worker_id,
-                    digest=att.digest,
-                    key_id=att.key_id,
-                    proof=att.proof,
-                    public_signals=list(att.public_signals),
-                    batch=batch,
-                    index=None if part is None else part.index,
-                    path=None if part is None else [list(step) for step in part.path],
-                )
-            )
+            out.append(dataclasses.replace(att, replica=i))
         return out
 
     def check(self, record: VerifiedRecord) -> Verdict:
@@ -83,20 +71,10 @@ class RecordValidator:
         verdicts, _ = attestations.check(
             record.task_id, record.seed, record.output_len, claims, self.keys, bound={}, known={}
         )
-        commitments = {c.statement()[2][4] for c in claims if verdicts[c.replica] is None}
+        commitments = {c.public_signals[4] for c in claims if verdicts[c.replica] is None}
         need = max(record.quorum, self.min_quorum)
         if len(commitments) < need:
             return Verdict(
                 False, len(commitments), f"{len(commitments)} valid distinct workers < {need}"
             )
         return Verdict(True, len(commitments))
-
-
-def _batch(att: Attestation) -> attestations.Batch | None:
-    """The batch proof a batched attestation rests on (its proof and signals are the batch's)."""
-    if att.batch is None:
-        return None
-    part = att.batch
-    return attestations.Batch(
-        part.id, part.root, part.size, att.key_id, att.proof, list(att.public_signals)
-    )

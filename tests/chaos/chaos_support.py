@@ -17,25 +17,23 @@ from cluster_support import RunningCluster, make_settings, short_home, start_clu
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from orchestrator import dlq
 from shardy.celery_app import CONTROL_QUEUE
 from shardy.config import Settings
 from shardy.kernels import registry
+from shardy.orchestrator import dlq
 from shardy.store import Replica, Task, Worker
 
 LONG = os.environ.get("SHARDY_CHAOS_LONG") == "1"
 long_only = pytest.mark.skipif(not LONG, reason="long chaos form: set SHARDY_CHAOS_LONG=1")
 
-#: Worker behaviours of the Byzantine fleet: index → (label, SHARDY_TEST_* environment).
+#: Worker behaviours of the Byzantine fleet: index → (label, test module the worker imports,
+#: SHARDY_TEST_* environment).
 BYZANTINE = {
-    3: ("wrong digests", {"SHARDY_TEST_KERNELS": "kernels_byzantine"}),
-    4: ("forged proofs", {"SHARDY_TEST_KERNELS": "behaviour_forger"}),
-    5: ("replayed attestation", {"SHARDY_TEST_KERNELS": "behaviour_replayer"}),
-    6: (
-        "re-randomised proof",
-        {"SHARDY_TEST_KERNELS": "behaviour_replayer", "SHARDY_TEST_REPLAY": "rerandomise"},
-    ),
-    7: ("malformed frames/results", {"SHARDY_TEST_KERNELS": "behaviour_malformed"}),
+    3: ("wrong digests", "kernels_byzantine", {}),
+    4: ("forged proofs", "behaviour_forger", {}),
+    5: ("replayed attestation", "behaviour_replayer", {}),
+    6: ("re-randomised proof", "behaviour_replayer", {"SHARDY_TEST_REPLAY": "rerandomise"}),
+    7: ("malformed frames/results", "behaviour_malformed", {}),
 }
 HONEST = 3
 
@@ -90,15 +88,28 @@ def cluster(settings: Settings, **kw: object) -> Iterator[RunningCluster]:
         gen.close()
 
 
-def states(rc: RunningCluster, ids: list[str]) -> dict[str, str]:
-    """Task id → state, read from SQL (retried while SQLite is locked by the orchestrator)."""
+def _read(rc: RunningCluster, query):
+    """``query(session)``, retried while SQLite is locked by the orchestrator."""
     for attempt in range(60):
         try:
             with rc.app.store.session() as s:
-                return dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
+                return query(s)
         except OperationalError:
             time.sleep(0.2 * (attempt % 5 + 1))
     raise AssertionError("the SQL store stayed locked for about a minute")
+
+
+def states(rc: RunningCluster, ids: list[str]) -> dict[str, str]:
+    """Task id → state, read from SQL."""
+    return _read(
+        rc, lambda s: dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
+    )
+
+
+def replicas_recorded(rc: RunningCluster, ids: list[str]) -> int:
+    """Replica results settle has recorded for these tasks (grows while work still lands)."""
+    query = select(func.count()).select_from(Replica).where(Replica.task_id.in_(ids))
+    return _read(rc, lambda s: s.scalar(query))
 
 
 def restart_redis(rc: RunningCluster) -> None:
@@ -175,7 +186,9 @@ def run_crash(
     Redis once, SIGKILL the orchestrator once; then replay the DLQ and audit every task."""
     rnd = random.Random(seed)
     ledger = Ledger(f"crash faults ({workers} workers, R=3)")
-    # the sweeper re-sends rounds silent for 15 s (within the 40 s stall window below)
+    # the sweeper re-sends rounds silent for 15 s (within the 40 s stall window below); a
+    # stall is 40 s with no task settled and no replica result recorded, so rounds re-sent
+    # under load (results still landing) are not taken for lost tasks
     settings = make_settings(short_home(), visibility_timeout=4, task_time_limit=60, stale_after=15)
     with cluster(settings, workers=workers) as rc:
         jobs = {}
@@ -186,12 +199,13 @@ def run_crash(
         deadline = time.monotonic() + settle_timeout
         next_kill = time.monotonic() + kill_every
         redis_done = orch_done = False
-        last_done, last_change = -1, time.monotonic()
+        last_seen, last_change = None, time.monotonic()
         while time.monotonic() < deadline:
             st = states(rc, ids)
             done = sum(v in ("verified", "dead") for v in st.values())
-            if done != last_done:
-                last_done, last_change = done, time.monotonic()
+            seen = (done, replicas_recorded(rc, ids))
+            if seen != last_seen:
+                last_seen, last_change = seen, time.monotonic()
             if done == len(ids) or time.monotonic() - last_change > stall_s:
                 break  # all settled, or nothing moved for stall_s (lost tasks)
             if not redis_done and redis_restart and done >= len(ids) // 3:
@@ -244,15 +258,18 @@ def byzantine_settings() -> Settings:
     )
 
 
-def byzantine_env() -> dict[int, dict[str, str]]:
-    """SHARDY_TEST_* environment of each Byzantine worker index."""
-    return {i: env for i, (_, env) in BYZANTINE.items()}
+def byzantine_workers() -> dict[str, dict]:
+    """`Cluster` arguments of the Byzantine workers: their test modules and environment."""
+    return {
+        "worker_env": {i: env for i, (_, _, env) in BYZANTINE.items()},
+        "worker_modules": {i: [module] for i, (_, module, _) in BYZANTINE.items()},
+    }
 
 
 def run_byzantine_tasks(rc: RunningCluster, n_tasks: int, seed: int = 1) -> Fleet:
     """Submit ``n_tasks`` histogram tasks to a Byzantine fleet, wait, and audit them."""
     ledger = Ledger("Byzantine fleet (3 honest + 5 Byzantine workers)")
-    for label, _ in BYZANTINE.values():
+    for label, _, _ in BYZANTINE.values():
         ledger.faults[label] += 1
     jobs = {}
     for _, data, _ in payloads(n_tasks, seed):

@@ -10,8 +10,8 @@ import pytest
 from chaos_support import (
     BYZANTINE,
     HONEST,
-    byzantine_env,
     byzantine_settings,
+    byzantine_workers,
     cluster,
     long_only,
     payloads,
@@ -21,10 +21,10 @@ from chaos_support import (
 )
 from sqlalchemy import select
 
-from orchestrator import dlq
-from orchestrator.settle import settle
 from shardy.celery_app import CONTROL_QUEUE
 from shardy.errors import ShardyError
+from shardy.orchestrator import dlq
+from shardy.orchestrator.settle import settle
 from shardy.store import Replica
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def fleet():
-    with cluster(byzantine_settings(), workers=8, worker_env=byzantine_env()) as rc:
+    with cluster(byzantine_settings(), workers=8, **byzantine_workers()) as rc:
         yield rc
 
 

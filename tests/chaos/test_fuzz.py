@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from shardy import attestations, frames
 from shardy.blobs import BlobRef
 from shardy.errors import FrameError, KernelError, PayloadError, ProofError, ShardyError
-from shardy.kernel_library import register_wgsl, validate_wgsl
-from shardy.kernels import Plan, Registry, registry
+from shardy.kernels import Plan, Registry, register_wgsl, registry, validate_wgsl
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove, verify
 
@@ -251,7 +250,7 @@ WGSL_OK = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def device():
-    from shardy.kernel_library.abi import wgpu_module
+    from shardy.kernels.abi import wgpu_module
 
     wgpu = wgpu_module()
     adapter = wgpu.gpu.request_adapter_sync(power_preference="low-power")

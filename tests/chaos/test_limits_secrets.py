@@ -20,9 +20,9 @@ from cluster_support import make_settings, short_home
 
 from shardy.config import Settings
 from shardy.errors import PayloadError, PreprocessError, TaskFailed
-from shardy.flower import flower_command, flower_env
+from shardy.ops.flower import flower_command, flower_env
 from shardy.p2p.identity import load_or_create_identity
-from workers.preprocess import Preprocessor
+from shardy.workers.preprocess import Preprocessor
 
 pytestmark = pytest.mark.timeout(600)
 REDIS = "/usr/bin/redis-server"
@@ -85,7 +85,7 @@ def test_wasm_fuel_and_memory_limits() -> None:
 
 
 def test_secret_files_are_private_and_hidden(home: Path) -> None:
-    from workers.identity import secret_path, worker_secret
+    from shardy.workers.identity import secret_path, worker_secret
 
     s = Settings(home=home)
     value = worker_secret(s, "gpu0@box")
@@ -118,8 +118,11 @@ def test_password_acl_redis_with_limits_end_to_end(own_redis) -> None:
         home, broker_url=url, max_payload=1 << 16, max_output=4096, task_time_limit=8,
         retry_max=1, max_replicas=3,
     )  # fmt: skip
-    env = {"SHARDY_TEST_KERNELS": "kernels_faults", "SHARDY_TEST_SLOW": "12"}
-    with cluster(settings, workers=3, worker_env={i: env for i in range(3)}) as rc:
+    env = {"SHARDY_TEST_SLOW": "12"}
+    faults = {i: ["kernels_faults"] for i in range(3)}
+    with cluster(
+        settings, workers=3, worker_env={i: env for i in range(3)}, worker_modules=faults
+    ) as rc:
         payload = data(5000)
         res = rc.client.submit("histogram", payload).get(timeout=180)
         assert np.array_equal(res.output, oracle("histogram", payload, {}))

@@ -1,7 +1,7 @@
 """compose/: the files parse, and every command they run exists in the CLI with those flags.
 
 No Docker engine runs here; these checks keep the deployment files honest against the code:
-`shardy ...` commands are checked against the click CLI (`shardy.cli.cli`), `celery ...`
+`shardy ...` commands are checked against the click CLI (`shardy.ops.cli.cli`), `celery ...`
 commands against Celery's own click commands and Flower's options.
 """
 
@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
-from shardy.cli import cli
 from shardy.config import Settings
+from shardy.ops.cli import cli
+from shardy.ops.cluster import ROLE_MODULES
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 #: Commands other engineers are adding; their services are checked once the command exists.
@@ -94,8 +95,6 @@ def check_celery(argv: list[str]) -> list[str]:
     problems += [f"celery has no option {f}" for f in unknown_flags(top, flag_names(celery))]
     app = next((top[i + 1] for i, t in enumerate(top[:-1]) if t in ("-A", "--app")), None)
     app = app or next((t.split("=", 1)[1] for t in top if t.startswith("--app=")), None)
-    if app != "shardy.celery_app":
-        problems.append(f"`{' '.join(argv)}` does not load -A shardy.celery_app")
     if not rest:
         return [*problems, f"`{' '.join(argv)}` names no celery subcommand"]
     sub, args = rest[0], rest[1:]
@@ -104,12 +103,16 @@ def check_celery(argv: list[str]) -> list[str]:
         problems += [f"celery worker has no option {f}" for f in unknown_flags(args, known)]
         queues = [args[i + 1] for i, t in enumerate(args[:-1]) if t in ("-Q", "--queues")]
         names = {q for value in queues for q in value.split(",")}
-        if not names or not names <= {GPU_QUEUE, CONTROL_QUEUE}:
-            problems.append(f"worker queues {sorted(names)} are not Shardy's ({GPU_QUEUE}, "
-                            f"{CONTROL_QUEUE})")  # fmt: skip
+        if len(names) != 1 or not names <= ROLE_MODULES.keys():
+            problems.append(f"worker queues {sorted(names)}: expected one of Shardy's "
+                            f"({GPU_QUEUE}, {CONTROL_QUEUE})")  # fmt: skip
+        elif app != ROLE_MODULES[min(names)]:
+            problems.append(f"a {min(names)} worker loads -A {app}, not {ROLE_MODULES[min(names)]}")
         if "-n" not in args and "--hostname" not in args:
             problems.append("worker has no node name (-n NAME@%h)")
     elif sub == "flower":
+        if app != "shardy.celery_app":
+            problems.append(f"`{' '.join(argv)}` does not load -A shardy.celery_app")
         from flower import options  # noqa: F401 - defines Flower's options
         from tornado.options import options as tornado_options
 
@@ -146,10 +149,20 @@ def test_checkers_refuse_what_the_cli_does_not_have():
     assert check_shardy(["shardy", "teleport"]) != []
     assert check_shardy(["shardy", "dlq", "list", "--json"]) == []
     assert check_shardy(["shardy", "dlq", "list", "--yaml"]) != []
-    ok = ["celery", "-A", "shardy.celery_app", "worker", "-Q", "shardy.control", "-n", "o@%h"]
+    ok = [
+        "celery",
+        "-A",
+        "shardy.orchestrator.tasks",
+        "worker",
+        "-Q",
+        "shardy.control",
+        "-n",
+        "o@%h",
+    ]
     assert check_celery(ok) == []
     assert check_celery([*ok[:5], "shardy.gpus", *ok[6:]]) != []  # a queue nobody consumes
     assert check_celery(["celery", "-A", "other.app", *ok[3:]]) != []
+    assert check_celery(["celery", "-A", "shardy.workers.tasks", *ok[3:]]) != []  # wrong role
     assert check_celery([*ok, "--no-such-flag"]) != []
 
 

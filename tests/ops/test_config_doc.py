@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from shardy.config import Settings
-from shardy.config_doc import DOC_PATH, main, render, table
+from shardy.ops.config_doc import DOC_PATH, main, render, table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ def test_committed_page_matches_settings():
     committed = (ROOT / DOC_PATH).read_text(encoding="utf-8")
     assert committed == render(), (
         "docs/configuration.md is stale: run "
-        ".venv/bin/python -m shardy.config_doc --write docs/configuration.md"
+        ".venv/bin/python -m shardy.ops.config_doc --write docs/configuration.md"
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from ops_support import ARTIFACTS, free_port, http_get, wait_for
 
-from shardy.flower import flower_command, flower_env, start_flower
+from shardy.ops.flower import flower_command, flower_env, start_flower
 
 pytestmark = pytest.mark.cluster
 
@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = (
 
 @pytest.fixture
 def flower(ops_cluster) -> Iterator[str]:
-    """Flower (started by shardy.flower) on a free 127.0.0.1 port; yields its base URL."""
+    """Flower (started by shardy.ops.flower) on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
     proc = start_flower(ops_cluster.settings, port, ops_cluster.cluster.logdir)
     base = f"http://127.0.0.1:{port}"

@@ -10,9 +10,10 @@ from cluster_support import make_settings
 from ops_support import free_port, http_get
 from prometheus_client.parser import text_string_to_metric_families
 
-from orchestrator.metrics import PROOF_VERIFY_SECONDS, SharedHistogram, render, serve_metrics
 from shardy.celery_app import GPU_QUEUE, ShardyCelery
 from shardy.embedded import EmbeddedRedis
+from shardy.ops.metrics import render, serve_metrics
+from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS, SharedHistogram
 from shardy.store import DeadLetter, Replica, Task, Worker
 
 

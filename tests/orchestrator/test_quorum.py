@@ -1,6 +1,6 @@
 import numpy as np
 
-from orchestrator.quorum import Vote, close, count_votes, decide, tolerance_votes
+from shardy.orchestrator.quorum import Vote, close, count_votes, decide, tolerance_votes
 
 A, B = "a" * 64, "b" * 64
 

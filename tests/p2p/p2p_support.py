@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shardy import merkle
-from shardy.p2p.keys import DEFAULT_BUILD_DIR, key_id
+from shardy.keyring import default_build, key_id
 from shardy.zk import Circuit, attestation_inputs, load_circuit, prove, public_signals
 
 #: Fixed worker secrets so commitments are stable across a test run.
@@ -26,7 +26,7 @@ SECRETS = (1111, 2222, 3333, 4444)
 
 @lru_cache(maxsize=1)
 def circuit() -> Circuit:
-    return load_circuit(DEFAULT_BUILD_DIR)
+    return load_circuit(default_build())
 
 
 def default_key_id() -> str:

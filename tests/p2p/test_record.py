@@ -11,13 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from p2p_support import default_key_id, forge_bad_proof, forge_short_quorum, stream_entry
 
+from shardy.attestations import BatchPart, Claim
 from shardy.errors import P2PError
 from shardy.p2p.keys import default_keyring, key_id
 from shardy.p2p.record import (
     MAX_PATH_STEPS,
     VERSION_BATCH,
-    Attestation,
-    BatchPart,
     VerifiedRecord,
     decode,
     encode,
@@ -116,8 +115,8 @@ _PROOF = {"pi_a": ["1", "2", "1"], "pi_b": [["3", "4"], ["5", "6"], ["1", "0"]],
 def test_unbatched_encoding_unchanged_from_version_1() -> None:
     """The bytes the version-1 codec (before batch parts) wrote for this record."""
     atts = tuple(
-        Attestation(
-            f"w{i}", f"{i:02x}" * 32, _PROOF, ("9", str(10**70), "0", "1", "2"), "a66eefed40f7d209"
+        Claim(
+            f"w{i}", f"{i:02x}" * 32, "a66eefed40f7d209", _PROOF, ("9", str(10**70), "0", "1", "2")
         )  # fmt: skip
         for i in range(2)
     )
@@ -155,12 +154,12 @@ _batches = st.builds(
     st.lists(st.tuples(st.booleans(), _hex32), max_size=MAX_PATH_STEPS).map(tuple),
 )
 _attestations = st.builds(
-    Attestation,
+    Claim,
     st.text(max_size=20),
     _hex32,
+    st.text(alphabet="0123456789abcdef", max_size=16),
     _proofs,
     st.lists(st.integers(0, 2**256 - 1).map(str), max_size=6).map(tuple),
-    st.text(alphabet="0123456789abcdef", max_size=16),
     st.none() | _batches,
 )
 _records = st.builds(

@@ -3,15 +3,21 @@
 import threading
 
 from shardy import merkle
-from workers.batcher import Batcher
+from shardy.attestations import BatchPart, BatchReceipt
+from shardy.workers.batcher import Batcher
 
 
 def _leaf(i: int) -> bytes:
     return bytes([i]) * 32
 
 
-def _run(batcher: Batcher, items: list[tuple[str, int]]) -> list[dict]:
-    out: list[dict] = [{}] * len(items)
+def _receipt(batch_id: str, key: str, leaves: list[bytes]) -> BatchReceipt:
+    part = BatchPart(batch_id, 0, len(leaves), merkle.root(leaves).hex(), ())
+    return BatchReceipt(part, key, "00" * 32, 1)
+
+
+def _run(batcher: Batcher, items: list[tuple[str, int]]) -> list[BatchReceipt]:
+    out: list = [None] * len(items)
 
     def go(slot: int, key: str, i: int) -> None:
         out[slot] = batcher.attest(key, _leaf(i), timeout=30)
@@ -27,32 +33,35 @@ def _run(batcher: Batcher, items: list[tuple[str, int]]) -> list[dict]:
 def test_full_batches_flush_at_k_and_stragglers_after_the_wait():
     proven: list[tuple[str, list[bytes]]] = []
 
-    def prove(key: str, leaves: list[bytes]) -> dict:
+    def prove(key: str, leaves: list[bytes]) -> BatchReceipt:
         proven.append((key, leaves))
-        return {"id": f"b{len(proven)}", "root": merkle.root(leaves).hex(), "size": len(leaves)}
+        return _receipt(f"b{len(proven)}", key, leaves)
 
     batcher = Batcher(size=4, wait_ms=200, prove=prove)
     receipts = _run(batcher, [("k1", i) for i in range(10)])
     assert sorted(len(leaves) for _, leaves in proven) == [2, 4, 4]  # K, K, then 2 after T
     for r, i in zip(receipts, range(10), strict=True):
-        assert merkle.verify(_leaf(i), r["index"], r["size"], r["path"], bytes.fromhex(r["root"]))
+        p = r.part
+        assert merkle.verify(_leaf(i), p.index, p.size, p.path, bytes.fromhex(p.root))
+    assert len({(r.part.id, r.part.index) for r in receipts}) == 10  # each leaf its own place
     proven.clear()
     (single,) = _run(batcher, [("k1", 42)])
-    assert single["size"] == 1 and single["path"] == [] and single["root"] == _leaf(42).hex()
+    p = single.part
+    assert p.size == 1 and p.path == () and p.root == _leaf(42).hex()
 
 
 def test_keys_never_share_a_batch_and_errors_reach_every_waiter():
     calls: list[str] = []
 
-    def prove(key: str, leaves: list[bytes]) -> dict:
+    def prove(key: str, leaves: list[bytes]) -> BatchReceipt:
         calls.append(key)
         if key == "bad":
             raise RuntimeError("prover failed")
-        return {"id": key, "root": merkle.root(leaves).hex(), "size": len(leaves)}
+        return _receipt(key, key, leaves)
 
     batcher = Batcher(size=8, wait_ms=100, prove=prove)
     got = _run(batcher, [("a", 1), ("b", 2), ("a", 3)])
-    assert {r["id"] for r in got} == {"a", "b"} and sorted(calls) == ["a", "b"]
+    assert {r.part.id for r in got} == {"a", "b"} and sorted(calls) == ["a", "b"]
     errors = []
 
     def failing() -> None:
@@ -67,4 +76,4 @@ def test_keys_never_share_a_batch_and_errors_reach_every_waiter():
     for t in threads:
         t.join()
     assert errors == ["prover failed", "prover failed"]
-    assert _run(batcher, [("a", 5)])[0]["size"] == 1  # the batcher thread survived
+    assert _run(batcher, [("a", 5)])[0].part.size == 1  # the batcher thread survived

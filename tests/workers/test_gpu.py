@@ -5,11 +5,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import shardy.kernel_library  # noqa: F401 - registers the library and the streaming declarations
 from shardy.errors import GPUError, KernelError, TransientError
 from shardy.kernels import Kernel, registry
-from workers.gpu import GPU, list_adapters
-from workers.streaming import scratch_array, spool
+from shardy.workers.gpu import GPU, list_adapters
+from shardy.workers.streaming import scratch_array, spool
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from shardy.errors import KernelError
-from shardy.kernels import ema_fixed_point, registry
-from workers.gpu import GPU
-from workers.preprocess import Preprocessor
+from shardy.kernels import registry
+from shardy.kernels.sha256 import ema_fixed_point
+from shardy.workers.gpu import GPU
+from shardy.workers.preprocess import Preprocessor
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 
 from shardy.config import Settings
 from shardy.errors import PreprocessError
-from workers.preprocess import PREPROCESSORS, Preprocessor
-from workers.preprocess.reference import permutation, splitmix64
+from shardy.workers.preprocess import PREPROCESSORS, Preprocessor
+from shardy.workers.preprocess.reference import permutation, splitmix64
 
 BACKENDS = {
     "wasm": Preprocessor(use_wasm=True, fuel=10**9, max_memory=8 << 20),
@@ -263,7 +263,7 @@ def test_falls_back_to_numpy_when_wasmtime_is_missing() -> None:
     # A child interpreter where `import wasmtime` fails, as on a box without the wheel.
     code = (
         "import sys; sys.modules['wasmtime'] = None\n"
-        "from workers.preprocess import Preprocessor\n"
+        "from shardy.workers.preprocess import Preprocessor\n"
         "p = Preprocessor(use_wasm=True)\n"
         "print(p.backend, p.run('chunks', b'abc', {'size': 2}).hex())\n"
     )

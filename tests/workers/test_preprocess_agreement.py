@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shardy.errors import PreprocessError
-from workers.preprocess import Preprocessor, fallback
-from workers.preprocess.plans import BOUNDS, DTYPES, EMA_DTYPES, plan
-from workers.preprocess.reference import permutation
+from shardy.workers.preprocess import Preprocessor, fallback
+from shardy.workers.preprocess.plans import BOUNDS, DTYPES, EMA_DTYPES, plan
+from shardy.workers.preprocess.reference import permutation
 
 MAX_MEMORY = 4 << 20
 BACKENDS = (

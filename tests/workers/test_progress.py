@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from shardy.celery_app import PROGRESS_PREFIX
-from workers.progress import ProgressWriter
+from shardy.workers.progress import ProgressWriter
 
 
 @pytest.fixture

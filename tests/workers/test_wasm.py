@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shardy.errors import PreprocessError
-from workers.wasm import WasmHost, default_wasm_path
+from shardy.workers.wasm import WasmHost, default_wasm_path
 
 WASM_DIR = Path(__file__).resolve().parents[2] / "wasm"
 COMMITTED = WASM_DIR / "shardy_preprocess.wasm"

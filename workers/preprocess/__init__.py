@@ -3,7 +3,7 @@
 Entry point: `Preprocessor.run(name, data, params, seed)`; valid names are `PREPROCESSORS`.
 """
 
-from workers.preprocess.plans import PREPROCESSORS
-from workers.preprocess.preprocessor import Preprocessor
+from shardy.workers.preprocess.plans import PREPROCESSORS
+from shardy.workers.preprocess.preprocessor import Preprocessor
 
 __all__ = ["PREPROCESSORS", "Preprocessor"]

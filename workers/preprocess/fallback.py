@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from workers.preprocess import reference
-from workers.preprocess.plans import BOUNDS, DTYPES, Plan
+from shardy.workers.preprocess import reference
+from shardy.workers.preprocess.plans import BOUNDS, DTYPES, Plan
 
 #: Below this many channels the EMA's per-step numpy overhead loses to a plain Python loop.
 _EMA_VECTOR_CHANNELS = 32
@@ -20,7 +20,7 @@ def _rows(order: list[int]) -> np.ndarray:
 
 
 def chunks(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.chunks`."""
+    """See `shardy.workers.preprocess.plans.chunks`."""
     p = pl.p
     n, m = p["shards"], p["kept"]
     if m == 0:
@@ -40,7 +40,7 @@ def chunks(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def tiles(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.tiles`."""
+    """See `shardy.workers.preprocess.plans.tiles`."""
     p = pl.p
     w, h, px, halo = p["width"], p["height"], p["pixel"], p["halo"]
     tw, th, nx, ny = p["tile_w"], p["tile_h"], p["nx"], p["ny"]
@@ -82,7 +82,7 @@ def _tiles_by_index(img: np.ndarray, p: Mapping[str, Any], order: np.ndarray) ->
 
 
 def decode(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.decode`."""
+    """See `shardy.workers.preprocess.plans.decode`."""
     p = pl.p
     y = np.frombuffer(data, dtype=DTYPES[p["dtype"]][3]).astype(np.float32)
     with np.errstate(over="ignore"):
@@ -92,7 +92,7 @@ def decode(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def quantize(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.quantize`."""
+    """See `shardy.workers.preprocess.plans.quantize`."""
     p = pl.p
     lo, hi = BOUNDS[p["dtype"]]
     zp = p["zero_point"]
@@ -110,7 +110,7 @@ def quantize(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def ema(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.ema`; vectorised across channels, sequential in time."""
+    """See `shardy.workers.preprocess.plans.ema`; vectorised across channels, sequential in time."""
     p = pl.p
     c = p["channels"]
     if c < _EMA_VECTOR_CHANNELS:

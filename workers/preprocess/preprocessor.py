@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from shardy.errors import PreprocessError
-from workers.preprocess import fallback as numpy_fallback
-from workers.preprocess import reference
-from workers.preprocess.plans import PREPROCESSORS, WASM32_MEMORY, plan
+from shardy.workers.preprocess import fallback as numpy_fallback
+from shardy.workers.preprocess import reference
+from shardy.workers.preprocess.plans import PREPROCESSORS, WASM32_MEMORY, plan
 
 if TYPE_CHECKING:
-    from workers.wasm import WasmHost
+    from shardy.workers.wasm import WasmHost
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Preprocessor:
         self._host: WasmHost | None = None
         if use_wasm:
             try:
-                from workers.wasm import WasmHost
+                from shardy.workers.wasm import WasmHost
             except ImportError as exc:
                 log.warning("wasmtime unavailable (%s); using the numpy preprocessors", exc)
             else:
@@ -85,7 +85,7 @@ class Preprocessor:
             name: one of `PREPROCESSORS`.
             data: the payload (any C-contiguous buffer; read as bytes).
             params: the preprocessor's params, as documented on its planner in
-                `workers.preprocess.plans`; None means all defaults.
+                `shardy.workers.preprocess.plans`; None means all defaults.
             seed: 0 ≤ seed < 2**64; drives the shard order of chunks/tiles when shuffle=1.
 
         Returns:

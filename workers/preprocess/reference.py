@@ -6,7 +6,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 
-from workers.preprocess.plans import BOUNDS, DTYPES, Plan
+from shardy.workers.preprocess.plans import BOUNDS, DTYPES, Plan
 
 _MASK64 = 2**64 - 1
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -53,7 +53,7 @@ def _le_bytes(a: array) -> bytes:
 
 
 def chunks(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.chunks`."""
+    """See `shardy.workers.preprocess.plans.chunks`."""
     p = pl.p
     isz, size, stride, offset = p["itemsize"], p["size"], p["stride"], p["offset"]
     data, pad = bytes(data), bytes([p["pad"]])
@@ -66,7 +66,7 @@ def chunks(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def tiles(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.tiles`."""
+    """See `shardy.workers.preprocess.plans.tiles`."""
     p = pl.p
     w, h, px, halo = p["width"], p["height"], p["pixel"], p["halo"]
     tw, th, nx = p["tile_w"], p["tile_h"], p["nx"]
@@ -103,7 +103,7 @@ def _f32(values: list[float]) -> list[float]:
 
 
 def decode(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.decode`."""
+    """See `shardy.workers.preprocess.plans.decode`."""
     p = pl.p
     x = _f32(_le_array(DTYPES[p["dtype"]][2], data).tolist())
     scale, bias = p["scale"], p["bias"]
@@ -112,7 +112,7 @@ def decode(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def quantize(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.quantize`."""
+    """See `shardy.workers.preprocess.plans.quantize`."""
     p = pl.p
     lo, hi = BOUNDS[p["dtype"]]
     zp, scale = p["zero_point"], p["scale"]
@@ -128,7 +128,7 @@ def quantize(pl: Plan, data: bytes | memoryview) -> bytes:
 
 
 def ema(pl: Plan, data: bytes | memoryview) -> bytes:
-    """See `workers.preprocess.plans.ema`."""
+    """See `shardy.workers.preprocess.plans.ema`."""
     p = pl.p
     a, c, f = p["alpha_q16"], p["channels"], p["frac_bits"]
     b = 65536 - a

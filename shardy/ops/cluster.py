@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
 from shardy.config import Settings
@@ -31,6 +31,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+#: The module whose tasks serve each queue (``celery -A``).
+ROLE_MODULES = {GPU_QUEUE: "shardy.workers.tasks", CONTROL_QUEUE: "shardy.orchestrator.tasks"}
+
+
 def worker_command(
     queue: str,
     name: str,
@@ -38,12 +42,15 @@ def worker_command(
     concurrency: int = 1,
     loglevel: str = "warning",
     pool: str = "prefork",
+    include: Sequence[str] = (),
 ) -> list[str]:
-    """The `celery worker` command line Shardy uses for one worker process."""
+    """The `celery worker` command line Shardy uses for one worker process: the GPU worker's
+    tasks for ``shardy.gpu``, the orchestrator's for ``shardy.control``."""
     return [
-        sys.executable, "-m", "celery", "-A", "shardy.celery_app", "worker",
+        sys.executable, "-m", "celery", "-A", ROLE_MODULES[queue], "worker",
         "-Q", queue, "-n", name, "-c", str(concurrency), "-P", pool,
         "-l", loglevel, "--without-gossip", "--without-mingle",
+        *(["--include", ",".join(include)] if include else []),
     ]  # fmt: skip
 
 
@@ -62,6 +69,8 @@ class Cluster:
         settings: configuration shared by every process (passed as SHARDY_* variables).
         workers: GPU worker processes.
         worker_env: extra environment per GPU worker index (tests use it for faults).
+        worker_modules: extra modules each GPU worker index imports at start (Celery's
+            ``--include``; tests load their fault kernels and behaviours this way).
         names: process (and Celery node) name per GPU worker index (default ``gpu<index>``).
         loglevel: Celery log level of the child processes (logs go to SHARDY_HOME/logs).
         supervise: restart any process that exits (as compose's ``restart:`` policy does); a
@@ -74,6 +83,7 @@ class Cluster:
         *,
         workers: int = 3,
         worker_env: dict[int, dict[str, str]] | None = None,
+        worker_modules: dict[int, Sequence[str]] | None = None,
         loglevel: str = "warning",
         names: dict[int, str] | None = None,
         supervise: bool = True,
@@ -86,6 +96,7 @@ class Cluster:
         self._stopping = threading.Event()
         self.n_workers = workers
         self.worker_env = worker_env or {}
+        self.worker_modules = worker_modules or {}
         self.loglevel = loglevel
         self.names = names or {}
         self.host = socket.gethostname()
@@ -142,6 +153,7 @@ class Cluster:
             env=self.worker_env.get(index),
             pool=pool,
             concurrency=concurrency,
+            include=self.worker_modules.get(index, ()),
         )
 
     def restart(self, name: str) -> None:
@@ -167,6 +179,7 @@ class Cluster:
         concurrency: int = 1,
         env: dict[str, str] | None = None,
         pool: str = "prefork",
+        include: Sequence[str] = (),
     ) -> subprocess.Popen:
         """Start one Celery worker process named ``name`` on ``queue``."""
         full_env = {**os.environ, **settings_env(self.settings), **(env or {})}
@@ -174,7 +187,12 @@ class Cluster:
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
             worker_command(
-                queue, self.node(name), concurrency=concurrency, loglevel=self.loglevel, pool=pool
+                queue,
+                self.node(name),
+                concurrency=concurrency,
+                loglevel=self.loglevel,
+                pool=pool,
+                include=include,
             ),
             env=full_env,
             stdin=subprocess.DEVNULL,
@@ -250,7 +268,7 @@ class Cluster:
     @classmethod
     def per_adapter(cls, settings: Settings, **kw: object) -> Cluster:
         """One GPU worker per physical adapter, each bound to it by SHARDY_GPU_ADAPTER."""
-        from workers.gpu import compute_adapters, worker_name
+        from shardy.workers.gpu import compute_adapters, worker_name
 
         adapters = compute_adapters()
         if not adapters:

@@ -10,10 +10,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from shardy.api import Client, VerifiedResult
-from shardy.cluster import Cluster
 from shardy.config import Settings
 from shardy.errors import ShardyError
 from shardy.kernels import registry
+from shardy.ops.cluster import Cluster
 
 KERNELS = ("histogram", "sha256", "ema_sha256")
 
@@ -77,7 +77,7 @@ def run_demo(
             raise ShardyError(f"task {res.task_id} verified an output that differs from numpy")
     console.print(results_table(results))
     if png is not None:
-        from shardy.png import escape_counts_to_gray, write_gray
+        from shardy.ops.png import escape_counts_to_gray, write_gray
 
         write_gray(png, escape_counts_to_gray(np.asarray(picture.output), PICTURE["max_iter"]))
         agree = sum(a.agrees for a in picture.attestations)

@@ -4,11 +4,10 @@ oracles: exact kernels bit for bit, matmul_f32 within its declared tolerance of 
 import numpy as np
 import pytest
 
-import shardy.kernel_library  # noqa: F401 - registers the library kernels
 from shardy.errors import KernelError
-from shardy.kernel_library import FILTERS, Chunking, register_wgsl
-from shardy.kernels import Plan, Registry, groups_for, registry, uniforms
-from workers.gpu import GPU
+from shardy.kernels import Chunking, Plan, Registry, groups_for, register_wgsl, registry, uniforms
+from shardy.kernels.conv2d_u8 import FILTERS
+from shardy.workers.gpu import GPU
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def flower_command(port: int, address: str = "127.0.0.1") -> list[str]:
 
 def flower_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for the Flower child: ``base`` (default os.environ) plus SHARDY_*."""
-    from shardy.cluster import settings_env
+    from shardy.ops.cluster import settings_env
 
     env = {**(os.environ if base is None else base), **settings_env(settings)}
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")

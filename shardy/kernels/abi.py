@@ -51,8 +51,8 @@ def compile_kernel(device: Any, layout: Any, name: str, source: str, entry: str 
 
 def validate_wgsl(name: str, source: str, entry: str = "main", device: Any = None) -> bool:
     """Compile ``source`` against the ABI on ``device`` (a wgpu device, or anything with a
-    ``device`` attribute such as `workers.gpu.GPU`; default: a throwaway device on the default
-    adapter). Returns False, with a warning, when no adapter exists to compile on.
+    ``device`` attribute such as `shardy.workers.gpu.GPU`; default: a throwaway device on the
+    default adapter). Returns False, with a warning, when no adapter exists to compile on.
 
     Raises:
         KernelError: with the compiler's line, column and message.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,29 +34,8 @@ def overview(settings: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {"tasks": states, "workers": workers}
     require_broker(settings)
     direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
-    out["queues"] = queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
+    out["queues"] = routing.queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
     return out
-
-
-def queue_depths(app: Any, queues: Sequence[str]) -> dict[str, int]:
-    """Messages waiting in each queue (0 for a queue the broker has never seen).
-
-    Raises:
-        the transport's connection error when the broker does not answer.
-    """
-    depth: dict[str, int] = {}
-    with app.connection_for_read() as conn:
-        conn.ensure_connection(max_retries=1)
-        for q in queues:
-            channel = conn.channel()  # RabbitMQ closes a channel on 404: one per queue
-            try:
-                depth[q] = channel.queue_declare(q, passive=True).message_count
-            except conn.channel_errors:
-                depth[q] = 0
-            finally:
-                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
-                    channel.close()
-    return depth
 
 
 def live_view(settings: Settings) -> Any:

@@ -3,32 +3,24 @@
 The exporter (`shardy metrics`, `serve_metrics`) is its own process, often its own container,
 while proof verification runs in the orchestrator's Celery pool children. Gauges and counters
 are therefore derived from the shared state at each scrape (SQL rows, queue depths), and the one
-latency histogram is kept in Redis (`SharedHistogram`), which every process of a deployment
-reaches. Metric names and labels are listed in docs/operations.md ("Metrics").
+latency histogram is kept in Redis (`shardy.orchestrator.timer`), which every process of a
+deployment reaches. Metric names and labels are listed in docs/operations.md ("Metrics").
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import redis
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from shardy import routing
 from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE, ShardyCelery
-from shardy.status import queue_depths
+from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS, SharedHistogram
 from shardy.store import DeadLetter, Replica, Task, Worker
 
 log = logging.getLogger("shardy.metrics")
@@ -39,85 +31,6 @@ TASK_STATES = ("pending", "running", "verified", "dead")
 BYZANTINE_VERDICTS = ("disagree", "invalid")
 #: Work queues whose depth is exported (the DLQ has its own gauge).
 WORK_QUEUES = (GPU_QUEUE, CONTROL_QUEUE)
-
-
-class SharedHistogram:
-    """A Prometheus histogram whose counts live in one Redis hash, shared by every process.
-
-    ``observe`` is one pipelined round trip (bucket, count, sum); a Redis error is logged and
-    dropped, so metrics never fail the data path. The exporter reads the hash at scrape time.
-
-    Args:
-        name: metric name, without ``_bucket`` / ``_count`` / ``_sum``.
-        documentation: the HELP text.
-        buckets: increasing upper bounds in seconds (``+Inf`` is implied).
-        key: the Redis hash holding the counts.
-    """
-
-    def __init__(self, name: str, documentation: str, buckets: Sequence[float], key: str) -> None:
-        if list(buckets) != sorted(set(buckets)) or not buckets:
-            raise ValueError(f"{name}: buckets must be distinct and increasing, got {buckets}")
-        self.name = name
-        self.documentation = documentation
-        self.buckets = tuple(float(b) for b in buckets)
-        self.key = key
-
-    def _field(self, amount: float) -> str:
-        for bound in self.buckets:
-            if amount <= bound:
-                return f"le:{bound!r}"
-        return "le:+Inf"
-
-    def observe(self, amount: float, client: redis.Redis) -> None:
-        """Count one observation of ``amount`` seconds in the shared histogram."""
-        try:
-            pipe = client.pipeline(transaction=True)
-            pipe.hincrby(self.key, self._field(amount), 1)
-            pipe.hincrby(self.key, "count", 1)
-            pipe.hincrbyfloat(self.key, "sum", amount)
-            pipe.execute()
-        except (redis.RedisError, OSError) as exc:
-            log.warning("could not record %s=%.4f in Redis: %s", self.name, amount, exc)
-
-    @contextlib.contextmanager
-    def time(self, client: redis.Redis) -> Iterator[None]:
-        """Observe the wall time of the ``with`` block."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.observe(time.perf_counter() - start, client)
-
-    def collect_from(self, client: redis.Redis) -> HistogramMetricFamily:
-        """The histogram as stored now (cumulative buckets, count and sum)."""
-        raw = {k.decode(): v.decode() for k, v in client.hgetall(self.key).items()}
-        running, buckets = 0, []
-        for bound in self.buckets:
-            running += int(raw.get(f"le:{bound!r}", 0))
-            buckets.append((_bound_text(bound), running))
-        running += int(raw.get("le:+Inf", 0))
-        buckets.append(("+Inf", running))
-        return HistogramMetricFamily(
-            self.name, self.documentation, buckets=buckets, sum_value=float(raw.get("sum", 0.0))
-        )
-
-    def reset(self, client: redis.Redis) -> None:
-        """Drop every count (tests, or a deliberate reset of a deployment's history)."""
-        client.delete(self.key)
-
-
-def _bound_text(bound: float) -> str:
-    # Prometheus' own client writes bucket bounds like this: 0.005, 1.0, 10.0
-    return repr(float(bound))
-
-
-PROOF_VERIFY_SECONDS = SharedHistogram(
-    "shardy_proof_verify_seconds",
-    "Wall time of one settle round's attestation check (batch Groth16 verification).",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-    key="shardy:metrics:proof_verify_seconds",
-)
-"""Observe in settle: ``with PROOF_VERIFY_SECONDS.time(app.redis): ...``."""
 
 
 class ShardyCollector(Collector):
@@ -210,7 +123,7 @@ class ShardyCollector(Collector):
 
     def _broker(self) -> Iterator[Metric]:
         work = (*WORK_QUEUES, *routing.direct_queues(self.app.redis))  # + live workers' own
-        depth = queue_depths(self.app, (*work, DLQ))
+        depth = routing.queue_depths(self.app, (*work, DLQ))
         queues = GaugeMetricFamily(
             "shardy_queue_depth", "Messages waiting in a work queue.", labels=["queue"]
         )

@@ -37,7 +37,7 @@ def cli() -> None:
 @click.option("--png", default=None, help="Also verify a Mandelbrot tile and save it as PNG.")
 def demo(workers: int, tasks: int, size: int, png: str | None) -> None:
     """Start a local cluster, verify a sample workload, print the table, shut down."""
-    from shardy.demo import run_demo
+    from shardy.ops.demo import run_demo
 
     run_demo(_settings(), workers=workers, tasks=tasks, size=size, console=console, png=png)
 
@@ -49,8 +49,8 @@ def demo(workers: int, tasks: int, size: int, png: str | None) -> None:
 @click.option("--flower-port", default=5555, show_default=True)
 def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
     """Run the local cluster (embedded Redis, orchestrator, workers) until Ctrl-C."""
-    from shardy.cluster import Cluster
-    from shardy.flower import start_flower
+    from shardy.ops.cluster import Cluster
+    from shardy.ops.flower import start_flower
 
     settings = _settings()
     stop = False
@@ -95,13 +95,13 @@ def worker(
     import os
 
     from shardy.celery_app import GPU_QUEUE
-    from shardy.cluster import gpu_pool, worker_command
+    from shardy.ops.cluster import gpu_pool, worker_command
 
     settings = _settings()
     if adapter is not None:
         os.environ["SHARDY_GPU_ADAPTER"] = adapter
     if name is None:  # the adapter's index and name become part of the worker id
-        from workers.gpu import list_adapters, worker_name
+        from shardy.workers.gpu import list_adapters, worker_name
 
         chosen = [a for a in list_adapters() if adapter is not None and str(a.index) == adapter]
         name = f"{worker_name(chosen[0])}@%h" if chosen else "gpu0@%h"
@@ -156,7 +156,7 @@ def status(task_id: str | None, digest: str | None, watch: bool, as_json: bool) 
     With --digest, answer from the sidecar's table whether that digest was verified (for
     TASK_ID, if given) by records gossiped on the mesh.
     """
-    from shardy.status import live_view, overview, task_status
+    from shardy.ops.status import live_view, overview, task_status
 
     if watch:
         from rich.live import Live
@@ -206,7 +206,7 @@ def _app():
 @click.option("--json", "as_json", is_flag=True)
 def dlq_list(as_json: bool) -> None:
     """List dead-lettered entries."""
-    from orchestrator import dlq as ops
+    from shardy.orchestrator import dlq as ops
 
     items = ops.entries(_app())
     if as_json:
@@ -224,7 +224,7 @@ def dlq_list(as_json: bool) -> None:
 @click.argument("entry_id")
 def dlq_show(entry_id: str) -> None:
     """Show one entry (id or unique prefix) in full."""
-    from orchestrator import dlq as ops
+    from shardy.orchestrator import dlq as ops
 
     entry = ops.show(_app(), entry_id)
     if entry is None:
@@ -238,7 +238,7 @@ def dlq_show(entry_id: str) -> None:
 @click.argument("entry_ids", nargs=-1)
 def dlq_replay(entry_ids: tuple[str, ...]) -> None:
     """Replay entries (all when none given); each is replayed exactly once."""
-    from orchestrator import dlq as ops
+    from shardy.orchestrator import dlq as ops
 
     done = ops.replay(_app(), list(entry_ids) or None)
     for entry, note in done:
@@ -250,7 +250,7 @@ def dlq_replay(entry_ids: tuple[str, ...]) -> None:
 @click.confirmation_option(prompt="Delete every DLQ message?")
 def dlq_purge() -> None:
     """Delete every DLQ message (the SQL audit trail is kept)."""
-    from orchestrator import dlq as ops
+    from shardy.orchestrator import dlq as ops
 
     console.print(f"purged {ops.purge(_app())} entries")
 
@@ -267,8 +267,14 @@ def _split(value: str) -> tuple[str, ...]:
 @click.option("--mdns/--no-mdns", default=None, help="LAN discovery (SHARDY_P2P_MDNS).")
 @click.option("--no-discover", is_flag=True, help="Do not dial peers found in the DHT.")
 @click.option("--max-rate", type=float, default=None, help="Records/s accepted per peer.")
-def sidecar(listen, bootstrap, relay, relay_hop, mdns, no_discover, max_rate) -> None:
+@click.option("--loglevel", default="info", show_default=True)
+def sidecar(listen, bootstrap, relay, relay_hop, mdns, no_discover, max_rate, loglevel) -> None:
     """Gossip verified results over libp2p (reads the shardy:verified stream)."""
+    import logging
+
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     try:
         from shardy.p2p.sidecar import run_sidecar
     except ImportError as exc:
@@ -302,7 +308,7 @@ def keys() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(as_json: bool) -> None:
     """Each key's id, state (active / grace / retired) and vkey.json path."""
-    from orchestrator import keys as ops
+    from shardy.orchestrator import keys as ops
 
     rows = ops.listing(_app())
     if as_json:
@@ -318,7 +324,7 @@ def keys_list(as_json: bool) -> None:
 @click.option("--grace", type=int, default=None, help="Seconds the old key stays accepted.")
 def keys_rotate(build_dir: Path, grace: int | None) -> None:
     """Install the key in BUILD_DIR (attestation.zkey, .wasm, vkey.json) as the active key."""
-    from orchestrator import keys as ops
+    from shardy.orchestrator import keys as ops
 
     app = _app()
     try:
@@ -333,7 +339,7 @@ def keys_rotate(build_dir: Path, grace: int | None) -> None:
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
 def metrics(port: int, address: str) -> None:
     """Serve Prometheus metrics (tasks, quorum failures, Byzantine workers, DLQ, reputation)."""
-    from orchestrator.metrics import serve_metrics
+    from shardy.ops.metrics import serve_metrics
 
     _, thread = serve_metrics(_app(), port, address)
     console.print(f"metrics on http://{address}:{port}/metrics")
@@ -343,7 +349,7 @@ def metrics(port: int, address: str) -> None:
 @cli.command()
 def gpus() -> None:
     """List the GPU adapters wgpu sees."""
-    from workers.gpu import list_adapters
+    from shardy.workers.gpu import list_adapters
 
     for a in list_adapters():
         console.print(

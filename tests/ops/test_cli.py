@@ -15,10 +15,10 @@ from cluster_support import short_home
 from shardy.api import Client
 from shardy.config import Settings
 from shardy.embedded import ping
-from workers.gpu import compute_adapters, worker_name
+from shardy.workers.gpu import compute_adapters, worker_name
 
 pytestmark = pytest.mark.cluster
-SHARDY = [sys.executable, "-m", "shardy.cli"]
+SHARDY = [sys.executable, "-m", "shardy.ops.cli"]
 
 
 def shardy(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
