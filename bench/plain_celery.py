@@ -40,6 +40,11 @@ def run(kernel: str, payload_b64: str) -> str:
     return hashlib.sha256(out).hexdigest()
 
 
+@app.task(name="plain.noop")
+def noop() -> None:
+    """Nothing: the broker and result round trip alone (bench/gateway.py's yardstick)."""
+
+
 @app.task(name="plain.compare")
 def compare(digests: list[str]) -> dict:
     """The comparing callback: majority digest, how many agree, and when it decided."""

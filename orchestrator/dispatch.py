@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from celery import chord
@@ -18,7 +20,7 @@ from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder
 from shardy.orchestrator import keys
-from shardy.store import Replica, Task
+from shardy.store import Assignment, Replica, Task
 from shardy.store.models import utcnow
 
 
@@ -89,10 +91,104 @@ def dispatch(
         published=False,
         updated_at=utcnow(),
     )
-    with app.store.session() as session:
+    planned = plan_round(app, task, ref, range(sent), 1, live=live)
+    with app.store.session() as session:  # the task and its assignments, in one commit
         session.add(task)
-    send_round(app, task, ref, range(sent), 1, live=live)
+        session.flush()
+        session.add_all(planned.assignments())
+    send_planned(app, planned)
     return task
+
+
+@dataclass(frozen=True)
+class PlannedRound:
+    """One round's replicas with their assignees, ready to record and send."""
+
+    task_id: str
+    round_no: int
+    kernel: str
+    orders: tuple[tuple[ReplicaOrder, routing.Target], ...]
+
+    def assignments(self) -> list[Assignment]:
+        """The rows that record who got which replica (before any order leaves)."""
+        return [
+            Assignment(
+                task_id=self.task_id,
+                round=self.round_no,
+                replica=o.replica,
+                worker_id=t.worker_id,
+                kind=t.kind,
+                assigned_at=utcnow(),
+            )  # fmt: skip
+            for o, t in self.orders
+        ]
+
+
+def plan_round(
+    app: ShardyCelery,
+    task: Task,
+    payload: BlobRef,
+    replicas: range,
+    round_no: int,
+    exclude: tuple[str, ...] = (),
+    live: set[str] | None = None,
+) -> PlannedRound:
+    """Choose an assignee for each replica of a round (`shardy.routing.assign`: distinct live
+    workers but ``exclude``, weighted by the free slots the server counts; ``live``: the live
+    workers if the caller has just read them). The replicas prove with the key active now
+    (`shardy.orchestrator.keys.active_key`)."""
+    key_id = keys.active_key(app)
+    targets = routing.assign(app.redis, len(replicas), exclude, live)
+    orders = tuple(
+        (
+            ReplicaOrder(
+                task_id=task.id,
+                replica=i,
+                round=round_no,
+                kernel=task.kernel,
+                seed=task.seed,
+                output_len=task.output_len,
+                params=dict(task.params),
+                payload=payload,
+                key_id=key_id,
+                exclude=exclude,
+                assignee=target.worker_id,
+            ),  # fmt: skip
+            target,
+        )
+        for i, target in zip(replicas, targets, strict=True)
+    )
+    return PlannedRound(task.id, round_no, task.kernel, orders)
+
+
+def send_planned(app: ShardyCelery, planned: PlannedRound) -> None:
+    """Count the assignments against their workers and send the round: one chord of the
+    replicas (fleet: ``shardy.execute``; remote: ``shardy.relay`` on the gateway's queue)
+    whose body settles it. Call after the assignments are committed."""
+    deadline = time.time() + 2 * app.settings.task_time_limit
+    routing.track(
+        app.redis,
+        [
+            (t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))
+            for o, t in planned.orders
+            if t.worker_id is not None
+        ],  # fmt: skip
+        deadline,
+    )
+    header = [
+        app.signature(
+            "shardy.execute" if t.kind == "fleet" else "shardy.relay",
+            args=(o.encode(),),
+            queue=app.queue(t.queue),
+            argsrepr=f"({o.summary()})",
+            shadow=f"shardy.execute[{planned.kernel}]",
+        )
+        for o, t in planned.orders
+    ]
+    body = app.signature(
+        "shardy.settle", args=(planned.task_id, planned.round_no), queue=CONTROL_QUEUE
+    )
+    chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
 
 
 def send_round(
@@ -104,40 +200,12 @@ def send_round(
     exclude: tuple[str, ...] = (),
     live: set[str] | None = None,
 ) -> None:
-    """Send replicas ``replicas`` of ``task`` as one chord whose body settles round ``round_no``.
-
-    Each replica goes to a distinct live worker but ``exclude`` (`shardy.routing.assign`;
-    ``live``: the live workers if the caller has just read them).
-
-    The replicas prove with the key active now (`shardy.orchestrator.keys.active_key`).
-    """
-    key_id = keys.active_key(app)
-    header = []
-    targets = routing.assign(app.redis, len(replicas), exclude, live)
-    for i, node in zip(replicas, targets, strict=True):
-        order = ReplicaOrder(
-            task_id=task.id,
-            replica=i,
-            round=round_no,
-            kernel=task.kernel,
-            seed=task.seed,
-            output_len=task.output_len,
-            params=dict(task.params),
-            payload=payload,
-            key_id=key_id,
-            exclude=exclude,
-        )
-        header.append(
-            app.signature(
-                "shardy.execute",
-                args=(order.encode(),),
-                queue=routing.queue_for(node),
-                argsrepr=f"({order.summary()})",
-                shadow=f"shardy.execute[{task.kernel}]",
-            )
-        )
-    body = app.signature("shardy.settle", args=(task.id, round_no), queue=CONTROL_QUEUE)
-    chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
+    """Plan a round, record its assignments (their own transaction) and send it. Call it
+    outside any write transaction of the store (SQLite has one write lock)."""
+    planned = plan_round(app, task, payload, replicas, round_no, exclude, live)
+    with app.store.session() as session:
+        session.add_all(planned.assignments())
+    send_planned(app, planned)
 
 
 def voters(session: Session, task: Task) -> tuple[str, ...]:

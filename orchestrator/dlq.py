@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kombu import Message
+from sqlalchemy import or_, select
 
 from shardy.celery_app import ShardyCelery, dlq_queue
 from shardy.orchestrator import dispatch
@@ -103,7 +104,9 @@ def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry,
     Each task with entries gets one fresh round of R replicas (its quorum merges with what
     was recorded before); each entry is acknowledged only after its replay is committed in
     SQL, and an entry already marked replayed is acknowledged without acting, so every
-    entry is replayed exactly once. Malformed entries cannot be replayed and stay.
+    entry is replayed exactly once. Only entries the orchestrator recorded in SQL are
+    replayed (settle records every dead letter it decides or receives); others, and
+    malformed entries, stay.
 
     Returns:
         (entry, note) for every entry considered.
@@ -118,6 +121,9 @@ def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry,
                 done.append((entry, "kept: a malformed message cannot be replayed"))
                 continue
             note, send = _replay_one(app, entry, rounds)  # committed in SQL first
+            if note is None:
+                done.append((entry, "kept: the orchestrator recorded no such dead letter"))
+                continue
             if send is not None:
                 dispatch.send_round(app, *send)
             msg.ack()  # last: a crash before it redelivers an entry already marked replayed
@@ -125,23 +131,26 @@ def replay(app: ShardyCelery, ids: list[str] | None = None) -> list[tuple[Entry,
     return done
 
 
+def _recorded(session, entry: Entry) -> DeadLetter | None:
+    """The trusted side's row for a queue entry: settle records replica dead letters (the
+    message's id is its ``ref``) and task dead letters (same id). The queue itself is open to
+    every broker client, so nothing in a message that matches no row is acted on."""
+    row = session.scalars(
+        select(DeadLetter).where(or_(DeadLetter.id == entry.id, DeadLetter.ref == entry.id))
+    ).first()
+    if row is None or row.task_id != entry.task_id or row.kind != entry.kind:
+        return None
+    return row
+
+
 def _replay_one(app: ShardyCelery, entry: Entry, rounds: dict[str, int]):
     with app.store.session() as session:
-        row = session.get(DeadLetter, entry.id)
+        row = _recorded(session, entry)
         if row is None:
-            row = DeadLetter(
-                id=entry.id,
-                kind=entry.kind,
-                task_id=entry.task_id,
-                replica=entry.replica,
-                worker_id=entry.worker_id,
-                reason=entry.reason,
-                attempts=entry.attempts,
-            )
-            session.add(row)
+            return None, None
         if row.replayed_at is not None:
             return f"already replayed ({row.replay_note})", None
-        task = session.get(Task, entry.task_id, with_for_update=True)
+        task = session.get(Task, row.task_id, with_for_update=True)
         send = None
         if task is None:
             note = "skipped: task unknown to this store"

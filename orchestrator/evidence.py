@@ -124,7 +124,30 @@ def _resolve(app, session, fresh, receipts):
         else:
             batches[batch.id] = batch
             row.public_signals = batch.public_signals
+    for batch_id in _aliases(session, [b for b in batches.values() if b.id not in stored]):
+        del batches[batch_id]  # one bad batch is refused; the rest of the settle goes on
+        for row in fresh:
+            if row.batch_id == batch_id:
+                refused[row.replica] = "batch statement already recorded under another batch id"
     return batches, known, refused
+
+
+def _aliases(session: Session, new: list[BatchProof]) -> set[str]:
+    """Ids of new batches whose statement is recorded under another id already."""
+    hashes: dict[str, str] = {}
+    for b in new:
+        try:
+            hashes[attestations.signals_hash(b.public_signals)] = b.id
+        except TypeError:  # malformed signals: the check refuses them later
+            continue
+    if not hashes:
+        return set()
+    taken = session.execute(
+        select(AttestationBatch.signals_hash, AttestationBatch.id).where(
+            AttestationBatch.signals_hash.in_(hashes)
+        )
+    ).all()
+    return {hashes[h] for h, owner in taken if owner != hashes[h]}
 
 
 def _load(app, stored_batches, receipt: BatchReceipt, known) -> BatchProof | None:

@@ -21,13 +21,21 @@ _ACTIVE_CACHE_S = 5.0
 _active: weakref.WeakKeyDictionary[ShardyCelery, tuple[str, float]] = weakref.WeakKeyDictionary()
 
 
-def _seed(app: ShardyCelery, session: Session) -> None:
+def _seed(app: ShardyCelery, session: Session, manifest: Path = keyring.MANIFEST) -> None:
     """Install the manifest's keys on a fresh store (and publish them to Redis)."""
-    for entry in keyring.read_manifest():
+    for entry in keyring.read_manifest(manifest):
         kid, circuit = keyring.load_build(entry.build)
         if kid != entry.id:
-            raise ProofError(f"manifest says key {entry.id} but {entry.build} hashes to {kid}")
-        keyring.publish(app.redis, entry.build)
+            which = ""
+            if entry.sha256:
+                got = keyring.build_manifest(entry.build)
+                which = f" ({', '.join(keyring.differing_files(entry.sha256, got))} changed)"
+            raise ProofError(
+                f"manifest says key {entry.id} but {entry.build} hashes to {kid}{which}; the id "
+                "covers vkey.json, attestation.zkey and attestation.wasm: restore the committed "
+                "build, or put the new id and hashes in circuits/manifest.json"
+            )
+        keyring.publish(app.redis, entry.build, expect=kid)
         session.add(
             VerifierKey(id=kid, state=entry.state, vkey=circuit.vkey_json, source=str(entry.build))
         )
@@ -46,7 +54,8 @@ def active_key(app: ShardyCelery) -> str:
             row = session.scalars(select(VerifierKey).where(VerifierKey.state == "active")).one()
         kid = row.id
         if not app.redis.exists(keyring.KEY_PREFIX + kid) and row.source:
-            keyring.publish(app.redis, Path(row.source))  # Redis lost it (restart, flush)
+            # Redis lost it (restart, flush): republish, refusing a build dir that changed since
+            keyring.publish(app.redis, Path(row.source), expect=kid)
     _active[app] = (kid, time.monotonic() + _ACTIVE_CACHE_S)
     return kid
 
@@ -72,8 +81,8 @@ def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
     Zero downtime: replicas already dispatched under the old key keep verifying for
     ``grace`` seconds; new tasks prove with the new key, which workers fetch from Redis.
     """
-    kid, circuit = keyring.load_build(build_dir)
-    keyring.publish(app.redis, build_dir)
+    kid, circuit = keyring.load_build(build_dir)  # the id covers vkey, zkey and witness wasm
+    keyring.publish(app.redis, build_dir, expect=kid)
     with app.store.session() as session:
         if session.scalars(select(VerifierKey)).first() is None:
             _seed(app, session)

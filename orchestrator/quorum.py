@@ -15,7 +15,8 @@ class Vote:
     """One ok replica result as quorum sees it."""
 
     replica: int
-    worker_id: str
+    #: who the vote counts for: the worker, or its operator (SHARDY_DISTINCT=operator)
+    voter: str
     digest: str
 
 
@@ -46,11 +47,11 @@ def count_votes(votes: Sequence[Vote]) -> tuple[dict[str, list[str]], dict[int, 
     verdicts: dict[int, str] = {}
     seen: set[str] = set()
     for v in sorted(votes, key=lambda v: v.replica):
-        if v.worker_id in seen:
+        if v.voter in seen:
             verdicts[v.replica] = "duplicate"
             continue
-        seen.add(v.worker_id)
-        groups.setdefault(v.digest, []).append(v.worker_id)
+        seen.add(v.voter)
+        groups.setdefault(v.digest, []).append(v.voter)
         verdicts[v.replica] = "counted"
     return groups, verdicts
 
@@ -132,8 +133,18 @@ def close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> bool:
     return bool(np.all(np.abs(x - y) <= atol + rtol * np.maximum(np.abs(x), np.abs(y))))
 
 
+def median_output(outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The verified output of a tolerance cluster: its element-wise median, in the outputs'
+    dtype. No one worker's output is taken: a worker cannot pull the result towards its own
+    values beyond what the other members' values allow (an adversarial review's worker won
+    every task when the member nearest the median was taken whole)."""
+    stack = np.stack([o.astype(np.float64) for o in outputs])
+    return np.median(stack, axis=0).astype(outputs[0].dtype)
+
+
 def canonical(members: Sequence[Vote], outputs: Mapping[int, np.ndarray]) -> Vote:
-    """The member nearest the element-wise median of the cluster (ties: lowest replica)."""
+    """The member nearest the element-wise median of the cluster (ties: lowest replica): its
+    digest labels the cluster while votes are counted."""
     stack = np.stack([outputs[m.replica].astype(np.float64) for m in members])
     median = np.median(stack, axis=0)
     spread = [float(np.max(np.abs(s - median), initial=0.0)) for s in stack]
@@ -158,9 +169,9 @@ def tolerance_votes(
             members = [
                 w for w in remaining if close(outputs[w.replica], outputs[v.replica], atol, rtol)
             ]
-            if len({m.worker_id for m in members}) > len({m.worker_id for m in best}):
+            if len({m.voter for m in members}) > len({m.voter for m in best}):
                 best = members
         label = canonical(best, outputs).digest
-        labelled += [Vote(m.replica, m.worker_id, label) for m in best]
+        labelled += [Vote(m.replica, m.voter, label) for m in best]
         remaining = [v for v in remaining if v not in best]
     return labelled

@@ -25,6 +25,7 @@ def worker_row(session: Session, worker_id: str) -> Worker:
     if w is None:
         w = Worker(
             id=worker_id,
+            kind="fleet",
             hostname="",
             adapter="",
             replicas_ok=0,
@@ -39,9 +40,15 @@ def worker_row(session: Session, worker_id: str) -> Worker:
     return w
 
 
-def register(session: Session, info: dict) -> Worker:
-    """Upsert a worker from its registration record (id, hostname, adapter)."""
+def register(session: Session, info: dict) -> Worker | None:
+    """Upsert a fleet worker from its registration record (id, hostname, operator, adapter,
+    commitment). Returns None, changing nothing, for the id of an enrolled remote worker:
+    a registration through the broker never speaks for one."""
     w = worker_row(session, str(info["id"])[:255])
+    if w.kind != "fleet":
+        return None
+    operator = info.get("operator")
+    w.operator = str(operator)[:64] if operator else None
     w.hostname = str(info.get("hostname", ""))[:255]
     adapter = str(info.get("adapter", ""))[:255]
     if adapter:  # the main process registers before its pool opens the GPU

@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shardy import deadletter, settled
-from shardy.attestations import BatchProof, BatchReceipt
+from shardy.attestations import BatchProof
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
 from shardy.kernels import Determinism, registry
-from shardy.messages import ReplicaResult
-from shardy.orchestrator import dispatch, evidence, quorum, reputation
+from shardy.orchestrator import dispatch, evidence, intake, quorum, reputation
 from shardy.store import DeadLetter, Replica, Task
 from shardy.store.models import utcnow
 
@@ -54,7 +53,7 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
             return Outcome(task_id, task.state, "ignored").__dict__
         task.updated_at = utcnow()
         rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
-        fresh, receipts = _record(session, task, rows, results, round_no)
+        fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
         fresh, batches = evidence.judge(app, session, task, fresh, receipts)
         if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
             if task.state == "verified":
@@ -74,65 +73,6 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         if outcome.state in ("verified", "dead"):
             settled.announce(app.redis, task_id)
     return outcome.__dict__
-
-
-def _record(
-    session: Session, task: Task, rows: list[Replica], results: list[Any], round_no: int
-) -> tuple[list[Replica], dict[int, BatchReceipt]]:
-    """Add rows for replicas not seen before (to the session and to ``rows``, the task's
-    replicas); returns the new ok rows and their batch receipts."""
-    have = {r.replica for r in rows}
-    session.info["workers"] = reputation.preload(
-        session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
-    )  # held for the session's life: see reputation.preload
-    fresh, receipts = [], {}
-    for raw in results:
-        r = ReplicaResult.from_dict(raw)
-        if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
-            continue
-        have.add(r.replica)
-        row = Replica(
-            task_id=task.id,
-            replica=r.replica,
-            round=round_no,
-            status=r.status,
-            worker_id=r.worker_id,
-            digest=r.digest,
-            output_sha256=r.output_sha256,
-            output_size=r.output_size,
-            attempts=r.attempts,
-            error=r.error,
-            verdict="none",
-            dead_letter_id=r.dead_letter_id,
-            key_id=r.key_id,
-            proof=r.proof,
-            public_signals=r.public_signals,
-            timings=r.timings,
-        )
-        if r.batch is not None:
-            receipts[r.replica] = r.batch
-            part = r.batch.part
-            row.batch_id = part.id[:36]
-            row.batch_index, row.batch_path = part.index, [list(step) for step in part.path]
-        session.add(row)
-        rows.append(row)
-        if r.status == "failed" and r.dead_letter_id:
-            session.merge(
-                DeadLetter(
-                    id=r.dead_letter_id,
-                    kind="replica",
-                    task_id=task.id,
-                    replica=r.replica,
-                    worker_id=r.worker_id,
-                    reason=r.error or "",
-                    attempts=r.attempts,
-                )
-            )
-        if r.worker_id and r.status != "skipped":
-            reputation.record(session, r.worker_id, status=r.status, verdict=None)
-        if r.status == "ok":
-            fresh.append(row)
-    return fresh, receipts
 
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
@@ -169,7 +109,7 @@ def _decide(
     follow_up: list,
 ) -> Outcome:
     valid = [r for r in rows if r.status == "ok" and r.proof_valid]
-    votes = [quorum.Vote(r.replica, r.worker_id, r.digest) for r in valid]
+    votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
     tol = _tolerance(task)
     if tol is not None:  # float kernels: agree within tolerance, not bit for bit
         outputs = _outputs(app, task, _output_refs(valid))
@@ -189,6 +129,11 @@ def _decide(
         winner = next(r for r in rows if r.proof_valid and r.digest == d.digest)
         task.state, task.digest, task.agreeing = "verified", d.digest, len(d.agreeing)
         task.output_sha256, task.output_size = winner.output_sha256, winner.output_size
+        if tol is not None:  # the verified output is the cluster's, not one worker's
+            agreeing = [outputs[r] for r, v in d.verdicts.items() if v == "agree"]
+            ref = app.blobs.put(quorum.median_output(agreeing).tobytes(), inline=False)
+            task.digest = task.output_sha256 = ref.sha256
+            task.output_size = ref.size
         task.settled_at = utcnow()
         for r in rows:
             if r.verdict in ("agree", "disagree"):
@@ -219,6 +164,11 @@ def _decide(
     return Outcome(task.id, "dead", "dead-lettered")
 
 
+def _voter(app: ShardyCelery, session: Session, worker_id: str) -> str:
+    """The unit a worker's vote counts for (its operator, SHARDY_DISTINCT)."""
+    return app.settings.voter(worker_id, reputation.worker_row(session, worker_id).operator)
+
+
 def _judge_late(
     app: ShardyCelery, session: Session, task: Task, rows: list[Replica], fresh: list[Replica]
 ) -> None:
@@ -227,12 +177,13 @@ def _judge_late(
     if tol is not None and fresh:
         verified = {-1: BlobRef(task.output_sha256, task.output_size)}
         outs = _outputs(app, task, {**verified, **_output_refs(fresh)})
-    seen = {r.worker_id for r in rows if r.verdict != "none"}
+    seen = {_voter(app, session, r.worker_id) for r in rows if r.verdict != "none"}
     for row in fresh:
-        if row.worker_id in seen:
+        voter = _voter(app, session, row.worker_id)
+        if voter in seen:
             row.verdict = "duplicate"
             continue
-        seen.add(row.worker_id)
+        seen.add(voter)
         if tol is None:
             agrees = row.digest == task.digest
         else:
@@ -283,9 +234,10 @@ def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
     if action == "dead":
         deadletter.publish(app, arg)
         return
-    with app.store.session() as session:
+    replicas, round_no = arg
+    with app.store.read() as session:
         task = session.get(Task, task_id)
-        replicas, round_no = arg
-        ref = dispatch.payload_ref(app, task)
         exclude = dispatch.voters(session, task)
-        dispatch.send_round(app, task, ref, replicas, round_no, exclude)
+    # planned outside any write transaction: SQLite's write lock is one (BEGIN IMMEDIATE), and
+    # choosing the key may itself write (seeding a fresh store)
+    dispatch.send_round(app, task, dispatch.payload_ref(app, task), replicas, round_no, exclude)

@@ -10,12 +10,14 @@ from shardy.api import (
     submit,
 )
 from shardy.errors import (
+    AuthError,
     BlobError,
     BlobNotFound,
     BlobUnavailable,
     BrokerUnavailable,
     ConfigError,
     FrameError,
+    GatewayError,
     GPUError,
     IntegrityError,
     KernelError,
@@ -35,6 +37,7 @@ from shardy.errors import (
 
 __all__ = [
     "Attestation",
+    "AuthError",
     "BlobError",
     "BlobNotFound",
     "BlobUnavailable",
@@ -43,6 +46,7 @@ __all__ = [
     "ConfigError",
     "FrameError",
     "GPUError",
+    "GatewayError",
     "IntegrityError",
     "KernelError",
     "P2PError",

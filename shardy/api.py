@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from shardy.attestations import Attestation, BatchPart
 from shardy.blobs import BlobRef
 from shardy.config import Settings
-from shardy.errors import TaskFailed, TaskTimeout, UnknownTask
+from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels import registry
 from shardy.settled import Waiter
 
@@ -171,6 +172,7 @@ class TaskHandle:
 
         Raises:
             TaskFailed: the task was dead-lettered (quorum unreachable or replicas failed).
+            IntegrityError: the stored output does not hash to the verified digest.
             TaskTimeout: ``timeout`` seconds passed first.
             UnknownTask: no such task.
         """
@@ -227,6 +229,11 @@ class TaskHandle:
                 for b in s.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
             }
         data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
+        if hashlib.sha256(data).hexdigest() != task.digest:  # never hand out another output
+            raise IntegrityError(
+                f"task {task.id}: the stored output does not hash to the verified digest "
+                f"{task.digest}; the result store was tampered with, do not use it"
+            )
         plan = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed)
         output = np.frombuffer(data, dtype=plan.dtype)
         if plan.shape is not None:

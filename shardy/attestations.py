@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,23 @@ def _path(steps: Any) -> Path:
             raise ValueError("a Merkle path step must be [bool, hex]")
         out.append((step[0], str(step[1])))
     return tuple(out)
+
+
+def canonical_uuid(value: Any, what: str) -> str:
+    """``value`` if it is a UUID in its one canonical spelling (lower-case, hyphenated).
+
+    Raises:
+        ValueError: any other spelling. Ids are keyed by their text, and the circuit maps
+            every spelling of a UUID to one field element, so a second spelling of a batch
+            id would alias the first (an adversarial review blocked settles that way).
+    """
+    try:
+        canonical = str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError(f"{what} {value!r:.60} is not a UUID") from None
+    if canonical != value:
+        raise ValueError(f"{what} {value!r:.60} is not in canonical form ({canonical})")
+    return canonical
 
 
 def _count(value: Any, what: str) -> int:
@@ -61,7 +79,7 @@ class BatchPart:
         if not isinstance(data, dict):
             raise ValueError("a batch part must be a JSON object")
         try:
-            return cls(str(data["id"]), _count(data["index"], "batch index"),
+            return cls(canonical_uuid(data["id"], "batch id"), _count(data["index"], "batch index"),
                        _count(data["size"], "batch size"), str(data["root"]),
                        _path(data["path"]))  # fmt: skip
         except KeyError as exc:
@@ -91,7 +109,8 @@ class BatchProof:
         if not isinstance(data, dict):
             raise ValueError("a batch proof must be a JSON object")
         try:
-            return cls(str(data["id"]), str(data["root"]), _count(data["size"], "batch size"),
+            return cls(canonical_uuid(data["id"], "batch id"), str(data["root"]),
+                       _count(data["size"], "batch size"),
                        str(data["key_id"]), data["proof"], data["public_signals"])  # fmt: skip
         except KeyError as exc:
             raise ValueError(f"a batch proof lacks {exc}") from None

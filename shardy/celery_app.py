@@ -86,18 +86,31 @@ class ShardyCelery(Celery):
 
         return Store(self.settings.database)
 
+    def queue(self, name: str) -> Queue:
+        """The work queue ``name`` (see `work_queue`)."""
+        return work_queue(self.settings, name)
+
     @property
     def is_amqp(self) -> bool:
         """True when the broker is RabbitMQ (native dead-lettering)."""
         return self.settings.broker.startswith(("amqp", "pyamqp"))
 
 
+WORK_EXCHANGE = Exchange("shardy", type="direct", durable=True)
+
+
+def work_queue(s: Settings, name: str) -> Queue:
+    """A queue replicas can sit in: the shared GPU queue, a fleet worker's own queue or a
+    gateway's. On RabbitMQ each carries the dead-letter exchange, so a replica rejected in
+    any of them reaches ``shardy.dlq``; every producer and consumer declares it the same."""
+    args = None
+    if s.broker.startswith(("amqp", "pyamqp")):
+        args = {"x-dead-letter-exchange": DLX, "x-dead-letter-routing-key": DLQ}
+    return Queue(name, WORK_EXCHANGE, routing_key=name, queue_arguments=args, durable=True)
+
+
 def celery_config(s: Settings) -> dict:
     """Celery settings derived from Shardy settings."""
-    gpu_args = {}
-    if s.broker.startswith(("amqp", "pyamqp")):
-        gpu_args = {"x-dead-letter-exchange": DLX, "x-dead-letter-routing-key": DLQ}
-    work = Exchange("shardy", type="direct", durable=True)
     return {
         "broker_url": s.broker,
         "result_backend": s.result_backend,
@@ -113,8 +126,10 @@ def celery_config(s: Settings) -> dict:
         "result_accept_content": [frames.SERIALIZER, "json"],
         "event_serializer": "json",
         "task_queues": [
-            Queue(GPU_QUEUE, work, routing_key=GPU_QUEUE, queue_arguments=gpu_args),
-            Queue(CONTROL_QUEUE, work, routing_key=CONTROL_QUEUE),
+            work_queue(s, GPU_QUEUE),
+            Queue(CONTROL_QUEUE, WORK_EXCHANGE, routing_key=CONTROL_QUEUE),
+            # a gateway consumes its own queue (replicas assigned to its sessions)
+            *([work_queue(s, f"shardy.gw.{s.gateway_id}")] if s.gateway_id else []),
         ],
         "task_default_queue": CONTROL_QUEUE,
         "task_default_exchange": "shardy",
@@ -136,7 +151,9 @@ def celery_config(s: Settings) -> dict:
         "result_backend_base_sleep_between_retries_ms": 200,
         "result_backend_max_sleep_between_retries_ms": 5_000,
         "worker_consumer": "shardy.consumer:DeadLetteringConsumer",
-        "worker_direct": True,  # a queue per worker node: dispatch spreads replicas over them
+        # each fleet worker consumes its own queue too (`work_queue`, added when it starts),
+        # which carries the dead-letter exchange; Celery's own direct queues would not
+        "worker_direct": False,
         "worker_hijack_root_logger": False,
         # Flower builds its views from task events and switches them on while it runs; off,
         # they cost nothing (three or more publishes per task otherwise)

@@ -141,6 +141,63 @@ class Settings:
         default=None,
         metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},
     )
+    operator: str | None = field(
+        default=None,
+        metadata={
+            "doc": "Operator a fleet worker answers to (its GPUs count once toward a quorum). "
+            "Unset: the worker's own id."
+        },
+    )
+    distinct: str = field(
+        default="operator",
+        metadata={
+            "doc": "Unit of independence for replicas and quorum votes: operator (distinct "
+            "operators while enough are live) or worker."
+        },
+    )
+    gateway_url: str | None = field(
+        default=None,
+        metadata={
+            "doc": "Gateway a remote worker connects to (ws:// or wss://). Set: `shardy "
+            "worker` runs as a remote worker, with no broker, Redis or database access."
+        },
+    )
+    gateway_token: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"doc": "Operator's enrollment token a remote worker uses on its first run."},
+    )
+    gateway_listen: str = field(
+        default="127.0.0.1:8765", metadata={"doc": "Address (host:port) the gateway serves on."}
+    )
+    gateway_id: str | None = field(
+        default=None, metadata={"doc": "Stable gateway id. Unset: host and port."}
+    )
+    gateway_cert: Path | None = field(
+        default=None,
+        metadata={"doc": "TLS certificate (PEM) of the gateway; with the key, it serves wss://."},
+    )
+    gateway_key: Path | None = field(
+        default=None, repr=False, metadata={"doc": "TLS private key (PEM) of the gateway."}
+    )
+    gateway_ca: Path | None = field(
+        default=None,
+        metadata={"doc": "CA bundle a remote worker trusts the gateway's certificate with."},
+    )
+    remote_slots: int = field(
+        default=4, metadata={"doc": "Most replicas a remote worker holds at once (its cap)."}
+    )
+    handshake_timeout: float = field(
+        default=30.0,
+        metadata={"doc": "Seconds a connection has to finish its handshake with the gateway."},
+    )
+    session_grace: float = field(
+        default=10.0,
+        metadata={
+            "doc": "Seconds a dropped session's replicas wait for it to come back before "
+            "they go to another worker."
+        },
+    )
 
     # ---- derived values -------------------------------------------------------------------
 
@@ -207,6 +264,10 @@ class Settings:
         """Seconds before Redis redelivers an unacknowledged message."""
         return self.visibility_timeout or 2 * self.task_time_limit
 
+    def voter(self, worker_id: str, operator: str | None) -> str:
+        """The unit a worker's vote counts for: its operator, or itself (SHARDY_DISTINCT)."""
+        return (operator or worker_id) if self.distinct == "operator" else worker_id
+
     @property
     def p2p_dir(self) -> Path:
         """The sidecar's data dir (identity key, its table of received records)."""
@@ -255,6 +316,12 @@ class Settings:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
         if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:
             raise ConfigError("need 0 < SHARDY_BACKOFF_BASE <= SHARDY_BACKOFF_MAX")
+        if self.distinct not in ("operator", "worker"):
+            raise ConfigError(f"SHARDY_DISTINCT must be operator or worker, got {self.distinct!r}")
+        if self.remote_slots < 1 or self.session_grace < 0:
+            raise ConfigError("need SHARDY_REMOTE_SLOTS >= 1 and SHARDY_SESSION_GRACE >= 0")
+        if (self.gateway_cert is None) != (self.gateway_key is None):
+            raise ConfigError("set both SHARDY_GATEWAY_CERT and SHARDY_GATEWAY_KEY, or neither")
 
 
 def quorum_for(redundancy: int, quorum: int | None) -> int:

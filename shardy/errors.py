@@ -89,6 +89,18 @@ class StoreError(ShardyError):
     """The SQL store could not be opened or migrated."""
 
 
+class AuthError(ShardyError):
+    """An enrollment token, signing key, signature or session handshake was refused."""
+
+
+class GatewayError(ShardyError):
+    """The gateway refused a frame or closed a session; ``code`` names the reason."""
+
+    def __init__(self, message: str, *, code: str = "refused") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class P2PError(ShardyError):
     """The libp2p sidecar could not start, connect or publish."""
 

@@ -29,6 +29,8 @@ class ReplicaOrder:
     key_id: str
     #: workers whose votes on this task are already recorded: they step aside (extra rounds)
     exclude: tuple[str, ...] = ()
+    #: the worker dispatch assigned the replica to (None: any fleet worker, shared queue)
+    assignee: str | None = None
 
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
@@ -44,6 +46,7 @@ class ReplicaOrder:
             "payload": {"sha256": self.payload.sha256, "size": self.payload.size},
             "key_id": self.key_id,
             "exclude": list(self.exclude),
+            "assignee": self.assignee,
         }
         segments = [] if self.payload.inline is None else [self.payload.inline]
         return frames.encode_frame(meta, segments)
@@ -86,6 +89,9 @@ class ReplicaOrder:
             raise FrameError("replica order exclude list must be at most 256 worker ids")
         if len(m["task_id"]) > 64 or len(m["kernel"]) > 64 or len(m["key_id"]) > 32:
             raise FrameError("replica order task_id/kernel/key_id too long")
+        assignee = m.get("assignee")
+        if assignee is not None and not (isinstance(assignee, str) and len(assignee) <= 255):
+            raise FrameError("replica order assignee must be a worker id or null")
         return cls(
             task_id=m["task_id"],
             replica=m["replica"],
@@ -97,6 +103,7 @@ class ReplicaOrder:
             payload=ref,
             key_id=m["key_id"],
             exclude=tuple(exclude),
+            assignee=assignee,
         )
 
     def summary(self) -> str:

@@ -1,14 +1,18 @@
-"""Which worker runs which replica: live GPU workers and their direct queues.
+"""Which worker runs which replica: the live workers (fleet and remote), their queues, their
+capacity and their load as the server measures it, and the choice of assignees.
 
-Every GPU worker beats into a sorted set of live workers, with its Celery node name and the
-number of replicas waiting in its direct queue. Dispatch sends the replicas of a round to
-distinct live workers through Celery's per-worker direct queues (``worker_direct``), those
-with the shortest backlog first, so a worker rarely draws a second replica of a task it
-already serves (which it would have to hand back, one more trip through the broker).
-Replicas beyond the live workers go to the shared queue ``shardy.gpu``, where any worker may
-take them; the per-round claims in Redis still enforce distinct workers either way. A worker
-that stops beating gets nothing new; what waits in its direct queue runs when it returns, and
-the sweeper re-sends rounds that stay silent meanwhile.
+Every fleet worker beats into a sorted set of live workers with its queue, its slots (the
+replicas it runs at once) and its operator; a gateway beats the same way for each of its
+remote sessions, with the slots and operator the trusted side recorded. A worker's load is
+what the server gave it and has not had back: dispatch adds each assignment to a per-worker
+sorted set scored by its deadline, settle removes it, and entries past their deadline drop
+out on their own. Nothing a worker says about its own load is used (an adversarial review
+captured every replica by reporting a negative backlog).
+
+A round's replicas go to distinct live workers chosen at random, weighted by free slots,
+and to distinct voters (operators, with SHARDY_DISTINCT=operator) while enough are live.
+Replicas beyond the live workers go to the shared queue ``shardy.gpu``, which fleet workers
+consume; the per-round claims in Redis still keep one replica per fleet worker there.
 """
 
 from __future__ import annotations
@@ -17,37 +21,87 @@ import contextlib
 import random
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+import orjson
 import redis
-from celery.utils.nodenames import worker_direct
-from kombu import Queue
 
 from shardy.celery_app import GPU_QUEUE
 
 #: Sorted set of worker ids scored by the time of their last beat.
 ALIVE_KEY = "shardy:workers:alive"
-#: Hash of worker id → Celery node name (the name of its direct queue).
-NODES_KEY = "shardy:workers:nodes"
-#: Hash of worker id → replicas waiting in its direct queue at its last beat.
-BACKLOG_KEY = "shardy:workers:backlog"
+#: Hash of worker id → JSON {"queue", "slots", "voter", "kind"} as of its last beat.
+INFO_KEY = "shardy:workers:info"
+#: Per-worker sorted set of its assignments ("task:round:replica") scored by deadline.
+INFLIGHT_PREFIX = "shardy:inflight:"
 #: A worker that has not beaten for this many seconds counts as gone.
 ALIVE_WINDOW = 15.0
+#: Prefix of a fleet worker's own queue (it carries the dead-letter exchange on RabbitMQ).
+DIRECT_PREFIX = "shardy.w."
+#: Prefix of a gateway's queue (replicas assigned to its remote sessions).
+GATEWAY_PREFIX = "shardy.gw."
+
+Kind = Literal["fleet", "remote"]
 
 
-def beat(r: redis.Redis, worker_id: str, node: str | None, backlog: int = 0) -> None:
-    """Mark ``worker_id`` alive now, with its node name and direct-queue backlog."""
+@dataclass(frozen=True)
+class Live:
+    """A live worker as routing sees it."""
+
+    worker_id: str
+    queue: str
+    slots: int
+    #: the unit of independence: its operator (or its id, when operators do not matter)
+    voter: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one replica goes: a worker (None: any fleet worker) and the queue to send to."""
+
+    worker_id: str | None
+    queue: str
+    kind: Kind
+
+
+def direct_queue(node: str) -> str:
+    """The name of a fleet worker's own queue (its Celery node name after the prefix)."""
+    return f"{DIRECT_PREFIX}{node}"
+
+
+def gateway_queue(gateway_id: str) -> str:
+    """The name of a gateway's queue."""
+    return f"{GATEWAY_PREFIX}{gateway_id}"
+
+
+def beat(
+    r: redis.Redis, worker_id: str, *, queue: str, slots: int, voter: str, kind: Kind = "fleet"
+) -> None:
+    """Mark ``worker_id`` alive now, with its queue, slots and voter."""
+    beat_all(r, [Live(worker_id, queue, slots, voter, kind)])
+
+
+def beat_all(r: redis.Redis, workers: Sequence[Live]) -> None:
+    """Mark many workers alive in one round trip (a gateway beats for all its sessions)."""
+    if not workers:
+        return
+    now = time.time()
     pipe = r.pipeline(transaction=False)
-    pipe.zadd(ALIVE_KEY, {worker_id: time.time()})
-    if node:
-        pipe.hset(NODES_KEY, worker_id, node)
-        pipe.hset(BACKLOG_KEY, worker_id, backlog)
+    pipe.zadd(ALIVE_KEY, {w.worker_id: now for w in workers})
+    pipe.hset(INFO_KEY, mapping={
+        w.worker_id: orjson.dumps({"queue": w.queue, "slots": max(1, int(w.slots)),
+                                   "voter": w.voter, "kind": w.kind})
+        for w in workers
+    })  # fmt: skip
     pipe.execute()
 
 
-def leave(r: redis.Redis, worker_id: str) -> None:
-    """Take ``worker_id`` out of the live set at once (a clean shutdown)."""
-    r.zrem(ALIVE_KEY, worker_id)
+def leave(r: redis.Redis, *worker_ids: str) -> None:
+    """Take workers out of the live set at once (a clean shutdown, a closed session)."""
+    if worker_ids:
+        r.zrem(ALIVE_KEY, *worker_ids)
 
 
 def alive(r: redis.Redis) -> set[str]:
@@ -56,45 +110,121 @@ def alive(r: redis.Redis) -> set[str]:
     return {w.decode() for w in r.zrangebyscore(ALIVE_KEY, since, "+inf")}
 
 
-def _candidates(r: redis.Redis, worker_ids: set[str]) -> list[tuple[int, str]]:
-    """(backlog, node name) of the given workers that recorded a node name."""
-    ids = sorted(worker_ids)
-    if not ids:
-        return []
+def live_workers(r: redis.Redis, ids: Iterable[str] | None = None) -> dict[str, Live]:
+    """The given (default: all live) workers that recorded their queue, by id."""
+    wanted = sorted(alive(r) if ids is None else set(ids))
+    if not wanted:
+        return {}
+    out = {}
+    for wid, raw in zip(wanted, r.hmget(INFO_KEY, wanted), strict=True):
+        if raw is None:
+            continue
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            info = orjson.loads(raw)
+            out[wid] = Live(wid, str(info["queue"]), int(info["slots"]), str(info["voter"]),
+                            "remote" if info["kind"] == "remote" else "fleet")  # fmt: skip
+    return out
+
+
+def load(r: redis.Redis, worker_ids: Sequence[str]) -> dict[str, int]:
+    """Assignments each worker holds now (expired ones are dropped first)."""
+    if not worker_ids:
+        return {}
+    now = time.time()
     pipe = r.pipeline(transaction=False)
-    pipe.hmget(NODES_KEY, ids)
-    pipe.hmget(BACKLOG_KEY, ids)
-    names, backlogs = pipe.execute()
-    return [(int(b or 0), n.decode()) for n, b in zip(names, backlogs, strict=True) if n]
+    for wid in worker_ids:
+        pipe.zremrangebyscore(INFLIGHT_PREFIX + wid, "-inf", now)
+        pipe.zcard(INFLIGHT_PREFIX + wid)
+    counts = pipe.execute()[1::2]
+    return dict(zip(worker_ids, (int(c) for c in counts), strict=True))
 
 
-def direct_queues(r: redis.Redis) -> list[str]:
-    """Names of the live workers' direct queues (for queue-depth views)."""
-    return sorted(worker_direct(name).name for _, name in _candidates(r, alive(r)))
+def track(r: redis.Redis, held: Sequence[tuple[str, str]], deadline: float) -> None:
+    """Count assignments against their workers until ``deadline``: (worker id, key) pairs."""
+    if not held:
+        return
+    pipe = r.pipeline(transaction=False)
+    for wid, key in held:
+        pipe.zadd(INFLIGHT_PREFIX + wid, {key: deadline})
+        pipe.expireat(INFLIGHT_PREFIX + wid, int(deadline) + 1)
+    pipe.execute()
 
 
-def queue_for(node: str | None) -> Queue | str:
-    """The direct queue of a worker node, or the shared GPU queue for None."""
-    return worker_direct(node) if node else GPU_QUEUE
+def untrack(r: redis.Redis, done: Sequence[tuple[str, str]]) -> None:
+    """The assignments came back: stop counting them."""
+    if not done:
+        return
+    pipe = r.pipeline(transaction=False)
+    for wid, key in done:
+        pipe.zrem(INFLIGHT_PREFIX + wid, key)
+    pipe.execute()
+
+
+def assignment_key(task_id: str, round_no: int, replica: int) -> str:
+    """The member a replica's assignment has in its worker's in-flight set."""
+    return f"{task_id}:{round_no}:{replica}"
+
+
+def _weight(w: Live, held: int) -> float:
+    free = w.slots - held
+    return free if free > 0 else 0.1 / (1 + held - w.slots)
+
+
+def choose(
+    workers: Sequence[Live],
+    loads: dict[str, int],
+    count: int,
+    *,
+    avoid_voters: Iterable[str] = (),
+    rng: random.Random | None = None,
+) -> list[Live]:
+    """Pick up to ``count`` distinct workers at random, weighted by free slots, each from a
+    voter not picked (nor avoided) before while any such is left."""
+    rng = rng or random.Random()
+    pool = list(workers)
+    used = set(avoid_voters)
+    chosen: list[Live] = []
+    while pool and len(chosen) < count:
+        fresh = [w for w in pool if w.voter not in used] or pool
+        weights = [_weight(w, loads.get(w.worker_id, 0)) for w in fresh]
+        pick = rng.choices(fresh, weights=weights)[0]
+        chosen.append(pick)
+        used.add(pick.voter)
+        pool.remove(pick)
+    return chosen
 
 
 def assign(
-    r: redis.Redis, count: int, exclude: Iterable[str] = (), live: Iterable[str] | None = None
-) -> list[str | None]:
-    """Node names for ``count`` replicas: distinct live workers (``live``, read from Redis when
-    not given) but ``exclude``, shortest backlog first (ties at random); None (the shared
-    queue) for replicas beyond them."""
-    found = _candidates(r, (alive(r) if live is None else set(live)) - set(exclude))
-    random.shuffle(found)
-    found.sort(key=lambda c: c[0])  # stable: the shuffle breaks ties
-    chosen: list[str | None] = [name for _, name in found[:count]]
-    return chosen + [None] * (count - len(chosen))
+    r: redis.Redis,
+    count: int,
+    exclude: Iterable[str] = (),
+    live: Iterable[str] | None = None,
+    *,
+    rng: random.Random | None = None,
+) -> list[Target]:
+    """Targets for ``count`` replicas: distinct live workers (``live``, read from Redis when
+    not given) but ``exclude`` (and, while others are left, but their voters), chosen by
+    `choose`; the shared queue beyond them."""
+    workers = live_workers(r, live)
+    excluded = set(exclude)
+    voters = {w.voter for wid, w in workers.items() if wid in excluded}
+    pool = [w for wid, w in workers.items() if wid not in excluded]
+    chosen = choose(pool, load(r, [w.worker_id for w in pool]), count, avoid_voters=voters,
+                    rng=rng)  # fmt: skip
+    targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
+    return targets + [Target(None, GPU_QUEUE, "fleet")] * (count - len(targets))
 
 
-def free_node(r: redis.Redis, free: Iterable[str]) -> str | None:
-    """The node name of one of the ``free`` workers (shortest backlog), or None."""
-    (node,) = assign(r, 1, live=free)
-    return node
+def free_fleet_target(r: redis.Redis, free: Iterable[str]) -> Target | None:
+    """One of the ``free`` fleet workers (by `choose`), or None."""
+    pool = [w for w in live_workers(r, free).values() if w.kind == "fleet"]
+    chosen = choose(pool, load(r, [w.worker_id for w in pool]), 1)
+    return Target(chosen[0].worker_id, chosen[0].queue, "fleet") if chosen else None
+
+
+def direct_queues(r: redis.Redis) -> list[str]:
+    """Names of the live workers' own queues (fleet workers and gateways), for depth views."""
+    return sorted({w.queue for w in live_workers(r).values()})
 
 
 def queue_depths(app: Any, queues: Sequence[str]) -> dict[str, int]:

@@ -4,7 +4,8 @@ A test worker imports it through `Cluster(worker_modules=...)`.
 
 For float kernels this worker's outputs are nudged, as another GPU's fused multiply-add
 would: SHARDY_TEST_FLOAT_NOISE=ulp moves every element by one unit in the last place,
-=far adds 0.5 (beyond any kernel tolerance).
+=far adds 0.5 (beyond any kernel tolerance), =mixed moves even elements up two units and odd
+ones down one (within tolerance: a worker pulling the result its own way).
 """
 
 import os
@@ -21,8 +22,15 @@ def _noisy(self, kernel, payload, plan, **kw):
     out = _run(self, kernel, payload, plan, **kw)
     if plan.dtype != "float32":
         return out
-    arr = np.frombuffer(bytes(out), dtype=np.float32)
-    arr = np.nextafter(arr, np.float32(np.inf)) if _MODE == "ulp" else arr + np.float32(0.5)
+    arr = np.frombuffer(bytes(out), dtype=np.float32).copy()
+    up, down = np.float32(np.inf), np.float32(-np.inf)
+    if _MODE == "ulp":
+        arr = np.nextafter(arr, up)
+    elif _MODE == "mixed":
+        arr[0::2] = np.nextafter(np.nextafter(arr[0::2], up), up)
+        arr[1::2] = np.nextafter(arr[1::2], down)
+    else:
+        arr = arr + np.float32(0.5)
     return arr.astype(np.float32).tobytes()
 
 

@@ -6,10 +6,10 @@ It proves a different digest and then writes the honest digest into the public s
 the signals look right and the proof is a real Groth16 proof, just not of these signals.
 """
 
-from shardy.workers.runtime import WorkerRuntime
+from shardy.workers.engine import Engine
 from shardy.zk import digest_to_field
 
-_honest = WorkerRuntime.attest
+_honest = Engine.attest
 
 
 def _forged(self, order, digest):
@@ -19,4 +19,4 @@ def _forged(self, order, digest):
     return proof, signals
 
 
-WorkerRuntime.attest = _forged
+Engine.attest = _forged

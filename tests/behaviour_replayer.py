@@ -17,7 +17,8 @@ from py_arkworks_bls12381 import Scalar
 
 from shardy import frames
 from shardy.errors import GPUError
-from shardy.workers.runtime import WorkerRuntime
+from shardy.workers import tasks
+from shardy.workers.engine import Engine
 from shardy.zk.codec import proof_from_json, proof_to_json
 
 _MODE = os.environ.get("SHARDY_TEST_REPLAY", "copy")
@@ -44,17 +45,18 @@ def _stolen(rt, order):
     return None
 
 
-def _rerandomise(rt, key_id, proof):
+def _rerandomise(engine, key_id, proof):
     """The same statement with different proof bytes: A/r1, r1·B + r1·r2·δ, C + r2·A."""
-    delta = rt.keys.circuit(key_id).verifying_key.delta2
+    delta = engine.keys.circuit(key_id).verifying_key.delta2
     p = proof_from_json(proof)
     r1, r2 = Scalar(secrets.randbelow(2**128) + 1), Scalar(secrets.randbelow(2**128) + 1)
     return proof_to_json(type(p)(p.a * r1.inverse(), p.b * r1 + delta * (r1 * r2), p.c + p.a * r2))
 
 
 def _replay(self, order, digest):
+    rt = tasks.process.runtime  # this engine's worker: its Redis and its id
     deadline = time.monotonic() + _WAIT_S
-    while (victim := _stolen(self, order)) is None:
+    while (victim := _stolen(rt, order)) is None:
         if time.monotonic() > deadline:
             raise GPUError("replayer found no attestation to steal (test behaviour)")
         time.sleep(0.3)
@@ -64,4 +66,4 @@ def _replay(self, order, digest):
     return {"proof": proof, "public_signals": victim["public_signals"], "key_id": victim["key_id"]}
 
 
-WorkerRuntime.attestation = _replay
+Engine.attestation = _replay

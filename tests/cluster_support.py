@@ -102,3 +102,21 @@ def reset_database(url: str) -> None:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     store.close()
+
+
+def record_assignments(
+    app, task_id: str, replicas, round_no: int = 1, worker_id: str | None = None,
+    kind: str = "fleet", fleet: tuple[str, ...] = (),
+) -> None:  # fmt: skip
+    """Record assignments as dispatch would (the trusted side's record), and register the
+    ``fleet`` worker ids as fleet workers do on start, for tests that hand settle results of
+    replicas dispatch never sent."""
+    from shardy.orchestrator import reputation
+    from shardy.store import Assignment
+
+    with app.store.session() as s:
+        for i in replicas:
+            s.merge(Assignment(task_id=task_id, round=round_no, replica=i, worker_id=worker_id,
+                               kind=kind))  # fmt: skip
+        for wid in fleet:
+            reputation.register(s, {"id": wid, "hostname": "test"})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cluster_support import make_settings, short_home, start_cluster
+from cluster_support import make_settings, record_assignments, short_home, start_cluster
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
@@ -124,6 +124,7 @@ def test_replayed_and_rerandomised_attestations_are_refused(cluster):
     assert fresh != good.proof and verify(vkey, fresh, good.public_signals)
 
     owner = good.worker_id
+    record_assignments(cluster.app, handle.id, [10, 11, 12], fleet=("mallory@elsewhere",))
     settle(cluster.app, [ok_result(handle.id, 10, owner, good)], handle.id, 1)
     settle(cluster.app, [ok_result(handle.id, 11, owner, good, fresh)], handle.id, 1)
     settle(cluster.app, [ok_result(handle.id, 12, "mallory@elsewhere", good, fresh)], handle.id, 1)
@@ -163,6 +164,7 @@ def test_key_rotation_has_no_downtime_and_a_grace_window(cluster, tmp_path):
     # once the grace window is over, an attestation under the old key is refused
     with app.store.session() as s:
         s.get(VerifierKey, old).grace_until = utcnow()
+    record_assignments(app, before.id, [20], fleet=("late@box",))
     settle(app, [ok_result(before.id, 20, "late@box", old_attestation)], before.id, 1)
     row = replica_row(app, before.id, 20)
     assert row.proof_valid is False and "not accepted" in row.error

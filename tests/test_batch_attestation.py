@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-from cluster_support import make_settings, short_home, start_cluster
+from cluster_support import make_settings, record_assignments, short_home, start_cluster
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
@@ -107,6 +107,12 @@ def test_batched_workers_verify_tasks_with_shared_proofs(cluster):
 
 def test_batches_of_1_2_and_k_verify_at_settle(cluster, circuit):
     res = cluster.client.submit("histogram", payload(20)).get(timeout=120)
+    record_assignments(
+        cluster.app,
+        res.task_id,
+        [101, 102, 104],
+        fleet=("batcher1@test", "batcher2@test", "batcher4@test"),
+    )
     for size in (1, 2, 4):
         receipt = make_batch(
             cluster.app, circuit, new_worker_secret(), [claim_of(res), *others(size - 1)]
@@ -121,6 +127,12 @@ def test_batches_of_1_2_and_k_verify_at_settle(cluster, circuit):
 
 def test_tampered_batch_claims_are_refused(cluster, circuit):
     res = cluster.client.submit("histogram", payload(21)).get(timeout=120)
+    record_assignments(
+        cluster.app,
+        res.task_id,
+        range(200, 207),
+        fleet=("tampered@test", "path@test", "borrow@test", "rerand@test", "owner@test"),
+    )
     secret = new_worker_secret()
     good = make_batch(cluster.app, circuit, secret, [claim_of(res), *others(3)])
     other = make_batch(cluster.app, circuit, secret, others(4))

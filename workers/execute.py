@@ -21,8 +21,8 @@ from shardy.errors import (
     ProofError,
     TransientError,
 )
-from shardy.kernels import registry
 from shardy.messages import ReplicaOrder, ReplicaResult
+from shardy.workers.engine import compute
 from shardy.workers.runtime import WorkerRuntime
 
 log = logging.getLogger("shardy.worker")
@@ -35,12 +35,12 @@ class Retry(Exception):
     """Ask the Celery task to re-publish this replica after ``countdown`` seconds."""
 
     def __init__(
-        self, countdown: float, kwargs: dict[str, Any], reason: str, node: str | None = None
+        self, countdown: float, kwargs: dict[str, Any], reason: str, queue: str | None = None
     ) -> None:
         super().__init__(reason)
         self.countdown = countdown
         self.kwargs = kwargs
-        self.node = node  # a worker's direct queue to send it to, or None: the shared queue
+        self.queue = queue  # a worker's own queue to send it to, or None: the shared queue
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -57,10 +57,6 @@ def handback_delay(handbacks: int) -> float:
     delayed retry on the worker that fetches it, so short delays matter.
     """
     return 0.0 if handbacks < 5 else min(0.5, 0.02 * 2 ** (handbacks - 5))
-
-
-#: Stages a replica reports, with the share of its work done when the stage starts.
-STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
 
 
 def execute(
@@ -87,12 +83,13 @@ def execute(
 
     if not rt.claim(order):
         free = rt.others_free(order) if handbacks < s.handback_max else set()
-        if free:  # straight to one of them when it has a direct queue, else the shared queue
+        if free:  # straight to one of them when it has its own queue, else the shared queue
+            target = routing.free_fleet_target(rt.app.redis, free)
             raise Retry(
                 handback_delay(handbacks),
                 {"attempt": attempt, "handbacks": handbacks + 1, "attempt_times": attempt_times},
                 f"handing back {order.summary()}: this worker already served the task",
-                node=routing.free_node(rt.app.redis, free),
+                queue=None if target is None else target.queue,
             )
         return ReplicaResult(
             "skipped",
@@ -118,52 +115,27 @@ def execute(
 def _compute(
     rt: WorkerRuntime, order: ReplicaOrder, attempts: int, report: Callable[[str, int], None]
 ) -> dict[str, Any]:
-    s = rt.settings
     t0 = time.perf_counter()
-    kernel = registry.get(order.kernel)
-    if order.payload.size > s.max_payload:
+    if order.payload.size > rt.settings.max_payload:
         raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
     payload = rt.app.blobs.get(order.payload)
-    plan = kernel.make_plan(len(payload), order.params, order.seed)
-    t_pre = time.perf_counter()
-    if kernel.preprocessor is not None:
-        report("preprocess", STAGES["preprocess"])
-        args = kernel.preprocess_args(order.params)
-        payload = rt.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
-    if plan.output_len != order.output_len:
-        raise KernelError(
-            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
-            f"the order says {order.output_len}"
-        )
-    if plan.output_len > s.max_output:
-        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
-    t1 = time.perf_counter()
-    report("gpu", STAGES["gpu"])
-    with rt.gpu_lock:
-        output = rt.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
-    t2 = time.perf_counter()
-    ref = rt.app.blobs.put(output, inline=False)  # hashes the output: its sha256 is the digest
-    t3 = time.perf_counter()
-    report("attest", STAGES["attest"])
-    attestation = rt.attestation(order, ref.sha256)
-    t4 = time.perf_counter()
+    fetched = time.perf_counter() - t0
+
+    def store(output: bytes | memoryview) -> str:  # hashes the output: its sha256 is the digest
+        return rt.app.blobs.put(output, inline=False).sha256
+
+    done = compute(rt.engine, order, payload, store, report)
     return ReplicaResult(
         "ok",
         order.task_id,
         order.replica,
         worker_id=rt.worker_id,
-        digest=ref.sha256,
-        output_sha256=ref.sha256,
-        output_size=ref.size,
+        digest=done.attestation_digest,
+        output_sha256=done.attestation_digest,
+        output_size=memoryview(done.output).nbytes,
         attempts=attempts,
-        timings={
-            "fetch": t_pre - t0,
-            "preprocess": t1 - t_pre,
-            "gpu": t2 - t1,
-            "store": t3 - t2,
-            "attest": t4 - t3,  # proving, or waiting for the batch proof
-        },
-        **attestation,
+        timings={"fetch": fetched, **done.timings},  # attest: proving, or waiting for a batch
+        **done.attestation,
     ).to_dict()
 
 

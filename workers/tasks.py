@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 
 from shardy import deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
@@ -45,6 +45,15 @@ def runtime(nodename: str) -> WorkerRuntime:
     return rt
 
 
+@celeryd_after_setup.connect
+def _own_queue(sender: str, instance: Any, **_: Any) -> None:
+    """A GPU worker also consumes its own queue, where dispatch sends the replicas it assigns
+    to this worker (declared like every work queue, with the dead-letter exchange)."""
+    queues = instance.app.amqp.queues
+    if GPU_QUEUE in queues.consume_from:
+        queues.select_add(app.queue(routing.direct_queue(sender)))
+
+
 @worker_ready.connect
 def _on_ready(sender: Any = None, **_: Any) -> None:
     """In a GPU worker's main process: declare the DLQ, register, start beating liveness."""
@@ -53,12 +62,17 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if GPU_QUEUE not in queues:
         return
-    worker_id = app.settings.worker_id or sender.hostname
-    process.liveness = Liveness(app, worker_id, node=sender.hostname).start()
-    secret = worker_secret(app.settings, worker_id)  # created here once, before any replica
+    s = app.settings
+    worker_id = s.worker_id or sender.hostname
+    slots = int(getattr(sender.controller, "concurrency", 1) or 1)
+    process.liveness = Liveness(
+        app, worker_id, queue=routing.direct_queue(sender.hostname), slots=slots
+    ).start()
+    secret = worker_secret(s, worker_id)  # created here once, before any replica
     info = {
         "id": worker_id,
         "hostname": socket.gethostname(),
+        "operator": s.operator,
         "commitment": worker_commitment(secret),  # bound before any attestation arrives
     }  # the adapter follows from the pool process that opens the GPU
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
@@ -116,6 +130,7 @@ def execute_replica(
             report=report,
         )
     except Retry as r:
+        queue = app.queue(r.queue or GPU_QUEUE)
         raise self.retry(
-            args=(frame,), kwargs=r.kwargs, countdown=r.countdown, queue=routing.queue_for(r.node)
+            args=(frame,), kwargs=r.kwargs, countdown=r.countdown, queue=queue
         ) from None

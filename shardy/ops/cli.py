@@ -13,6 +13,7 @@ from rich.console import Console
 
 from shardy.config import Settings
 from shardy.errors import ShardyError
+from shardy.ops.cli_gateway import gateway, operators
 
 console = Console()
 
@@ -31,23 +32,36 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
+@click.option("--workers", default=1, show_default=True, help="Fleet GPU worker processes.")
+@click.option(
+    "--remote",
+    default=2,
+    show_default=True,
+    help="Remote GPU workers, each its own operator, through a local gateway.",
+)
 @click.option("--tasks", default=24, show_default=True, help="Tasks to verify.")
 @click.option("--size", default=64 * 1024, show_default=True, help="Payload bytes per task.")
 @click.option("--png", default=None, help="Also verify a Mandelbrot tile and save it as PNG.")
-def demo(workers: int, tasks: int, size: int, png: str | None) -> None:
+def demo(workers: int, remote: int, tasks: int, size: int, png: str | None) -> None:
     """Start a local cluster, verify a sample workload, print the table, shut down."""
     from shardy.ops.demo import run_demo
 
-    run_demo(_settings(), workers=workers, tasks=tasks, size=size, console=console, png=png)
+    run_demo(_settings(), workers=workers, remote=remote, tasks=tasks, size=size,
+             console=console, png=png)  # fmt: skip
 
 
 @cli.command()
-@click.option("--workers", default=3, show_default=True, help="GPU worker processes.")
+@click.option("--workers", default=3, show_default=True, help="Fleet GPU worker processes.")
+@click.option(
+    "--remote",
+    default=0,
+    show_default=True,
+    help="Remote GPU workers through a local gateway (each its own operator).",
+)
 @click.option("--per-adapter", is_flag=True, help="One worker per GPU adapter (ignores --workers).")
 @click.option("--flower", is_flag=True, help="Also run Flower on the broker.")
 @click.option("--flower-port", default=5555, show_default=True)
-def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
+def up(workers: int, remote: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
     """Run the local cluster (embedded Redis, orchestrator, workers) until Ctrl-C."""
     from shardy.ops.cluster import Cluster
     from shardy.ops.flower import start_flower
@@ -60,17 +74,22 @@ def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, _stop)
-    cluster = Cluster.per_adapter(settings) if per_adapter else Cluster(settings, workers=workers)
+    cluster = (
+        Cluster.per_adapter(settings, remote=remote)
+        if per_adapter
+        else Cluster(settings, workers=workers, remote=remote)
+    )
     with cluster:
         if flower:
             cluster.add_process(
                 "flower", lambda: start_flower(settings, flower_port, cluster.logdir)
             )
             console.print(f"Flower on http://127.0.0.1:{flower_port}/")
+        door = f", a gateway on {cluster.remote.url} with {remote} remote workers" if remote else ""
         console.print(
             f"shardy up: broker {settings.broker}, database {settings.database}, "
-            f"{cluster.n_workers} GPU workers (logs in {cluster.logdir}); the cluster restarts "
-            "any process that exits; Ctrl-C stops"
+            f"{cluster.n_workers} fleet GPU workers{door} (logs in {cluster.logdir}); the "
+            "cluster restarts any process that exits; Ctrl-C stops"
         )
         try:
             while not stop:
@@ -81,6 +100,13 @@ def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--gateway",
+    "gateway_url",
+    default=None,
+    help="Run as a remote worker of this gateway (SHARDY_GATEWAY_URL).",
+)
+@click.option("--token", default=None, help="Enrollment token (first run; SHARDY_GATEWAY_TOKEN).")
 @click.option("--adapter", default=None, help="GPU adapter index or name (SHARDY_GPU_ADAPTER).")
 @click.option(
     "--name", default=None, help="Celery node name [default: gpu<N>-<adapter>@%h, or gpu0@%h]."
@@ -89,17 +115,27 @@ def up(workers: int, per_adapter: bool, flower: bool, flower_port: int) -> None:
 @click.option("--loglevel", default="info", show_default=True)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(
-    adapter: str | None, name: str, concurrency: int, loglevel: str, celery_args: tuple
+    gateway_url: str | None,
+    token: str | None,
+    adapter: str | None,
+    name: str,
+    concurrency: int,
+    loglevel: str,
+    celery_args: tuple,
 ) -> None:
-    """Run one GPU worker (wraps `celery worker -Q shardy.gpu`)."""
+    """Run one GPU worker: a fleet worker (wraps `celery worker -Q shardy.gpu`), or with
+    --gateway a remote worker that reaches Shardy through that gateway only."""
     import os
 
     from shardy.celery_app import GPU_QUEUE
     from shardy.ops.cluster import gpu_pool, worker_command
 
-    settings = _settings()
     if adapter is not None:
         os.environ["SHARDY_GPU_ADAPTER"] = adapter
+    settings = _settings()
+    if gateway_url or settings.gateway_url:
+        _remote_worker(settings, gateway_url or settings.gateway_url, token, loglevel)
+        return
     if name is None:  # the adapter's index and name become part of the worker id
         from shardy.workers.gpu import list_adapters, worker_name
 
@@ -109,6 +145,18 @@ def worker(
     pool, concurrency = gpu_pool(settings, concurrency)
     cmd = worker_command(GPU_QUEUE, name, concurrency=concurrency, loglevel=loglevel, pool=pool)
     os.execv(sys.executable, [*cmd, *celery_args])
+
+
+def _remote_worker(settings: Settings, url: str, token: str | None, loglevel: str) -> None:
+    import logging
+
+    from shardy.workers.remote import run_remote_worker
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(name)s %(message)s")
+    try:
+        run_remote_worker(settings, url, token or settings.gateway_token)
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()
@@ -355,6 +403,10 @@ def gpus() -> None:
         console.print(
             f"{a.index}: {a.name} [{a.backend}, {a.adapter_type}] max binding {a.max_binding}"
         )
+
+
+cli.add_command(gateway)
+cli.add_command(operators)
 
 
 def main() -> None:

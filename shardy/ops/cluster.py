@@ -17,6 +17,7 @@ from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE
 from shardy.config import Settings
 from shardy.embedded import EmbeddedRedis
 from shardy.errors import ShardyError
+from shardy.ops.remote import RemoteFleet
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -75,6 +76,10 @@ class Cluster:
         loglevel: Celery log level of the child processes (logs go to SHARDY_HOME/logs).
         supervise: restart any process that exits (as compose's ``restart:`` policy does); a
             process stopped with `kill` stays down until started again.
+        remote: remote worker processes behind a local gateway (`shardy.ops.remote`).
+        remote_operators: operator name per remote worker index (default ``local-<index>``).
+        remote_env: extra environment per remote worker index.
+        remote_options: further `RemoteFleet` arguments (listen address, URLs, prefixes).
     """
 
     def __init__(
@@ -87,6 +92,10 @@ class Cluster:
         loglevel: str = "warning",
         names: dict[int, str] | None = None,
         supervise: bool = True,
+        remote: int = 0,
+        remote_operators: dict[int, str] | None = None,
+        remote_env: dict[int, dict[str, str]] | None = None,
+        remote_options: dict | None = None,
     ) -> None:
         self.settings = settings
         self.supervise = supervise
@@ -103,6 +112,10 @@ class Cluster:
         self.redis = EmbeddedRedis(settings) if settings.embedded else None
         self.procs: dict[str, subprocess.Popen] = {}
         self.logdir = settings.home / "logs"
+        self.remote: RemoteFleet | None = None
+        if remote:
+            self.remote = RemoteFleet(self, remote, operators=remote_operators,
+                                      worker_env=remote_env, **(remote_options or {}))  # fmt: skip
 
     def start(self, timeout: float = 120.0) -> Cluster:
         """Start Redis (if embedded), migrate the store, start every process, wait until ready."""
@@ -117,6 +130,8 @@ class Cluster:
         for i in range(self.n_workers):
             self.start_worker(i)
         self.wait_ready(timeout)
+        if self.remote is not None:
+            self.remote.start(timeout)
         if self.supervise:
             threading.Thread(target=self._supervise, name="shardy-supervisor", daemon=True).start()
         return self
@@ -182,36 +197,46 @@ class Cluster:
         include: Sequence[str] = (),
     ) -> subprocess.Popen:
         """Start one Celery worker process named ``name`` on ``queue``."""
-        full_env = {**os.environ, **settings_env(self.settings), **(env or {})}
+        cmd = worker_command(queue, self.node(name), concurrency=concurrency,
+                             loglevel=self.loglevel, pool=pool, include=include)  # fmt: skip
+        return self.spawn(name, cmd, env or {})
+
+    def base_env(self) -> dict[str, str]:
+        """The SHARDY_* variables every trusted process of this cluster gets."""
+        return settings_env(self.settings)
+
+    def spawn(
+        self, name: str, cmd: list[str], env: dict[str, str], *, inherit: bool = True
+    ) -> subprocess.Popen:
+        """Start process ``name`` (its own session, output to ``logs/<name>.log``), with this
+        process's environment and the cluster's settings, or with ``env`` alone."""
+        full_env = {**os.environ, **self.base_env(), **env} if inherit else dict(env)
         full_env.setdefault("XDG_RUNTIME_DIR", "/tmp")
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        proc = subprocess.Popen(
-            worker_command(
-                queue,
-                self.node(name),
-                concurrency=concurrency,
-                loglevel=self.loglevel,
-                pool=pool,
-                include=include,
-            ),
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = subprocess.Popen(cmd, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         log.close()
         with self._lock:
             self.procs[name] = proc
             self._held.discard(name)
         return proc
 
+    def client_app(self):
+        """A Celery app (with Redis, blobs and the store) for this cluster's settings."""
+        from shardy.api import Client
+
+        return Client(self.settings).app
+
+    def celery_names(self) -> list[str]:
+        """The processes that are Celery nodes named after themselves."""
+        return [n for n in self.procs if n not in self._extra]
+
     def wait_ready(self, timeout: float = 120.0, names: list[str] | None = None) -> None:
         """Block until every named process answers a Celery ping."""
         from shardy.api import Client
 
         app = Client(self.settings).app
-        want = {self.node(n) for n in (names or list(self.procs))}
+        want = {self.node(n) for n in (names or self.celery_names())}
         deadline = time.monotonic() + timeout
         seen: set[str] = set()
         while not want <= seen:
@@ -275,4 +300,7 @@ class Cluster:
             raise ShardyError("wgpu sees no compute adapter; install a Vulkan driver")
         env = {i: {"SHARDY_GPU_ADAPTER": str(a.index)} for i, a in enumerate(adapters)}
         names = {i: worker_name(a) for i, a in enumerate(adapters)}
+        if kw.get("remote"):  # the remote workers take the adapters: one worker per adapter
+            return cls(settings, workers=0, remote_env=env, remote=len(adapters),
+                       **{k: v for k, v in kw.items() if k != "remote"})  # fmt: skip
         return cls(settings, workers=len(adapters), worker_env=env, names=names, **kw)

@@ -36,6 +36,7 @@ def run_demo(
     settings: Settings,
     *,
     workers: int,
+    remote: int = 0,
     tasks: int,
     size: int,
     console: Console,
@@ -48,13 +49,14 @@ def run_demo(
             cluster could not start.
     """
     console.print(
-        f"[bold]shardy demo[/]: {workers} GPU workers, {tasks} tasks of {size} bytes, "
-        f"R={settings.redundancy_factor}, quorum={settings.effective_quorum}, "
+        f"[bold]shardy demo[/]: {workers} fleet + {remote} remote GPU workers, {tasks} tasks of "
+        f"{size} bytes, R={settings.redundancy_factor}, quorum={settings.effective_quorum}, "
         f"home={settings.home}"
     )
     work = sample_workload(tasks, size)
-    with Cluster(settings, workers=workers):
-        console.print(f"cluster up: embedded Redis + orchestrator + {workers} workers")
+    with Cluster(settings, workers=workers, remote=remote) as cluster:
+        door = f" + a gateway ({cluster.remote.url}) and {remote} remote workers" if remote else ""
+        console.print(f"cluster up: embedded Redis + orchestrator + {workers} fleet workers{door}")
         client = Client(settings)
         try:
             started = time.perf_counter()

@@ -23,7 +23,6 @@ refused by the verifier, not by the codec).
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 import uuid
 from collections.abc import Mapping
@@ -93,11 +92,7 @@ def attestation_from_json(item: Any) -> Claim:
         P2PError: a field is missing or has the wrong type, or a batch id is not a UUID.
     """
     try:
-        claim = Claim.from_json(item)
-        if claim.batch is not None:  # one spelling of a batch id on the wire
-            part = dataclasses.replace(claim.batch, id=str(uuid.UUID(claim.batch.id)))
-            claim = dataclasses.replace(claim, batch=part)
-        return claim
+        return Claim.from_json(item)  # a batch id in its one canonical spelling
     except ValueError as exc:
         raise P2PError(f"malformed attestation: {exc}") from exc
 

@@ -2,9 +2,11 @@
 
 from shardy.store.db import Store
 from shardy.store.models import (
+    Assignment,
     AttestationBatch,
     Base,
     DeadLetter,
+    Operator,
     Replica,
     Task,
     VerifierKey,
@@ -12,9 +14,11 @@ from shardy.store.models import (
 )
 
 __all__ = [
+    "Assignment",
     "AttestationBatch",
     "Base",
     "DeadLetter",
+    "Operator",
     "Replica",
     "Store",
     "Task",

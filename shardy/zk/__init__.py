@@ -3,10 +3,18 @@
 Modules: ``field`` (Fr/Fq, NTTs), ``poseidon`` (hash; constants from ``poseidon_params``),
 ``data`` (proof and key structures), ``codec`` (snarkjs JSON), ``zkey`` (binary proving key),
 ``witness`` (circom witness wasm under wasmtime), ``prover``, ``verifier``, ``circuit`` (loading
-a build directory), ``inputs`` (task data → field elements).
+a build directory; ``prove_checked``, a worker's prove-then-check), ``inputs`` (task data → field
+elements).
 """
 
-from shardy.zk.circuit import PRIVATE_INPUTS, PUBLIC_INPUTS, Circuit, load_circuit, prove
+from shardy.zk.circuit import (
+    PRIVATE_INPUTS,
+    PUBLIC_INPUTS,
+    Circuit,
+    load_circuit,
+    prove,
+    prove_checked,
+)
 from shardy.zk.data import Proof, ProvingKey, VerifyingKey
 from shardy.zk.field import R as FIELD_MODULUS
 from shardy.zk.inputs import (
@@ -37,6 +45,7 @@ __all__ = [
     "new_worker_secret",
     "poseidon",
     "prove",
+    "prove_checked",
     "public_signals",
     "task_id_to_field",
     "verify",

@@ -1,4 +1,4 @@
-"""A built circuit (witness wasm + zkey + vkey) and the prove-from-inputs entry point."""
+"""A built circuit (witness wasm + zkey + vkey) and the prove-from-inputs entry points."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 from shardy.errors import ProofError
 from shardy.zk.codec import proof_to_json, vkey_from_json, vkey_to_json
 from shardy.zk.data import ProvingKey, VerifyingKey
+from shardy.zk.field import R
 from shardy.zk.prover import prove_witness
+from shardy.zk.verifier import verify
 from shardy.zk.witness import WitnessCalculator
 from shardy.zk.zkey import read_zkey
 
@@ -71,3 +73,53 @@ def prove(circuit: Circuit, inputs: Mapping[str, int]) -> tuple[dict[str, Any], 
     proof = prove_witness(circuit.proving_key, witness)
     public = [str(v) for v in witness[1 : circuit.proving_key.n_public + 1]]
     return proof_to_json(proof), public
+
+
+def prove_checked(circuit: Circuit, inputs: Mapping[str, int]) -> tuple[dict[str, Any], list[str]]:
+    """Prove, then check the result against the key before anything leaves the worker.
+
+    The public signals must equal the attestation inputs' own (computed without the witness
+    wasm), and the proof must verify under the circuit's vkey. A witness wasm that does not match
+    the key could otherwise put the private input among the public signals. Messages never
+    carry signal values, and a failed witness computation's messages (which the wasm writes)
+    are withheld.
+
+    Returns:
+        (proof, public_signals) in snarkjs JSON form.
+    Raises:
+        ProofError: the inputs are not the attestation's, the witness computation failed, or
+            the signals or the proof do not match the key; nothing from it should be sent.
+    """
+    names = (*PUBLIC_INPUTS, *PRIVATE_INPUTS)
+    if set(inputs) != set(names):
+        raise ProofError(f"attestation inputs must be exactly {', '.join(names)}")
+    for name in names:  # the values themselves stay out of every message
+        value = inputs[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < R:
+            raise ProofError(f"attestation input {name} must be an int in [0, r)")
+    expected = [str(inputs[name]) for name in PUBLIC_INPUTS]
+    try:
+        witness = circuit.witness(inputs)
+    except ProofError:
+        raise ProofError(
+            "witness computation failed (its messages are withheld: a witness wasm could write "
+            "private inputs into them); check that workerCommitment = Poseidon(workerSecret) and "
+            "every input is in range, and that the key's witness wasm is the published one"
+        ) from None
+    public = [str(v) for v in witness[1 : circuit.proving_key.n_public + 1]]
+    if public != expected:
+        differ = [n for n, a, b in zip(PUBLIC_INPUTS, public, expected, strict=False) if a != b]
+        raise ProofError(
+            "the witness computed public signals that differ from the attestation inputs "
+            f"({', '.join(differ) or 'their count'}): the circuit's witness wasm does not match "
+            "its key; refusing to send. Clear the worker's key cache and republish the key with "
+            "`shardy keys rotate DIR`"
+        )
+    proof = proof_to_json(prove_witness(circuit.proving_key, witness))
+    if not verify(circuit.vkey_json, proof, public):
+        raise ProofError(
+            "the proof does not verify under the circuit's own vkey: its witness wasm or zkey "
+            "does not match vkey.json; refusing to send. Clear the worker's key cache and "
+            "republish the key with `shardy keys rotate DIR`"
+        )
+    return proof, public

@@ -168,11 +168,12 @@ def test_checkers_refuse_what_the_cli_does_not_have():
 
 def test_services_the_deployment_needs():
     svc = services()
-    for name in ("redis", "postgres", "orchestrator", "flower", "metrics"):
+    for name in ("redis", "postgres", "orchestrator", "gateway", "flower", "metrics"):
         assert name in svc, f"compose has no {name} service"
     assert argv_of(svc["orchestrator"])[argv_of(svc["orchestrator"]).index("-Q") + 1] == (
         CONTROL_QUEUE
     )
+    assert argv_of(svc["gateway"])[:2] == ["shardy", "gateway"]
     redis = " ".join(svc["redis"]["command"])
     assert "--appendonly yes" in redis, "Redis must keep an append-only file (queued tasks)"
     sidecars = [n for n, s in svc.items() if argv_of(s)[:2] == ["shardy", "sidecar"]]
@@ -180,43 +181,69 @@ def test_services_the_deployment_needs():
     assert any("--bootstrap" in argv_of(svc[n]) for n in sidecars)
 
 
+def _gpu_services() -> dict[str, dict]:
+    return {n: s for n, s in services().items() if argv_of(s)[:2] == ["shardy", "worker"]}
+
+
 def test_one_gpu_worker_per_gpu_index():
-    gpu = {n: s for n, s in services().items() if argv_of(s)[:2] == ["shardy", "worker"]}
-    assert len(gpu) >= 2
-    indices, node_names = [], set()
-    for name, s in gpu.items():
+    """Remote workers by default (through the gateway), fleet workers behind a profile."""
+    remote, fleet = {}, {}
+    for name, s in _gpu_services().items():
         argv = argv_of(s)
-        node = argv[argv.index("--name") + 1]
-        match = re.fullmatch(r"gpu(\d+)@%h", node)
-        assert match, f"{name}: node name {node!r} should be gpuN@%h"
         (device,) = s["deploy"]["resources"]["reservations"]["devices"]
         assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
         assert "graphics" in device["capabilities"], f"{name}: Vulkan needs the graphics capability"
-        assert device["device_ids"] == [match.group(1)], f"{name}: reserves the wrong GPU"
         # the container sees its one GPU only, so it is adapter 0 there
         assert argv[argv.index("--adapter") + 1] == "0"
         assert s["build"]["target"] == "gpu"
-        indices.append(int(match.group(1)))
-        node_names.add(node)
-    assert sorted(indices) == list(range(len(gpu))) and len(node_names) == len(gpu)
+        (index,) = device["device_ids"]
+        if "--gateway" in argv:
+            assert argv[argv.index("--gateway") + 1] == "ws://gateway:8765/session"
+            assert not s.get("profiles"), f"{name}: remote workers run by default"
+            remote[name] = int(index)
+        else:
+            node = argv[argv.index("--name") + 1]
+            assert re.fullmatch(r"fleet\d+@%h", node), f"{name}: node name {node!r}"
+            assert s.get("profiles") == ["fleet"], f"{name}: fleet workers are optional"
+            fleet[name] = int(index)
+    assert sorted(remote.values()) == list(range(len(remote))) and len(remote) >= 2
+    assert fleet and set(fleet.values()) <= set(remote.values())
 
 
-def test_env_file_is_valid_settings_pointing_at_compose_services():
+def _env(name: str) -> dict[str, str]:
     env = {}
-    for line in (COMPOSE / "shardy.env").read_text().splitlines():
+    for line in (COMPOSE / name).read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             key, _, value = line.partition("=")
             env[key.strip()] = value.strip()
+    return env
+
+
+def test_credentials_go_only_where_the_trust_model_says():
+    """docs/security.md: the database URL only on the orchestrator side (orchestrator,
+    gateway, metrics exporter); remote workers get the gateway and their token, nothing else."""
+    shared, trusted, remote = _env("shardy.env"), _env("orchestrator.env"), _env("remote.env")
     fields = {f"SHARDY_{f.upper()}" for f in Settings.__dataclass_fields__}
-    assert set(env) <= fields, f"unknown settings in shardy.env: {sorted(set(env) - fields)}"
-    settings = Settings.from_env(env)
+    for env in (shared, trusted, remote):
+        assert set(env) <= fields, f"unknown settings: {sorted(set(env) - fields)}"
+    settings = Settings.from_env({**shared, **trusted})
     assert settings.broker.startswith("redis://redis:")
     assert (
         settings.database.startswith("postgresql+psycopg://") and "@postgres" in settings.database
     )
+    assert "SHARDY_DATABASE_URL" not in shared and set(trusted) == {"SHARDY_DATABASE_URL"}
+    assert set(remote) == {"SHARDY_HOME", "SHARDY_GATEWAY_TOKEN"}
     for name, s in services().items():
-        if runs_shardy_or_celery(s):
-            assert "shardy.env" in s.get("env_file", []), f"{name} does not read shardy.env"
+        if not runs_shardy_or_celery(s):
+            continue
+        files = s.get("env_file", [])
+        if "--gateway" in argv_of(s):
+            assert files == ["remote.env"] and not s.get("environment"), name
+            assert "redis" not in s.get("depends_on", []), f"{name} must not need Redis"
+        elif name in ("orchestrator", "gateway", "metrics"):
+            assert files == ["shardy.env", "orchestrator.env"], name
+        else:
+            assert files == ["shardy.env"], f"{name} must not read the database URL"
 
 
 def test_dockerfile_targets_and_published_ports():
@@ -232,5 +259,5 @@ def test_dockerfile_targets_and_published_ports():
             assert (COMPOSE / build["context"] / build["dockerfile"]).is_file()
             assert build["target"] in targets, name
         for port in s.get("ports", []):
-            if not name.startswith("sidecar"):  # peers must reach the sidecars; nothing else
+            if not name.startswith("sidecar") and name != "gateway":  # peers and remote workers
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} publicly"

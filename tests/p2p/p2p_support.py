@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shardy import merkle
-from shardy.keyring import default_build, key_id
+from shardy.keyring import build_manifest, default_build, manifest_id
 from shardy.zk import Circuit, attestation_inputs, load_circuit, prove, public_signals
 
 #: Fixed worker secrets so commitments are stable across a test run.
@@ -30,7 +30,7 @@ def circuit() -> Circuit:
 
 
 def default_key_id() -> str:
-    return key_id(circuit().vkey_json)
+    return manifest_id(build_manifest(default_build()))
 
 
 def stream_entry(

@@ -42,10 +42,12 @@ def test_round_trip_is_exact(entry: dict[str, str]) -> None:
     assert len(wire) < len(json.dumps(entry)) / 2  # binary points and signals, no JSON
 
 
-def test_default_key_id_is_sha256_prefix_of_canonical_vkey() -> None:
+def test_default_key_id_covers_the_vkey_and_the_two_file_hashes() -> None:
     (kid,) = default_keyring()
     assert kid == default_key_id() and len(kid) == 16
-    assert key_id({"b": 1, "a": [1, 2]}) == key_id({"a": [1, 2], "b": 1})
+    zkey, wasm = "0" * 64, "1" * 64
+    assert key_id({"b": 1, "a": [1, 2]}, zkey, wasm) == key_id({"a": [1, 2], "b": 1}, zkey, wasm)
+    assert key_id({"a": 1}, zkey, wasm) != key_id({"a": 1}, zkey, "2" * 64)
 
 
 def test_valid_record_accepted(entry: dict[str, str], validator: RecordValidator) -> None:

@@ -51,3 +51,14 @@ class Namespaces:
     def close(self) -> None:
         for name in self.names:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+
+
+def link_root(ns: str, root_ip: str, ns_ip: str, tag: str) -> None:
+    """A veth pair between this (the root) namespace and ``ns``, /30 addresses; it goes away
+    with ``ns``."""
+    va, vb = f"vr{tag}a", f"vr{tag}b"
+    ip("link", "add", va, "type", "veth", "peer", "name", vb, "netns", ns)
+    ip("addr", "add", f"{root_ip}/30", "dev", va)
+    ip("link", "set", va, "up")
+    ip("-n", ns, "addr", "add", f"{ns_ip}/30", "dev", vb)
+    ip("-n", ns, "link", "set", vb, "up")

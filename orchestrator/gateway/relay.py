@@ -1,0 +1,159 @@
+"""Relaying one replica (in a Celery pool thread of the gateway): send the order, payload
+inline, to the assignee's session, and turn its answer into a replica result the trusted
+side vouches for: the worker id is the session's, the output is stored here and its sha256
+is the digest, and a batch proof is stored here (its sha256 checked against the receipt).
+
+A session that is gone gets ``SHARDY_SESSION_GRACE`` seconds to come back; then the replica
+goes to another live remote worker (the assignment row follows it), or comes back
+``skipped`` for settle to replace. Nothing a worker sends names a replica it does not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+
+from shardy import deadletter, routing
+from shardy import session as wire
+from shardy.blobs import BlobRef
+from shardy.errors import BlobError, GatewayError
+from shardy.messages import ReplicaOrder, ReplicaResult
+from shardy.orchestrator.gateway.server import Gateway
+from shardy.orchestrator.gateway.sessions import SessionLost
+from shardy.store import Assignment
+
+log = logging.getLogger("shardy.gateway")
+
+
+class Reassign(Exception):  # noqa: N818 - a control-flow signal, like Celery's Retry
+    """Send the replica, with a new assignee, to the gateway queue that serves it."""
+
+    def __init__(self, frame: bytes, queue: str) -> None:
+        super().__init__(queue)
+        self.frame = frame
+        self.queue = queue
+
+
+class Retry(Exception):  # noqa: N818
+    """Ask the Celery task to try the same assignee again after ``countdown`` seconds."""
+
+    def __init__(self, countdown: float) -> None:
+        super().__init__(countdown)
+        self.countdown = countdown
+
+
+def relay(gw: Gateway, frame: bytes, attempt: int = 0) -> dict[str, Any]:
+    """Relay one order; returns its `ReplicaResult` as a dict. Raises only `Reassign` and
+    `Retry` (the Celery task re-publishes then)."""
+    order = ReplicaOrder.decode(frame)  # our own dispatch's frame
+    s = gw.settings
+    session = gw.sessions.wait_for(order.assignee or "", s.session_grace)
+    if session is None:
+        return _elsewhere(gw, order, "its session did not come back")
+    try:
+        payload = order.payload.inline
+        if payload is None:
+            payload = gw.app.blobs.get(order.payload)
+        inline = replace(order, payload=BlobRef(order.payload.sha256, order.payload.size, payload))
+        key = (order.task_id, order.round, order.replica)
+        started = time.perf_counter()
+        answer = gw.sessions.call(session, key, inline.encode(), float(s.task_time_limit))
+    except SessionLost as exc:
+        log.warning("%s: %s", order.summary(), exc)
+        if gw.sessions.wait_for(order.assignee or "", s.session_grace) is not None:
+            raise Retry(0.0) from None  # it came back: send it the order again
+        return _elsewhere(gw, order, str(exc))
+    except BlobError as exc:
+        return _dead(gw, order, frame, f"payload unavailable: {exc}", attempt)
+    if isinstance(answer, wire.Failure):
+        if answer.permanent or attempt >= s.retry_max:
+            return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)
+        raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
+    try:
+        return _accept(gw, order, session.worker_id, answer, time.perf_counter() - started)
+    except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
+        refused = exc
+    gw.sessions.run(lambda: _close(gw, session.worker_id, refused))
+    return ReplicaResult("failed", order.task_id, order.replica, worker_id=session.worker_id,
+                         error=f"refused at the gateway: {refused}").to_dict()  # fmt: skip
+
+
+def _accept(
+    gw: Gateway, order: ReplicaOrder, worker_id: str, res: wire.Result, seconds: float
+) -> dict[str, Any]:
+    if res.key_id != order.key_id:
+        raise GatewayError(f"proved under key {res.key_id}, the order said {order.key_id}")
+    if len(res.output) != order.output_len:
+        raise GatewayError(f"an output of {len(res.output)} bytes; the order needs "
+                           f"{order.output_len}")  # fmt: skip
+    fields: dict[str, Any] = {"key_id": res.key_id}
+    if res.batch is not None:
+        proof = res.batch_proof or b""
+        r = res.batch
+        if r.key_id != order.key_id or hashlib.sha256(proof).hexdigest() != r.proof_sha256:
+            raise GatewayError("the batch proof does not match its receipt")
+        if len(proof) != r.proof_size or len(proof) > 1 << 16:
+            raise GatewayError("the batch proof's size does not match its receipt")
+        gw.app.blobs.put(proof, inline=False)
+        fields["batch"] = r
+    else:
+        fields.update(proof=res.proof, public_signals=res.public_signals)
+    ref = gw.app.blobs.put(res.output, inline=False)  # our hash: the digest is what we stored
+    timings = {**{k: v for k, v in res.timings.items() if k != "relay"}, "relay": seconds}
+    return ReplicaResult("ok", order.task_id, order.replica, worker_id=worker_id,
+                         digest=ref.sha256, output_sha256=ref.sha256, output_size=ref.size,
+                         timings=timings, **fields).to_dict()  # fmt: skip
+
+
+async def _close(gw: Gateway, worker_id: str, exc: GatewayError) -> None:
+    from shardy.orchestrator.gateway.sessions import close
+
+    s = gw.sessions.get(worker_id)
+    if s is not None:
+        await close(s, exc.code, str(exc))
+
+
+def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str) -> dict[str, Any]:
+    """Give the replica to another live remote worker, or hand it back to settle."""
+    with gw.app.store.session() as session:
+        row = session.get(Assignment, (order.task_id, order.round, order.replica))
+        taken = set(session.scalars(select(Assignment.worker_id).where(
+            Assignment.task_id == order.task_id, Assignment.round == order.round)))  # fmt: skip
+        live = routing.live_workers(gw.app.redis)
+        pool = [w for w in live.values() if w.kind == "remote" and w.worker_id not in taken
+                and w.worker_id not in order.exclude]  # fmt: skip
+        voters = {w.voter for w in live.values() if w.worker_id in taken | set(order.exclude)}
+        chosen = routing.choose(pool, routing.load(gw.app.redis, [w.worker_id for w in pool]),
+                                1, avoid_voters=voters)  # fmt: skip
+        if row is None or not chosen or row.worker_id != order.assignee:
+            log.warning("%s: %s; no other remote worker takes it", order.summary(), why)
+            return ReplicaResult(
+                "skipped",
+                order.task_id,
+                order.replica,
+                worker_id=order.assignee,
+                error=f"{why}; reassign",
+            ).to_dict()
+        new = chosen[0]
+        row.worker_id = new.worker_id
+    key = routing.assignment_key(order.task_id, order.round, order.replica)
+    routing.untrack(gw.app.redis, [(order.assignee or "", key)])
+    routing.track(gw.app.redis, [(new.worker_id, key)], time.time() + gw.settings.task_time_limit)
+    log.warning("%s: %s; reassigned to %s", order.summary(), why, new.worker_id)
+    raise Reassign(replace(order, assignee=new.worker_id).encode(), new.queue)
+
+
+def _dead(gw: Gateway, order: ReplicaOrder, frame: bytes, reason: str, attempt: int) -> dict:
+    entry = deadletter.new_entry("replica", reason, task_id=order.task_id,
+                                 replica=order.replica, worker_id=order.assignee,
+                                 attempts=attempt + 1, frame=frame)  # fmt: skip
+    deadletter.publish(gw.app, entry)
+    log.error("dead-lettered %s: %s", order.summary(), reason)
+    return ReplicaResult("failed", order.task_id, order.replica, worker_id=order.assignee,
+                         attempts=attempt + 1, error=reason,
+                         dead_letter_id=entry["id"]).to_dict()  # fmt: skip

@@ -1,0 +1,169 @@
+"""The gateway's sessions: one per authenticated remote worker, on the gateway's event loop,
+with the orders it holds; and the thread-safe door relay threads use to reach them."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from shardy import session as wire
+from shardy.errors import GatewayError
+
+log = logging.getLogger("shardy.gateway")
+
+Key = tuple[str, int, int]  # (task id, round, replica)
+
+
+class SessionLost(Exception):
+    """The session closed before the worker answered the order."""
+
+
+@dataclass(eq=False)
+class Session:
+    """One remote worker's authenticated connection."""
+
+    worker_id: str
+    operator: str
+    voter: str
+    slots: int
+    adapter: str
+    ws: web.WebSocketResponse
+    #: orders sent and not answered: key → the future the relay thread waits on
+    pending: dict[Key, asyncio.Future] = field(default_factory=dict)
+    opened: float = field(default_factory=time.time)
+    closed: bool = False
+
+    async def send(self, data: bytes, timeout: float) -> None:
+        """Send a frame; a worker that does not read within ``timeout`` loses its session."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.ws.send_bytes(data)
+        except (TimeoutError, ConnectionError, RuntimeError) as exc:
+            raise SessionLost(f"sending to {self.worker_id} failed: {exc!r}") from exc
+
+    def answer(self, key: Key, outcome: Any) -> None:
+        """Hand an answer to the order it belongs to.
+
+        Raises:
+            GatewayError: no such order is pending on this session (or it was answered).
+        """
+        fut = self.pending.pop(key, None)
+        if fut is None:
+            raise GatewayError(f"no replica {key} is assigned to this session", code="unassigned")
+        if not fut.done():
+            fut.set_result(outcome)
+
+    def fail_all(self, reason: str) -> None:
+        """The session is gone: every order it held is lost."""
+        self.closed = True
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(SessionLost(reason))
+        self.pending.clear()
+
+
+class Sessions:
+    """The sessions of this gateway, by worker id. Coroutines run on ``loop``; relay threads
+    call `wait_for` and `call`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._by_worker: dict[str, Session] = {}
+        self._changed = threading.Condition()
+
+    # ---- on the loop ------------------------------------------------------------------------
+
+    def add(self, s: Session) -> Session | None:
+        """Register ``s``; returns the session it replaces (the same worker reconnected)."""
+        with self._changed:
+            old = self._by_worker.get(s.worker_id)
+            self._by_worker[s.worker_id] = s
+            self._changed.notify_all()
+        return old
+
+    def remove(self, s: Session, reason: str) -> None:
+        """Forget ``s`` (if it is still the worker's current session) and fail its orders."""
+        with self._changed:
+            if self._by_worker.get(s.worker_id) is s:
+                del self._by_worker[s.worker_id]
+        s.fail_all(reason)
+
+    def all(self) -> list[Session]:
+        """The open sessions."""
+        with self._changed:
+            return list(self._by_worker.values())
+
+    def get(self, worker_id: str) -> Session | None:
+        """The worker's open session, if any."""
+        with self._changed:
+            return self._by_worker.get(worker_id)
+
+    # ---- from relay threads -----------------------------------------------------------------
+
+    def wait_for(self, worker_id: str, timeout: float) -> Session | None:
+        """The worker's session, waiting up to ``timeout`` s for it to (re)connect."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while (s := self._by_worker.get(worker_id)) is None or s.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            return s
+
+    def call(self, s: Session, key: Key, frame: bytes, timeout: float) -> Any:
+        """Send an order to ``s`` and wait for its answer (a `shardy.session.Result` or
+        `Failure`).
+
+        Raises:
+            SessionLost: the session closed, or did not answer within ``timeout`` seconds
+                (it is closed then: a worker that sits on an order loses its session).
+        """
+        fut: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(
+            self._call(s, key, frame, timeout), self.loop
+        )
+        try:
+            return fut.result(timeout + 5)
+        except concurrent.futures.TimeoutError as exc:
+            raise SessionLost(f"{s.worker_id} did not answer within {timeout:.0f}s") from exc
+
+    async def _call(self, s: Session, key: Key, frame: bytes, timeout: float) -> Any:
+        if s.closed:
+            raise SessionLost(f"{s.worker_id}'s session is closed")
+        if key in s.pending:
+            raise SessionLost(f"replica {key} is already out on {s.worker_id}'s session")
+        waiter = self.loop.create_future()
+        s.pending[key] = waiter
+        await s.send(frame, timeout=min(timeout, 30.0))
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError:
+            await close(s, "timeout", f"no answer to replica {key} within {timeout:.0f}s")
+            raise SessionLost(f"{s.worker_id} did not answer replica {key}") from None
+
+    def run(self, coro_fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run a coroutine on the loop from a thread and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
+
+
+async def close(s: Session, code: str, message: str) -> None:
+    """Tell the worker why, then close its session (its orders are lost, then reassigned)."""
+    if s.closed:
+        return
+    s.fail_all(message)
+    log.warning("closing %s's session: %s (%s)", s.worker_id, message, code)
+    try:
+        async with asyncio.timeout(2):
+            await s.ws.send_bytes(wire.error(code, message))
+            await s.ws.close()
+    except (TimeoutError, ConnectionError, RuntimeError):
+        pass

@@ -1,0 +1,76 @@
+"""The gateway's Celery side: the ``shardy.relay`` task (in a threads pool, one thread per
+replica in flight) and the signal handlers that start and stop the server.
+
+``shardy gateway`` runs ``celery -A shardy.orchestrator.gateway.tasks worker -Q
+shardy.gw.<id> -P threads``; the sessions live on the server's event loop, so idle sessions
+cost no thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutdown
+
+from shardy import deadletter, routing
+from shardy.celery_app import app
+from shardy.messages import ReplicaResult
+from shardy.orchestrator.gateway import relay
+from shardy.orchestrator.gateway.server import Gateway
+
+log = logging.getLogger("shardy.gateway")
+
+
+@dataclass
+class GatewayProcess:
+    """What a gateway process holds: its server."""
+
+    gateway: Gateway | None = None
+
+
+process = GatewayProcess()
+_started = threading.Event()
+
+
+@worker_ready.connect
+def _start(sender: Any = None, **_: Any) -> None:
+    """In the gateway's main process: serve the sessions of this gateway's queue."""
+    gateway_id = app.settings.gateway_id
+    queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
+    if gateway_id is None or routing.gateway_queue(gateway_id) not in queues:
+        return
+    deadletter.declare(app)
+    process.gateway = Gateway(app, gateway_id).start()
+    _started.set()
+    print(f"gateway {gateway_id} serving {process.gateway.url}", flush=True)  # noqa: T201
+
+
+@worker_shutdown.connect
+def _stop(**_: Any) -> None:
+    if process.gateway is not None:
+        process.gateway.stop()
+
+
+@app.task(
+    name="shardy.relay",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def relay_replica(self, frame: bytes, attempt: int = 0) -> dict[str, Any]:
+    """Relay one replica to its remote worker (see `shardy.orchestrator.gateway.relay`)."""
+    if not _started.wait(60) or process.gateway is None:  # a replica ends in a record
+        log.error("this process serves no gateway (start it with `shardy gateway`)")
+        return ReplicaResult("skipped", None, None, error="no gateway in this process").to_dict()
+    try:
+        return relay.relay(process.gateway, frame, attempt)
+    except relay.Reassign as r:
+        raise self.retry(args=(r.frame,), kwargs={"attempt": 0}, countdown=0,
+                         queue=app.queue(r.queue)) from None  # fmt: skip
+    except relay.Retry as r:
+        raise self.retry(args=(frame,), kwargs={"attempt": attempt + 1}, countdown=r.countdown,
+                         queue=app.queue(process.gateway.queue)) from None  # fmt: skip

@@ -1,0 +1,125 @@
+"""Settle's intake: which replica results are admitted and how each is recorded.
+
+A result is admitted only for a replica dispatch assigned in this round, and only once: a
+remote assignment only from its assignee (the gateway stamps the session's worker id), a
+fleet assignment only from a registered fleet worker (the shared queue and hand-backs move
+replicas among them). An ok result must carry an output that hashes to its digest. A dead-letter row
+gets an id of the trusted side's own; the worker's entry id is kept only as a reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shardy import routing
+from shardy.attestations import BatchReceipt
+from shardy.celery_app import ShardyCelery
+from shardy.messages import ReplicaResult
+from shardy.orchestrator import reputation
+from shardy.store import Assignment, DeadLetter, Replica, Task, Worker
+
+log = logging.getLogger("shardy.orchestrator")
+
+
+def admit(
+    app: ShardyCelery,
+    session: Session,
+    task: Task,
+    rows: list[Replica],
+    results: list[Any],
+    round_no: int,
+) -> tuple[list[Replica], dict[int, BatchReceipt]]:
+    """Add rows for the admitted results of replicas not seen before (to the session and to
+    ``rows``, the task's replicas); returns the new ok rows and their batch receipts."""
+    have = {r.replica for r in rows}
+    assigned = {
+        a.replica: a
+        for a in session.scalars(
+            select(Assignment).where(Assignment.task_id == task.id, Assignment.round == round_no)
+        )
+    }
+    workers = {w.id: w for w in reputation.preload(
+        session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
+    )}  # fmt: skip
+    session.info["workers"] = list(workers.values())  # held: see reputation.preload
+    fresh, receipts, back = [], {}, []
+    for raw in results:
+        r = ReplicaResult.from_dict(raw)
+        if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
+            continue
+        refusal = _refusal(r, assigned.get(r.replica), workers.get(r.worker_id or ""))
+        if refusal is not None:
+            log.warning("task %s replica %s from %s refused: %s", task.id, r.replica,
+                        r.worker_id, refusal)  # fmt: skip
+            continue
+        have.add(r.replica)
+        assignment = assigned[r.replica]
+        if assignment.worker_id is not None:
+            key = routing.assignment_key(task.id, round_no, r.replica)
+            back.append((assignment.worker_id, key))
+        row = _row(session, task, r, round_no, workers.get(r.worker_id or ""))
+        rows.append(row)
+        if r.batch is not None and row.status == "ok":
+            receipts[r.replica] = r.batch
+        if row.status == "ok" and row.proof_valid is None:
+            fresh.append(row)
+    routing.untrack(app.redis, back)
+    return fresh, receipts
+
+
+def _refusal(r: ReplicaResult, assignment: Assignment | None, worker: Worker | None) -> str | None:
+    """Why a result may not count for its replica, or None."""
+    if assignment is None:
+        return "no such replica was assigned in this round"
+    if assignment.kind == "remote":
+        if r.worker_id != assignment.worker_id:
+            return f"the replica was assigned to {assignment.worker_id}"
+    elif worker is None or worker.kind != "fleet":
+        return "a fleet assignment answered by no registered fleet worker"
+    return None
+
+
+def _row(
+    session: Session, task: Task, r: ReplicaResult, round_no: int, worker: Worker | None
+) -> Replica:
+    """Record one admitted result: the row, its worker's counts, its dead-letter row."""
+    status, error, valid = r.status, r.error, None
+    if status == "ok" and r.output_sha256 != r.digest:
+        status, valid = "failed", False
+        error = "the output does not hash to the attested digest"
+    elif status == "ok" and worker is not None and worker.revoked_at is not None:
+        valid, error = False, f"worker {worker.id} is revoked: its votes do not count"
+    row = Replica(task_id=task.id, replica=r.replica, round=round_no, status=status,
+                  worker_id=r.worker_id, digest=r.digest, output_sha256=r.output_sha256,
+                  output_size=r.output_size, attempts=r.attempts, error=error,
+                  verdict="invalid" if valid is False else "none", key_id=r.key_id,
+                  proof=r.proof, public_signals=r.public_signals, proof_valid=valid,
+                  timings=r.timings)  # fmt: skip
+    if r.batch is not None:
+        part = r.batch.part
+        row.batch_id = part.id[:36]
+        row.batch_index, row.batch_path = part.index, [list(step) for step in part.path]
+    if status == "failed" and r.status == "failed" and r.dead_letter_id:
+        row.dead_letter_id = str(uuid.uuid4())  # ours; the worker's id is only a reference
+        session.add(DeadLetter(id=row.dead_letter_id, ref=_canonical(r.dead_letter_id),
+                               kind="replica", task_id=task.id, replica=r.replica,
+                               worker_id=r.worker_id, reason=r.error or "",
+                               attempts=r.attempts))  # fmt: skip
+    session.add(row)
+    if r.worker_id and r.status != "skipped":
+        reputation.record(session, r.worker_id, status=status,
+                          verdict="invalid" if valid is False else None)  # fmt: skip
+    return row
+
+
+def _canonical(text: str) -> str | None:
+    """``text`` if it is a UUID in its one canonical spelling, else None."""
+    try:
+        return text if str(uuid.UUID(text)) == text else None
+    except (ValueError, TypeError, AttributeError):
+        return None

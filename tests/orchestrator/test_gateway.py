@@ -1,0 +1,191 @@
+"""The gateway's door: bad input gets a typed error and a closed session, and nothing else is
+disturbed (a real gateway process, real remote worker processes, real Celery and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import aiohttp
+import numpy as np
+import pytest
+from cluster_support import make_settings, short_home, start_cluster
+from gateway_support import Client, Identity, answer, enroll_meta, hello_meta, run
+
+from shardy import session as wire
+from shardy.errors import GatewayError
+from shardy.orchestrator import operators
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def rc():
+    settings = make_settings(short_home(), redundancy_factor=2, quorum=2, handshake_timeout=3,
+                             session_grace=2, max_payload=1 << 20, max_output=1 << 20)  # fmt: skip
+    yield from start_cluster(settings, workers=0, remote=2)
+
+
+@pytest.fixture(scope="module")
+def token(rc) -> str:
+    with rc.app.store.session() as s:
+        return str(operators.add(s, "mallory"))
+
+
+def _verified(rc) -> None:
+    data = np.random.default_rng(3).integers(0, 256, 4000, dtype=np.uint8)
+    res = rc.client.submit("histogram", data).get(timeout=120)
+    assert np.array_equal(res.output, np.bincount(data, minlength=256))
+
+
+async def _refused(url: str, frames: list[bytes], code: str) -> None:
+    async with Client(url) as c:
+        await c.message("challenge")
+        for f in frames:
+            await c.send(f)
+        with pytest.raises(GatewayError) as err:
+            await c.message("welcome", "enrolled")
+        assert err.value.code == code, err.value
+        assert await c.closed()
+
+
+def test_malformed_and_unauthenticated_handshakes_are_refused(rc, token):
+    url = rc.cluster.remote.url
+    stranger = Identity()
+    run(_refused(url, [b"garbage, not a frame"], "malformed"))
+    run(_refused(url, [wire.encode("result", {})], "malformed"))  # not a handshake message
+    bad = hello_meta(stranger, {"gateway": "x", "nonce": "0" * 32})  # signed for another nonce
+    run(_refused(url, [wire.encode("hello", bad)], "auth"))
+
+    async def unenrolled() -> None:  # a valid signature, but nobody enrolled this key
+        async with Client(url) as c:
+            challenge = (await c.message("challenge")).meta
+            await c.send(wire.encode("hello", hello_meta(stranger, challenge)))
+            with pytest.raises(GatewayError, match="not enrolled") as err:
+                await c.message("welcome")
+            assert err.value.code == "auth"
+
+    run(unenrolled())
+    _verified(rc)
+
+
+def test_replayed_handshakes_and_foreign_keys_are_refused(rc, token):
+    url, ident = rc.cluster.remote.url, Identity()
+
+    async def scenario() -> None:
+        async with Client(url) as c:  # an honest session, recorded by an eavesdropper
+            challenge = (await c.message("challenge")).meta
+            await c.send(wire.encode("enroll", enroll_meta(ident, token, challenge)))
+            await c.message("enrolled")
+            challenge = (await c.message("challenge")).meta
+            hello = wire.encode("hello", hello_meta(ident, challenge))
+            await c.send(hello)
+            await c.message("welcome")
+        await _refused(url, [hello], "auth")  # the recorded hello on a new connection
+        async with Client(url) as c:  # the same enrollment replayed: another nonce
+            challenge = (await c.message("challenge")).meta
+            stale = enroll_meta(ident, token, {**challenge, "nonce": "1" * 32})
+            await c.send(wire.encode("enroll", stale))
+            with pytest.raises(GatewayError, match="signature") as err:
+                await c.message("enrolled")
+            assert err.value.code == "auth"
+
+    run(scenario())
+
+
+def test_unknown_malformed_and_revoked_tokens_are_refused(rc):
+    url = rc.cluster.remote.url
+    name = f"gone-{uuid.uuid4().hex[:6]}"
+    with rc.app.store.session() as s:
+        gone = str(operators.add(s, name))
+    with rc.app.store.session() as s:
+        operators.revoke(s, name)
+    parts = gone.split(".")
+    forged = ".".join([*parts[:2], "x" * 40])  # the operator's id with a made-up secret
+    for token, match in ((gone, "revoked"), (forged, "unknown"), ("shy1.nope.nope", "token")):
+
+        async def scenario(token: str = token, match: str = match) -> None:
+            async with Client(url) as c:
+                challenge = (await c.message("challenge")).meta
+                meta = enroll_meta(Identity(), gone, challenge)
+                await c.send(wire.encode("enroll", {**meta, "token": token}))
+                with pytest.raises(GatewayError, match=match) as err:
+                    await c.message("enrolled")
+                assert err.value.code == "auth"
+                assert await c.closed()
+
+        run(scenario())
+
+
+def test_slow_oversized_and_text_clients_lose_their_session(rc):
+    url = rc.cluster.remote.url
+
+    async def silent() -> None:  # never completes its handshake (SHARDY_HANDSHAKE_TIMEOUT=3)
+        async with Client(url) as c:
+            await c.message("challenge")
+            with pytest.raises(GatewayError) as err:
+                await c.message("welcome", timeout=20)
+            assert err.value.code == "timeout"
+
+    async def oversized() -> None:  # beyond the gateway's frame limit (max payload + 1 MiB)
+        async with Client(url) as c:
+            await c.message("challenge")
+            with contextlib.suppress(ConnectionError):  # it may hang up while we still write
+                await c.send(b"\0" * (3 << 20))
+                assert await c.closed()
+            assert c.ws.closed
+            assert c.ws.close_code in (aiohttp.WSCloseCode.MESSAGE_TOO_BIG, None)
+
+    async def text() -> None:
+        async with Client(url) as c:
+            await c.message("challenge")
+            await c.ws.send_str("hello")
+            with pytest.raises(GatewayError):
+                await c.message("welcome")
+
+    async def all_at_once() -> None:
+        await asyncio.gather(silent(), oversized(), text())
+
+    run(all_at_once())
+    _verified(rc)  # the honest workers were not disturbed
+
+
+def test_results_for_replicas_the_session_does_not_hold_close_it(rc, token):
+    url, ident = rc.cluster.remote.url, Identity()
+
+    async def scenario() -> None:
+        async with Client(url) as c:
+            await c.join(ident, token)
+            fake = wire.Result(str(uuid.uuid4()), 1, 0, "k", b"\0" * 1024, {}, ["1"] * 5)
+            await c.send(fake.encode())
+            with pytest.raises(GatewayError) as err:
+                await c.message("welcome")
+            assert err.value.code == "unassigned"
+            assert await c.closed()
+
+    run(scenario())
+    _verified(rc)
+
+
+def test_an_enrolled_worker_answers_an_order_through_the_door(rc, token):
+    """The hand-driven client is a working remote worker too: it gets orders and its answers
+    count (the other tests' refusals are not for lack of a working path)."""
+    ident, orders = Identity(), []
+
+    async def scenario() -> None:
+        async with Client(rc.cluster.remote.url) as c:
+            await c.join(ident, token)
+            order = await c.order(timeout=120)
+            orders.append(order)
+            await c.send(await asyncio.to_thread(answer, ident, order))
+            await asyncio.sleep(1)
+
+    async def main() -> None:
+        job = asyncio.create_task(scenario())
+        while not job.done():
+            await asyncio.to_thread(_verified, rc)
+        await job
+
+    run(main())
+    assert orders

@@ -1,0 +1,168 @@
+"""What computes and proves a replica, for a fleet worker and a remote worker alike: the GPU
+device, the WASM preprocessor, the verifier-key circuits, the worker's attestation secret and
+its prover (one Groth16 proof per replica, or one per batch), and `compute`, the data path of
+one replica from payload bytes to output and attestation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from shardy import merkle
+from shardy.attestations import BatchPart, BatchProof, BatchReceipt
+from shardy.config import Settings
+from shardy.errors import KernelError, PayloadError
+from shardy.kernels import registry
+from shardy.messages import ReplicaOrder
+from shardy.workers.batcher import Batcher
+from shardy.workers.gpu import GPU
+from shardy.workers.identity import worker_commitment
+from shardy.workers.preprocess import Preprocessor
+from shardy.zk import attestation_inputs, prove_checked
+
+log = logging.getLogger("shardy.worker")
+
+#: Stages a replica reports, with the share of its work done when the stage starts.
+STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
+
+#: ``store(batch proof JSON) -> (sha256, size)``: where a batch proof goes once.
+StoreBatch = Callable[[bytes], tuple[str, int]]
+
+
+class Circuits(Protocol):
+    """Verifier-key circuits by key id (`shardy.keyring.KeyCache` and its kin)."""
+
+    def circuit(self, kid: str) -> Any: ...
+
+
+class Engine:
+    """One worker process's compute and proving resources (made once, after fork).
+
+    Args:
+        settings: the worker's settings (adapter, WASM switch, batch size and wait).
+        secret: the worker's attestation secret (its Poseidon hash is its commitment).
+        keys: where the circuits of verifier keys come from.
+        store_batch: where a batch proof is stored once (the blob store for a fleet worker;
+            a remote worker keeps it to send with its results).
+    """
+
+    def __init__(
+        self, settings: Settings, secret: int, keys: Circuits, store_batch: StoreBatch
+    ) -> None:
+        self.settings = settings
+        self.gpu = GPU(settings.gpu_adapter)
+        self.gpu_lock = threading.Lock()  # a threads pool (batching) shares one device
+        self.secret = secret
+        self.commitment = worker_commitment(secret)
+        self.keys = keys
+        self._store_batch = store_batch
+        self._preprocessor: Preprocessor | None = None
+        self.batcher = (
+            Batcher(settings.attest_batch, settings.attest_wait_ms, self._prove_batch)
+            if settings.attest_batch > 1
+            else None
+        )
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        """The WASM preprocessor host (numpy fallback when SHARDY_WASM=off), made on first use."""
+        if self._preprocessor is None:
+            self._preprocessor = Preprocessor(use_wasm=self.settings.wasm)
+        return self._preprocessor
+
+    @property
+    def adapter(self) -> str:
+        """The adapter's name and backend, as workers report it."""
+        return f"{self.gpu.name} ({self.gpu.backend})"
+
+    def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
+        """Prove, under the order's key, that this worker computed ``digest`` for the order."""
+        inputs = attestation_inputs(
+            order.task_id, order.seed, order.output_len, digest, self.secret
+        )
+        return prove_checked(self.keys.circuit(order.key_id), inputs)
+
+    def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
+        """The attestation fields of a replica result: its own proof (K = 1) or, batched, the
+        receipt of the batch proof that covers it."""
+        if self.batcher is None:
+            proof, signals = self.attest(order, digest)
+            return {"proof": proof, "public_signals": signals, "key_id": order.key_id}
+        leaf = merkle.leaf(order.task_id, order.seed, order.output_len, digest)
+        receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
+        return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
+
+    def _prove_batch(self, key_id: str, leaves: list[bytes]) -> BatchReceipt:
+        """Prove one batch and store its `BatchProof` once; returns the receipt of leaf 0 (the
+        batcher fills in each leaf's index and path)."""
+        batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
+        inputs = attestation_inputs(
+            batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, self.secret
+        )
+        proof, signals = prove_checked(self.keys.circuit(key_id), inputs)
+        stored = BatchProof(batch_id, root, len(leaves), key_id, proof, signals)
+        sha256, size = self._store_batch(orjson.dumps(stored.to_json()))
+        return BatchReceipt(BatchPart(batch_id, 0, len(leaves), root, ()), key_id, sha256, size)
+
+
+@dataclass
+class Computed:
+    """One replica's output, its attestation fields and stage timings (seconds)."""
+
+    output: bytes | memoryview
+    #: the output's sha256, which the attestation proves
+    attestation_digest: str
+    attestation: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compute(
+    engine: Engine,
+    order: ReplicaOrder,
+    payload: bytes,
+    digest_of: Callable[[bytes | memoryview], str],
+    report: Callable[[str, int], None] = lambda stage, pct: None,
+) -> Computed:
+    """Preprocess (WASM), run the kernel (WGSL on wgpu), and attest the output's digest.
+
+    Args:
+        digest_of: the output's sha256 (a fleet worker stores the output as it hashes it).
+
+    Raises:
+        KernelError, PayloadError, PreprocessError, ProofError: permanent failures.
+        TransientError (GPUError, BlobUnavailable): worth retrying.
+    """
+    s = engine.settings
+    kernel = registry.get(order.kernel)
+    plan = kernel.make_plan(len(payload), order.params, order.seed)
+    t0 = time.perf_counter()
+    if kernel.preprocessor is not None:
+        report("preprocess", STAGES["preprocess"])
+        args = kernel.preprocess_args(order.params)
+        payload = engine.preprocessor.run(kernel.preprocessor, payload, args, order.seed)
+    if plan.output_len != order.output_len:
+        raise KernelError(
+            f"kernel {kernel.name!r} produces {plan.output_len} bytes for this payload, "
+            f"the order says {order.output_len}"
+        )
+    if plan.output_len > s.max_output:
+        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+    t1 = time.perf_counter()
+    report("gpu", STAGES["gpu"])
+    with engine.gpu_lock:
+        output = engine.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
+    t2 = time.perf_counter()
+    digest = digest_of(output)
+    t3 = time.perf_counter()
+    report("attest", STAGES["attest"])
+    attestation = engine.attestation(order, digest)
+    t4 = time.perf_counter()
+    timings = {"preprocess": t1 - t0, "gpu": t2 - t1, "store": t3 - t2, "attest": t4 - t3}
+    return Computed(output, digest, attestation, timings)

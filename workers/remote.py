@@ -1,0 +1,271 @@
+"""A remote worker (``shardy worker --gateway URL``): the same compute path as a fleet worker
+(WASM preprocessing, WGSL on wgpu, batch attestation), reached through a gateway only. It
+holds no broker, Redis or database credentials: its signing key and attestation secret stay
+in its SHARDY_HOME, it enrolls once with an operator's token, opens a session with a signed
+challenge, runs the orders the gateway sends and reconnects with backoff when cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from shardy import enrollment
+from shardy import session as wire
+from shardy.config import Settings
+from shardy.errors import (
+    AuthError,
+    BlobError,
+    FrameError,
+    GatewayError,
+    KernelError,
+    PayloadError,
+    PreprocessError,
+    ProofError,
+    TransientError,
+)
+from shardy.keyring import FILES, MANIFEST_FIELD, KeyCache
+from shardy.messages import ReplicaOrder
+from shardy.workers.engine import Engine, compute
+from shardy.workers.identity import worker_secret
+from shardy.zk import attestation_inputs, prove_checked
+
+log = logging.getLogger("shardy.worker")
+
+PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError, ProofError)
+
+
+class GatewayKeys:
+    """Key material from the gateway's ``/keys/<id>/<file>`` (what `KeyCache` reads from Redis
+    on a fleet worker); `KeyCache` checks every file against the key id."""
+
+    def __init__(self, base: str, context: ssl.SSLContext | None) -> None:
+        self.base = base
+        self.context = context
+
+    def __call__(self, kid: str) -> dict[str, bytes]:
+        """The key's files and manifest by field (absent ones left out)."""
+        out = {}
+        for field in (*FILES, MANIFEST_FIELD):
+            url = f"{self.base}/keys/{urllib.parse.quote(kid)}/{field}"
+            try:
+                with urllib.request.urlopen(url, timeout=60, context=self.context) as resp:
+                    out[field] = resp.read()
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    continue
+                raise TransientError(f"fetching {url}: {exc}") from exc
+            except OSError as exc:
+                raise TransientError(f"fetching {url}: {exc}") from exc
+        return out
+
+
+class RemoteWorker:
+    """One remote worker process.
+
+    Args:
+        settings: its settings (SHARDY_HOME holds its key, secret and key cache).
+        url: the gateway's session URL (ws://host:port/session or wss://).
+        token: an operator's enrollment token (needed on the first run only).
+    """
+
+    def __init__(self, settings: Settings, url: str, token: str | None = None) -> None:
+        self.settings = settings
+        self.url = url
+        self.token = token
+        self.home = settings.home / "remote"
+        self.key = enrollment.load_or_create(self.home / "worker.key")
+        self.tls = _client_tls(url, settings.gateway_ca)
+        base = url.split("://", 1)[1].split("/", 1)[0]
+        http = "https" if url.startswith("wss") else "http"
+        keys = KeyCache(GatewayKeys(f"{http}://{base}", self.tls), settings.home / "keys")
+        secret = worker_secret(settings, f"remote-{self.key.public_hex[:16]}")
+        self.engine = Engine(settings, secret, keys, self._keep_batch)
+        self.slots = settings.remote_slots
+        self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix="shardy-replica")
+        self.worker_id: str | None = None
+        self.done = 0
+        self._batches: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._stop = asyncio.Event()
+
+    def _keep_batch(self, proof: bytes) -> tuple[str, int]:
+        """A batch proof stays here until its results carry it to the gateway."""
+        sha = hashlib.sha256(proof).hexdigest()
+        self._batches[sha] = proof
+        while len(self._batches) > 256:
+            self._batches.popitem(last=False)
+        return sha, len(proof)
+
+    def stop(self) -> None:
+        """Leave after the current session (from the worker's own loop)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect with backoff (full jitter, up to 30 s) until stopped.
+
+        Raises:
+            AuthError: the gateway refused the enrollment or the key (retrying cannot help).
+        """
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                await self._connect_and_serve()
+                failures = 0
+            except AuthError:
+                raise
+            except (aiohttp.ClientError, OSError, GatewayError, TimeoutError) as exc:
+                if isinstance(exc, GatewayError) and exc.code in ("auth", "revoked"):
+                    raise AuthError(str(exc)) from exc
+                log.warning("session with %s ended: %s", self.url, exc)
+            failures += 1
+            delay = random.uniform(0, min(30.0, 0.5 * 2 ** min(failures, 6)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _connect_and_serve(self) -> None:
+        limit = max(self.settings.max_payload, self.settings.max_output) + (1 << 20)
+        async with aiohttp.ClientSession() as http, http.ws_connect(
+            self.url, max_msg_size=limit, heartbeat=20, ssl=self.tls or True, compress=0
+        ) as ws:  # fmt: skip
+            await self._handshake(ws)
+            print(f"worker {self.worker_id} joined {self.url}", flush=True)  # noqa: T201
+            await self._serve(ws)
+
+    async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        challenge = wire.decode(await _receive(ws), "challenge")
+        if not self._enrolled():
+            await ws.send_bytes(await asyncio.to_thread(self._enroll_message, challenge.meta))
+            enrolled = wire.decode(await _receive(ws), "enrolled")
+            self._remember(wire.text(enrolled.meta, "worker_id"))
+            challenge = wire.decode(await _receive(ws), "challenge")
+        nonce, gateway = wire.text(challenge.meta, "nonce"), wire.text(challenge.meta, "gateway")
+        signature = self.key.sign(enrollment.session_message(gateway, nonce, self.key.public_hex))
+        await ws.send_bytes(wire.encode("hello", {
+            "public_key": self.key.public_hex, "signature": signature, "slots": self.slots,
+            "adapter": self.engine.adapter[:200], "protocol": wire.PROTOCOL,
+        }))  # fmt: skip
+        self.worker_id = self._enrolled()
+
+    def _enroll_message(self, challenge: dict[str, Any]) -> bytes:
+        """Sign the enrollment and prove the attestation secret behind the commitment."""
+        if not self.token:
+            raise AuthError(
+                "this worker is not enrolled yet: give the operator's token "
+                "(--token or SHARDY_GATEWAY_TOKEN) on its first run"
+            )
+        token = enrollment.parse_token(self.token)
+        nonce, kid = wire.text(challenge, "nonce"), wire.text(challenge, "key_id", 32)
+        commitment = self.engine.commitment
+        task_id, digest = enrollment.enrollment_statement(nonce, self.key.public_hex, commitment)
+        inputs = attestation_inputs(task_id, 0, 0, digest, self.engine.secret)
+        proof, signals = prove_checked(self.engine.keys.circuit(kid), inputs)
+        message = enrollment.enroll_message(token.operator_id, nonce, self.key.public_hex,
+                                            commitment)  # fmt: skip
+        return wire.encode("enroll", {
+            "token": str(token), "public_key": self.key.public_hex, "commitment": commitment,
+            "signature": self.key.sign(message), "key_id": kid, "proof": proof,
+            "public_signals": signals,
+        })  # fmt: skip
+
+    def _enrolled(self) -> str | None:
+        path = self.home / "enrolled.json"
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return str(json.loads(path.read_text())["worker_id"])
+        return None
+
+    def _remember(self, worker_id: str) -> None:
+        (self.home / "enrolled.json").write_text(json.dumps({"worker_id": worker_id}))
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        wire.decode(await _receive(ws), "welcome")
+        running: set[asyncio.Task] = set()
+        try:
+            while not self._stop.is_set():
+                msg = await ws.receive()
+                if msg.type != aiohttp.WSMsgType.BINARY:
+                    raise GatewayError(f"session closed ({msg.type.name})", code="closed")
+                wire.decode(msg.data, "order")
+                job = asyncio.create_task(self._run(ws, msg.data))
+                running.add(job)
+                job.add_done_callback(running.discard)
+        finally:
+            for job in running:
+                job.cancel()
+
+    async def _run(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes) -> None:
+        answer = await asyncio.get_running_loop().run_in_executor(self.pool, self._compute, frame)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_bytes(answer)
+
+    def _compute(self, frame: bytes) -> bytes:
+        """One order, computed: the result message, or a failure message."""
+        try:
+            order = ReplicaOrder.decode(frame)
+        except FrameError as exc:
+            return wire.error("malformed", f"unreadable order: {exc}")
+        ref, key = order.payload, (order.task_id, order.round, order.replica)
+        try:
+            if ref.inline is None or hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
+                raise PayloadError("the order's payload does not hash to its reference")
+            done = compute(self.engine, order, ref.inline, lambda o: hashlib.sha256(o).hexdigest())
+        except PERMANENT as exc:
+            return wire.Failure(*key, f"{type(exc).__name__}: {exc}", True).encode()
+        except Exception as exc:  # noqa: BLE001 - transient or unexpected: the gateway retries
+            log.exception("replica %s failed", key)
+            return wire.Failure(*key, f"{type(exc).__name__}: {exc}", False).encode()
+        a = done.attestation
+        batch = a.get("batch")
+        self.done += 1
+        return wire.Result(*key, key_id=a["key_id"], output=bytes(done.output),
+                           proof=a.get("proof"), public_signals=a.get("public_signals"),
+                           batch=batch,
+                           batch_proof=None if batch is None else self._batches.get(
+                               batch.proof_sha256),
+                           timings=done.timings).encode()  # fmt: skip
+
+
+async def _receive(ws: aiohttp.ClientWebSocketResponse, timeout: float = 60.0) -> bytes:
+    msg = await ws.receive(timeout)
+    if msg.type != aiohttp.WSMsgType.BINARY:
+        raise GatewayError(f"the gateway closed the session ({msg.type.name})", code="closed")
+    return msg.data
+
+
+def _client_tls(url: str, ca: Path | None) -> ssl.SSLContext | None:
+    """The TLS context for wss:// (the system's CAs, or SHARDY_GATEWAY_CA)."""
+    if not url.startswith("wss://"):
+        return None
+    return ssl.create_default_context(cafile=str(ca) if ca else None)
+
+
+def run_remote_worker(settings: Settings, url: str, token: str | None) -> None:
+    """Run a remote worker in the foreground until SIGINT/SIGTERM (`shardy worker --gateway`).
+
+    Raises:
+        AuthError: the gateway refused this worker.
+        ShardyError: the settings or the GPU are unusable.
+    """
+    import signal
+
+    async def main() -> None:
+        worker = RemoteWorker(settings, url, token)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    asyncio.run(main())
