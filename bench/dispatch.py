@@ -1,4 +1,5 @@
-"""Verified tasks/s: Shardy (R=3, quorum) vs plain Celery (chord of 3 + comparing callback).
+"""Verified tasks/s: Shardy (R=3, quorum) vs plain Celery (chord of 3 + comparing callback),
+with Shardy's workers as fleet workers (Celery) and as remote workers behind a gateway.
 
 Both run the same tiny exact kernel (`histogram` on a small payload) with 2 worker
 processes on the same embedded Redis, in one run, twice: a burst (every task submitted back to
@@ -69,15 +70,21 @@ def _paced(count: int, rate: float | None) -> Iterator[int]:
 
 
 def bench_shardy(
-    settings: Settings, payloads: list[bytes], workers: int, rates: list[float | None]
+    settings: Settings,
+    payloads: list[bytes],
+    workers: int,
+    rates: list[float | None],
+    remote: bool = False,
 ) -> list[Run]:
-    """One run per offered rate (None: a burst); latency from the task rows."""
+    """One run per offered rate (None: a burst); latency from the task rows. With ``remote``
+    the workers are remote workers behind a local gateway (each its own operator)."""
     from sqlalchemy import select
 
     from shardy.store import Task
 
     runs = []
-    with Cluster(settings, workers=workers):
+    fleet, behind = (0, workers) if remote else (workers, 0)
+    with Cluster(settings, workers=fleet, remote=behind):
         client = Client(settings)
         client.submit("histogram", payloads[0]).get(timeout=120)  # warm up devices
         for rate in rates:
@@ -192,6 +199,10 @@ def main() -> None:
     ap.add_argument(
         "--wait-ms", type=int, default=Settings.attest_wait_ms, help="SHARDY_ATTEST_WAIT_MS"
     )
+    ap.add_argument(
+        "--paths", default="fleet,gateway",
+        help="worker paths: fleet (Celery workers) and/or gateway (remote workers)",
+    )  # fmt: skip
     args = ap.parse_args()
     rng = np.random.default_rng(1)
     payloads = [
@@ -204,21 +215,29 @@ def main() -> None:
         plain = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, fractions)
     rates = [None] + [f * plain[0].rate for f in fractions]
     runs = {}
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     for k in [int(x) for x in args.sweep.split(",")]:
-        home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
-        settings = Settings(home=home, attest_batch=k, attest_wait_ms=args.wait_ms)
-        runs[k] = bench_shardy(settings, payloads, args.workers, rates)
+        for path in paths:
+            home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
+            settings = Settings(home=home, attest_batch=k, attest_wait_ms=args.wait_ms)
+            runs[k, path] = bench_shardy(settings, payloads, args.workers, rates,
+                                         remote=path == "gateway")  # fmt: skip
     t_frame, t_json, n_frame, n_json = bench_codec()
     print(f"\n{args.tasks} tasks, R=3, {args.workers} worker processes, embedded Redis, "
           f"histogram on {args.size} B")  # fmt: skip
     print(f"{'verified tasks/s (chords of 3)':30}{'Shardy':>8}{'plain':>8}{'ratio':>7}"
           f"{'p50 s':>8}{'p99 s':>8}{'plain p50':>10}{'plain p99':>10}")  # fmt: skip
     labels = ["burst"] + [f"paced {f:g}x" for f in fractions]
-    for k, shardy_runs in runs.items():
+    for (k, path), shardy_runs in runs.items():
         for label, mine, theirs in zip(labels, shardy_runs, plain, strict=True):
-            print(f"{f'  K={k}, {label}':30}{mine.rate:>8.1f}{theirs.rate:>8.1f}"
+            print(f"{f'  K={k}, {path}, {label}':30}{mine.rate:>8.1f}{theirs.rate:>8.1f}"
                   f"{mine.rate / plain[0].rate:>7.2f}{mine.p50:>8.3f}{mine.p99:>8.3f}"
                   f"{theirs.p50:>10.3f}{theirs.p99:>10.3f}")  # fmt: skip
+    if "fleet" in paths and "gateway" in paths:
+        print(f"\n{'gateway / fleet, burst tasks/s':30}{'ratio':>8}  (target >= 0.8)")
+        for k in {k for k, _ in runs}:
+            ratio = runs[k, "gateway"][0].rate / runs[k, "fleet"][0].rate
+            print(f"{f'  K={k}':30}{ratio:>8.2f}")
     print(f"{'':34}{'Shardy':>12}{'json+base64':>14}{'ratio':>8}")
     print(f"{'64 KiB body encode+decode (µs)':34}{t_frame * 1e6:>12.1f}{t_json * 1e6:>14.1f}"
           f"{t_frame / t_json:>8.2f}")  # fmt: skip

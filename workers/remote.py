@@ -95,7 +95,8 @@ class RemoteWorker:
         keys = KeyCache(GatewayKeys(f"{http}://{base}", self.tls), settings.home / "keys")
         secret = worker_secret(settings, f"remote-{self.key.public_hex[:16]}")
         self.engine = Engine(settings, secret, keys, self._keep_batch)
-        self.slots = settings.remote_slots
+        # a batch of K needs K replicas in flight at once, as a fleet worker's threads pool does
+        self.slots = max(settings.remote_slots, settings.attest_batch)
         self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix="shardy-replica")
         self.worker_id: str | None = None
         self.done = 0
