@@ -77,9 +77,11 @@ class BlobStore:
             )
         sha = sha256_hex(data)
         key = KEY_PREFIX + sha
-        try:
-            if not self.client.set(key, data, ex=self.ttl, nx=True):
-                self.client.expire(key, self.ttl)
+        try:  # one round trip: store it, or refresh the TTL of the copy already there
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(key, data, ex=self.ttl, nx=True)
+            pipe.expire(key, self.ttl)
+            pipe.execute()
         except redis.RedisError as exc:
             raise BlobUnavailable(f"could not store blob {sha[:12]} in Redis: {exc}") from exc
         if inline and size <= self.inline_limit:
