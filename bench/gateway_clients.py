@@ -47,7 +47,8 @@ async def worker(http: aiohttp.ClientSession, url: str, key: enrollment.SigningK
                 {"pi_a": []},
                 ["0"] * 5,
             )
-            await ws.send_bytes(res.encode())
+            for part in res.encode():
+                await ws.send_bytes(part)
 
 
 async def main() -> None:

@@ -108,7 +108,7 @@ def _decide(
     round_no: int,
     follow_up: list,
 ) -> Outcome:
-    valid = [r for r in rows if r.status == "ok" and r.proof_valid]
+    valid = [r for r in rows if r.status == "ok" and r.proof_valid and _counts(session, r)]
     votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
     tol = _tolerance(task)
     if tol is not None:  # float kernels: agree within tolerance, not bit for bit
@@ -164,9 +164,16 @@ def _decide(
     return Outcome(task.id, "dead", "dead-lettered")
 
 
+def _counts(session: Session, row: Replica) -> bool:
+    """False for the vote of a worker revoked since it was recorded (revoking an operator
+    revokes its workers): from then on its votes no longer count."""
+    return reputation.worker_row(session, row.worker_id).revoked_at is None
+
+
 def _voter(app: ShardyCelery, session: Session, worker_id: str) -> str:
     """The unit a worker's vote counts for (its operator, SHARDY_DISTINCT)."""
-    return app.settings.voter(worker_id, reputation.worker_row(session, worker_id).operator)
+    w = reputation.worker_row(session, worker_id)
+    return app.settings.voter(worker_id, w.operator, w.kind)
 
 
 def _judge_late(

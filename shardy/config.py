@@ -151,8 +151,8 @@ class Settings:
     distinct: str = field(
         default="operator",
         metadata={
-            "doc": "Unit of independence for replicas and quorum votes: operator (distinct "
-            "operators while enough are live) or worker."
+            "doc": "Unit of independence of fleet workers' replicas and votes: operator "
+            "(SHARDY_OPERATOR) or worker. Remote workers always count per operator."
         },
     )
     gateway_url: str | None = field(
@@ -264,8 +264,13 @@ class Settings:
         """Seconds before Redis redelivers an unacknowledged message."""
         return self.visibility_timeout or 2 * self.task_time_limit
 
-    def voter(self, worker_id: str, operator: str | None) -> str:
-        """The unit a worker's vote counts for: its operator, or itself (SHARDY_DISTINCT)."""
+    def voter(self, worker_id: str, operator: str | None, kind: str = "fleet") -> str:
+        """The unit a worker's vote counts for: its operator, or itself (SHARDY_DISTINCT).
+
+        A remote worker's vote always counts for its operator: its keys cost nothing to make,
+        so counting them apart would let one token holder make a quorum alone."""
+        if kind == "remote" and operator:
+            return operator
         return (operator or worker_id) if self.distinct == "operator" else worker_id
 
     @property

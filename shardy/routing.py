@@ -178,16 +178,27 @@ def choose(
     avoid_voters: Iterable[str] = (),
     rng: random.Random | None = None,
 ) -> list[Live]:
-    """Pick up to ``count`` distinct workers at random, weighted by free slots, each from a
-    voter not picked (nor avoided) before while any such is left."""
+    """Pick up to ``count`` distinct workers at random, each from a voter not picked (nor
+    avoided) before while any such is left.
+
+    The voter is drawn first, weighted by the free slots of its best worker, then a worker of
+    that voter weighted by its own free slots: an operator with many keys draws no more often
+    than one with a single worker of the same size (keys cost nothing to make)."""
     rng = rng or random.Random()
     pool = list(workers)
     used = set(avoid_voters)
     chosen: list[Live] = []
     while pool and len(chosen) < count:
         fresh = [w for w in pool if w.voter not in used] or pool
-        weights = [_weight(w, loads.get(w.worker_id, 0)) for w in fresh]
-        pick = rng.choices(fresh, weights=weights)[0]
+        by_voter: dict[str, list[Live]] = {}
+        for w in fresh:
+            by_voter.setdefault(w.voter, []).append(w)
+        weight = {w.worker_id: _weight(w, loads.get(w.worker_id, 0)) for w in fresh}
+        voters = sorted(by_voter)
+        voter = rng.choices(voters, [max(weight[w.worker_id] for w in by_voter[v])
+                                     for v in voters])[0]  # fmt: skip
+        mine = by_voter[voter]
+        pick = rng.choices(mine, [weight[w.worker_id] for w in mine])[0]
         chosen.append(pick)
         used.add(pick.voter)
         pool.remove(pick)

@@ -8,8 +8,9 @@ ends; anything malformed raises `GatewayError` (code ``malformed``).
     worker  → gateway  hello {public_key, signature, slots, adapter}
     gateway → worker   welcome {worker_id, slots}
     gateway → worker   a replica order (`shardy.messages.ReplicaOrder`, payload inline)
-    worker  → gateway  result {task_id, round, replica, key_id, proof | batch, timings}
-                         + [output, batch proof JSON (batched only)]
+    worker  → gateway  result {task_id, round, replica, key_id, proof | batch, timings, size,
+                         chunks} + [output if it fits one chunk, batch proof JSON (batched)]
+    worker  → gateway  chunk {task_id, round, replica, index} + [the next CHUNK bytes]
     worker  → gateway  failure {task_id, round, replica, error, permanent}
     either  → other    error {code, message}   (then the gateway closes the session)
 """
@@ -24,8 +25,14 @@ from shardy.attestations import BatchReceipt
 from shardy.errors import FrameError, GatewayError
 
 PROTOCOL = 1
-KINDS = ("challenge", "enroll", "enrolled", "hello", "welcome", "result", "failure", "error")
+KINDS = ("challenge", "enroll", "enrolled", "hello", "welcome", "result", "chunk", "failure",
+         "error")  # fmt: skip
 _PREFIX = "shardy.session."
+#: Output bytes per message: larger outputs follow their result in ``chunk`` messages, so the
+#: gateway never takes a frame larger than FRAME_LIMIT, before authentication or after.
+CHUNK = 1 << 20
+#: The largest message the gateway accepts (a chunk, its header and a batch proof fit).
+FRAME_LIMIT = CHUNK + (1 << 20)
 
 
 def encode(kind: str, meta: dict[str, Any], segments: list[bytes] | None = None) -> bytes:
@@ -76,6 +83,11 @@ def text(meta: dict[str, Any], name: str, limit: int = 256) -> str:
     return value
 
 
+def printable(value: str) -> str:
+    """``value`` with control characters replaced (a worker's words reach logs and rows)."""
+    return "".join(c if c.isprintable() else "?" for c in value)
+
+
 def integer(meta: dict[str, Any], name: str, lo: int, hi: int) -> int:
     """A required integer field in ``lo..hi``."""
     value = meta.get(name)
@@ -105,41 +117,52 @@ class Result:
         """(task, round, replica): which order it answers."""
         return self.task_id, self.round, self.replica
 
-    def encode(self) -> bytes:
-        """The result message."""
+    def encode(self) -> list[bytes]:
+        """The result message, then ``chunk`` messages when the output exceeds one CHUNK."""
+        n = len(self.output)
+        chunked = n > CHUNK
         meta: dict[str, Any] = {"task_id": self.task_id, "round": self.round,
                                 "replica": self.replica, "key_id": self.key_id,
-                                "timings": self.timings}  # fmt: skip
-        segments = [self.output]
+                                "timings": self.timings, "size": n,
+                                "chunks": -(-n // CHUNK) if chunked else 0}  # fmt: skip
+        segments = [] if chunked else [self.output]
         if self.batch is not None:
             meta["batch"] = self.batch.to_json()
             segments.append(self.batch_proof or b"")
         else:
             meta["proof"], meta["public_signals"] = self.proof, self.public_signals
-        return encode("result", meta, segments)
+        head = encode("result", meta, segments)
+        if not chunked:
+            return [head]
+        key = {"task_id": self.task_id, "round": self.round, "replica": self.replica}
+        view = memoryview(self.output)
+        return [head] + [encode("chunk", {**key, "index": i}, [view[at : at + CHUNK]])
+                         for i, at in enumerate(range(0, n, CHUNK))]  # fmt: skip
 
     @classmethod
-    def parse(cls, msg: Message) -> Result:
-        """From a decoded ``result`` message. Raises GatewayError naming what is wrong."""
+    def parse(cls, msg: Message, output: bytes | None = None) -> Result:
+        """From a decoded ``result`` message (``output``: its reassembled chunks, when it had
+        any). Raises GatewayError naming what is wrong."""
         m = msg.meta
         batched = m.get("batch") is not None
-        if len(msg.segments) != (2 if batched else 1):
-            raise GatewayError("a result carries its output (and, batched, the batch proof)",
-                               code="malformed")  # fmt: skip
+        inline = 0 if output is not None else 1
+        if len(msg.segments) != inline + batched:
+            raise GatewayError("a result carries its output (or chunks) and, batched, the "
+                               "batch proof", code="malformed")  # fmt: skip
         timings = m.get("timings") or {}
         if not (isinstance(timings, dict) and len(timings) <= 16
                 and all(isinstance(v, int | float) for v in timings.values())):  # fmt: skip
             raise GatewayError("timings must be a small object of numbers", code="malformed")
         common = {"task_id": text(m, "task_id", 64), "round": integer(m, "round", 0, 1 << 16),
                   "replica": integer(m, "replica", 0, 1 << 16), "key_id": text(m, "key_id", 32),
-                  "output": msg.segments[0],
-                  "timings": {str(k)[:16]: float(v) for k, v in timings.items()}}  # fmt: skip
+                  "output": msg.segments[0] if output is None else output,
+                  "timings": {printable(str(k)[:16]): float(v) for k, v in timings.items()}}
         if batched:
             try:
                 receipt = BatchReceipt.from_json(m["batch"])
             except ValueError as exc:
                 raise GatewayError(f"malformed batch receipt: {exc}", code="malformed") from exc
-            return cls(**common, batch=receipt, batch_proof=msg.segments[1])
+            return cls(**common, batch=receipt, batch_proof=msg.segments[inline])
         proof, signals = m.get("proof"), m.get("public_signals")
         if not isinstance(proof, dict) or not isinstance(signals, list) or len(signals) > 16:
             raise GatewayError("a result needs a proof object and its public signals",
@@ -175,7 +198,7 @@ class Failure:
         if not isinstance(m.get("permanent"), bool):
             raise GatewayError("field 'permanent' must be a boolean", code="malformed")
         return cls(text(m, "task_id", 64), integer(m, "round", 0, 1 << 16),
-                   integer(m, "replica", 0, 1 << 16), text(m, "error", 2000),
+                   integer(m, "replica", 0, 1 << 16), printable(text(m, "error", 2000)),
                    m["permanent"])  # fmt: skip
 
 

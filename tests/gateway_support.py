@@ -142,7 +142,7 @@ def answer(ident: Identity, order: ReplicaOrder, output: bytes | None = None,
     inputs = attestation_inputs(order.task_id, order.seed, order.output_len, digest, ident.secret)
     proof, signals = prove(circuit(), inputs)
     return wire.Result(order.task_id, order.round, order.replica, order.key_id, output, proof,
-                       signals).encode()  # fmt: skip
+                       signals).encode()[0]  # fmt: skip
 
 
 async def serve_honestly(client: Client, ident: Identity, orders: list | None = None) -> None:

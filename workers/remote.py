@@ -102,6 +102,7 @@ class RemoteWorker:
         self.done = 0
         self._batches: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._stop = asyncio.Event()
+        self._sending = asyncio.Lock()
 
     def _keep_batch(self, proof: bytes) -> tuple[str, int]:
         """A batch proof stays here until its results carry it to the gateway."""
@@ -210,24 +211,26 @@ class RemoteWorker:
     async def _run(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes) -> None:
         answer = await asyncio.get_running_loop().run_in_executor(self.pool, self._compute, frame)
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_bytes(answer)
+            async with self._sending:  # a chunked result's messages stay together
+                for message in answer:
+                    await ws.send_bytes(message)
 
-    def _compute(self, frame: bytes) -> bytes:
-        """One order, computed: the result message, or a failure message."""
+    def _compute(self, frame: bytes) -> list[bytes]:
+        """One order, computed: the result's messages, or a failure message."""
         try:
             order = ReplicaOrder.decode(frame)
         except FrameError as exc:
-            return wire.error("malformed", f"unreadable order: {exc}")
+            return [wire.error("malformed", f"unreadable order: {exc}")]
         ref, key = order.payload, (order.task_id, order.round, order.replica)
         try:
             if ref.inline is None or hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
                 raise PayloadError("the order's payload does not hash to its reference")
             done = compute(self.engine, order, ref.inline, lambda o: hashlib.sha256(o).hexdigest())
         except PERMANENT as exc:
-            return wire.Failure(*key, f"{type(exc).__name__}: {exc}", True).encode()
+            return [wire.Failure(*key, f"{type(exc).__name__}: {exc}", True).encode()]
         except Exception as exc:  # noqa: BLE001 - transient or unexpected: the gateway retries
             log.exception("replica %s failed", key)
-            return wire.Failure(*key, f"{type(exc).__name__}: {exc}", False).encode()
+            return [wire.Failure(*key, f"{type(exc).__name__}: {exc}", False).encode()]
         a = done.attestation
         batch = a.get("batch")
         self.done += 1

@@ -3,9 +3,11 @@ inline, to the assignee's session, and turn its answer into a replica result the
 side vouches for: the worker id is the session's, the output is stored here and its sha256
 is the digest, and a batch proof is stored here (its sha256 checked against the receipt).
 
-A session that is gone gets ``SHARDY_SESSION_GRACE`` seconds to come back; then the replica
-goes to another live remote worker (the assignment row follows it), or comes back
-``skipped`` for settle to replace. Nothing a worker sends names a replica it does not hold.
+A session that is gone gets ``SHARDY_SESSION_GRACE`` seconds to come back, once; then the
+replica goes to another live remote worker (the assignment row follows it), at most
+`MAX_REASSIGN` times, or comes back ``skipped`` for settle to replace. Every path is bounded:
+a worker that reconnects on every order, or never reads, cannot keep a replica out of its
+round. Nothing a worker sends names a replica it does not hold.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ from shardy.store import Assignment
 
 log = logging.getLogger("shardy.gateway")
 
+#: The most workers a replica goes to after its first assignee is lost.
+MAX_REASSIGN = 3
+
 
 class Reassign(Exception):  # noqa: N818 - a control-flow signal, like Celery's Retry
     """Send the replica, with a new assignee, to the gateway queue that serves it."""
 
-    def __init__(self, frame: bytes, queue: str) -> None:
+    def __init__(self, frame: bytes, queue: str, reassigned: int) -> None:
         super().__init__(queue)
         self.frame = frame
         self.queue = queue
+        self.reassigned = reassigned
 
 
 class Retry(Exception):  # noqa: N818
@@ -47,14 +53,19 @@ class Retry(Exception):  # noqa: N818
         self.countdown = countdown
 
 
-def relay(gw: Gateway, frame: bytes, attempt: int = 0) -> dict[str, Any]:
+def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> dict[str, Any]:
     """Relay one order; returns its `ReplicaResult` as a dict. Raises only `Reassign` and
-    `Retry` (the Celery task re-publishes then)."""
+    `Retry` (the Celery task re-publishes then).
+
+    Args:
+        attempt: sends of this order to its current assignee before this one.
+        reassigned: how often the replica went to another worker already.
+    """
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
     session = gw.sessions.wait_for(order.assignee or "", s.session_grace)
     if session is None:
-        return _elsewhere(gw, order, "its session did not come back")
+        return _elsewhere(gw, order, "its session did not come back", reassigned)
     try:
         payload = order.payload.inline
         if payload is None:
@@ -62,12 +73,13 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0) -> dict[str, Any]:
         inline = replace(order, payload=BlobRef(order.payload.sha256, order.payload.size, payload))
         key = (order.task_id, order.round, order.replica)
         started = time.perf_counter()
-        answer = gw.sessions.call(session, key, inline.encode(), float(s.task_time_limit))
+        answer = gw.sessions.call(session, key, inline.encode(), order.output_len,
+                                  float(s.task_time_limit))  # fmt: skip
     except SessionLost as exc:
         log.warning("%s: %s", order.summary(), exc)
-        if gw.sessions.wait_for(order.assignee or "", s.session_grace) is not None:
-            raise Retry(0.0) from None  # it came back: send it the order again
-        return _elsewhere(gw, order, str(exc))
+        if attempt == 0 and gw.sessions.wait_for(order.assignee or "", s.session_grace):
+            raise Retry(0.0) from None  # it came back: send it the order again, once
+        return _elsewhere(gw, order, str(exc), reassigned)
     except BlobError as exc:
         return _dead(gw, order, frame, f"payload unavailable: {exc}", attempt)
     if isinstance(answer, wire.Failure):
@@ -118,16 +130,21 @@ async def _close(gw: Gateway, worker_id: str, exc: GatewayError) -> None:
         await close(s, exc.code, str(exc))
 
 
-def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str) -> dict[str, Any]:
+def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str, reassigned: int) -> dict[str, Any]:
     """Give the replica to another live remote worker, or hand it back to settle."""
+    if reassigned >= MAX_REASSIGN:
+        log.warning("%s: %s; reassigned %d times, handed back", order.summary(), why, reassigned)
+        return ReplicaResult("skipped", order.task_id, order.replica, worker_id=order.assignee,
+                             error=f"{why}; handed back after {reassigned} reassignments"
+                             ).to_dict()  # fmt: skip
     with gw.app.store.session() as session:
         row = session.get(Assignment, (order.task_id, order.round, order.replica))
         taken = set(session.scalars(select(Assignment.worker_id).where(
             Assignment.task_id == order.task_id, Assignment.round == order.round)))  # fmt: skip
         live = routing.live_workers(gw.app.redis)
-        pool = [w for w in live.values() if w.kind == "remote" and w.worker_id not in taken
-                and w.worker_id not in order.exclude]  # fmt: skip
-        voters = {w.voter for w in live.values() if w.worker_id in taken | set(order.exclude)}
+        gone = taken | set(order.exclude) | {order.assignee}
+        pool = [w for w in live.values() if w.kind == "remote" and w.worker_id not in gone]
+        voters = {w.voter for w in live.values() if w.worker_id in gone}
         chosen = routing.choose(pool, routing.load(gw.app.redis, [w.worker_id for w in pool]),
                                 1, avoid_voters=voters)  # fmt: skip
         if row is None or not chosen or row.worker_id != order.assignee:
@@ -145,7 +162,7 @@ def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str) -> dict[str, Any]:
     routing.untrack(gw.app.redis, [(order.assignee or "", key)])
     routing.track(gw.app.redis, [(new.worker_id, key)], time.time() + gw.settings.task_time_limit)
     log.warning("%s: %s; reassigned to %s", order.summary(), why, new.worker_id)
-    raise Reassign(replace(order, assignee=new.worker_id).encode(), new.queue)
+    raise Reassign(replace(order, assignee=new.worker_id).encode(), new.queue, reassigned + 1)
 
 
 def _dead(gw: Gateway, order: ReplicaOrder, frame: bytes, reason: str, attempt: int) -> dict:

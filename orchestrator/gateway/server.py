@@ -128,8 +128,9 @@ class Gateway:
     # ---- sessions ---------------------------------------------------------------------------
 
     async def _session(self, request: web.Request) -> web.WebSocketResponse:
-        limit = max(self.settings.max_output, self.settings.max_payload) + (1 << 20)
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=limit, compress=False)
+        # no frame above FRAME_LIMIT, before authentication or after: outputs come in chunks
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=wire.FRAME_LIMIT,
+                                   compress=False)  # fmt: skip
         await ws.prepare(request)
         try:
             async with asyncio.timeout(self.settings.handshake_timeout):
@@ -159,9 +160,7 @@ class Gateway:
                 await close(s, "malformed", "only binary Shardy frames are accepted")
                 return
             try:
-                m = wire.decode(msg.data, "result", "failure")
-                answer = wire.Result.parse(m) if m.kind == "result" else wire.Failure.parse(m)
-                s.answer(answer.key, answer)
+                s.receive(wire.decode(msg.data, "result", "chunk", "failure"))
             except GatewayError as exc:
                 await close(s, exc.code, str(exc))
                 return
@@ -197,11 +196,11 @@ class Gateway:
         if not enrollment.verify(public_key, message, signature):
             raise AuthError("the hello's signature does not verify for this key and challenge")
         slots = min(wire.integer(meta, "slots", 1, 1024), self.settings.remote_slots)
-        adapter = wire.text(meta, "adapter", 200)
+        adapter = wire.printable(wire.text(meta, "adapter", 200))
         with self.app.store.session() as session:
             worker = operators.session_worker(session, public_key)
             worker.adapter = adapter
-            voter = self.settings.voter(worker.id, worker.operator)
+            voter = self.settings.voter(worker.id, worker.operator, "remote")
             s = Session(worker.id, worker.operator or "", voter, slots, adapter, ws)
         log.info("session of %s (%s, %d slots)", s.worker_id, adapter, slots)
         return s

@@ -27,6 +27,18 @@ class SessionLost(Exception):
 
 
 @dataclass(eq=False)
+class Pending:
+    """An order out on a session: the relay thread's future, and a chunked output arriving."""
+
+    future: asyncio.Future
+    output_len: int
+    head: wire.Message | None = None
+    output: bytearray | None = None
+    chunks: int = 0
+    received: int = 0
+
+
+@dataclass(eq=False)
 class Session:
     """One remote worker's authenticated connection."""
 
@@ -36,8 +48,8 @@ class Session:
     slots: int
     adapter: str
     ws: web.WebSocketResponse
-    #: orders sent and not answered: key → the future the relay thread waits on
-    pending: dict[Key, asyncio.Future] = field(default_factory=dict)
+    #: orders sent and not answered
+    pending: dict[Key, Pending] = field(default_factory=dict)
     opened: float = field(default_factory=time.time)
     closed: bool = False
 
@@ -49,24 +61,56 @@ class Session:
         except (TimeoutError, ConnectionError, RuntimeError) as exc:
             raise SessionLost(f"sending to {self.worker_id} failed: {exc!r}") from exc
 
-    def answer(self, key: Key, outcome: Any) -> None:
-        """Hand an answer to the order it belongs to.
+    def receive(self, msg: wire.Message) -> None:
+        """Take a ``result``, ``chunk`` or ``failure`` message for an order of this session;
+        a result whose output comes in chunks is answered once its last chunk is in, and no
+        chunk may bring more than the order's output length.
 
         Raises:
-            GatewayError: no such order is pending on this session (or it was answered).
+            GatewayError: the message names no order of this session, or it breaks the rules.
         """
-        fut = self.pending.pop(key, None)
-        if fut is None:
+        key = (wire.text(msg.meta, "task_id", 64), wire.integer(msg.meta, "round", 0, 1 << 16),
+               wire.integer(msg.meta, "replica", 0, 1 << 16))  # fmt: skip
+        p = self.pending.get(key)
+        if p is None:
             raise GatewayError(f"no replica {key} is assigned to this session", code="unassigned")
-        if not fut.done():
-            fut.set_result(outcome)
+        if msg.kind == "failure":
+            self._answer(key, wire.Failure.parse(msg))
+        elif msg.kind == "result" and p.head is None:
+            chunks = wire.integer(msg.meta, "chunks", 0, -(-p.output_len // wire.CHUNK))
+            if chunks == 0:
+                self._answer(key, wire.Result.parse(msg))
+                return
+            if wire.integer(msg.meta, "size", 0, p.output_len) != p.output_len:
+                raise GatewayError("a chunked output must have the order's length",
+                                   code="malformed")  # fmt: skip
+            p.head, p.chunks, p.output = msg, chunks, bytearray()
+        elif msg.kind == "chunk" and p.head is not None:
+            data = msg.segments[0] if len(msg.segments) == 1 else b""
+            last = p.received == p.chunks - 1
+            want = p.output_len - len(p.output) if last else wire.CHUNK
+            if wire.integer(msg.meta, "index", 0, 1 << 20) != p.received or len(data) != want:
+                raise GatewayError("chunks must come in order, each CHUNK bytes but the last",
+                                   code="malformed")  # fmt: skip
+            p.output += data
+            p.received += 1
+            if last:
+                self._answer(key, wire.Result.parse(p.head, bytes(p.output)))
+        else:
+            raise GatewayError(f"an unexpected {msg.kind} for replica {key}", code="malformed")
+
+    def _answer(self, key: Key, outcome: Any) -> None:
+        p = self.pending.pop(key)
+        if not p.future.done():
+            p.future.set_result(outcome)
 
     def fail_all(self, reason: str) -> None:
         """The session is gone: every order it held is lost."""
         self.closed = True
-        for fut in self.pending.values():
-            if not fut.done():
-                fut.set_exception(SessionLost(reason))
+        for p in self.pending.values():
+            if not p.future.done():
+                p.future.set_exception(SessionLost(reason))
+                p.future.exception()  # retrieved: its waiter, if any, still gets it
         self.pending.clear()
 
 
@@ -119,7 +163,7 @@ class Sessions:
                 self._changed.wait(left)
             return s
 
-    def call(self, s: Session, key: Key, frame: bytes, timeout: float) -> Any:
+    def call(self, s: Session, key: Key, frame: bytes, output_len: int, timeout: float) -> Any:
         """Send an order to ``s`` and wait for its answer (a `shardy.session.Result` or
         `Failure`).
 
@@ -128,27 +172,40 @@ class Sessions:
                 (it is closed then: a worker that sits on an order loses its session).
         """
         fut: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(
-            self._call(s, key, frame, timeout), self.loop
+            self._call(s, key, frame, output_len, timeout), self.loop
         )
         try:
-            return fut.result(timeout + 5)
+            return fut.result(timeout + 35)
         except concurrent.futures.TimeoutError as exc:
+            fut.cancel()
             raise SessionLost(f"{s.worker_id} did not answer within {timeout:.0f}s") from exc
+        except (concurrent.futures.CancelledError, asyncio.CancelledError) as exc:
+            raise SessionLost(f"the order to {s.worker_id} was cancelled with its session") from exc
 
-    async def _call(self, s: Session, key: Key, frame: bytes, timeout: float) -> Any:
+    async def _call(
+        self, s: Session, key: Key, frame: bytes, output_len: int, timeout: float
+    ) -> Any:
         if s.closed:
             raise SessionLost(f"{s.worker_id}'s session is closed")
         if key in s.pending:
             raise SessionLost(f"replica {key} is already out on {s.worker_id}'s session")
         waiter = self.loop.create_future()
-        s.pending[key] = waiter
-        await s.send(frame, timeout=min(timeout, 30.0))
+        s.pending[key] = Pending(waiter, output_len)
         try:
-            async with asyncio.timeout(timeout):
-                return await waiter
-        except TimeoutError:
-            await close(s, "timeout", f"no answer to replica {key} within {timeout:.0f}s")
-            raise SessionLost(f"{s.worker_id} did not answer replica {key}") from None
+            try:
+                await s.send(frame, timeout=min(timeout, 30.0))
+            except SessionLost:  # a worker that does not read loses its session
+                await close(s, "timeout", "the worker does not read its orders")
+                raise
+            try:
+                async with asyncio.timeout(timeout):
+                    return await waiter
+            except TimeoutError:
+                await close(s, "timeout", f"no answer to replica {key} within {timeout:.0f}s")
+                raise SessionLost(f"{s.worker_id} did not answer replica {key}") from None
+        finally:
+            if s.pending.get(key) is not None and s.pending[key].future is waiter:
+                del s.pending[key]
 
     def run(self, coro_fn: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run a coroutine on the loop from a thread and wait for its result."""

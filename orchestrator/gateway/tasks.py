@@ -17,7 +17,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from shardy import deadletter, routing
 from shardy.celery_app import app
-from shardy.messages import ReplicaResult
+from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway import relay
 from shardy.orchestrator.gateway.server import Gateway
 
@@ -61,16 +61,26 @@ def _stop(**_: Any) -> None:
     reject_on_worker_lost=True,
     max_retries=None,
 )
-def relay_replica(self, frame: bytes, attempt: int = 0) -> dict[str, Any]:
+def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> dict[str, Any]:
     """Relay one replica to its remote worker (see `shardy.orchestrator.gateway.relay`)."""
     if not _started.wait(60) or process.gateway is None:  # a replica ends in a record
         log.error("this process serves no gateway (start it with `shardy gateway`)")
         return ReplicaResult("skipped", None, None, error="no gateway in this process").to_dict()
     try:
-        return relay.relay(process.gateway, frame, attempt)
+        return relay.relay(process.gateway, frame, attempt, reassigned)
     except relay.Reassign as r:
-        raise self.retry(args=(r.frame,), kwargs={"attempt": 0}, countdown=0,
-                         queue=app.queue(r.queue)) from None  # fmt: skip
+        raise self.retry(args=(r.frame,), kwargs={"attempt": 0, "reassigned": r.reassigned},
+                         countdown=0, queue=app.queue(r.queue)) from None  # fmt: skip
     except relay.Retry as r:
-        raise self.retry(args=(frame,), kwargs={"attempt": attempt + 1}, countdown=r.countdown,
+        raise self.retry(args=(frame,),
+                         kwargs={"attempt": attempt + 1, "reassigned": reassigned},
+                         countdown=r.countdown,
                          queue=app.queue(process.gateway.queue)) from None  # fmt: skip
+    except Exception as exc:  # a bug or a library error: a replica ends in a record, never in
+        log.exception("relay failed")  # an exception (one would fail the whole chord)
+        try:
+            order = ReplicaOrder.decode(frame)
+            ids = (order.task_id, order.replica)
+        except Exception:  # noqa: BLE001 - not even the ids: settle skips it
+            ids = (None, None)
+        return ReplicaResult("skipped", *ids, error=f"relay failed: {exc!r}"[:500]).to_dict()

@@ -222,9 +222,9 @@ def _env(name: str) -> dict[str, str]:
 def test_credentials_go_only_where_the_trust_model_says():
     """docs/security.md: the database URL only on the orchestrator side (orchestrator,
     gateway, metrics exporter); remote workers get the gateway and their token, nothing else."""
-    shared, trusted, remote = _env("shardy.env"), _env("orchestrator.env"), _env("remote.env")
+    shared, trusted = _env("shardy.env"), _env("orchestrator.env")
     fields = {f"SHARDY_{f.upper()}" for f in Settings.__dataclass_fields__}
-    for env in (shared, trusted, remote):
+    for env in (shared, trusted):
         assert set(env) <= fields, f"unknown settings: {sorted(set(env) - fields)}"
     settings = Settings.from_env({**shared, **trusted})
     assert settings.broker.startswith("redis://redis:")
@@ -232,18 +232,22 @@ def test_credentials_go_only_where_the_trust_model_says():
         settings.database.startswith("postgresql+psycopg://") and "@postgres" in settings.database
     )
     assert "SHARDY_DATABASE_URL" not in shared and set(trusted) == {"SHARDY_DATABASE_URL"}
-    assert set(remote) == {"SHARDY_HOME", "SHARDY_GATEWAY_TOKEN"}
+    remote_files = set()
     for name, s in services().items():
         if not runs_shardy_or_celery(s):
             continue
         files = s.get("env_file", [])
         if "--gateway" in argv_of(s):
-            assert files == ["remote.env"] and not s.get("environment"), name
+            (own,) = files  # its own file: one operator's token per remote worker
+            assert set(_env(own)) == {"SHARDY_HOME", "SHARDY_GATEWAY_TOKEN"}, name
+            assert not s.get("environment"), name
             assert "redis" not in s.get("depends_on", []), f"{name} must not need Redis"
+            remote_files.add(own)
         elif name in ("orchestrator", "gateway", "metrics"):
             assert files == ["shardy.env", "orchestrator.env"], name
         else:
             assert files == ["shardy.env"], f"{name} must not read the database URL"
+    assert len(remote_files) == len(_gpu_services()) - 1  # each remote worker its own token
 
 
 def test_dockerfile_targets_and_published_ports():

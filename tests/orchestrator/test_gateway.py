@@ -162,7 +162,7 @@ def test_results_for_replicas_the_session_does_not_hold_close_it(rc, token):
         async with Client(url) as c:
             await c.join(ident, token)
             fake = wire.Result(str(uuid.uuid4()), 1, 0, "k", b"\0" * 1024, {}, ["1"] * 5)
-            await c.send(fake.encode())
+            await c.send(fake.encode()[0])
             with pytest.raises(GatewayError) as err:
                 await c.message("welcome")
             assert err.value.code == "unassigned"

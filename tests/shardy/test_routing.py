@@ -9,6 +9,7 @@ import pytest
 
 from shardy import routing
 from shardy.celery_app import GPU_QUEUE
+from shardy.config import Settings
 
 
 @pytest.fixture
@@ -57,6 +58,27 @@ def test_a_worker_cannot_buy_replicas_with_a_beat():
     counts = Counter(w.worker_id for _ in range(300) for w in routing.choose(workers, {}, 3,
                                                                             rng=rng))  # fmt: skip
     assert all(150 < counts[w.worker_id] < 210 for w in workers)  # ~180 each of 900
+
+
+def test_more_keys_do_not_draw_more_replicas():
+    """A second review's attack: one operator's 16 keys drew 11 of 12 single-replica tasks
+    against two honest operators. The voter is drawn first, by its best worker's free slots."""
+    mallory = [routing.Live(f"m{i}", "q", 4, "mallory", "remote") for i in range(16)]
+    honest = [routing.Live(w, "q", 4, w, "remote") for w in ("h1", "h2")]
+    rng = random.Random(3)
+    picks = Counter(routing.choose([*mallory, *honest], {}, 1, rng=rng)[0].voter
+                    for _ in range(3000))  # fmt: skip
+    assert all(900 < picks[v] < 1100 for v in ("mallory", "h1", "h2"))  # a third each
+
+
+def test_a_remote_worker_always_votes_as_its_operator():
+    """With SHARDY_DISTINCT=worker one token's many keys made a quorum alone (second review);
+    the setting applies to fleet workers, a remote worker counts for its operator."""
+    s = Settings(distinct="worker")
+    assert s.voter("remote-a@acme", "acme", "remote") == s.voter("remote-b@acme", "acme", "remote")
+    assert s.voter("gpu0@box", "box", "fleet") == "gpu0@box"
+    assert Settings().voter("gpu0@box", "box", "fleet") == "box"
+    assert Settings().voter("gpu0@box", None, "fleet") == "gpu0@box"
 
 
 def test_distinct_voters_first_then_distinct_workers(r):
