@@ -153,10 +153,14 @@ class Result:
         if not (isinstance(timings, dict) and len(timings) <= 16
                 and all(isinstance(v, int | float) for v in timings.values())):  # fmt: skip
             raise GatewayError("timings must be a small object of numbers", code="malformed")
-        common = {"task_id": text(m, "task_id", 64), "round": integer(m, "round", 0, 1 << 16),
-                  "replica": integer(m, "replica", 0, 1 << 16), "key_id": text(m, "key_id", 32),
-                  "output": msg.segments[0] if output is None else output,
-                  "timings": {printable(str(k)[:16]): float(v) for k, v in timings.items()}}
+        common = {
+            "task_id": text(m, "task_id", 64),
+            "round": integer(m, "round", 0, 1 << 16),
+            "replica": integer(m, "replica", 0, 1 << 16),
+            "key_id": text(m, "key_id", 32),
+            "output": msg.segments[0] if output is None else output,
+            "timings": {printable(str(k)[:16]): float(v) for k, v in timings.items()},
+        }
         if batched:
             try:
                 receipt = BatchReceipt.from_json(m["batch"])
