@@ -254,20 +254,28 @@ def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc, mallory):
     assert rows[60].proof_valid is True
     assert rows[61].status == "failed" and "canonical" in rows[61].error
 
+    refused: list[str] = []
+
     async def remote() -> None:  # the same spelling from a remote worker: session closed
         async with Client(rc.cluster.remote.url) as c:
             await c.join(Identity(), mallory)
-            fake = wire.encode(
-                "result",
-                {"task_id": res.task_id, "round": 1, "replica": 0, "key_id": kid, "batch": shouted},
-                [b"", b"{}"],
-            )
-            await c.send(fake)
+            order = await c.order(timeout=3600)
+            meta = {
+                "task_id": order.task_id,
+                "round": order.round,
+                "replica": order.replica,
+                "key_id": kid,
+                "batch": shouted,
+                "size": order.output_len,
+                "chunks": 0,
+            }
+            await c.send(wire.encode("result", meta, [bytes(order.output_len), b"{}"]))
             with pytest.raises(GatewayError, match="canonical") as err:
                 await c.message("welcome")
             assert err.value.code == "malformed"
+            refused.append(order.task_id)
 
-    run(remote())
+    _through(rc, remote, lambda: bool(refused))
 
 
 def test_7_a_worker_cannot_overwrite_another_dead_letter(rc):

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import uuid
 
-import aiohttp
 import numpy as np
 import pytest
 from cluster_support import make_settings, short_home, start_cluster
@@ -128,18 +127,14 @@ def test_slow_oversized_and_text_clients_lose_their_session(rc):
                 await c.message("welcome", timeout=20)
             assert err.value.code == "timeout"
 
-    async def oversized() -> None:  # beyond the gateway's frame limit (max payload + 1 MiB)
+    async def oversized() -> None:  # beyond the gateway's frame limit (FRAME_LIMIT, 2 MiB)
         async with Client(url) as c:
             await c.message("challenge")
-            with contextlib.suppress(ConnectionError):  # it may hang up while we still write
+            cut = True  # it may hang up while we still write
+            with contextlib.suppress(ConnectionError):
                 await c.send(b"\0" * (3 << 20))
-                assert await c.closed()
-            assert c.ws.closed  # 1009 when the close frame arrives, 1006 when the reset does
-            too_big, reset = (
-                aiohttp.WSCloseCode.MESSAGE_TOO_BIG,
-                aiohttp.WSCloseCode.ABNORMAL_CLOSURE,
-            )
-            assert c.ws.close_code in (too_big, reset, None)
+                cut = await c.closed()
+            assert cut
 
     async def text() -> None:
         async with Client(url) as c:

@@ -114,6 +114,8 @@ def test_json_forms_round_trip():
 )
 def test_malformed_receipts_are_refused(change):
     good = BatchReceipt(PART, "k1", "44" * 32, 900).to_json()
+    with pytest.raises(ValueError, match="canonical"):  # one spelling of an id, no aliases
+        BatchReceipt.from_json({**good, "id": PART.id.upper()})
     with pytest.raises(ValueError):
         BatchReceipt.from_json({**good, **change})
     del good["root"]
