@@ -44,19 +44,30 @@ def main() -> None:
     ap.add_argument("--byzantine-tasks", type=int, default=6)
     ap.add_argument("--workers", type=int, default=4, help="GPU workers of the crash run")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--crash-only", action="store_true", help="skip the Byzantine run")
     args = ap.parse_args()
     rows = []
     t0 = time.monotonic()
     crash = run_crash(n_tasks=args.tasks, workers=args.workers, seed=args.seed)
     rows.append((crash, time.monotonic() - t0))
+    if args.crash_only:
+        _report(rows)
+        return
     t0 = time.monotonic()
     with cluster(byzantine_settings(), workers=8, **byzantine_workers()) as rc:
         byz = run_byzantine_tasks(rc, args.byzantine_tasks, seed=args.seed + 1)
     rows.append((byz.ledger, time.monotonic() - t0))
+    _report(rows)
+
+
+def _report(rows: list[tuple[Ledger, float]]) -> None:
     print(table(rows))
     for r, _ in rows:
         for note in r.notes[:10]:
             print(f"  {r.scenario}: {note}")
+        if r.resent_rounds or r.settle_s:
+            print(f"  {r.scenario}: {r.resent_rounds} round(s) re-sent by the sweeper; "
+                  f"first submit to last settle {r.settle_s:.0f} s")  # fmt: skip
         if r.chord_errors:
             print(f"  {r.scenario}: {r.chord_errors} ChordError(s) in the cluster logs")
 

@@ -9,7 +9,10 @@ and an open-loop run that offers tasks at a fixed rate, a fraction of plain Cele
 plain Celery's from the time its comparing callback ran. Also: frame codec vs Celery's json
 serializer (bytes as base64) for 64 KiB payloads. Prints ratios; asserts nothing.
 
-    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.5,0.6]
+    python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.8] [--lone 20]
+        [--sweep default,1,16] [--paths fleet,gateway]
+
+The lone row compares one task at a time against a lone plain chord plus one proof.
 """
 
 from __future__ import annotations
@@ -69,15 +72,40 @@ def _paced(count: int, rate: float | None) -> Iterator[int]:
         yield i
 
 
+def _lone(one, payloads: list[bytes], count: int) -> float:
+    """Median wall time (s) of ``count`` tasks run one at a time, submit to verified."""
+    times = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        one(payloads[i % len(payloads)])
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def proof_seconds(count: int = 5) -> float:
+    """Median time of one Groth16 attestation proof in this process (the default circuit)."""
+    import uuid
+
+    from shardy.keyring import default_build
+    from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
+
+    circuit = load_circuit(default_build())
+    inputs = attestation_inputs(uuid.uuid4(), 7, 1024, "ab" * 32, new_worker_secret())
+    prove(circuit, inputs)  # warm up
+    return _lone(lambda _: prove(circuit, inputs), [b""], count)
+
+
 def bench_shardy(
     settings: Settings,
     payloads: list[bytes],
     workers: int,
     rates: list[float | None],
     remote: bool = False,
-) -> list[Run]:
+    lone: int = 0,
+) -> tuple[list[Run], float]:
     """One run per offered rate (None: a burst); latency from the task rows. With ``remote``
-    the workers are remote workers behind a local gateway (each its own operator)."""
+    the workers are remote workers behind a local gateway (each its own operator). Then
+    ``lone`` tasks one at a time: their median latency (s)."""
     from sqlalchemy import select
 
     from shardy.store import Task
@@ -99,14 +127,16 @@ def bench_shardy(
                 lat = [(t.settled_at - t.created_at).total_seconds() for t in rows]
                 done = [t.settled_at.timestamp() for t in rows]
             runs.append(_summary(elapsed, done, lat, rate is not None))
+        alone = _lone(lambda p: client.submit("histogram", p).get(timeout=120), payloads, lone)
         client.close()
-    return runs
+    return runs, alone
 
 
 def bench_plain(
-    broker: str, payloads: list[bytes], workers: int, fractions: list[float]
-) -> list[Run]:
-    """A burst, then an open-loop run at each fraction of the burst's rate."""
+    broker: str, payloads: list[bytes], workers: int, fractions: list[float], lone: int = 0
+) -> tuple[list[Run], float]:
+    """A burst, then an open-loop run at each fraction of the burst's rate, then ``lone``
+    chords one at a time (their median latency, s)."""
     env = {**os.environ, "PLAIN_BROKER": broker, "PYTHONPATH": str(HERE)}
     procs = [
         subprocess.Popen(
@@ -159,7 +189,7 @@ def bench_plain(
                 lat.append(res["done"] - at)
                 done.append(res["done"])
             runs.append(_summary(time.perf_counter() - t0, done, lat, rate is not None))
-        return runs
+        return runs, _lone(lambda p: one(p).get(timeout=120), payloads, lone)
     finally:
         for p in procs:
             p.terminate()
@@ -190,14 +220,18 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--size", type=int, default=256, help="payload bytes (tiny kernel)")
-    ap.add_argument("--sweep", default="1,8,16,32,128", help="attestation batch sizes K")
+    ap.add_argument(
+        "--sweep", default="default,1,16",
+        help="attestation batch caps K ('default': SHARDY_ATTEST_BATCH and _WAIT_MS unset)",
+    )  # fmt: skip
+    ap.add_argument("--lone", type=int, default=20, help="tasks run one at a time, each side")
     ap.add_argument(
         "--paced",
-        default="0.5,0.6",
+        default="0.8",
         help="also offer tasks open loop at these fractions of plain Celery's burst rate",
     )
     ap.add_argument(
-        "--wait-ms", type=int, default=Settings.attest_wait_ms, help="SHARDY_ATTEST_WAIT_MS"
+        "--wait-ms", type=int, default=250, help="SHARDY_ATTEST_WAIT_MS of the fixed-K runs"
     )
     ap.add_argument(
         "--paths", default="fleet,gateway",
@@ -212,16 +246,22 @@ def main() -> None:
 
     fractions = [float(x) for x in args.paced.split(",") if x.strip()]
     with EmbeddedRedis(Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")))) as server:
-        plain = bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, fractions)
+        plain, plain_lone = bench_plain(
+            f"redis+socket://{server.socket}", payloads, args.workers, fractions, args.lone
+        )
     rates = [None] + [f * plain[0].rate for f in fractions]
-    runs = {}
+    runs, lone = {}, {}
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    for k in [int(x) for x in args.sweep.split(",")]:
+    for k in [x.strip() for x in args.sweep.split(",")]:
         for path in paths:
             home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
-            settings = Settings(home=home, attest_batch=k, attest_wait_ms=args.wait_ms)
-            runs[k, path] = bench_shardy(settings, payloads, args.workers, rates,
-                                         remote=path == "gateway")  # fmt: skip
+            fixed = (
+                {} if k == "default" else {"attest_batch": int(k), "attest_wait_ms": args.wait_ms}
+            )
+            settings = Settings(home=home, **fixed)
+            runs[k, path], lone[k, path] = bench_shardy(
+                settings, payloads, args.workers, rates, remote=path == "gateway", lone=args.lone
+            )
     t_frame, t_json, n_frame, n_json = bench_codec()
     print(f"\n{args.tasks} tasks, R=3, {args.workers} worker processes, embedded Redis, "
           f"histogram on {args.size} B")  # fmt: skip
@@ -238,6 +278,14 @@ def main() -> None:
         for k in {k for k, _ in runs}:
             ratio = runs[k, "gateway"][0].rate / runs[k, "fleet"][0].rate
             print(f"{f'  K={k}':30}{ratio:>8.2f}")
+    if args.lone:
+        proof = proof_seconds()
+        bound = plain_lone + proof
+        print(f"\n{'lone task, median s':30}{'Shardy':>8}{'plain':>8}{'+proof':>8}{'ratio':>7}"
+              "  (target <= 1.5)")  # fmt: skip
+        for (k, path), mine in lone.items():
+            print(f"{f'  K={k}, {path}':30}{mine:>8.3f}{plain_lone:>8.3f}{bound:>8.3f}"
+                  f"{mine / bound:>7.2f}")  # fmt: skip
     print(f"{'':34}{'Shardy':>12}{'json+base64':>14}{'ratio':>8}")
     print(f"{'64 KiB body encode+decode (µs)':34}{t_frame * 1e6:>12.1f}{t_json * 1e6:>14.1f}"
           f"{t_frame / t_json:>8.2f}")  # fmt: skip

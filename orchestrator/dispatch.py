@@ -86,6 +86,7 @@ def dispatch(
         replicas_sent=sent,
         rounds_sent=1,
         rounds_settled=0,
+        sweeps=0,
         state="running",
         agreeing=0,
         published=False,

@@ -160,6 +160,7 @@ def _replay_one(app: ShardyCelery, entry: Entry, rounds: dict[str, int]):
             note = f"covered by replay round {rounds[task.id]}"
         else:
             send = dispatch.new_round(app, task)
+            task.sweeps = 0  # a replayed task gets the sweeper's patience anew
             rounds[task.id] = task.rounds_sent
             note = f"replayed as round {task.rounds_sent} ({task.redundancy} replicas)"
         row.replayed_at, row.replay_note = utcnow(), note

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from shardy.attestations import Attestation, BatchPart
@@ -113,15 +113,42 @@ class Client:
         items = list(payloads)
         if not progress:
             return [self.submit(kernel, p, **kw) for p in items]
-        from rich.progress import Progress
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        handles = []
-        with Progress(transient=True) as bar:
-            job = bar.add_task(f"submitting {kernel}", total=len(items))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())  # fmt: skip
+        handles: list[TaskHandle] = []
+        with Progress(*columns, transient=True) as bar:
+            sent = bar.add_task(f"submitted {kernel}", total=len(items), rate="")
+            done = bar.add_task("settled", total=len(items), rate="")
+            started = time.monotonic()
             for p in items:
                 handles.append(self.submit(kernel, p, **kw))
-                bar.advance(job)
+                bar.advance(sent)
+                self._show_settled(bar, done, handles, started)
+            while not self._show_settled(bar, done, handles, started):
+                time.sleep(0.25)
         return handles
+
+    def _show_settled(self, bar: Any, job: Any, handles: list[TaskHandle], since: float) -> bool:
+        """Update the "settled" bar (verified or dead, with a rate); True when all are."""
+        from shardy.store import Task
+
+        ids = [h.id for h in handles]
+        with self.app.store.read() as s:
+            n = s.scalar(
+                select(func.count()).select_from(Task)
+                .where(Task.id.in_(ids), Task.state.in_(("verified", "dead")))
+            )  # fmt: skip
+        rate = n / max(1e-9, time.monotonic() - since)
+        bar.update(job, completed=n, rate=f"{rate:.1f} tasks/s")
+        return n == bar.tasks[job].total
 
     def close(self) -> None:
         """Drop Celery's result subscriptions (call before the broker goes away)."""
@@ -325,5 +352,8 @@ def submit(
 def map(  # noqa: A001 - the public contract names it map
     kernel: str, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
 ) -> list[TaskHandle]:
-    """Submit ``kernel`` once per payload; ``progress=True`` shows a progress bar."""
+    """Submit ``kernel`` once per payload.
+
+    With ``progress=True`` it shows submission and settled completion (verified or
+    dead-lettered) with a rate and an ETA, and returns once every task has settled."""
     return default_client().map(kernel, payloads, progress=progress, **kw)

@@ -70,7 +70,10 @@ class Settings:
         default=256 * 1024 * 1024, metadata={"doc": "Largest output a kernel may produce."}
     )
     task_time_limit: int = field(
-        default=300, metadata={"doc": "Hard time limit of one replica (s)."}
+        default=300,
+        metadata={
+            "doc": "Time limit of one replica's preprocessing and kernel (s), in every pool."
+        },
     )
     visibility_timeout: int | None = field(
         default=None,
@@ -106,12 +109,18 @@ class Settings:
         metadata={"doc": "Seconds a rotated-out verifier key is still accepted."},
     )
     attest_batch: int = field(
-        default=1,
-        metadata={"doc": "Replicas per Groth16 proof (K); 1 proves every replica on its own."},
+        default=16,
+        metadata={
+            "doc": "Most replicas per Groth16 proof: a worker proves whatever is waiting "
+            "whenever its prover is free (one alone when idle, more under load), up to this "
+            "cap; 1 proves every replica on its own."
+        },
     )
     attest_wait_ms: int = field(
-        default=250,
-        metadata={"doc": "Longest a replica waits for its attestation batch to fill (ms)."},
+        default=0,
+        metadata={
+            "doc": "Extra time a batch may wait to fill (ms); 0: prove what is waiting at once."
+        },
     )
     task_events: bool = field(
         default=False,

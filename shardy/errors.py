@@ -51,6 +51,11 @@ class GPUError(TransientError):
     """The GPU device failed or was lost; the device is recreated and the replica retried."""
 
 
+class ReplicaTimeLimit(TransientError):
+    """A replica's preprocessing and kernel ran past SHARDY_TASK_TIME_LIMIT; retried with
+    backoff (another worker may be faster), dead-lettered beyond SHARDY_RETRY_MAX."""
+
+
 class PreprocessError(WorkerError):
     """A WASM (or fallback) preprocessor trapped, ran out of fuel or memory, or got bad input."""
 

@@ -33,7 +33,9 @@ needs_snarkjs = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def cluster():
-    settings = make_settings(short_home())
+    # one proof per replica: the forger forges replica statements, and the replay and
+    # rotation checks below hand settle replica attestations
+    settings = make_settings(short_home(), attest_batch=1)
     yield from start_cluster(settings, workers=4, worker_modules={3: ["behaviour_forger"]})
 
 

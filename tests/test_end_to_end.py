@@ -224,3 +224,8 @@ def test_library_kernels_verify_through_submit(cluster, kernel, data, params, se
     expected = k.reference(data, k.resolve_params(params), seed)
     assert np.array_equal(np.asarray(res.output).reshape(expected.shape), expected)
     assert sum(a.agrees for a in res.attestations) >= 2
+
+
+def test_map_with_progress_returns_once_every_task_settled(cluster):
+    handles = cluster.client.map("histogram", [payload(700, i) for i in range(4)], progress=True)
+    assert [h.status().state for h in handles] == ["verified"] * 4

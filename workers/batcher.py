@@ -1,7 +1,10 @@
 """Batch attestation on the worker: replicas wait in a buffer; one Groth16 proof per batch.
 
-A batch is proven when it holds K replicas or its oldest replica has waited T ms, whichever
-comes first (SHARDY_ATTEST_BATCH, SHARDY_ATTEST_WAIT_MS). Each replica's Celery task blocks in
+Whenever the prover is free it proves what is waiting, up to K replicas (SHARDY_ATTEST_BATCH):
+one alone when the worker is idle, more under load, as replicas gather while it proves. It
+waits only for replicas this worker is computing right now (they are about to join; at most
+`COMING_WAIT_S`), and, if SHARDY_ATTEST_WAIT_MS is set, until the oldest has waited that
+long. Each replica's Celery task blocks in
 `Batcher.attest` until the proof of its batch is stored, so with ``acks_late`` a replica is
 acknowledged only once its proof exists: a worker killed mid-batch loses nothing (redelivery).
 Replicas proven under different verifier keys (during a rotation) never share a batch.
@@ -9,14 +12,18 @@ Replicas proven under different verifier keys (during a rotation) never share a 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from shardy import merkle
 from shardy.attestations import BatchReceipt
 from shardy.errors import TransientError
+
+#: The longest a batch waits for replicas this worker is computing to join it (s).
+COMING_WAIT_S = 0.1
 
 #: ``prove(key_id, leaves) -> receipt of leaf 0`` (batch id, root, size, key, proof reference).
 ProveBatch = Callable[[str, list[bytes]], BatchReceipt]
@@ -50,7 +57,23 @@ class Batcher:
         self._prove = prove
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
+        self._coming = 0  # replicas being computed by this worker: they will join soon
+        # under load, the threads a proven batch frees pick up the next replicas: the next
+        # batch expects as many of them for a moment after it (none when idle)
+        self._expected, self._freed_at = 0, 0.0
         threading.Thread(target=self._loop, name="shardy-batcher", daemon=True).start()
+
+    @contextlib.contextmanager
+    def computing(self) -> Iterator[None]:
+        """Around a replica's computation: a batch due meanwhile may wait for it briefly."""
+        with self._cond:
+            self._coming += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._coming -= 1
+                self._cond.notify()
 
     def attest(self, key_id: str, leaf: bytes, timeout: float) -> BatchReceipt:
         """Add a leaf and wait for its batch: the receipt plus this leaf's index and path.
@@ -62,6 +85,7 @@ class Batcher:
         entry = _Pending(key_id, leaf)
         with self._cond:
             self._pending.append(entry)
+            self._expected = max(0, self._expected - 1)
             self._cond.notify()
         if not entry.done.wait(timeout):
             raise TransientError(f"batch attestation not ready after {timeout:.0f}s; retrying")
@@ -71,18 +95,24 @@ class Batcher:
         return entry.receipt
 
     def _take(self) -> list[_Pending]:
-        """Block until a batch is due, then remove and return it."""
+        """Block until a batch is due, then remove and return it: K waiting replicas of one
+        key, or fewer once none of this worker's replicas is about to join (or they took
+        `COMING_WAIT_S`) and SHARDY_ATTEST_WAIT_MS has passed for the oldest."""
         with self._cond:
             while True:
                 if self._pending:
                     oldest = self._pending[0]
                     same = [p for p in self._pending if p.key_id == oldest.key_id]
-                    due = oldest.added + self.wait - time.monotonic()
-                    if len(same) >= self.size or due <= 0:
+                    now = time.monotonic()
+                    due = oldest.added + self.wait - now
+                    coming = oldest.added + COMING_WAIT_S - now if self._coming else 0.0
+                    if self._expected:  # the threads the last batch freed are coming back
+                        coming = max(coming, self._freed_at + COMING_WAIT_S - now)
+                    if len(same) >= self.size or (due <= 0 and coming <= 0):
                         batch = same[: self.size]
                         self._pending = [p for p in self._pending if p not in batch]
                         return batch
-                    self._cond.wait(due)
+                    self._cond.wait(max(due, coming, 0.001))
                 else:
                     self._cond.wait()
 
@@ -99,5 +129,7 @@ class Batcher:
                 for p in batch:
                     p.error = exc
             finally:
+                with self._cond:
+                    self._expected, self._freed_at = len(batch), time.monotonic()
                 for p in batch:
                     p.done.set()

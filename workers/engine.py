@@ -5,11 +5,14 @@ one replica from payload bytes to output and attestation."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +21,7 @@ import orjson
 from shardy import merkle
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.config import Settings
-from shardy.errors import KernelError, PayloadError
+from shardy.errors import KernelError, PayloadError, ReplicaTimeLimit
 from shardy.kernels import registry
 from shardy.messages import ReplicaOrder
 from shardy.workers.batcher import Batcher
@@ -64,11 +67,45 @@ class Engine:
         self.keys = keys
         self._store_batch = store_batch
         self._preprocessor: Preprocessor | None = None
+        #: replicas abandoned past the time limit (their threads may still be running)
+        self.overdue = 0
         self.batcher = (
             Batcher(settings.attest_batch, settings.attest_wait_ms, self._prove_batch)
             if settings.attest_batch > 1
             else None
         )
+
+    def bounded(self, work: Callable[[], Any], what: str) -> Any:
+        """Run ``work`` on a thread of its own and wait at most SHARDY_TASK_TIME_LIMIT.
+
+        Celery enforces its time limits only in a prefork pool; a batching worker (threads
+        pool) and a remote worker have none. Python cannot stop a thread, nor wgpu a
+        submitted dispatch: past the limit the replica fails with `ReplicaTimeLimit` (retried
+        elsewhere) and its thread is abandoned, counted in `overdue`; the worker serves on.
+
+        Raises:
+            ReplicaTimeLimit: ``work`` did not finish in time.
+        """
+        done: Future = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(work())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                done.set_exception(exc)
+
+        threading.Thread(target=run, name="shardy-replica", daemon=True).start()
+        limit = self.settings.task_time_limit
+        try:
+            return done.result(timeout=limit)
+        except FutureTimeout:
+            self.overdue += 1
+            log.error("%s ran past %d s; its thread is abandoned (%d so far)", what, limit,
+                      self.overdue)  # fmt: skip
+            raise ReplicaTimeLimit(
+                f"{what} ran past SHARDY_TASK_TIME_LIMIT ({limit} s) in preprocessing or its "
+                "kernel; raise the limit or make the work smaller"
+            ) from None
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -139,6 +176,20 @@ def compute(
         KernelError, PayloadError, PreprocessError, ProofError: permanent failures.
         TransientError (GPUError, BlobUnavailable): worth retrying.
     """
+    coming = engine.batcher.computing() if engine.batcher else contextlib.nullcontext()
+    with coming:  # a batch due meanwhile may wait for this replica to join it
+        output, digest, timings = engine.bounded(
+            lambda: _run(engine, order, payload, digest_of, report), order.summary()
+        )
+    report("attest", STAGES["attest"])
+    t3 = time.perf_counter()
+    attestation = engine.attestation(order, digest)
+    timings["attest"] = time.perf_counter() - t3
+    return Computed(output, digest, attestation, timings)
+
+
+def _run(engine, order, payload, digest_of, report) -> tuple[Any, str, dict[str, float]]:
+    """Preprocess and run the kernel; (output, its digest, stage timings)."""
     s = engine.settings
     kernel = registry.get(order.kernel)
     plan = kernel.make_plan(len(payload), order.params, order.seed)
@@ -160,9 +211,8 @@ def compute(
         output = engine.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
     t2 = time.perf_counter()
     digest = digest_of(output)
-    t3 = time.perf_counter()
-    report("attest", STAGES["attest"])
-    attestation = engine.attestation(order, digest)
-    t4 = time.perf_counter()
-    timings = {"preprocess": t1 - t0, "gpu": t2 - t1, "store": t3 - t2, "attest": t4 - t3}
-    return Computed(output, digest, attestation, timings)
+    return (
+        output,
+        digest,
+        {"preprocess": t1 - t0, "gpu": t2 - t1, "store": time.perf_counter() - t2},
+    )

@@ -59,6 +59,8 @@ class Task(Base):
     replicas_sent: Mapped[int] = mapped_column(Integer, default=0)
     rounds_sent: Mapped[int] = mapped_column(Integer, default=0)
     rounds_settled: Mapped[int] = mapped_column(Integer, default=0)
+    #: fresh rounds the sweeper sent this task (its silence must last stale_after × 2^sweeps)
+    sweeps: Mapped[int] = mapped_column(Integer, default=0)
     #: pending → running → verified | dead
     state: Mapped[str] = mapped_column(String(16), index=True)
     digest: Mapped[str | None] = mapped_column(String(64))

@@ -54,6 +54,9 @@ class Ledger:
     duplicate_votes: int = 0
     byzantine_accepted: int = 0
     chord_errors: int = 0
+    #: rounds the sweeper re-sent, and seconds from the first submit to the last settle
+    resent_rounds: int = 0
+    settle_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -191,7 +194,7 @@ def run_crash(
     # under load (results still landing) are not taken for lost tasks
     settings = make_settings(short_home(), visibility_timeout=4, task_time_limit=60, stale_after=15)
     with cluster(settings, workers=workers) as rc:
-        jobs = {}
+        jobs, t0 = {}, time.monotonic()
         for kernel, data, params in payloads(n_tasks, seed):
             jobs[rc.client.submit(kernel, data, params=params).id] = (kernel, data, params)
         ids = list(jobs)
@@ -207,6 +210,7 @@ def run_crash(
             if seen != last_seen:
                 last_seen, last_change = seen, time.monotonic()
             if done == len(ids) or time.monotonic() - last_change > stall_s:
+                ledger.settle_s = time.monotonic() - t0
                 break  # all settled, or nothing moved for stall_s (lost tasks)
             if not redis_done and redis_restart and done >= len(ids) // 3:
                 restart_redis(rc)
@@ -234,10 +238,9 @@ def run_crash(
         ledger.verified_after_replay = sum(v == "verified" for v in st.values())
         ledger.lost = len(ids) - ledger.verified_after_replay
         ledger.notes += [f"task {t} ended {v}" for t, v in st.items() if v != "verified"]
-        ledger.chord_errors = sum(
-            log.read_text(errors="replace").count("raised: ChordError")
-            for log in rc.cluster.logdir.glob("*.log")
-        )
+        logs = [log.read_text(errors="replace") for log in rc.cluster.logdir.glob("*.log")]
+        ledger.chord_errors = sum(text.count("raised: ChordError") for text in logs)
+        ledger.resent_rounds = sum(text.count("was silent; sent round") for text in logs)
         audit(rc, ledger, jobs)
     return ledger
 
@@ -252,9 +255,16 @@ class Fleet:
 
 
 def byzantine_settings() -> Settings:
-    """Eight workers (three honest), every task on all of them, three honest votes decide."""
+    """Eight workers (three honest), every task on all of them, three honest votes decide.
+    One proof per replica: the forger and the replayer forge and steal replica statements
+    (batch statements are attacked in tests/test_batch_attestation.py)."""
     return make_settings(
-        short_home(), redundancy_factor=8, quorum=3, visibility_timeout=10, task_time_limit=90
+        short_home(),
+        redundancy_factor=8,
+        quorum=3,
+        visibility_timeout=10,
+        task_time_limit=90,
+        attest_batch=1,
     )
 
 

@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 from chaos_support import cluster, oracle
 from cluster_support import make_settings, short_home
+from sqlalchemy import select
 
 from shardy.config import Settings
 from shardy.errors import PayloadError, PreprocessError, TaskFailed
 from shardy.ops.flower import flower_command, flower_env
 from shardy.p2p.identity import load_or_create_identity
+from shardy.store import DeadLetter
 from shardy.workers.preprocess import Preprocessor
 
 pytestmark = pytest.mark.timeout(600)
@@ -133,6 +135,9 @@ def test_password_acl_redis_with_limits_end_to_end(own_redis) -> None:
         slow = rc.client.submit("slow_histogram", data(100))  # sleeps past the time limit
         with pytest.raises(TaskFailed, match="dead-lettered"):
             slow.get(timeout=240)
+        with rc.app.store.session() as s:  # every worker pool enforces the limit (threads too)
+            reasons = s.scalars(select(DeadLetter.reason).where(DeadLetter.task_id == slow.id))
+            assert any("SHARDY_TASK_TIME_LIMIT" in r for r in reasons)
         assert all(p.poll() is None for p in rc.cluster.procs.values())
         assert grep_secrets(home, rc.cluster.logdir, [PASSWORD, ACL_PASSWORD]) == []
 
