@@ -17,7 +17,8 @@ from shardy.blobs import BlobRef
 from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
 from shardy.config import quorum_for
 from shardy.errors import ConfigError, KernelError, PayloadError
-from shardy.kernels import registry
+from shardy.kernels import catalog
+from shardy.kernels.shipped import WgslKernel, is_shipped
 from shardy.messages import ReplicaOrder
 from shardy.orchestrator import keys
 from shardy.store import Assignment, Replica, Task
@@ -26,8 +27,8 @@ from shardy.store.models import utcnow
 
 def dispatch(
     app: ShardyCelery,
-    kernel: str,
-    payload: bytes | bytearray | memoryview,
+    kernel: str | WgslKernel,
+    payload: bytes | bytearray | memoryview | Mapping[str, Any],
     *,
     seed: int = 0,
     output_len: int | None = None,
@@ -37,13 +38,24 @@ def dispatch(
 ) -> Task:
     """Validate, record and send a task. Returns the task row.
 
+    A `WgslKernel` is recorded (SQL and blob store, once per hash) and travels with the task;
+    its payload may be given as its inputs (name -> values), packed by `WgslKernel.pack`.
+
     Raises:
         KernelError: unknown kernel, bad params, or ``output_len`` disagrees with the kernel.
         PayloadError: the payload exceeds SHARDY_MAX_PAYLOAD.
         ConfigError: redundancy/quorum out of range.
     """
     s = app.settings
-    k = registry.get(kernel)
+    if isinstance(kernel, WgslKernel):
+        if isinstance(payload, Mapping):
+            payload = kernel.pack(payload, params)
+        k = catalog.save(app, kernel)
+    elif isinstance(payload, Mapping):
+        raise KernelError("inputs by name need a WgslKernel; pass the payload as bytes")
+    else:
+        k = catalog.lookup(app, kernel)
+    kernel = k.name
     data = memoryview(payload).cast("B")
     if len(data) > s.max_payload:
         raise PayloadError(
@@ -139,6 +151,8 @@ def plan_round(
     workers if the caller has just read them). The replicas prove with the key active now
     (`shardy.orchestrator.keys.active_key`)."""
     key_id = keys.active_key(app)
+    if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there
+        catalog.publish(app, catalog.lookup(app, task.kernel))
     targets = routing.assign(app.redis, len(replicas), exclude, live)
     orders = tuple(
         (

@@ -16,7 +16,7 @@ from shardy.attestations import BatchProof
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
-from shardy.kernels import Determinism, registry
+from shardy.kernels import Determinism, catalog
 from shardy.orchestrator import dispatch, evidence, intake, quorum, reputation
 from shardy.store import DeadLetter, Replica, Task
 from shardy.store.models import utcnow
@@ -77,7 +77,8 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
     """Outputs by replica as arrays of the kernel's dtype (tolerance kernels only)."""
-    dtype = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed).dtype
+    kernel = catalog.lookup(app, task.kernel)
+    dtype = kernel.make_plan(task.payload_size, task.params, task.seed).dtype
     out = {}
     for replica, ref in refs.items():
         try:
@@ -91,11 +92,11 @@ def _output_refs(rows: list[Replica]) -> dict[int, BlobRef]:
     return {r.replica: BlobRef(r.output_sha256, r.output_size) for r in rows}
 
 
-def _tolerance(task: Task) -> Determinism | None:
+def _tolerance(app: ShardyCelery, task: Task) -> Determinism | None:
     """The kernel's tolerance, or None for exact (or unknown) kernels."""
     try:
-        det = registry.get(task.kernel).determinism
-    except KernelError:
+        det = catalog.lookup(app, task.kernel).determinism
+    except (KernelError, BlobError):
         return None
     return det if det.mode == "tolerance" else None
 
@@ -110,7 +111,7 @@ def _decide(
 ) -> Outcome:
     valid = [r for r in rows if r.status == "ok" and r.proof_valid and _counts(session, r)]
     votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
-    tol = _tolerance(task)
+    tol = _tolerance(app, task)
     if tol is not None:  # float kernels: agree within tolerance, not bit for bit
         outputs = _outputs(app, task, _output_refs(valid))
         votes = quorum.tolerance_votes(votes, outputs, tol.atol, tol.rtol)
@@ -180,7 +181,7 @@ def _judge_late(
     app: ShardyCelery, session: Session, task: Task, rows: list[Replica], fresh: list[Replica]
 ) -> None:
     """Give late replicas of an already verified task their verdict."""
-    tol = _tolerance(task)
+    tol = _tolerance(app, task)
     if tol is not None and fresh:
         verified = {-1: BlobRef(task.output_sha256, task.output_size)}
         outs = _outputs(app, task, {**verified, **_output_refs(fresh)})

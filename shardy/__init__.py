@@ -34,6 +34,8 @@ from shardy.errors import (
     UnknownTask,
     WorkerError,
 )
+from shardy.kernels.kernel import Determinism
+from shardy.kernels.shipped import Buffer, WgslKernel
 
 __all__ = [
     "Attestation",
@@ -42,8 +44,10 @@ __all__ = [
     "BlobNotFound",
     "BlobUnavailable",
     "BrokerUnavailable",
+    "Buffer",
     "Client",
     "ConfigError",
+    "Determinism",
     "FrameError",
     "GPUError",
     "GatewayError",
@@ -63,6 +67,7 @@ __all__ = [
     "TransientError",
     "UnknownTask",
     "VerifiedResult",
+    "WgslKernel",
     "WorkerError",
     "map",
     "submit",

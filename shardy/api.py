@@ -18,7 +18,8 @@ from shardy.attestations import Attestation, BatchPart
 from shardy.blobs import BlobRef
 from shardy.config import Settings
 from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
-from shardy.kernels import registry
+from shardy.kernels import catalog
+from shardy.kernels.shipped import WgslKernel
 from shardy.settled import Waiter
 
 #: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
@@ -76,8 +77,8 @@ class Client:
 
     def submit(
         self,
-        kernel: str,
-        payload: bytes | bytearray | memoryview | np.ndarray,
+        kernel: str | WgslKernel,
+        payload: bytes | bytearray | memoryview | np.ndarray | Mapping[str, Any],
         *,
         seed: int = 0,
         output_len: int | None = None,
@@ -107,7 +108,12 @@ class Client:
         return TaskHandle(task.id, self)
 
     def map(
-        self, kernel: str, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
+        self,
+        kernel: str | WgslKernel,
+        payloads: Iterable[Any],
+        *,
+        progress: bool = False,
+        **kw: Any,
     ) -> list[TaskHandle]:
         """Submit one task per payload; see `shardy.map`."""
         items = list(payloads)
@@ -261,10 +267,14 @@ class TaskHandle:
                 f"task {task.id}: the stored output does not hash to the verified digest "
                 f"{task.digest}; the result store was tampered with, do not use it"
             )
-        plan = registry.get(task.kernel).make_plan(task.payload_size, task.params, task.seed)
-        output = np.frombuffer(data, dtype=plan.dtype)
-        if plan.shape is not None:
-            output = output.reshape(plan.shape)
+        kernel = catalog.lookup(app, task.kernel)
+        if kernel.spec is not None:  # a shipped kernel: values of its typed output
+            output = kernel.spec.unpack_output(data, task.params)
+        else:
+            plan = kernel.make_plan(task.payload_size, task.params, task.seed)
+            output = np.frombuffer(data, dtype=plan.dtype)
+            if plan.shape is not None:
+                output = output.reshape(plan.shape)
         return VerifiedResult(
             task_id=task.id,
             kernel=task.kernel,
@@ -315,8 +325,8 @@ def default_client() -> Client:
 
 
 def submit(
-    kernel: str,
-    payload: bytes | bytearray | memoryview | np.ndarray,
+    kernel: str | WgslKernel,
+    payload: bytes | bytearray | memoryview | np.ndarray | Mapping[str, Any],
     *,
     seed: int = 0,
     output_len: int | None = None,
@@ -327,8 +337,10 @@ def submit(
     """Run ``kernel`` on ``payload`` on R distinct workers and verify the result by quorum.
 
     Args:
-        kernel: a registered kernel name (``shardy.kernels.registry.names()``).
-        payload: input bytes (or a numpy array, sent as its raw bytes).
+        kernel: a registered kernel name (``shardy.kernels.registry.names()``), or a
+            `shardy.WgslKernel`, which travels with the task to workers that never saw it.
+        payload: input bytes (or a numpy array, sent as its raw bytes); for a WgslKernel
+            also its inputs by name (``{"a": array, ...}``), packed by its typed layout.
         seed: task seed (part of the task's identity; used by seeded kernels).
         output_len: expected output size in bytes; checked against the kernel when given.
         params: kernel parameters.
@@ -350,7 +362,7 @@ def submit(
 
 
 def map(  # noqa: A001 - the public contract names it map
-    kernel: str, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
+    kernel: str | WgslKernel, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
 ) -> list[TaskHandle]:
     """Submit ``kernel`` once per payload.
 

@@ -69,6 +69,10 @@ class Settings:
     max_output: int = field(
         default=256 * 1024 * 1024, metadata={"doc": "Largest output a kernel may produce."}
     )
+    max_workgroups: int = field(
+        default=1 << 22,
+        metadata={"doc": "Most workgroups one dispatch of a kernel may run on this worker."},
+    )
     task_time_limit: int = field(
         default=300,
         metadata={
@@ -325,6 +329,8 @@ class Settings:
             )
         if self.attest_batch < 1 or self.attest_wait_ms < 0:
             raise ConfigError("need SHARDY_ATTEST_BATCH >= 1 and SHARDY_ATTEST_WAIT_MS >= 0")
+        if self.max_workgroups < 1:
+            raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
         for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")

@@ -56,6 +56,11 @@ class ReplicaTimeLimit(TransientError):
     backoff (another worker may be faster), dead-lettered beyond SHARDY_RETRY_MAX."""
 
 
+class KernelTimeLimit(KernelError):
+    """A shipped kernel ran past SHARDY_TASK_TIME_LIMIT on the GPU. Permanent: a kernel that
+    does not finish is refused rather than handed to the next worker."""
+
+
 class PreprocessError(WorkerError):
     """A WASM (or fallback) preprocessor trapped, ran out of fuel or memory, or got bad input."""
 

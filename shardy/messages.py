@@ -9,6 +9,7 @@ from shardy import frames
 from shardy.attestations import BatchReceipt
 from shardy.blobs import BlobRef
 from shardy.errors import FrameError, PayloadError
+from shardy.kernels.shipped import MAX_SPEC_BYTES
 
 ORDER_KIND = "shardy.order"
 
@@ -31,6 +32,8 @@ class ReplicaOrder:
     exclude: tuple[str, ...] = ()
     #: the worker dispatch assigned the replica to (None: any fleet worker, shared queue)
     assignee: str | None = None
+    #: a shipped kernel's canonical JSON, inline (the gateway adds it for remote workers)
+    kernel_spec: bytes | None = None
 
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
@@ -48,7 +51,15 @@ class ReplicaOrder:
             "exclude": list(self.exclude),
             "assignee": self.assignee,
         }
-        segments = [] if self.payload.inline is None else [self.payload.inline]
+        segments, inline = [], []
+        if self.payload.inline is not None:
+            segments.append(self.payload.inline)
+            inline.append("payload")
+        if self.kernel_spec is not None:
+            segments.append(self.kernel_spec)
+            inline.append("kernel")
+        if inline != ["payload"]:  # the common case needs no list
+            meta["inline"] = inline
         return frames.encode_frame(meta, segments)
 
     @classmethod
@@ -73,9 +84,16 @@ class ReplicaOrder:
         for key, typ in spec.items():
             if type(m.get(key)) is not typ:
                 raise FrameError(f"replica order field {key!r} is missing or not {typ.__name__}")
-        if len(frame.segments) > 1:
-            raise FrameError("replica order carries more than one segment")
-        inline = bytes(frame.segments[0]) if frame.segments else None
+        names = m.get("inline", ["payload"] if frame.segments else [])
+        if names not in ([], ["payload"], ["kernel"], ["payload", "kernel"]):
+            raise FrameError("replica order 'inline' must list payload and/or kernel, in order")
+        if len(frame.segments) != len(names):
+            raise FrameError("replica order segments do not match its 'inline' list")
+        segs = dict(zip(names, frame.segments, strict=True))
+        inline = bytes(segs["payload"]) if "payload" in segs else None
+        kernel_spec = bytes(segs["kernel"]) if "kernel" in segs else None
+        if kernel_spec is not None and len(kernel_spec) > MAX_SPEC_BYTES:
+            raise FrameError(f"replica order's kernel exceeds {MAX_SPEC_BYTES} bytes")
         try:
             ref = BlobRef.from_meta({**m["payload"], "inline": inline})
         except PayloadError as exc:
@@ -87,7 +105,7 @@ class ReplicaOrder:
         exclude = m["exclude"]
         if len(exclude) > 256 or not all(isinstance(w, str) and len(w) <= 255 for w in exclude):
             raise FrameError("replica order exclude list must be at most 256 worker ids")
-        if len(m["task_id"]) > 64 or len(m["kernel"]) > 64 or len(m["key_id"]) > 32:
+        if len(m["task_id"]) > 64 or len(m["kernel"]) > 80 or len(m["key_id"]) > 32:
             raise FrameError("replica order task_id/kernel/key_id too long")
         assignee = m.get("assignee")
         if assignee is not None and not (isinstance(assignee, str) and len(assignee) <= 255):
@@ -104,6 +122,7 @@ class ReplicaOrder:
             key_id=m["key_id"],
             exclude=tuple(exclude),
             assignee=assignee,
+            kernel_spec=kernel_spec,
         )
 
     def summary(self) -> str:

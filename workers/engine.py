@@ -21,8 +21,9 @@ import orjson
 from shardy import merkle
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.config import Settings
-from shardy.errors import KernelError, PayloadError, ReplicaTimeLimit
-from shardy.kernels import registry
+from shardy.errors import GPUError, KernelError, KernelTimeLimit, PayloadError, ReplicaTimeLimit
+from shardy.kernels.catalog import Catalog, Loader
+from shardy.kernels.shipped import is_shipped
 from shardy.messages import ReplicaOrder
 from shardy.workers.batcher import Batcher
 from shardy.workers.gpu import GPU
@@ -54,12 +55,20 @@ class Engine:
         keys: where the circuits of verifier keys come from.
         store_batch: where a batch proof is stored once (the blob store for a fleet worker;
             a remote worker keeps it to send with its results).
+        kernels: where shipped kernels are read by hash (a fleet worker: the blob store; a
+            remote worker gets them inline with the order).
     """
 
     def __init__(
-        self, settings: Settings, secret: int, keys: Circuits, store_batch: StoreBatch
+        self,
+        settings: Settings,
+        secret: int,
+        keys: Circuits,
+        store_batch: StoreBatch,
+        kernels: Loader | None = None,
     ) -> None:
         self.settings = settings
+        self.kernels = Catalog(kernels)
         self.gpu = GPU(settings.gpu_adapter)
         self.gpu_lock = threading.Lock()  # a threads pool (batching) shares one device
         self.secret = secret
@@ -69,13 +78,19 @@ class Engine:
         self._preprocessor: Preprocessor | None = None
         #: replicas abandoned past the time limit (their threads may still be running)
         self.overdue = 0
+        #: an abandoned replica still holds the GPU: this process can compute no more
+        self.wedged = False
+        #: the thread running a dispatch now (None: the GPU is idle)
+        self.gpu_owner: int | None = None
+        #: called once the GPU is wedged (the worker shuts down for a restart)
+        self.on_wedged: Callable[[], None] = lambda: None
         self.batcher = (
             Batcher(settings.attest_batch, settings.attest_wait_ms, self._prove_batch)
             if settings.attest_batch > 1
             else None
         )
 
-    def bounded(self, work: Callable[[], Any], what: str) -> Any:
+    def bounded(self, work: Callable[[], Any], what: str, shipped: bool = False) -> Any:
         """Run ``work`` on a thread of its own and wait at most SHARDY_TASK_TIME_LIMIT.
 
         Celery enforces its time limits only in a prefork pool; a batching worker (threads
@@ -83,8 +98,15 @@ class Engine:
         submitted dispatch: past the limit the replica fails with `ReplicaTimeLimit` (retried
         elsewhere) and its thread is abandoned, counted in `overdue`; the worker serves on.
 
+        If the abandoned thread still holds the GPU (an endless or oversized shader), the
+        device is wedged (wgpu cannot cancel a dispatch, and on lavapipe even a fresh device
+        in the same process waits for it): ``wedged`` is set, later replicas fail over to
+        other workers (GPUError), and ``on_wedged`` lets the worker exit for its supervisor
+        to restart it.
+
         Raises:
             ReplicaTimeLimit: ``work`` did not finish in time.
+            KernelTimeLimit: the same for a shipped kernel (``shipped``): permanent.
         """
         done: Future = Future()
 
@@ -94,7 +116,8 @@ class Engine:
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 done.set_exception(exc)
 
-        threading.Thread(target=run, name="shardy-replica", daemon=True).start()
+        thread = threading.Thread(target=run, name="shardy-replica", daemon=True)
+        thread.start()
         limit = self.settings.task_time_limit
         try:
             return done.result(timeout=limit)
@@ -102,7 +125,11 @@ class Engine:
             self.overdue += 1
             log.error("%s ran past %d s; its thread is abandoned (%d so far)", what, limit,
                       self.overdue)  # fmt: skip
-            raise ReplicaTimeLimit(
+            if self.gpu_owner == thread.ident:  # stuck on the GPU
+                self.wedged = True
+                self.on_wedged()
+            error = KernelTimeLimit if shipped else ReplicaTimeLimit
+            raise error(
                 f"{what} ran past SHARDY_TASK_TIME_LIMIT ({limit} s) in preprocessing or its "
                 "kernel; raise the limit or make the work smaller"
             ) from None
@@ -179,7 +206,9 @@ def compute(
     coming = engine.batcher.computing() if engine.batcher else contextlib.nullcontext()
     with coming:  # a batch due meanwhile may wait for this replica to join it
         output, digest, timings = engine.bounded(
-            lambda: _run(engine, order, payload, digest_of, report), order.summary()
+            lambda: _run(engine, order, payload, digest_of, report),
+            order.summary(),
+            shipped=is_shipped(order.kernel),
         )
     report("attest", STAGES["attest"])
     t3 = time.perf_counter()
@@ -191,8 +220,15 @@ def compute(
 def _run(engine, order, payload, digest_of, report) -> tuple[Any, str, dict[str, float]]:
     """Preprocess and run the kernel; (output, its digest, stage timings)."""
     s = engine.settings
-    kernel = registry.get(order.kernel)
+    inline = order.kernel_spec
+    kernel = engine.kernels.get(order.kernel, None if inline is None else lambda _: inline)
     plan = kernel.make_plan(len(payload), order.params, order.seed)
+    groups = plan.groups[0] * plan.groups[1] * plan.groups[2]
+    if groups > s.max_workgroups:
+        raise KernelError(
+            f"kernel {kernel.name[:17]!r} dispatches {groups} workgroups; this worker allows "
+            f"{s.max_workgroups} (SHARDY_MAX_WORKGROUPS)"
+        )
     t0 = time.perf_counter()
     if kernel.preprocessor is not None:
         report("preprocess", STAGES["preprocess"])
@@ -207,8 +243,17 @@ def _run(engine, order, payload, digest_of, report) -> tuple[Any, str, dict[str,
         raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
     t1 = time.perf_counter()
     report("gpu", STAGES["gpu"])
+    wedged = GPUError("this worker's GPU is held by a dispatch past its time limit; retry")
+    if engine.wedged:
+        raise wedged
     with engine.gpu_lock:
-        output = engine.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
+        if engine.wedged:
+            raise wedged
+        engine.gpu_owner = threading.get_ident()
+        try:
+            output = engine.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)
+        finally:
+            engine.gpu_owner = None
     t2 = time.perf_counter()
     digest = digest_of(output)
     return (

@@ -152,6 +152,7 @@ class GPU:
 
     def _open(self) -> None:
         self._pipelines.clear()
+        self.__dict__.pop("_typed_layouts", None)
         self.adapter = _select(self.selector)
         info = self.adapter.info
         self.name = info.get("device", "") or info.get("description", "unknown")
@@ -188,7 +189,15 @@ class GPU:
         key = (hashlib.sha256(source.encode()).hexdigest(), kernel.entry)
         pipe = self._pipelines.get(key)
         if pipe is None:
-            pipe = compile_kernel(self.device, self.layout, kernel.name, source, kernel.entry)
+            layout = self.layout
+            if kernel.spec is not None:  # a shipped kernel: its own typed bindings
+                from shardy.workers import typed
+
+                layout = typed.layout(self, kernel)
+                name = f"{kernel.spec.label} ({kernel.name[:17]}…)"
+            else:
+                name = kernel.name
+            pipe = compile_kernel(self.device, layout, name, source, kernel.entry)
             self._pipelines[key] = pipe
         return pipe
 
@@ -227,7 +236,11 @@ class GPU:
         if out is None:
             out = np.empty(plan.output_len, dtype=np.uint8)
         view = _writable(out, plan.output_len)
-        if len(data) > self.max_binding or plan.output_len > self.max_binding:
+        if kernel.spec is not None:
+            from shardy.workers import typed
+
+            typed.dispatch(self, kernel, data, plan, view, kernel.resolve_params(params))
+        elif len(data) > self.max_binding or plan.output_len > self.max_binding:
             from shardy.workers.streaming import run_chunked
 
             if seed is None:

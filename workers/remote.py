@@ -37,6 +37,7 @@ from shardy.errors import (
     PreprocessError,
     ProofError,
     TransientError,
+    WorkerError,
 )
 from shardy.keyring import FILES, MANIFEST_FIELD, KeyCache
 from shardy.messages import ReplicaOrder
@@ -265,11 +266,28 @@ def run_remote_worker(settings: Settings, url: str, token: str | None) -> None:
     """
     import signal
 
+    wedged = False
+
     async def main() -> None:
         worker = RemoteWorker(settings, url, token)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, worker.stop)
-        await worker.run()
+        serving = asyncio.current_task()
+
+        def wedge() -> None:  # the failed replica's answer goes out first
+            nonlocal wedged
+            wedged = True
+            if serving is not None:
+                serving.cancel()
+
+        worker.engine.on_wedged = lambda: loop.call_soon_threadsafe(loop.call_later, 1.0, wedge)
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.run()
 
     asyncio.run(main())
+    if wedged:
+        raise WorkerError(
+            "a dispatch ran past SHARDY_TASK_TIME_LIMIT and still holds the GPU; restart this "
+            "worker (its supervisor does) to get a fresh device"
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import socket
 import threading
 
@@ -11,6 +13,7 @@ import redis
 
 from shardy import routing
 from shardy.celery_app import ShardyCelery
+from shardy.kernels.catalog import blob_loader
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
 from shardy.workers.engine import Engine
@@ -62,10 +65,25 @@ class WorkerRuntime:
         self.hostname = socket.gethostname()
         secret = worker_secret(self.settings, self.worker_id)
         keys = KeyCache(app.redis, self.settings.home / "keys")
-        self.engine = Engine(self.settings, secret, keys, self._store_batch)
+        self.engine = Engine(
+            self.settings, secret, keys, self._store_batch, kernels=blob_loader(app.redis)
+        )
+        self.engine.on_wedged = self._wedged
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
         self._progress = ProgressWriter(app.redis)
+
+    def _wedged(self) -> None:
+        """A dispatch past its time limit holds the GPU: leave, so the supervisor restarts
+        this worker on a fresh device (after the failed replica's result is returned)."""
+        from billiard.process import current_process
+
+        log.critical("the GPU is wedged by a dispatch past its time limit; shutting down")
+        if current_process().name == "MainProcess":  # warm shutdown: in-flight work finishes
+            kill = lambda: os.kill(os.getpid(), signal.SIGTERM)  # noqa: E731
+        else:  # a prefork child: the pool replaces it
+            kill = lambda: os._exit(70)  # noqa: E731
+        threading.Timer(1.0, kill).start()
 
     def _store_batch(self, proof: bytes) -> tuple[str, int]:
         ref = self.app.blobs.put(proof, inline=False)

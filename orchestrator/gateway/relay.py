@@ -23,7 +23,9 @@ from sqlalchemy import select
 from shardy import deadletter, routing
 from shardy import session as wire
 from shardy.blobs import BlobRef
-from shardy.errors import BlobError, GatewayError
+from shardy.errors import BlobError, BlobNotFound, GatewayError
+from shardy.kernels.catalog import blob_loader
+from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway.server import Gateway
 from shardy.orchestrator.gateway.sessions import SessionLost
@@ -70,7 +72,13 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
         payload = order.payload.inline
         if payload is None:
             payload = gw.app.blobs.get(order.payload)
-        inline = replace(order, payload=BlobRef(order.payload.sha256, order.payload.size, payload))
+        spec = None
+        if is_shipped(order.kernel):  # the worker never saw it: it travels with the order
+            spec = blob_loader(gw.app.redis)(order.kernel[len(PREFIX) :])
+            if spec is None:
+                raise BlobNotFound(f"shipped kernel {order.kernel[5:17]} is not in the store")
+        ref = BlobRef(order.payload.sha256, order.payload.size, payload)
+        inline = replace(order, payload=ref, kernel_spec=spec)
         key = (order.task_id, order.round, order.replica)
         started = time.perf_counter()
         answer = gw.sessions.call(session, key, inline.encode(), order.output_len,
@@ -81,7 +89,7 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
             raise Retry(0.0) from None  # it came back: send it the order again, once
         return _elsewhere(gw, order, str(exc), reassigned)
     except BlobError as exc:
-        return _dead(gw, order, frame, f"payload unavailable: {exc}", attempt)
+        return _dead(gw, order, frame, f"payload or kernel unavailable: {exc}", attempt)
     if isinstance(answer, wire.Failure):
         if answer.permanent or attempt >= s.retry_max:
             return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)

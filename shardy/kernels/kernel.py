@@ -83,6 +83,8 @@ class Kernel:
             bytes: 4 (whole u32 words), or 16 for shaders that view them as ``array<vec4<u32>>``.
         chunking: how the output composes over payload chunks (None: the payload must fit
             one binding).
+        spec: the `shardy.kernels.shipped.WgslKernel` of a shipped kernel (its typed
+            bindings replace the three-binding ABI), else None.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Kernel:
     source_override: str | None = None
     align: int = 4
     chunking: Chunking | None = None
+    spec: Any = None
 
     def source(self) -> str:
         """The WGSL source text."""
@@ -112,6 +115,8 @@ class Kernel:
 
     def resolve_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults merged with ``params``; unknown names raise KernelError."""
+        if self.spec is not None:
+            return self.spec.resolve_params(params)
         params = dict(params or {})
         unknown = sorted(set(params) - set(self.params))
         if unknown:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -47,7 +48,8 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kernel: Mapped[str] = mapped_column(String(64))
+    #: a built-in's name, or ``wgsl-<sha256>`` of a shipped kernel (`ShippedKernel`)
+    kernel: Mapped[str] = mapped_column(String(80))
     seed: Mapped[int] = mapped_column(BigInteger)
     output_len: Mapped[int] = mapped_column(BigInteger)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -216,6 +218,17 @@ class VerifierKey(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ShippedKernel(Base):
+    """A kernel submitted as data (`shardy.WgslKernel`), by the sha256 of its canonical JSON."""
+
+    __tablename__ = "kernels"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AttestationBatch(Base):

@@ -1,0 +1,421 @@
+"""Kernels as data: WGSL plus typed bindings and size rules, content-addressed, shipped with tasks.
+
+A `WgslKernel` is everything a worker needs to run a kernel it has never seen: the WGSL source,
+the typed layout of each input, of the output and of the uniform params (`shardy.layout`), the
+workgroup size, a rule for the dispatch grid and for each runtime-sized buffer's length
+(`shardy.kernels.rules`), and its determinism. Its canonical JSON is hashed; the kernel's name
+is ``wgsl-<sha256>``, so the task, verified and gossip records that carry the name bind the
+exact kernel. The bindings of group 0 are generated from the layout: inputs at 0..n-1
+(``var<storage, read>``), the output at n (``var<storage, read_write>``, zeroed), the uniform
+struct at n+1. The payload holds the inputs back to back, each at a 256-byte-aligned offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shardy.errors import KernelError
+from shardy.kernels import rules
+from shardy.kernels.kernel import EXACT, MAX_GROUPS, Determinism, Kernel, Plan
+from shardy.layout import (
+    Array,
+    Matrix,
+    Scalar,
+    Struct,
+    Vector,
+    WgslType,
+    binding,
+    byte_size,
+    declarations,
+    pack,
+    unpack,
+)
+from shardy.layout.serial import from_data, to_data
+from shardy.layout.types import check_name
+
+PREFIX = "wgsl-"
+FORMAT = "shardy.kernel/1"
+MAX_SPEC_BYTES = 256 << 10
+MAX_INPUTS = 8
+MAX_PARAMS = 64
+#: WebGPU's default minStorageBufferOffsetAlignment: every input starts at a multiple of it.
+OFFSET_ALIGN = 256
+#: WebGPU's default per-workgroup limits (x, y, z and invocations).
+WORKGROUP_LIMITS = (256, 256, 64, 256)
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A typed binding: ``count`` is the element-count rule of a runtime-sized array (None for
+    fixed-size types)."""
+
+    name: str
+    type: WgslType
+    count: str | None = None
+
+    def elements(self, params: Mapping[str, Any]) -> int | None:
+        """The runtime-sized array's element count for these params (None: fixed size)."""
+        if self.count is None:
+            return None
+        n = rules.evaluate(self.count, params)
+        if n < 1:
+            raise KernelError(f"buffer {self.name!r}: count {self.count!r} is {n}; it must be >= 1")
+        return n
+
+    def nbytes(self, params: Mapping[str, Any]) -> int:
+        """Bytes the buffer takes for these params (a multiple of 4, as WebGPU binds)."""
+        size = byte_size(self.type, self.elements(params))
+        if size % 4:
+            raise KernelError(
+                f"buffer {self.name!r} takes {size} bytes; WebGPU binds multiples of 4"
+            )
+        return size
+
+
+@dataclass(frozen=True)
+class WgslKernel:
+    """A kernel that travels with its task (see the module docs and docs/kernels.md).
+
+    Attributes:
+        source: WGSL with the entry point; it uses the generated bindings and may use the
+            constants ``WG_X``, ``WG_Y``, ``WG_Z`` (the workgroup size).
+        inputs: typed read-only inputs, bound at 0..n-1.
+        output: the typed output, bound at n (zeroed before the dispatch).
+        grid: invocations per dimension (1 to 3 rules); workgroups = ceil(grid / workgroup).
+        workgroup_size: (x, y, z), within WebGPU's default limits.
+        uniforms: a struct whose members are params of the same names, bound at n+1.
+        params: accepted params with their defaults (ints or floats).
+        determinism: exact, or tolerance (outputs of f32/f16 only).
+        entry: the compute entry point.
+        label: a human name for logs and `shardy status` (part of the hash).
+    """
+
+    source: str
+    inputs: tuple[Buffer, ...]
+    output: Buffer
+    grid: tuple[str, ...]
+    workgroup_size: tuple[int, int, int] = (64, 1, 1)
+    uniforms: Struct | None = None
+    params: Mapping[str, int | float] = field(default_factory=dict)
+    determinism: Determinism = EXACT
+    entry: str = "main"
+    label: str = "wgsl"
+    #: sha256 of `to_json` (set on construction)
+    hash: str = field(init=False, repr=False, compare=False, default="")
+    _json: bytes = field(init=False, repr=False, compare=False, default=b"")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "grid", tuple(self.grid))
+        object.__setattr__(self, "workgroup_size", tuple(self.workgroup_size))
+        object.__setattr__(self, "params", dict(self.params))
+        _validate(self)
+        data = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
+        object.__setattr__(self, "_json", data.encode())
+        object.__setattr__(self, "hash", hashlib.sha256(self._json).hexdigest())
+
+    # ---- identity ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``wgsl-<sha256 of the canonical JSON>``: the name tasks and records carry."""
+        return PREFIX + self.hash
+
+    def to_data(self) -> dict[str, Any]:
+        """The kernel as JSON-able data (the hashed form)."""
+        det = self.determinism
+        return {
+            "format": FORMAT,
+            "label": self.label,
+            "source": self.source,
+            "entry": self.entry,
+            "inputs": [_buffer_data(b) for b in self.inputs],
+            "output": _buffer_data(self.output),
+            "uniforms": None if self.uniforms is None else to_data(self.uniforms),
+            "params": self.params,
+            "grid": list(self.grid),
+            "workgroup_size": list(self.workgroup_size),
+            "determinism": {"mode": det.mode, "atol": det.atol, "rtol": det.rtol},
+        }
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes (sorted keys, no spaces): what is stored and hashed."""
+        return self._json
+
+    @classmethod
+    def from_json(cls, data: bytes, expect_hash: str | None = None) -> WgslKernel:
+        """Parse a shipped kernel (untrusted bytes), checking its hash when given.
+
+        Raises:
+            KernelError: too large, not the canonical JSON of a valid kernel, or another hash.
+        """
+        if len(data) > MAX_SPEC_BYTES:
+            raise KernelError(f"kernel description of {len(data)} bytes exceeds {MAX_SPEC_BYTES}")
+        if expect_hash is not None and hashlib.sha256(data).hexdigest() != expect_hash:
+            raise KernelError(f"kernel bytes do not hash to {expect_hash[:12]}; refusing them")
+        try:
+            d = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise KernelError(f"kernel description is not JSON: {exc}") from None
+        kernel = _from_data(d)
+        if kernel.to_json() != bytes(data):
+            raise KernelError("kernel description is not in canonical form (sorted, compact)")
+        return kernel
+
+    # ---- the WGSL --------------------------------------------------------------------------
+
+    def wgsl(self) -> str:
+        """The full module: generated types, constants and bindings, then the source."""
+        types = [b.type for b in self.inputs] + [self.output.type]
+        types += [self.uniforms] if self.uniforms is not None else []
+        n = len(self.inputs)
+        lines = [
+            binding(0, i, b.name, b.type, "storage", "read") for i, b in enumerate(self.inputs)
+        ]
+        lines.append(binding(0, n, self.output.name, self.output.type, "storage", "read_write"))
+        if self.uniforms is not None:
+            lines.append(binding(0, n + 1, "params", self.uniforms, "uniform"))
+        x, y, z = self.workgroup_size
+        consts = f"const WG_X: u32 = {x}u;\nconst WG_Y: u32 = {y}u;\nconst WG_Z: u32 = {z}u;\n"
+        head = "// generated by shardy from the kernel's typed layout\n" + declarations(*types)
+        return f"{head}\n{consts}\n" + "\n".join(lines) + "\n\n" + self.source
+
+    # ---- sizes and packing -----------------------------------------------------------------
+
+    def resolve_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Defaults merged with ``params``; unknown names or changed types raise KernelError."""
+        given = dict(params or {})
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            raise KernelError(
+                f"kernel {self.label!r} has no parameter(s) {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(self.params)) or 'none'}"
+            )
+        for k, v in given.items():
+            want = type(self.params[k])
+            if type(v) is not want and not (want is float and type(v) is int):
+                raise KernelError(f"kernel {self.label!r}: param {k!r} must be {want.__name__}")
+        return {**self.params, **given}
+
+    def offsets(self, params: Mapping[str, Any]) -> tuple[list[tuple[int, int]], int]:
+        """(offset, size) of each input in the payload, and the payload's length."""
+        spans, end = [], 0
+        for b in self.inputs:
+            start = -(-end // OFFSET_ALIGN) * OFFSET_ALIGN
+            size = b.nbytes(params)
+            spans.append((start, size))
+            end = start + size
+        return spans, end
+
+    def pack(self, inputs: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> bytes:
+        """The payload for ``inputs`` (name -> value, as `shardy.layout.pack` takes them).
+
+        Raises:
+            KernelError: a missing or unknown input, or one whose size disagrees with its rule.
+        """
+        resolved = self.resolve_params(params)
+        names = {b.name for b in self.inputs}
+        if set(inputs) != names:
+            raise KernelError(
+                f"kernel {self.label!r} takes inputs {sorted(names)}, got {sorted(inputs)}"
+            )
+        spans, total = self.offsets(resolved)
+        out = bytearray(total)
+        for b, (start, size) in zip(self.inputs, spans, strict=True):
+            data = pack(b.type, inputs[b.name])
+            if len(data) != size:
+                raise KernelError(
+                    f"input {b.name!r} packs to {len(data)} bytes but its count rule "
+                    f"{b.count!r} gives {size}; fix the params or the array"
+                )
+            out[start : start + size] = data
+        return bytes(out)
+
+    def uniform_bytes(self, params: Mapping[str, Any]) -> bytes:
+        """The uniform struct packed from the params (empty without uniforms)."""
+        if self.uniforms is None:
+            return b""
+        return pack(
+            self.uniforms, {m.name: params[m.name] for m in self.uniforms.members}, "uniform"
+        )
+
+    def plan(self, payload_len: int, params: Mapping[str, Any], seed: int) -> Plan:
+        """The dispatch plan; checks the payload's length against the input rules."""
+        _, total = self.offsets(params)
+        if payload_len != total:
+            raise KernelError(
+                f"kernel {self.label!r} expects a payload of {total} bytes for these params "
+                f"(its inputs packed by WgslKernel.pack), got {payload_len}"
+            )
+        groups = []
+        for rule, wg in zip(self.grid, self.workgroup_size, strict=False):
+            g = -(-rules.evaluate(rule, params) // wg)
+            if not 1 <= g <= MAX_GROUPS:
+                raise KernelError(
+                    f"kernel {self.label!r}: grid rule {rule!r} needs {g} workgroups in one "
+                    f"dimension; WebGPU allows 1..{MAX_GROUPS}"
+                )
+            groups.append(g)
+        groups += [1] * (3 - len(groups))
+        leaf = _leaf_scalar(self.output.type)
+        dtype = leaf.dtype.name if leaf is not None else "uint8"
+        return Plan(self.output.nbytes(params), (groups[0], groups[1], groups[2]), (), dtype)
+
+    def unpack_output(self, data: Any, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The output bytes as the output type's values (`shardy.layout.unpack`)."""
+        resolved = self.resolve_params(params)
+        return unpack(self.output.type, data, count=self.output.elements(resolved))
+
+    def as_kernel(self) -> Kernel:
+        """This kernel as a `Kernel` the pipeline runs (registered nowhere)."""
+
+        def no_reference(payload: bytes, params: Mapping[str, Any], seed: int) -> np.ndarray:
+            raise KernelError("a shipped kernel carries no numpy reference; compare yourself")
+
+        return Kernel(
+            name=self.name,
+            shader=f"<{self.label}>",
+            plan=self.plan,
+            reference=no_reference,
+            determinism=self.determinism,
+            entry=self.entry,
+            params=self.params,
+            source_override=self.wgsl(),
+            spec=self,
+        )
+
+
+def _buffer_data(b: Buffer) -> dict[str, Any]:
+    return {"name": b.name, "type": to_data(b.type), "count": b.count}
+
+
+def _leaf_scalar(t: WgslType) -> Scalar | None:
+    """The one scalar type all of t's values are made of (None when mixed)."""
+    if isinstance(t, Scalar):
+        return t
+    if isinstance(t, (Vector, Matrix)):
+        return t.component
+    if isinstance(t, Array):
+        return _leaf_scalar(t.element)
+    assert isinstance(t, Struct)
+    leaves = {_leaf_scalar(m.type) for m in t.members}
+    return leaves.pop() if len(leaves) == 1 else None
+
+
+def _validate(k: WgslKernel) -> None:
+    if not isinstance(k.source, str) or not k.source.strip():
+        raise KernelError("a WgslKernel needs WGSL source text")
+    check_name(k.entry, "entry point")
+    if not isinstance(k.label, str) or not 0 < len(k.label) <= 64:
+        raise KernelError("label must be a string of 1..64 characters")
+    if not 1 <= len(k.inputs) <= MAX_INPUTS:
+        raise KernelError(f"a WgslKernel has 1..{MAX_INPUTS} inputs, got {len(k.inputs)}")
+    if not isinstance(k.params, dict) or len(k.params) > MAX_PARAMS:
+        raise KernelError(f"params must be a mapping of at most {MAX_PARAMS} names")
+    for name, v in k.params.items():
+        check_name(name, "param name")
+        if type(v) not in (int, float) or (type(v) is float and not math.isfinite(v)):
+            raise KernelError(f"param {name!r} needs an int or finite float default, got {v!r}")
+    seen = set()
+    for b in (*k.inputs, k.output):
+        if not isinstance(b, Buffer) or not isinstance(b.type, WgslType):
+            raise KernelError(f"inputs and output must be Buffer(name, layout type), got {b!r}")
+        check_name(b.name, "buffer name")
+        if b.name in seen or b.name in ("params", "WG_X", "WG_Y", "WG_Z"):
+            raise KernelError(f"buffer name {b.name!r} is taken; choose another")
+        seen.add(b.name)
+        if b.type.runtime_sized != (b.count is not None):
+            raise KernelError(
+                f"buffer {b.name!r}: a runtime-sized {b.type.wgsl} needs a count rule and a "
+                "fixed-size type takes none"
+            )
+        _rule_names(k, b.count, f"buffer {b.name!r}")
+    if not 1 <= len(k.grid) <= 3:
+        raise KernelError("grid has 1 to 3 rules (invocations per dimension)")
+    for rule in k.grid:
+        _rule_names(k, rule, "grid")
+    ws = k.workgroup_size
+    if len(ws) != 3 or any(type(v) is not int or v < 1 for v in ws):
+        raise KernelError(f"workgroup_size must be three positive ints, got {ws!r}")
+    lx, ly, lz, total = WORKGROUP_LIMITS
+    if ws[0] > lx or ws[1] > ly or ws[2] > lz or ws[0] * ws[1] * ws[2] > total:
+        raise KernelError(
+            f"workgroup_size {ws} exceeds WebGPU's limits ({lx}, {ly}, {lz}; {total})"
+        )
+    if k.uniforms is not None:
+        if not isinstance(k.uniforms, Struct):
+            raise KernelError("uniforms must be a struct whose members are params")
+        missing = [m.name for m in k.uniforms.members if m.name not in k.params]
+        if missing:
+            raise KernelError(f"uniform members {missing} are not params; add their defaults")
+        k.uniform_bytes(k.params)  # the defaults pack (types and the uniform rules)
+    det = k.determinism
+    if not isinstance(det, Determinism) or det.mode not in ("exact", "tolerance"):
+        raise KernelError("determinism must be EXACT or Determinism('tolerance', atol, rtol)")
+    if det.mode == "tolerance":
+        leaf = _leaf_scalar(k.output.type)
+        if leaf is None or leaf.name not in ("f32", "f16"):
+            raise KernelError("a tolerance kernel's output must be made of f32 (or f16) only")
+    k.wgsl()  # the generated declarations are legal (binding checks each space)
+
+
+def _rule_names(k: WgslKernel, rule: str | None, where: str) -> None:
+    if rule is None:
+        return
+    bad = sorted(n for n in rules.names(rule) if type(k.params.get(n)) is not int)
+    if bad:
+        raise KernelError(f"{where}: rule {rule!r} reads {bad}, which are not integer params")
+
+
+def _from_data(d: Any) -> WgslKernel:
+    keys = {"format", "label", "source", "entry", "inputs", "output", "uniforms", "params",
+            "grid", "workgroup_size", "determinism"}  # fmt: skip
+    if not isinstance(d, dict) or set(d) != keys or d["format"] != FORMAT:
+        raise KernelError(f"not a {FORMAT} kernel description")
+    det = d["determinism"]
+    if not isinstance(det, dict) or set(det) != {"mode", "atol", "rtol"}:
+        raise KernelError("determinism must be {mode, atol, rtol}")
+    if not all(isinstance(v, (int, float)) for v in (det["atol"], det["rtol"])):
+        raise KernelError("determinism atol/rtol must be numbers")
+    if not isinstance(d["inputs"], list) or not isinstance(d["grid"], list):
+        raise KernelError("inputs and grid must be lists")
+    return WgslKernel(
+        source=d["source"],
+        inputs=tuple(_buffer(b) for b in d["inputs"][: MAX_INPUTS + 1]),
+        output=_buffer(d["output"]),
+        grid=tuple(d["grid"]),
+        workgroup_size=tuple(d["workgroup_size"]) if isinstance(d["workgroup_size"], list) else (),  # type: ignore[arg-type]
+        uniforms=None if d["uniforms"] is None else _struct(d["uniforms"]),
+        params=d["params"],
+        determinism=Determinism(det["mode"], float(det["atol"]), float(det["rtol"])),
+        entry=d["entry"],
+        label=d["label"],
+    )
+
+
+def _buffer(b: Any) -> Buffer:
+    if not isinstance(b, dict) or set(b) != {"name", "type", "count"}:
+        raise KernelError("a buffer is {name, type, count}")
+    if not isinstance(b["name"], str) or not (b["count"] is None or isinstance(b["count"], str)):
+        raise KernelError("buffer name must be a string and count a rule or null")
+    return Buffer(b["name"], from_data(b["type"], b["name"]), b["count"])
+
+
+def _struct(d: Any) -> Struct:
+    t = from_data(d, "uniforms")
+    if not isinstance(t, Struct):
+        raise KernelError("uniforms must be a struct")
+    return t
+
+
+def is_shipped(name: str) -> bool:
+    """True for a shipped kernel's name (``wgsl-`` and 64 hex digits)."""
+    h = name[len(PREFIX) :]
+    return name.startswith(PREFIX) and len(h) == 64 and all(c in "0123456789abcdef" for c in h)

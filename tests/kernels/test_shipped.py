@@ -1,0 +1,255 @@
+"""Shipped kernels without a cluster: size rules, layouts as data, the kernel's canonical form
+and hash, and running both examples on the GPU (lavapipe) against numpy."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import shardy
+from shardy import layout as L
+from shardy.errors import KernelError
+from shardy.kernels import rules
+from shardy.kernels.catalog import Catalog
+from shardy.kernels.shipped import MAX_SPEC_BYTES, WgslKernel
+from shardy.layout.serial import from_data, to_data
+from shardy.messages import ReplicaOrder
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def gpu():
+    from shardy.workers.gpu import GPU
+
+    return GPU()
+
+
+def run(gpu, spec: WgslKernel, inputs: dict, params: dict) -> np.ndarray:
+    kernel = spec.as_kernel()
+    resolved = spec.resolve_params(params)
+    payload = spec.pack(inputs, resolved)
+    plan = kernel.make_plan(len(payload), resolved, 0)
+    return spec.unpack_output(bytes(gpu.run(kernel, payload, plan, params=resolved)), resolved)
+
+
+# ---- rules ---------------------------------------------------------------------------------
+
+
+def test_rules_evaluate_integers_only():
+    assert rules.evaluate("ceil_div(n, 64) * 2 + min(m, 3) - -1", {"n": 130, "m": 5}) == 10
+    assert rules.evaluate("m * k // 4 % 7 + max(m, k)", {"m": 8, "k": 12}) == 24 % 7 + 12
+    assert rules.names("ceil_div(n, wg) + m") == {"n", "wg", "m"}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["n ** 2", "__import__('os')", "n.real", "1.5", "f(n)", "n if n else 1", "[n][0]",
+     "min(n)", "ceil_div(n, 0)", "n // (n - n)", "n" + " * n" * 40, "x" * 300, ""],
+)  # fmt: skip
+def test_rules_refuse_anything_else(rule):
+    with pytest.raises(KernelError):
+        rules.evaluate(rule, {"n": 1 << 20})
+
+
+def test_rules_need_integer_params():
+    with pytest.raises(KernelError, match="must be an integer"):
+        rules.evaluate("n * 2", {"n": 2.5})
+    with pytest.raises(KernelError, match="must be an integer"):
+        rules.evaluate("n * 2", {"n": True})
+
+
+# ---- layouts as data -----------------------------------------------------------------------
+
+Inner = L.struct("Inner", [("a", L.vec3(L.f32)), L.member("b", L.u32, align=16)])
+TYPES = [
+    L.u32, L.i32, L.f32, L.f16, L.vec2(L.f16), L.vec3(L.i32), L.vec4(L.u32), L.mat3x3(L.f32),
+    L.mat2x4(L.f16), L.array(L.vec3(L.f32), 5), L.array(L.u32), Inner,
+    L.struct("Outer", [("i", L.array(Inner, 2)), L.member("m", L.mat4x2(L.f32), size=64),
+                       ("tail", L.array(L.f32))]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("t", TYPES, ids=lambda t: t.wgsl)
+def test_layout_data_round_trips(t):
+    data = json.loads(json.dumps(to_data(t)))
+    back = from_data(data)
+    assert back == t and back.wgsl == t.wgsl and back.align == t.align
+    assert L.byte_size(back, 3 if t.runtime_sized else None) == L.byte_size(
+        t, 3 if t.runtime_sized else None
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["bool", 7, None, {"vec": 5, "of": "f32"}, {"vec": 3, "of": {"vec": 2, "of": "f32"}},
+     {"mat": [3], "of": "f32"}, {"array": "u32", "count": 0}, {"array": "u32", "count": True},
+     {"array": {"array": "u32", "count": None}, "count": 2}, {"struct": "S", "members": []},
+     {"struct": "fn", "members": [{"name": "a", "type": "u32", "align": None, "size": None}]},
+     {"struct": "S", "members": [{"name": "a", "type": "u32"}]}, {"vec": 3, "of": "f32", "x": 1},
+     {"array": {"array": {"array": {"array": {"array": {"array": {"array": {"array": {"array": {
+         "array": "u32", "count": 1}, "count": 1}, "count": 1}, "count": 1}, "count": 1},
+         "count": 1}, "count": 1}, "count": 1}, "count": 1}, "count": 1}],
+)  # fmt: skip
+def test_layout_data_refuses_malformed(data):
+    with pytest.raises(KernelError):
+        from_data(data)
+
+
+# ---- the kernel as data --------------------------------------------------------------------
+
+
+def test_examples_have_stable_hashes_and_round_trip():
+    for spec in (example("particles").STEP, example("int8_gemm").GEMM):
+        again = WgslKernel.from_json(spec.to_json(), expect_hash=spec.hash)
+        assert again == spec and again.name == spec.name == f"wgsl-{spec.hash}"
+        assert again.wgsl() == spec.wgsl()
+
+
+def test_a_changed_kernel_has_another_hash():
+    gemm = example("int8_gemm").GEMM
+    data = json.loads(gemm.to_json())
+    data["source"] = data["source"].replace("acc + ", "acc + 1 + ")
+    changed = WgslKernel.from_json(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    assert changed.hash != gemm.hash
+    data = json.loads(gemm.to_json())
+    data["workgroup_size"] = [8, 8, 1]
+    assert WgslKernel.from_json(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+                                ).hash != gemm.hash  # fmt: skip
+
+
+def test_shipped_bytes_are_checked_before_they_are_parsed():
+    gemm = example("int8_gemm").GEMM
+    with pytest.raises(KernelError, match="do not hash"):
+        WgslKernel.from_json(gemm.to_json(), expect_hash="0" * 64)
+    with pytest.raises(KernelError, match="canonical"):
+        WgslKernel.from_json(json.dumps(json.loads(gemm.to_json()), indent=1).encode())
+    with pytest.raises(KernelError, match="exceeds"):
+        WgslKernel.from_json(b" " * (MAX_SPEC_BYTES + 1))
+    with pytest.raises(KernelError, match="not JSON"):
+        WgslKernel.from_json(b"\xff{")
+    with pytest.raises(KernelError, match="kernel description"):
+        WgslKernel.from_json(b'{"format": "shardy.kernel/1"}')
+    # a catalog refuses bytes that are not the named kernel's
+    cat = Catalog(lambda digest: gemm.to_json())
+    other = example("particles").STEP
+    with pytest.raises(KernelError, match="do not hash"):
+        cat.get(other.name)
+    assert cat.get(gemm.name).spec == gemm
+
+
+def _spec(**kw) -> WgslKernel:
+    base = dict(source="@compute @workgroup_size(WG_X) fn main() {}",
+                inputs=[shardy.Buffer("x", L.array(L.u32), count="n")],
+                output=shardy.Buffer("y", L.array(L.u32), count="n"), grid=["n"],
+                params={"n": 1})  # fmt: skip
+    return WgslKernel(**{**base, **kw})
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"inputs": [shardy.Buffer("x", L.array(L.u32))]}, "count rule"),
+     ({"inputs": [shardy.Buffer("x", L.u32, count="n")]}, "count rule"),
+     ({"grid": ["m"]}, "not integer params"), ({"params": {"n": 1.5}}, "not integer params"),
+     ({"params": {"n": True}}, "int or finite float"), ({"workgroup_size": (512, 1, 1)}, "limits"),
+     ({"workgroup_size": (16, 16, 2)}, "limits"), ({"grid": []}, "1 to 3"),
+     ({"output": shardy.Buffer("x", L.array(L.u32), count="n")}, "taken"),
+     ({"uniforms": L.struct("P", [("dt", L.f32)])}, "not params"),
+     ({"uniforms": L.struct("P", [("n", L.array(L.u32, 3))])}, "uniform"),
+     ({"determinism": shardy.Determinism("tolerance", 1e-3, 0)}, "f32"),
+     ({"entry": "fn"}, "entry"), ({"inputs": []}, "inputs"), ({"source": " "}, "source")],
+)  # fmt: skip
+def test_invalid_kernels_are_refused_when_made(kw, match):
+    with pytest.raises(KernelError, match=match):
+        _spec(**kw)
+
+
+def test_packing_checks_inputs_against_their_rules():
+    gemm = example("int8_gemm").GEMM
+    params = {"m": 2, "n": 2, "k": 4}
+    a = np.zeros((2, 4), np.int8)
+    with pytest.raises(KernelError, match="count rule"):
+        gemm.pack({"a_packed": a.view("<u4").reshape(-1), "bt_packed": np.zeros(3, "<u4")}, params)
+    with pytest.raises(KernelError, match="takes inputs"):
+        gemm.pack({"a_packed": a.view("<u4").reshape(-1)}, params)
+    with pytest.raises(KernelError, match="no parameter"):
+        gemm.resolve_params({"q": 1})
+    with pytest.raises(KernelError, match="must be int"):
+        gemm.resolve_params({"m": 1.0})
+    payload = gemm.pack(example("int8_gemm").inputs(a, a.T.copy()), params)
+    assert len(payload) == 256 + 8  # the second input starts at a 256-byte offset
+    with pytest.raises(KernelError, match="expects a payload"):
+        gemm.plan(len(payload) + 4, gemm.resolve_params(params), 0)
+
+
+def test_orders_carry_a_shipped_kernel_inline():
+    from shardy.blobs import BlobRef
+
+    gemm = example("int8_gemm").GEMM
+    order = ReplicaOrder("t", 0, 1, gemm.name, 0, 16, {}, BlobRef("0" * 64, 3, b"abc"), "k",
+                         kernel_spec=gemm.to_json())  # fmt: skip
+    back = ReplicaOrder.decode(order.encode())
+    assert back.kernel_spec == gemm.to_json() and back.payload.inline == b"abc"
+    plain = ReplicaOrder.decode(order.__class__(**{**order.__dict__, "kernel_spec": None}).encode())
+    assert plain.kernel_spec is None and plain.payload.inline == b"abc"
+
+
+# ---- on the GPU ----------------------------------------------------------------------------
+
+
+def test_particle_step_matches_numpy(gpu):
+    ex = example("particles")
+    particles = ex.make(1000, seed=3)
+    out = run(gpu, ex.STEP, {"particles": particles}, {"n": 1000, "dt": 0.02, "gravity": 3.0})
+    got = np.concatenate([out["pos"][:, :3], out["vel"][:, :3]], axis=1)
+    assert np.allclose(got, ex.reference(particles, 0.02, 3.0), atol=1e-5)
+
+
+@pytest.mark.parametrize("m, n, k", [(1, 1, 4), (33, 17, 64), (64, 48, 128)])
+def test_int8_gemm_matches_numpy(gpu, m, n, k):
+    ex = example("int8_gemm")
+    rng = np.random.default_rng(m)
+    a = rng.integers(-128, 128, (m, k), dtype=np.int8)
+    b = rng.integers(-128, 128, (k, n), dtype=np.int8)
+    out = run(gpu, ex.GEMM, ex.inputs(a, b), {"m": m, "n": n, "k": k})
+    assert np.array_equal(out.reshape(m, n), a.astype(np.int32) @ b.astype(np.int32))
+
+
+BAD_SOURCES = {
+    "malformed WGSL": "@compute @workgroup_size(WG_X) fn main( {",
+    "a binding declared again": "@group(0) @binding(0) var<storage, read> x: array<f32>;\n"
+    "@compute @workgroup_size(WG_X) fn main() {}",
+    "a binding the layout lacks": "@group(0) @binding(7) var<storage, read> z: array<u32>;\n"
+    "@compute @workgroup_size(WG_X) fn main() { y[0] = z[0]; }",
+    "a layout mismatch": "@compute @workgroup_size(WG_X) fn main() { y[0] = x[0].pos; }",
+    "a wrong binding type": "@compute @workgroup_size(WG_X) fn main() { y[0] = 1.5; }",
+    "no entry point": "fn helper() {}",
+}
+
+
+@pytest.mark.parametrize("what", BAD_SOURCES)
+def test_bad_shaders_give_kernel_errors_and_the_gpu_serves_on(gpu, what):
+    spec = _spec(source=BAD_SOURCES[what])
+    with pytest.raises(KernelError, match="WGSL does not compile"):
+        run(gpu, spec, {"x": np.arange(4, dtype="<u4")}, {"n": 4})
+    ex = example("int8_gemm")
+    a = np.ones((2, 4), np.int8)
+    out = run(gpu, ex.GEMM, ex.inputs(a, a.T.copy()), {"m": 2, "n": 2, "k": 4})
+    assert out.tolist() == [4, 4, 4, 4]
+
+
+def test_oversized_dispatches_are_refused():
+    spec = _spec(grid=["n * 1000"])
+    with pytest.raises(KernelError, match="workgroups"):
+        spec.plan(4 * 70_000, spec.resolve_params({"n": 70_000}), 0)
