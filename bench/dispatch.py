@@ -99,11 +99,12 @@ def bench_shardy(
     settings: Settings,
     payloads: list[bytes],
     workers: int,
-    rates: list[float | None],
+    rates: list[float | str | None],
     remote: bool = False,
     lone: int = 0,
 ) -> tuple[list[Run], float]:
-    """One run per offered rate (None: a burst); latency from the task rows. With ``remote``
+    """One run per offered rate (None: a burst of submits; "map": a burst through one
+    ``Client.map``); latency from the task rows. With ``remote``
     the workers are remote workers behind a local gateway (each its own operator). Then
     ``lone`` tasks one at a time: their median latency (s)."""
     from sqlalchemy import select
@@ -117,7 +118,11 @@ def bench_shardy(
         client.submit("histogram", payloads[0]).get(timeout=120)  # warm up devices
         for rate in rates:
             t0 = time.perf_counter()
-            handles = [client.submit("histogram", payloads[i]) for i in _paced(len(payloads), rate)]
+            if rate == "map":
+                handles = client.map("histogram", payloads)
+            else:
+                pace = _paced(len(payloads), rate)  # type: ignore[arg-type]
+                handles = [client.submit("histogram", payloads[i]) for i in pace]
             for h in handles:
                 h.get(timeout=600)
             elapsed = time.perf_counter() - t0
@@ -126,7 +131,7 @@ def bench_shardy(
                 rows = s.scalars(select(Task).where(Task.id.in_(ids))).all()
                 lat = [(t.settled_at - t.created_at).total_seconds() for t in rows]
                 done = [t.settled_at.timestamp() for t in rows]
-            runs.append(_summary(elapsed, done, lat, rate is not None))
+            runs.append(_summary(elapsed, done, lat, rate not in (None, "map")))
         alone = _lone(lambda p: client.submit("histogram", p).get(timeout=120), payloads, lone)
         client.close()
     return runs, alone
@@ -249,7 +254,7 @@ def main() -> None:
         plain, plain_lone = bench_plain(
             f"redis+socket://{server.socket}", payloads, args.workers, fractions, args.lone
         )
-    rates = [None] + [f * plain[0].rate for f in fractions]
+    rates: list[float | str | None] = [None, "map", *(f * plain[0].rate for f in fractions)]
     runs, lone = {}, {}
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     for k in [x.strip() for x in args.sweep.split(",")]:
@@ -267,9 +272,10 @@ def main() -> None:
           f"histogram on {args.size} B")  # fmt: skip
     print(f"{'verified tasks/s (chords of 3)':30}{'Shardy':>8}{'plain':>8}{'ratio':>7}"
           f"{'p50 s':>8}{'p99 s':>8}{'plain p50':>10}{'plain p99':>10}")  # fmt: skip
-    labels = ["burst"] + [f"paced {f:g}x" for f in fractions]
+    labels = ["burst", "burst, map"] + [f"paced {f:g}x" for f in fractions]
+    theirs_runs = [plain[0], *plain]  # both bursts against plain Celery's burst
     for (k, path), shardy_runs in runs.items():
-        for label, mine, theirs in zip(labels, shardy_runs, plain, strict=True):
+        for label, mine, theirs in zip(labels, shardy_runs, theirs_runs, strict=True):
             print(f"{f'  K={k}, {path}, {label}':30}{mine.rate:>8.1f}{theirs.rate:>8.1f}"
                   f"{mine.rate / plain[0].rate:>7.2f}{mine.p50:>8.3f}{mine.p99:>8.3f}"
                   f"{theirs.p50:>10.3f}{theirs.p99:>10.3f}")  # fmt: skip

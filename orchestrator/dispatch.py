@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,48 +29,118 @@ def dispatch(
     app: ShardyCelery,
     kernel: str | WgslKernel,
     payload: bytes | bytearray | memoryview | Mapping[str, Any],
+    **kw: Any,
+) -> Task:
+    """Validate, record and send one task (`dispatch_many` of one). Returns the task row."""
+    return dispatch_many(app, kernel, [payload], **kw)[0]
+
+
+def dispatch_many(
+    app: ShardyCelery,
+    kernel: str | WgslKernel,
+    payloads: Sequence[bytes | bytearray | memoryview | Mapping[str, Any]],
     *,
     seed: int = 0,
     output_len: int | None = None,
     params: Mapping[str, Any] | None = None,
     redundancy: int | None = None,
     quorum: int | None = None,
-) -> Task:
-    """Validate, record and send a task. Returns the task row.
+) -> list[Task]:
+    """Validate, record and send one task per payload. Returns the task rows, in order.
+
+    The tasks share their round trips: the payloads go to the blob store in one pipeline, the
+    live workers are read once, every task row and assignment is written in one SQL
+    transaction, and the in-flight counts in one pipeline; then each task's chord is sent.
+    Every payload is validated before anything is stored, so an invalid one sends nothing.
+    Per-task retries, rounds and dead letters are unchanged.
 
     A `WgslKernel` is recorded (SQL and blob store, once per hash) and travels with the task;
     its payload may be given as its inputs (name -> values), packed by `WgslKernel.pack`.
 
     Raises:
         KernelError: unknown kernel, bad params, or ``output_len`` disagrees with the kernel.
-        PayloadError: the payload exceeds SHARDY_MAX_PAYLOAD.
+        PayloadError: a payload exceeds SHARDY_MAX_PAYLOAD.
         ConfigError: redundancy/quorum out of range.
     """
     s = app.settings
-    if isinstance(kernel, WgslKernel):
-        if isinstance(payload, Mapping):
-            payload = kernel.pack(payload, params)
-        k = catalog.save(app, kernel)
-    elif isinstance(payload, Mapping):
-        raise KernelError("inputs by name need a WgslKernel; pass the payload as bytes")
-    else:
-        k = catalog.lookup(app, kernel)
-    kernel = k.name
-    data = memoryview(payload).cast("B")
-    if len(data) > s.max_payload:
-        raise PayloadError(
-            f"payload of {len(data)} bytes exceeds SHARDY_MAX_PAYLOAD={s.max_payload}; "
-            "split it with shardy.map or raise the limit"
-        )
+    shipped = isinstance(kernel, WgslKernel)
+    k = catalog.save(app, kernel) if shipped else catalog.lookup(app, kernel)  # type: ignore[arg-type]
     resolved = k.resolve_params(params)
-    plan = k.make_plan(len(data), resolved, seed)
-    if output_len is not None and output_len != plan.output_len:
-        raise KernelError(
-            f"kernel {kernel!r} produces {plan.output_len} bytes for this payload; "
-            f"output_len={output_len} was given (omit it or fix it)"
+    r, q = _replication(s, redundancy, quorum)
+    datas, plans = [], []
+    for payload in payloads:
+        if isinstance(payload, Mapping):
+            if k.spec is None:
+                raise KernelError("inputs by name need a WgslKernel; pass the payload as bytes")
+            payload = k.spec.pack(payload, resolved)
+        try:
+            data = memoryview(payload).cast("B")  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise PayloadError(
+                f"a payload must be bytes-like (bytes, memoryview, a numpy array) or, for a "
+                f"WgslKernel, its inputs by name; got {type(payload).__name__}"
+            ) from exc
+        if len(data) > s.max_payload:
+            raise PayloadError(
+                f"payload of {len(data)} bytes exceeds SHARDY_MAX_PAYLOAD={s.max_payload}; "
+                "split it with shardy.map or raise the limit"
+            )
+        plan = k.make_plan(len(data), resolved, seed)
+        if output_len is not None and output_len != plan.output_len:
+            raise KernelError(
+                f"kernel {k.name!r} produces {plan.output_len} bytes for this payload; "
+                f"output_len={output_len} was given (omit it or fix it)"
+            )
+        if plan.output_len > s.max_output:
+            raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+        datas.append(data)
+        plans.append(plan)
+    if not datas:
+        return []
+    refs = app.blobs.put_many(datas)
+    if k.spec is not None:  # fleet workers read it from the blob store: keep it there
+        catalog.publish(app, k)
+    # no more replicas than live workers can run distinctly (at least the quorum): a replica
+    # without a distinct worker would only be handed back and skipped
+    live = routing.alive(app.redis)
+    sent = min(r, len(live)) if len(live) >= q else r
+    tasks = [
+        Task(
+            id=str(uuid.uuid4()),
+            kernel=k.name,
+            seed=seed,
+            output_len=plan.output_len,
+            params=resolved,
+            payload_sha256=ref.sha256,
+            payload_size=ref.size,
+            redundancy=r,
+            quorum=q,
+            max_replicas=max(s.effective_max_replicas, r),
+            replicas_sent=sent,
+            rounds_sent=1,
+            rounds_settled=0,
+            sweeps=0,
+            state="running",
+            agreeing=0,
+            published=False,
+            updated_at=utcnow(),
         )
-    if plan.output_len > s.max_output:
-        raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
+        for ref, plan in zip(refs, plans, strict=True)
+    ]
+    planned = [
+        plan_round(app, task, ref, range(sent), 1, live=live)
+        for task, ref in zip(tasks, refs, strict=True)
+    ]
+    with app.store.session() as session:  # the tasks and their assignments, in one commit
+        session.add_all(tasks)
+        session.flush()
+        session.add_all([a for p in planned for a in p.assignments()])
+    send_planned(app, *planned)
+    return tasks
+
+
+def _replication(s: Any, redundancy: int | None, quorum: int | None) -> tuple[int, int]:
+    """(R, quorum) of a submission, checked."""
     r = redundancy if redundancy is not None else s.redundancy_factor
     if r < 1:
         raise ConfigError(f"redundancy must be >= 1, got {r}")
@@ -79,38 +149,7 @@ def dispatch(
     q = quorum_for(r, quorum)  # unset: a strict majority of r
     if not 1 <= q <= r:
         raise ConfigError(f"quorum must be between 1 and redundancy={r}, got {q}")
-    ref = app.blobs.put(data)
-    # no more replicas than live workers can run distinctly (at least the quorum): a replica
-    # without a distinct worker would only be handed back and skipped
-    live = routing.alive(app.redis)
-    sent = min(r, len(live)) if len(live) >= q else r
-    task = Task(
-        id=str(uuid.uuid4()),
-        kernel=kernel,
-        seed=seed,
-        output_len=plan.output_len,
-        params=resolved,
-        payload_sha256=ref.sha256,
-        payload_size=ref.size,
-        redundancy=r,
-        quorum=q,
-        max_replicas=max(s.effective_max_replicas, r),
-        replicas_sent=sent,
-        rounds_sent=1,
-        rounds_settled=0,
-        sweeps=0,
-        state="running",
-        agreeing=0,
-        published=False,
-        updated_at=utcnow(),
-    )
-    planned = plan_round(app, task, ref, range(sent), 1, live=live)
-    with app.store.session() as session:  # the task and its assignments, in one commit
-        session.add(task)
-        session.flush()
-        session.add_all(planned.assignments())
-    send_planned(app, planned)
-    return task
+    return r, q
 
 
 @dataclass(frozen=True)
@@ -151,8 +190,6 @@ def plan_round(
     workers if the caller has just read them). The replicas prove with the key active now
     (`shardy.orchestrator.keys.active_key`)."""
     key_id = keys.active_key(app)
-    if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there
-        catalog.publish(app, catalog.lookup(app, task.kernel))
     targets = routing.assign(app.redis, len(replicas), exclude, live)
     orders = tuple(
         (
@@ -176,34 +213,36 @@ def plan_round(
     return PlannedRound(task.id, round_no, task.kernel, orders)
 
 
-def send_planned(app: ShardyCelery, planned: PlannedRound) -> None:
-    """Count the assignments against their workers and send the round: one chord of the
-    replicas (fleet: ``shardy.execute``; remote: ``shardy.relay`` on the gateway's queue)
-    whose body settles it. Call after the assignments are committed."""
+def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
+    """Count the assignments against their workers (one pipeline for all rounds) and send each
+    round: one chord of the replicas (fleet: ``shardy.execute``; remote: ``shardy.relay`` on
+    the gateway's queue) whose body settles it. Call after the assignments are committed."""
     deadline = time.time() + 2 * app.settings.task_time_limit
     routing.track(
         app.redis,
         [
             (t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))
+            for planned in rounds
             for o, t in planned.orders
             if t.worker_id is not None
         ],  # fmt: skip
         deadline,
     )
-    header = [
-        app.signature(
-            "shardy.execute" if t.kind == "fleet" else "shardy.relay",
-            args=(o.encode(),),
-            queue=app.queue(t.queue),
-            argsrepr=f"({o.summary()})",
-            shadow=f"shardy.execute[{planned.kernel}]",
+    for planned in rounds:
+        header = [
+            app.signature(
+                "shardy.execute" if t.kind == "fleet" else "shardy.relay",
+                args=(o.encode(),),
+                queue=app.queue(t.queue),
+                argsrepr=f"({o.summary()})",
+                shadow=f"shardy.execute[{planned.kernel}]",
+            )
+            for o, t in planned.orders
+        ]
+        body = app.signature(
+            "shardy.settle", args=(planned.task_id, planned.round_no), queue=CONTROL_QUEUE
         )
-        for o, t in planned.orders
-    ]
-    body = app.signature(
-        "shardy.settle", args=(planned.task_id, planned.round_no), queue=CONTROL_QUEUE
-    )
-    chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
+        chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
 
 
 def send_round(
@@ -217,6 +256,8 @@ def send_round(
 ) -> None:
     """Plan a round, record its assignments (their own transaction) and send it. Call it
     outside any write transaction of the store (SQLite has one write lock)."""
+    if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there
+        catalog.publish(app, catalog.lookup(app, task.kernel))
     planned = plan_round(app, task, payload, replicas, round_no, exclude, live)
     with app.store.session() as session:
         session.add_all(planned.assignments())

@@ -22,6 +22,8 @@ from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel
 from shardy.settled import Waiter
 
+#: `Client.map` dispatches this many tasks per batch of round trips (`dispatch_many`).
+MAP_CHUNK = 64
 #: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
 _RECHECK_S = 1.0
 
@@ -87,25 +89,26 @@ class Client:
         quorum: int | None = None,
     ) -> TaskHandle:
         """Submit one task; see `shardy.submit`."""
+        kw = {"seed": seed, "output_len": output_len, "params": params,
+              "redundancy": redundancy, "quorum": quorum}  # fmt: skip
+        return self._dispatch(kernel, [payload], kw)[0]
+
+    def _dispatch(
+        self, kernel: str | WgslKernel, payloads: list[Any], kw: dict
+    ) -> list[TaskHandle]:
+        """Dispatch tasks sharing their round trips (`dispatch_many`)."""
         from shardy.embedded import require_broker
-        from shardy.orchestrator.dispatch import dispatch
+        from shardy.orchestrator.dispatch import dispatch_many
 
         if not self._broker_checked:  # once: a clear error instead of a connection timeout
             require_broker(self.settings)
             self._broker_checked = True
-        if isinstance(payload, np.ndarray):
-            payload = np.ascontiguousarray(payload).view(np.uint8).reshape(-1).data
-        task = dispatch(
-            self.app,
-            kernel,
-            payload,
-            seed=seed,
-            output_len=output_len,
-            params=params,
-            redundancy=redundancy,
-            quorum=quorum,
-        )
-        return TaskHandle(task.id, self)
+        raw = [
+            np.ascontiguousarray(p).view(np.uint8).reshape(-1).data
+            if isinstance(p, np.ndarray) else p
+            for p in payloads
+        ]  # fmt: skip
+        return [TaskHandle(t.id, self) for t in dispatch_many(self.app, kernel, raw, **kw)]
 
     def map(
         self,
@@ -117,8 +120,9 @@ class Client:
     ) -> list[TaskHandle]:
         """Submit one task per payload; see `shardy.map`."""
         items = list(payloads)
+        chunks = [items[i : i + MAP_CHUNK] for i in range(0, len(items), MAP_CHUNK)]
         if not progress:
-            return [self.submit(kernel, p, **kw) for p in items]
+            return [h for chunk in chunks for h in self._dispatch(kernel, chunk, kw)]
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -134,9 +138,9 @@ class Client:
             sent = bar.add_task(f"submitted {kernel}", total=len(items), rate="")
             done = bar.add_task("settled", total=len(items), rate="")
             started = time.monotonic()
-            for p in items:
-                handles.append(self.submit(kernel, p, **kw))
-                bar.advance(sent)
+            for chunk in chunks:
+                handles += self._dispatch(kernel, chunk, kw)
+                bar.advance(sent, len(chunk))
                 self._show_settled(bar, done, handles, started)
             while not self._show_settled(bar, done, handles, started):
                 time.sleep(0.25)
@@ -364,8 +368,11 @@ def submit(
 def map(  # noqa: A001 - the public contract names it map
     kernel: str | WgslKernel, payloads: Iterable[Any], *, progress: bool = False, **kw: Any
 ) -> list[TaskHandle]:
-    """Submit ``kernel`` once per payload.
+    """Submit ``kernel`` once per payload (the keyword arguments of `submit` apply to all).
 
-    With ``progress=True`` it shows submission and settled completion (verified or
-    dead-lettered) with a rate and an ETA, and returns once every task has settled."""
+    Tasks go out in batches of `MAP_CHUNK` that share their round trips (one blob pipeline,
+    one SQL transaction); a batch is validated whole before it is sent, so an invalid payload
+    raises with nothing of its batch sent (earlier batches were). With ``progress=True`` it
+    shows submission and settled completion (verified or dead-lettered) with a rate and an
+    ETA, and returns once every task has settled."""
     return default_client().map(kernel, payloads, progress=progress, **kw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -69,24 +70,33 @@ class BlobStore:
             PayloadError: ``data`` exceeds ``max_size``.
             BlobError: Redis refused the write.
         """
-        size = len(memoryview(data).cast("B"))
-        if size > self.max_size:
-            raise PayloadError(
-                f"blob of {size} bytes exceeds the limit of {self.max_size}; "
-                "split the payload or raise SHARDY_MAX_PAYLOAD / SHARDY_MAX_OUTPUT"
-            )
-        sha = sha256_hex(data)
-        key = KEY_PREFIX + sha
-        try:  # one round trip: store it, or refresh the TTL of the copy already there
+        return self.put_many([data], inline=inline)[0]
+
+    def put_many(
+        self, blobs: Sequence[bytes | bytearray | memoryview], *, inline: bool = True
+    ) -> list[BlobRef]:
+        """`put` for several blobs in one round trip; nothing is stored if one is too large."""
+        views = [memoryview(b).cast("B") for b in blobs]
+        for v in views:
+            if v.nbytes > self.max_size:
+                raise PayloadError(
+                    f"blob of {v.nbytes} bytes exceeds the limit of {self.max_size}; "
+                    "split the payload or raise SHARDY_MAX_PAYLOAD / SHARDY_MAX_OUTPUT"
+                )
+        shas = [sha256_hex(v) for v in views]
+        try:  # store each, or refresh the TTL of the copy already there
             pipe = self.client.pipeline(transaction=False)
-            pipe.set(key, data, ex=self.ttl, nx=True)
-            pipe.expire(key, self.ttl)
+            for sha, v in zip(shas, views, strict=True):
+                pipe.set(KEY_PREFIX + sha, v, ex=self.ttl, nx=True)
+                pipe.expire(KEY_PREFIX + sha, self.ttl)
             pipe.execute()
         except redis.RedisError as exc:
-            raise BlobUnavailable(f"could not store blob {sha[:12]} in Redis: {exc}") from exc
-        if inline and size <= self.inline_limit:
-            return BlobRef(sha, size, bytes(data))
-        return BlobRef(sha, size)
+            raise BlobUnavailable(f"could not store {len(views)} blob(s) in Redis: {exc}") from exc
+        return [
+            BlobRef(sha, v.nbytes, bytes(v)) if inline and v.nbytes <= self.inline_limit
+            else BlobRef(sha, v.nbytes)
+            for sha, v in zip(shas, views, strict=True)
+        ]  # fmt: skip
 
     def get(self, ref: BlobRef) -> bytes:
         """Return the blob's bytes after checking their sha256 and size.

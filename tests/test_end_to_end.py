@@ -229,3 +229,29 @@ def test_library_kernels_verify_through_submit(cluster, kernel, data, params, se
 def test_map_with_progress_returns_once_every_task_settled(cluster):
     handles = cluster.client.map("histogram", [payload(700, i) for i in range(4)], progress=True)
     assert [h.status().state for h in handles] == ["verified"] * 4
+
+
+def test_map_sends_batches_whole_or_not_at_all(cluster, monkeypatch):
+    """map dispatches in batches sharing their round trips: handles come back in order, and
+    an invalid payload raises before anything of its batch is stored or sent."""
+    from shardy import api
+
+    monkeypatch.setattr(api, "MAP_CHUNK", 3)
+    data = [payload(600, 40 + i) for i in range(5)]
+    handles = cluster.client.map("histogram", data)
+    for d, h in zip(data, handles, strict=True):
+        assert np.array_equal(h.get(timeout=120).output, oracle("histogram", d))
+    with cluster.app.store.read() as s:
+        before = s.scalar(select(func.count()).select_from(Task))
+    with pytest.raises(PayloadError, match="bytes-like"):
+        cluster.client.map("histogram", [payload(600, 50), payload(600, 51), payload(600, 52),
+                                         payload(600, 53), "not bytes"])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:  # the first batch of three was sent and settles; nothing of the second
+        with cluster.app.store.read() as s:
+            rows = s.scalars(select(Task).order_by(Task.created_at)).all()[before:]
+        settled = len(rows) == 3 and all(t.state == "verified" for t in rows)
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(rows) == 3 and all(t.state == "verified" for t in rows)
