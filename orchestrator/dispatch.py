@@ -72,6 +72,12 @@ def dispatch_many(
         if isinstance(payload, Mapping):
             if k.spec is None:
                 raise KernelError("inputs by name need a WgslKernel; pass the payload as bytes")
+            size = k.spec.offsets(resolved)[1]
+            if size > s.max_payload:
+                raise PayloadError(
+                    f"inputs of {size} bytes exceed SHARDY_MAX_PAYLOAD={s.max_payload}; "
+                    "split them over several tasks or raise the limit"
+                )
             payload = k.spec.pack(payload, resolved)
         try:
             data = memoryview(payload).cast("B")  # type: ignore[arg-type]

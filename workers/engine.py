@@ -25,6 +25,7 @@ from shardy.errors import GPUError, KernelError, KernelTimeLimit, PayloadError, 
 from shardy.kernels.catalog import Catalog, Loader
 from shardy.kernels.shipped import is_shipped
 from shardy.messages import ReplicaOrder
+from shardy.workers import typed
 from shardy.workers.batcher import Batcher
 from shardy.workers.gpu import GPU
 from shardy.workers.identity import worker_commitment
@@ -32,6 +33,9 @@ from shardy.workers.preprocess import Preprocessor
 from shardy.zk import attestation_inputs, prove_checked
 
 log = logging.getLogger("shardy.worker")
+
+#: per replica thread: ``cancel``, set when `Engine.bounded` gave the replica up
+_replica = threading.local()
 
 #: Stages a replica reports, with the share of its work done when the stage starts.
 STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
@@ -80,8 +84,11 @@ class Engine:
         self.overdue = 0
         #: an abandoned replica still holds the GPU: this process can compute no more
         self.wedged = False
-        #: the thread running a dispatch now (None: the GPU is idle)
+        #: shipped kernels a child process compiled safely (`shardy.workers.typed.probe`)
+        self.probed: set[str] = set()
+        #: the thread running a dispatch now (None: the GPU is idle), and since when
         self.gpu_owner: int | None = None
+        self.gpu_since = 0.0
         #: called once the GPU is wedged (the worker shuts down for a restart)
         self.on_wedged: Callable[[], None] = lambda: None
         self.batcher = (
@@ -98,6 +105,8 @@ class Engine:
         submitted dispatch: past the limit the replica fails with `ReplicaTimeLimit` (retried
         elsewhere) and its thread is abandoned, counted in `overdue`; the worker serves on.
 
+        A replica waiting for the GPU behind others gets the full limit for its own dispatch;
+        one given up before it dispatched (in preprocessing or waiting) never dispatches.
         If the abandoned thread still holds the GPU (an endless or oversized shader), the
         device is wedged (wgpu cannot cancel a dispatch, and on lavapipe even a fresh device
         in the same process waits for it): ``wedged`` is set, later replicas fail over to
@@ -109,8 +118,10 @@ class Engine:
             KernelTimeLimit: the same for a shipped kernel (``shipped``): permanent.
         """
         done: Future = Future()
+        cancel = threading.Event()
 
         def run() -> None:
+            _replica.cancel = cancel  # the dispatch is skipped if this replica was given up
             try:
                 done.set_result(work())
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
@@ -119,20 +130,31 @@ class Engine:
         thread = threading.Thread(target=run, name="shardy-replica", daemon=True)
         thread.start()
         limit = self.settings.task_time_limit
-        try:
-            return done.result(timeout=limit)
-        except FutureTimeout:
-            self.overdue += 1
-            log.error("%s ran past %d s; its thread is abandoned (%d so far)", what, limit,
-                      self.overdue)  # fmt: skip
-            if self.gpu_owner == thread.ident:  # stuck on the GPU
-                self.wedged = True
-                self.on_wedged()
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                return done.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                pass
+            # a replica that waited for the GPU behind others gets its own dispatch's full limit
+            on_gpu, since = self.gpu_owner == thread.ident, self.gpu_since
+            if not (on_gpu and since + limit > time.monotonic()):
+                break
+            deadline = since + limit
+        self.overdue += 1
+        log.error("%s ran past %d s; its thread is abandoned (%d so far)", what, limit,
+                  self.overdue)  # fmt: skip
+        if on_gpu:  # its own dispatch ran past the limit: the device is stuck with it
+            self.wedged = True
+            self.on_wedged()
             error = KernelTimeLimit if shipped else ReplicaTimeLimit
-            raise error(
-                f"{what} ran past SHARDY_TASK_TIME_LIMIT ({limit} s) in preprocessing or its "
-                "kernel; raise the limit or make the work smaller"
-            ) from None
+        else:  # still preprocessing, or waiting for the GPU: it will not dispatch now
+            cancel.set()
+            error = ReplicaTimeLimit
+        raise error(
+            f"{what} ran past SHARDY_TASK_TIME_LIMIT ({limit} s) in preprocessing or its "
+            "kernel; raise the limit or make the work smaller"
+        ) from None
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -243,12 +265,21 @@ def _run(engine, order, payload, digest_of, report) -> tuple[Any, str, dict[str,
         raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
     t1 = time.perf_counter()
     report("gpu", STAGES["gpu"])
+    if kernel.spec is not None and kernel.name not in engine.probed:  # before it is compiled here
+        typed.probe(kernel, s.gpu_adapter, max(5.0, min(60.0, s.task_time_limit / 2)))
+        if len(engine.probed) > 4096:
+            engine.probed.clear()
+        engine.probed.add(kernel.name)
     wedged = GPUError("this worker's GPU is held by a dispatch past its time limit; retry")
     if engine.wedged:
         raise wedged
     with engine.gpu_lock:
         if engine.wedged:
             raise wedged
+        cancel = getattr(_replica, "cancel", None)
+        if cancel is not None and cancel.is_set():  # given up while it waited: not dispatched
+            raise ReplicaTimeLimit("given up at the time limit before it reached the GPU")
+        engine.gpu_since = time.monotonic()
         engine.gpu_owner = threading.get_ident()
         try:
             output = engine.gpu.run(kernel, payload, plan, params=order.params, seed=order.seed)

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import struct
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from shardy.kernels.abi import abi_layout, compile_kernel
 from shardy.workers.buffers import BufferPool
 
 _UNIFORM_BYTES = 64
+#: Compiled pipelines a device keeps (each costs memory: ~12 MiB for a large shader on lavapipe).
+MAX_PIPELINES = 64
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ class GPU:
         self.pool_bytes = pool_bytes
         self.scratch_dir = scratch_dir
         self._max_binding = max_binding
-        self._pipelines: dict[tuple[str, str], Any] = {}
+        #: compiled pipelines by (source sha256, entry), least recently used first
+        self._pipelines: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.resets = 0
         self._open()
 
@@ -188,7 +192,9 @@ class GPU:
         source = kernel.source()
         key = (hashlib.sha256(source.encode()).hexdigest(), kernel.entry)
         pipe = self._pipelines.get(key)
-        if pipe is None:
+        if pipe is not None:
+            self._pipelines.move_to_end(key)
+        else:
             layout = self.layout
             if kernel.spec is not None:  # a shipped kernel: its own typed bindings
                 from shardy.workers import typed
@@ -199,6 +205,8 @@ class GPU:
                 name = kernel.name
             pipe = compile_kernel(self.device, layout, name, source, kernel.entry)
             self._pipelines[key] = pipe
+            while len(self._pipelines) > MAX_PIPELINES:  # shipped kernels come and go
+                self._pipelines.popitem(last=False)
         return pipe
 
     # ---- running kernels --------------------------------------------------------------------

@@ -1,6 +1,12 @@
 """Running a shipped kernel (`shardy.WgslKernel`) on the worker's GPU: its bind group layout
 comes from its typed bindings (inputs, output, uniform struct) instead of the fixed ABI.
 
+Before a worker compiles a kernel it has not seen, a child process compiles it (`probe`):
+naga's parser recurses, so a deeply nested expression overflows its stack and kills the
+process, and some shaders take unbounded memory or time to compile. A child that crashes, runs
+out of its memory allowance or of time makes the kernel a KernelError; the worker compiles only
+kernels a child compiled.
+
 The payload is uploaded once; each input is bound as a range of it (inputs start at 256-byte
 offsets). A bind group the device refuses is the kernel's fault (KernelError, permanent); a
 failure of the dispatch itself is the device's (GPUError: the device is recreated, retryable).
@@ -8,12 +14,70 @@ failure of the dispatch itself is the device's (GPUError: the device is recreate
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from shardy.errors import GPUError, KernelError
 from shardy.kernels import MAX_GROUPS, Kernel, Plan
-from shardy.kernels.abi import wgpu_module
+from shardy.kernels.abi import compile_kernel, wgpu_module
+
+#: Memory a probe may allocate beyond what its device took (bytes).
+PROBE_MEMORY = 4 << 30
+_COMPILE_ERROR = 3
+
+
+def probe(kernel: Kernel, adapter: str | None, timeout: float) -> None:
+    """Compile ``kernel`` in a child process on the same adapter, within ``timeout`` seconds
+    and `PROBE_MEMORY`.
+
+    Raises:
+        KernelError: it does not compile, or compiling it crashed, ran out of memory or time.
+    """
+    spec = kernel.spec
+    argv = [sys.executable, "-m", "shardy.workers.typed", adapter or ""]
+    try:
+        done = subprocess.run(argv, input=spec.to_json(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise KernelError(
+            f"kernel {spec.label!r}: compiling it took more than {timeout:.0f} s; refused"
+        ) from None
+    if done.returncode == 0:
+        return
+    said = done.stderr.decode(errors="replace").strip().splitlines()
+    if done.returncode == _COMPILE_ERROR and said:
+        raise KernelError(said[-1][:2000])
+    raise KernelError(
+        f"kernel {spec.label!r}: compiling it crashed the shader compiler or exhausted its "
+        f"memory (exit {done.returncode}); refused"
+    )
+
+
+def _probe_main() -> None:
+    """The child of `probe`: compile the kernel on stdin on adapter argv[1]; exit 3 with the
+    error's message on stderr when it does not compile."""
+    from shardy.kernels.shipped import WgslKernel
+    from shardy.workers.gpu import _select
+
+    try:
+        kernel = WgslKernel.from_json(sys.stdin.buffer.read()).as_kernel()
+        device = _select(sys.argv[1] or None).request_device_sync()
+        with open("/proc/self/statm") as f:  # cap what compiling may add to the device's take
+            mapped = int(f.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + PROBE_MEMORY, resource.RLIM_INFINITY))
+
+        class Probe:  # what `layout` needs of a GPU
+            pass
+
+        gpu = Probe()
+        gpu.device = device  # type: ignore[attr-defined]
+        compile_kernel(device, layout(gpu, kernel), kernel.spec.label, kernel.source(),
+                       kernel.entry)  # fmt: skip
+    except KernelError as exc:
+        print(str(exc).replace("\n", " "), file=sys.stderr)
+        sys.exit(_COMPILE_ERROR)
 
 
 def layout(gpu: Any, kernel: Kernel) -> Any:
@@ -112,3 +176,7 @@ def dispatch(
     finally:
         for buf in held:
             pool.release(buf)
+
+
+if __name__ == "__main__":
+    _probe_main()

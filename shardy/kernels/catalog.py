@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from sqlalchemy.exc import IntegrityError
 
 from shardy.blobs import KEY_PREFIX
 from shardy.errors import BlobNotFound, BlobUnavailable
@@ -112,9 +113,14 @@ def save(app: Any, spec: WgslKernel) -> Kernel:
     if known is not None:  # saved (or read from SQL) by this process already
         return known
     kernel = spec.as_kernel()
-    with app.store.session() as s:
-        if s.get(ShippedKernel, spec.hash) is None:
-            s.add(ShippedKernel(hash=spec.hash, label=spec.label, spec=spec.to_json()))
+    try:
+        with app.store.session() as s:
+            if s.get(ShippedKernel, spec.hash) is None:
+                s.add(ShippedKernel(hash=spec.hash, label=spec.label, spec=spec.to_json()))
+    except IntegrityError:  # another client stored the same kernel first: the row is there
+        with app.store.read() as s:
+            if s.get(ShippedKernel, spec.hash) is None:
+                raise
     cat.put(kernel)
     return kernel
 

@@ -8,6 +8,7 @@ the output buffer (zeroed), binding 2 a uniform of 16 u32 (``p[0].x`` payload by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,8 @@ class Kernel:
             raise KernelError(
                 f"kernel {self.name!r} has no parameter(s) {', '.join(unknown)}; accepted: {known}"
             )
+        for name, value in params.items():
+            _encodable(name, value)
         return {**self.params, **params}
 
     def preprocess_args(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -138,6 +141,22 @@ class Kernel:
         if payload_len >= 2**32:
             raise KernelError(f"payload of {payload_len} bytes exceeds the 4 GiB kernel limit")
         return self.plan(payload_len, self.resolve_params(params), seed)
+
+
+def _encodable(name: str, value: Any, depth: int = 0) -> None:
+    """A param value travels in order frames and JSON: finite, 64-bit, shallow."""
+    if depth > 4:
+        raise KernelError(f"param {name!r} nests too deep")
+    if type(value) is float and not math.isfinite(value):
+        raise KernelError(f"param {name!r} must be finite, got {value}")
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        raise KernelError(f"param {name!r} must fit in 64 bits, got {value}")
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _encodable(name, v, depth + 1)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _encodable(name, v, depth + 1)
 
 
 # ---- helpers for plans -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ so a rule cannot be used to stall the evaluator. Written here rather than taken 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -20,13 +21,22 @@ MAX_RULE = 200
 LIMIT = 1 << 62
 _FUNCS = {"min": 2, "max": 2, "ceil_div": 2}
 _OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+_TOKENS = re.compile(r"(?:[ \t]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?![A-Za-z0-9_])|//|[-+*%(),])*")
 
 
-@lru_cache(maxsize=1024)
 def parse(rule: str) -> ast.expr:
     """The checked syntax tree of ``rule``. Raises KernelError naming what is not allowed."""
     if not isinstance(rule, str) or not 0 < len(rule) <= MAX_RULE:
         raise KernelError(f"a size rule is a string of 1..{MAX_RULE} characters, got {rule!r:.60}")
+    if not _TOKENS.fullmatch(rule):  # decimal integers only: no 0x.., 1_0, line continuations
+        raise KernelError(
+            f"size rule {rule!r}: use names, decimal integers, + - * // %, parentheses and commas"
+        )
+    return _parse(rule)
+
+
+@lru_cache(maxsize=1024)
+def _parse(rule: str) -> ast.expr:
     try:
         tree = ast.parse(rule, mode="eval").body
     except SyntaxError as exc:

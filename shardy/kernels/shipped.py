@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,9 @@ MAX_INPUTS = 8
 MAX_PARAMS = 64
 #: WebGPU's default minStorageBufferOffsetAlignment: every input starts at a multiple of it.
 OFFSET_ALIGN = 256
+#: The largest buffer a kernel binds, and WebGPU's largest uniform binding (bytes).
+MAX_BUFFER = 1 << 32
+MAX_UNIFORM = 64 << 10
 #: WebGPU's default per-workgroup limits (x, y, z and invocations).
 WORKGROUP_LIMITS = (256, 256, 64, 256)
 
@@ -76,6 +80,14 @@ class Buffer:
             raise KernelError(
                 f"buffer {self.name!r} takes {size} bytes; WebGPU binds multiples of 4"
             )
+        if isinstance(self.type, Struct) and size % self.type.align:
+            raise KernelError(
+                f"buffer {self.name!r}: {size} bytes of {self.type.wgsl} is not a multiple of its "
+                f"alignment {self.type.align}, which WebGPU requires of a binding; choose a count "
+                "that makes it one"
+            )
+        if size > MAX_BUFFER:
+            raise KernelError(f"buffer {self.name!r} takes {size} bytes; the limit is 4 GiB")
         return size
 
 
@@ -112,9 +124,13 @@ class WgslKernel:
     _json: bytes = field(init=False, repr=False, compare=False, default=b"")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "grid", tuple(self.grid))
-        object.__setattr__(self, "workgroup_size", tuple(self.workgroup_size))
+        for name in ("inputs", "grid", "workgroup_size"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+                raise KernelError(f"{name} must be a list or tuple, got {type(value).__name__}")
+            object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.params, Mapping):
+            raise KernelError(f"params must map names to defaults, got {self.params!r:.40}")
         object.__setattr__(self, "params", dict(self.params))
         _validate(self)
         data = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
@@ -162,9 +178,13 @@ class WgslKernel:
             raise KernelError(f"kernel bytes do not hash to {expect_hash[:12]}; refusing them")
         try:
             d = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise KernelError(f"kernel description is not JSON: {exc}") from None
-        kernel = _from_data(d)
+        try:
+            kernel = _from_data(d)
+        except (TypeError, ValueError, OverflowError, RecursionError, AttributeError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            raise KernelError(f"kernel description is malformed: {why}") from None
         if kernel.to_json() != bytes(data):
             raise KernelError("kernel description is not in canonical form (sorted, compact)")
         return kernel
@@ -202,6 +222,7 @@ class WgslKernel:
             want = type(self.params[k])
             if type(v) is not want and not (want is float and type(v) is int):
                 raise KernelError(f"kernel {self.label!r}: param {k!r} must be {want.__name__}")
+            _check_value(k, v)
         return {**self.params, **given}
 
     def offsets(self, params: Mapping[str, Any]) -> tuple[list[tuple[int, int]], int]:
@@ -227,6 +248,8 @@ class WgslKernel:
                 f"kernel {self.label!r} takes inputs {sorted(names)}, got {sorted(inputs)}"
             )
         spans, total = self.offsets(resolved)
+        if total > MAX_BUFFER:
+            raise KernelError(f"inputs of {total} bytes exceed the 4 GiB payload limit")
         out = bytearray(total)
         for b, (start, size) in zip(self.inputs, spans, strict=True):
             data = pack(b.type, inputs[b.name])
@@ -292,6 +315,25 @@ class WgslKernel:
         )
 
 
+_LABEL = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_value(name: str, v: Any) -> None:
+    """A param value must survive the order frame and JSON unchanged."""
+    if type(v) is float and not math.isfinite(v):
+        raise KernelError(f"param {name!r} must be finite, got {v}")
+    if type(v) is int and not -(2**63) <= v < 2**63:
+        raise KernelError(f"param {name!r} must fit in 64 bits, got {v}")
+
+
 def _buffer_data(b: Buffer) -> dict[str, Any]:
     return {"name": b.name, "type": to_data(b.type), "count": b.count}
 
@@ -312,17 +354,20 @@ def _leaf_scalar(t: WgslType) -> Scalar | None:
 def _validate(k: WgslKernel) -> None:
     if not isinstance(k.source, str) or not k.source.strip():
         raise KernelError("a WgslKernel needs WGSL source text")
+    if "\0" in k.source or not _utf8(k.source):
+        raise KernelError("the WGSL source must be UTF-8 text without NUL characters")
     check_name(k.entry, "entry point")
-    if not isinstance(k.label, str) or not 0 < len(k.label) <= 64:
-        raise KernelError("label must be a string of 1..64 characters")
+    if not isinstance(k.label, str) or not _LABEL.fullmatch(k.label):
+        raise KernelError("label must be 1..64 characters of letters, digits, space and ._-")
     if not 1 <= len(k.inputs) <= MAX_INPUTS:
         raise KernelError(f"a WgslKernel has 1..{MAX_INPUTS} inputs, got {len(k.inputs)}")
     if not isinstance(k.params, dict) or len(k.params) > MAX_PARAMS:
         raise KernelError(f"params must be a mapping of at most {MAX_PARAMS} names")
     for name, v in k.params.items():
         check_name(name, "param name")
-        if type(v) not in (int, float) or (type(v) is float and not math.isfinite(v)):
+        if type(v) not in (int, float):
             raise KernelError(f"param {name!r} needs an int or finite float default, got {v!r}")
+        _check_value(name, v)
     seen = set()
     for b in (*k.inputs, k.output):
         if not isinstance(b, Buffer) or not isinstance(b.type, WgslType):
@@ -337,8 +382,8 @@ def _validate(k: WgslKernel) -> None:
                 "fixed-size type takes none"
             )
         _rule_names(k, b.count, f"buffer {b.name!r}")
-    if not 1 <= len(k.grid) <= 3:
-        raise KernelError("grid has 1 to 3 rules (invocations per dimension)")
+    if not 1 <= len(k.grid) <= 3 or not all(isinstance(r, str) for r in k.grid):
+        raise KernelError("grid is a list of 1 to 3 rules (invocations per dimension)")
     for rule in k.grid:
         _rule_names(k, rule, "grid")
     ws = k.workgroup_size
@@ -355,10 +400,15 @@ def _validate(k: WgslKernel) -> None:
         missing = [m.name for m in k.uniforms.members if m.name not in k.params]
         if missing:
             raise KernelError(f"uniform members {missing} are not params; add their defaults")
+        if k.uniforms.runtime_sized or k.uniforms.size > MAX_UNIFORM:
+            raise KernelError(f"uniforms must be a fixed-size struct of at most {MAX_UNIFORM} B")
         k.uniform_bytes(k.params)  # the defaults pack (types and the uniform rules)
     det = k.determinism
     if not isinstance(det, Determinism) or det.mode not in ("exact", "tolerance"):
         raise KernelError("determinism must be EXACT or Determinism('tolerance', atol, rtol)")
+    for v in (det.atol, det.rtol):
+        if type(v) not in (int, float) or not math.isfinite(v) or v < 0:
+            raise KernelError("determinism atol and rtol must be finite numbers >= 0")
     if det.mode == "tolerance":
         leaf = _leaf_scalar(k.output.type)
         if leaf is None or leaf.name not in ("f32", "f16"):
@@ -382,16 +432,18 @@ def _from_data(d: Any) -> WgslKernel:
     det = d["determinism"]
     if not isinstance(det, dict) or set(det) != {"mode", "atol", "rtol"}:
         raise KernelError("determinism must be {mode, atol, rtol}")
-    if not all(isinstance(v, (int, float)) for v in (det["atol"], det["rtol"])):
+    if not all(type(v) in (int, float) for v in (det["atol"], det["rtol"])):
         raise KernelError("determinism atol/rtol must be numbers")
-    if not isinstance(d["inputs"], list) or not isinstance(d["grid"], list):
-        raise KernelError("inputs and grid must be lists")
+    for key, typ in (("inputs", list), ("grid", list), ("workgroup_size", list), ("params", dict),
+                     ("source", str), ("label", str), ("entry", str)):  # fmt: skip
+        if not isinstance(d[key], typ):
+            raise KernelError(f"kernel description field {key!r} must be a {typ.__name__}")
     return WgslKernel(
         source=d["source"],
         inputs=tuple(_buffer(b) for b in d["inputs"][: MAX_INPUTS + 1]),
         output=_buffer(d["output"]),
         grid=tuple(d["grid"]),
-        workgroup_size=tuple(d["workgroup_size"]) if isinstance(d["workgroup_size"], list) else (),  # type: ignore[arg-type]
+        workgroup_size=tuple(d["workgroup_size"]),  # type: ignore[arg-type]
         uniforms=None if d["uniforms"] is None else _struct(d["uniforms"]),
         params=d["params"],
         determinism=Determinism(det["mode"], float(det["atol"]), float(det["rtol"])),

@@ -3,8 +3,11 @@ and hash, and running both examples on the GPU (lavapipe) against numpy."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
+import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +256,146 @@ def test_oversized_dispatches_are_refused():
     spec = _spec(grid=["n * 1000"])
     with pytest.raises(KernelError, match="workgroups"):
         spec.plan(4 * 70_000, spec.resolve_params({"n": 70_000}), 0)
+
+
+# ---- hardening after an adversarial review -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"source": "@compute @workgroup_size(1) fn main() {}\0 not WGSL"}, "NUL"),
+     ({"source": "@compute @workgroup_size(1) fn main() {} // \ud800"}, "UTF-8"),
+     ({"label": "x\x1b[31m"}, "label"), ({"grid": "nn"}, "list or tuple"),
+     ({"grid": [None]}, "list of 1 to 3 rules"), ({"params": None}, "map names"),
+     ({"inputs": 5}, "list or tuple"), ({"params": {"n": float("nan")}}, "finite"),
+     ({"determinism": shardy.Determinism("exact", float("nan"), 0.0)}, "finite"),
+     ({"uniforms": L.struct("P", [L.member("n", L.u32, size=(1 << 31) - 16)])}, "65536"),
+     ({"uniforms": L.struct("P", [("n", L.array(L.vec4(L.u32), (1 << 31) - 1))])}, "65536")],
+)  # fmt: skip
+def test_hostile_descriptions_are_refused_cheaply(kw, match):
+    with pytest.raises(KernelError, match=match):
+        _spec(**kw)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [lambda d: d["determinism"].update(atol=10**400), lambda d: d.update(grid=[["n"]]),
+     lambda d: d.update(params=[1]), lambda d: d.update(workgroup_size="abc"),
+     lambda d: d["inputs"].append({"name": 1, "type": "u32", "count": None})],
+)  # fmt: skip
+def test_malformed_json_fields_give_kernel_errors(mutate):
+    data = json.loads(_spec().to_json())
+    mutate(data)
+    with pytest.raises(KernelError):
+        WgslKernel.from_json(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    with pytest.raises(KernelError):
+        WgslKernel.from_json(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_rules_take_decimal_integers_only():
+    for rule in ("0xff", "1_0", "n \\\n+ 1", "1e3"):
+        with pytest.raises(KernelError, match="decimal integers"):
+            rules.evaluate(rule, {"n": 1})
+
+
+def test_params_must_survive_the_order_frame():
+    spec = _spec(params={"n": 1, "x": 1.0})
+    for bad in ({"x": float("inf")}, {"n": 2**64}):
+        with pytest.raises(KernelError, match="finite|64 bits"):
+            spec.resolve_params(bad)
+    with pytest.raises(KernelError, match="64 bits"):
+        shardy.kernels.registry.get("sha256").resolve_params({"block": 2**70})
+
+
+def test_a_runtime_struct_binding_must_be_a_multiple_of_its_alignment():
+    s = L.struct("S", [("h", L.vec4(L.f32)), ("data", L.array(L.u32))])
+    spec = _spec(output=shardy.Buffer("out", s, count="n"))
+    with pytest.raises(KernelError, match="alignment 16"):
+        spec.plan(4, spec.resolve_params({"n": 1}), 0)
+    assert spec.plan(16, spec.resolve_params({"n": 4}), 0).output_len == 32
+
+
+def test_packing_refuses_huge_inputs_before_allocating():
+    with pytest.raises(KernelError, match="4 GiB"):
+        _spec().pack({"x": np.arange(4, dtype="<u4")}, {"n": 2**40})
+
+
+def test_an_unseen_kernel_is_compiled_in_a_child_first():
+    """naga's parser recurses: a deeply nested expression kills the process that compiles it.
+    The probe's child dies instead, and the kernel is refused with a KernelError."""
+    from shardy.workers import typed
+
+    body = "@compute @workgroup_size(WG_X) fn main() { y[0] = x[0]; }"
+    typed.probe(_spec(source=body).as_kernel(), None, 60)
+    deep = "fn f() -> u32 { return " + "(" * 4000 + "1u" + ")" * 4000 + "; }\n" + body
+    with pytest.raises(KernelError, match="crashed"):
+        typed.probe(_spec(source=deep).as_kernel(), None, 60)
+    bad = "@compute @workgroup_size(WG_X) fn main() { y[0] = x[0].pos; }"
+    with pytest.raises(KernelError, match="does not compile"):
+        typed.probe(_spec(source=bad).as_kernel(), None, 60)
+    slow = "const C = array(" + ",".join(["1u"] * 8000) + ");\n" + body.replace("x[0]", "C[x[0]]")
+    with pytest.raises(KernelError, match="took more than"):
+        typed.probe(_spec(source=slow).as_kernel(), None, 1)
+
+
+def test_replicas_waiting_for_the_gpu_get_their_own_time_limit():
+    """Two honest replicas of ``a`` seconds each share one engine whose limit is ~1.25 a: the
+    second waits for the first and ends after ~2 a, past the limit, yet neither is given up
+    (each dispatch had its own limit) nor is the GPU declared wedged."""
+    import hashlib
+    import threading
+
+    from shardy.blobs import BlobRef
+    from shardy.config import Settings
+    from shardy.workers.engine import Engine, _run
+
+    source = """
+@compute @workgroup_size(1)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    var s = id.x;
+    for (var i = 0u; i < params.iters; i++) { s = s * 1664525u + x[i & 3u]; }
+    if (id.x < arrayLength(&y)) { y[id.x] = s; }
+}"""
+    spec = _spec(source=source, uniforms=L.struct("P", [("iters", L.u32)]),
+                 params={"n": 4, "iters": 1}, workgroup_size=(1, 1, 1))  # fmt: skip
+    settings = Settings(home=Path("/tmp/shy-engine-test"), task_time_limit=60, attest_batch=1)
+    engine = Engine(settings, 1, None, None)
+    wedges: list[int] = []
+    engine.on_wedged = lambda: wedges.append(1)
+
+    def order(n: int) -> tuple[ReplicaOrder, bytes]:
+        p = spec.resolve_params({"n": n, "iters": 65535})
+        payload = spec.pack({"x": np.arange(n, dtype="<u4")}, p)
+        ref = BlobRef(hashlib.sha256(payload).hexdigest(), len(payload), payload)
+        return ReplicaOrder("t", 0, 1, spec.name, 0, 4 * n, p, ref, "k",
+                            kernel_spec=spec.to_json()), payload  # fmt: skip
+
+    def run_one(n: int) -> float:
+        o, payload = order(n)
+        t0 = time.perf_counter()
+        engine.bounded(lambda: _run(engine, o, payload, lambda b: "", lambda *a: None),
+                       o.summary(), shipped=True)  # fmt: skip
+        return time.perf_counter() - t0
+
+    run_one(4)  # probe and compile
+    n = 4
+    while (alone := run_one(n)) < 1.5:  # size a replica at about 1.5 to 3 s on this machine
+        n *= 2
+    limit = math.ceil(alone * 1.25)
+    assert 2 * alone > limit  # together they outlast the limit
+    engine.settings = dataclasses.replace(settings, task_time_limit=limit)
+    results: dict[str, object] = {}
+
+    def go(name: str) -> None:
+        try:
+            results[name] = run_one(n)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results[name] = exc
+
+    threads = [threading.Thread(target=go, args=(name,)) for name in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(v, float) for v in results.values()), results
+    assert not engine.wedged and not wedges
