@@ -215,7 +215,7 @@ def assign(
 ) -> list[Target]:
     """Targets for ``count`` replicas: distinct live workers (``live``, read from Redis when
     not given) but ``exclude`` (and, while others are left, but their voters), chosen by
-    `choose`; the shared queue beyond them."""
+    `choose`; beyond them, unassigned (see `_unassigned`)."""
     workers = live_workers(r, live)
     excluded = set(exclude)
     voters = {w.voter for wid, w in workers.items() if wid in excluded}
@@ -223,7 +223,17 @@ def assign(
     chosen = choose(pool, load(r, [w.worker_id for w in pool]), count, avoid_voters=voters,
                     rng=rng)  # fmt: skip
     targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
-    return targets + [Target(None, GPU_QUEUE, "fleet")] * (count - len(targets))
+    return targets + [_unassigned(workers)] * (count - len(targets))
+
+
+def _unassigned(workers: dict[str, Live]) -> Target:
+    """Where a replica no distinct live worker can take now waits for one: the shared queue
+    while fleet workers are live (or none at all is); else a gateway's queue, whose relay
+    gives it to the first eligible remote worker that joins (a restarted one, say)."""
+    gateways = sorted({w.queue for w in workers.values() if w.kind == "remote"})
+    if gateways and not any(w.kind == "fleet" for w in workers.values()):
+        return Target(None, gateways[0], "remote")
+    return Target(None, GPU_QUEUE, "fleet")
 
 
 def free_fleet_target(r: redis.Redis, free: Iterable[str]) -> Target | None:

@@ -3,12 +3,13 @@ buffers, zero-copy upload and read-back, and streaming of payloads above the bin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import struct
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,8 +297,7 @@ class GPU:
             )
         pipe = self.pipeline(kernel)
         usage, pool = wgpu.BufferUsage, self.pool
-        held: list[Any] = []
-        try:
+        with self.failures(kernel.name) as held:
             # buffers: payload and output (zero-padded to the kernel's alignment), uniforms,
             # staging
             align = kernel.align
@@ -327,30 +327,45 @@ class GPU:
                     {"binding": 2, "resource": {"buffer": uni, "offset": 0, "size": 64}},
                 ],
             )
-            # dispatch: zero the (reused) output, run, copy to the staging buffer
-            encoder = self.device.create_command_encoder()
-            encoder.clear_buffer(res, 0, out_size)
-            cpass = encoder.begin_compute_pass()
-            cpass.set_pipeline(pipe)
-            cpass.set_bind_group(0, bind)
-            cpass.dispatch_workgroups(*plan.groups)
-            cpass.end()
-            encoder.copy_buffer_to_buffer(res, 0, staging, 0, out_size)
-            queue.submit([encoder.finish()])
-            # read back into the caller's memory: one copy out of the mapped range
-            staging.map_sync(wgpu.MapMode.READ, 0, out_size)
-            try:
-                mapped = staging.read_mapped(0, out_size, copy=False)
-                out[:] = mapped[: plan.output_len]
-            finally:
-                staging.unmap()
+            self.execute(pipe, bind, plan.groups, res, staging, out_size, out)
+
+    def execute(
+        self, pipe: Any, bind: Any, groups: tuple[int, int, int], res: Any, staging: Any,
+        size: int, out: memoryview,
+    ) -> None:  # fmt: skip
+        """Zero ``res`` (``size`` bytes), dispatch ``pipe`` on ``bind`` over ``groups``, copy
+        to ``staging`` and read back into ``out`` (one copy out of the mapped range)."""
+        wgpu = _wgpu()
+        encoder = self.device.create_command_encoder()
+        encoder.clear_buffer(res, 0, size)
+        cpass = encoder.begin_compute_pass()
+        cpass.set_pipeline(pipe)
+        cpass.set_bind_group(0, bind)
+        cpass.dispatch_workgroups(*groups)
+        cpass.end()
+        encoder.copy_buffer_to_buffer(res, 0, staging, 0, size)
+        self.device.queue.submit([encoder.finish()])
+        staging.map_sync(wgpu.MapMode.READ, 0, size)
+        try:
+            out[:] = staging.read_mapped(0, size, copy=False)[: len(out)]
+        finally:
+            staging.unmap()
+
+    @contextlib.contextmanager
+    def failures(self, what: str) -> Iterator[list[Any]]:
+        """Pool buffers acquired inside (append them to the yielded list) go back to the pool;
+        a device error recreates the device and raises GPUError (retryable)."""
+        wgpu = _wgpu()
+        held: list[Any] = []
+        try:
+            yield held
         except wgpu.GPUError as exc:
             held.clear()  # they belong to the failed device
             self.reset()
             raise GPUError(
-                f"kernel {kernel.name!r} failed on {self.name}: {exc}; the device was recreated, "
+                f"kernel {what!r} failed on {self.name}: {exc}; the device was recreated, "
                 "retry the task"
             ) from exc
         finally:
             for buf in held:
-                pool.release(buf)
+                self.pool.release(buf)

@@ -104,6 +104,9 @@ class RemoteWorker:
         self._batches: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._stop = asyncio.Event()
         self._sending = asyncio.Lock()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._running: set[asyncio.Task] = set()
+        self._closing: asyncio.Future | None = None
 
     def _keep_batch(self, proof: bytes) -> tuple[str, int]:
         """A batch proof stays here until its results carry it to the gateway."""
@@ -114,8 +117,16 @@ class RemoteWorker:
         return sha, len(proof)
 
     def stop(self) -> None:
-        """Leave after the current session (from the worker's own loop)."""
+        """Leave (from the worker's own loop, e.g. on SIGTERM): the replicas in flight finish
+        and are answered, then the session closes; the gateway reassigns what it sent since."""
         self._stop.set()
+        if self._ws is not None and self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_when_drained(self._ws))
+
+    async def _close_when_drained(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=self.settings.task_time_limit)
+        await ws.close()
 
     async def run(self) -> None:
         """Connect, serve, reconnect with backoff (full jitter, up to 30 s) until stopped.
@@ -195,17 +206,23 @@ class RemoteWorker:
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         wire.decode(await _receive(ws), "welcome")
-        running: set[asyncio.Task] = set()
+        running = self._running
+        self._ws = ws
         try:
             while not self._stop.is_set():
                 msg = await ws.receive()
+                if self._stop.is_set():  # leaving: an order sent now goes to another worker
+                    break
                 if msg.type != aiohttp.WSMsgType.BINARY:
                     raise GatewayError(f"session closed ({msg.type.name})", code="closed")
                 wire.decode(msg.data, "order")
                 job = asyncio.create_task(self._run(ws, msg.data))
                 running.add(job)
                 job.add_done_callback(running.discard)
+            if self._closing is not None:
+                await self._closing
         finally:
+            self._ws = None
             for job in running:
                 job.cancel()
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from shardy.errors import GPUError, KernelError
+from shardy.errors import KernelError
 from shardy.kernels import MAX_GROUPS, Kernel, Plan
 from shardy.kernels.abi import compile_kernel, wgpu_module
 
@@ -121,8 +121,7 @@ def dispatch(
     pipe = gpu.pipeline(kernel)
     uniform = spec.uniform_bytes(params)
     usage, pool = wgpu.BufferUsage, gpu.pool
-    held: list[Any] = []
-    try:
+    with gpu.failures(spec.label) as held:
         padded = -(-total // 4) * 4
         inp = pool.acquire(padded, usage.STORAGE | usage.COPY_DST, "payload")
         held.append(inp)
@@ -152,31 +151,4 @@ def dispatch(
             bind = gpu.device.create_bind_group(layout=layout(gpu, kernel), entries=entries)
         except wgpu.GPUError as exc:
             raise KernelError(f"kernel {spec.label!r}: its buffers do not bind: {exc}") from exc
-        encoder = gpu.device.create_command_encoder()
-        encoder.clear_buffer(res, 0, plan.output_len)
-        cpass = encoder.begin_compute_pass()
-        cpass.set_pipeline(pipe)
-        cpass.set_bind_group(0, bind)
-        cpass.dispatch_workgroups(*plan.groups)
-        cpass.end()
-        encoder.copy_buffer_to_buffer(res, 0, staging, 0, plan.output_len)
-        queue.submit([encoder.finish()])
-        staging.map_sync(wgpu.MapMode.READ, 0, plan.output_len)
-        try:
-            out[:] = staging.read_mapped(0, plan.output_len, copy=False)
-        finally:
-            staging.unmap()
-    except wgpu.GPUError as exc:
-        held.clear()  # they belong to the failed device
-        gpu.reset()
-        raise GPUError(
-            f"kernel {spec.label!r} failed on {gpu.name}: {exc}; the device was recreated, "
-            "retry the task"
-        ) from exc
-    finally:
-        for buf in held:
-            pool.release(buf)
-
-
-if __name__ == "__main__":
-    _probe_main()
+        gpu.execute(pipe, bind, plan.groups, res, staging, plan.output_len, out)

@@ -7,7 +7,10 @@ A session that is gone gets ``SHARDY_SESSION_GRACE`` seconds to come back, once;
 replica goes to another live remote worker (the assignment row follows it), at most
 `MAX_REASSIGN` times, or comes back ``skipped`` for settle to replace. Every path is bounded:
 a worker that reconnects on every order, or never reads, cannot keep a replica out of its
-round. Nothing a worker sends names a replica it does not hold.
+round. Nothing a worker sends names a replica it does not hold. A replica dispatch could not
+assign (fewer distinct live workers than R and no fleet worker to take it from the shared
+queue) comes here unassigned and waits, with backoff, about a minute for an eligible remote
+worker (one restarting, say) before it is handed back.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ log = logging.getLogger("shardy.gateway")
 
 #: The most workers a replica goes to after its first assignee is lost.
 MAX_REASSIGN = 3
+#: Tries of an unassigned replica to find an eligible remote worker (backoff 0.25 s .. 5 s).
+UNASSIGNED_TRIES = 16
 
 
 class Reassign(Exception):  # noqa: N818 - a control-flow signal, like Celery's Retry
@@ -65,7 +70,9 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     """
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
-    session = gw.sessions.wait_for(order.assignee or "", s.session_grace)
+    if order.assignee is None:  # no distinct worker was live at dispatch: wait for one
+        return _elsewhere(gw, order, "no distinct worker was live", reassigned, attempt)
+    session = gw.sessions.wait_for(order.assignee, s.session_grace)
     if session is None:
         return _elsewhere(gw, order, "its session did not come back", reassigned)
     try:
@@ -138,8 +145,12 @@ async def _close(gw: Gateway, worker_id: str, exc: GatewayError) -> None:
         await close(s, exc.code, str(exc))
 
 
-def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str, reassigned: int) -> dict[str, Any]:
-    """Give the replica to another live remote worker, or hand it back to settle."""
+def _elsewhere(
+    gw: Gateway, order: ReplicaOrder, why: str, reassigned: int, waited: int | None = None
+) -> dict[str, Any]:
+    """Give the replica to another live remote worker, or hand it back to settle. An
+    unassigned replica (``waited``: its tries so far) waits for one with backoff, about a
+    minute in all, before it is handed back."""
     if reassigned >= MAX_REASSIGN:
         log.warning("%s: %s; reassigned %d times, handed back", order.summary(), why, reassigned)
         return ReplicaResult("skipped", order.task_id, order.replica, worker_id=order.assignee,
@@ -155,6 +166,8 @@ def _elsewhere(gw: Gateway, order: ReplicaOrder, why: str, reassigned: int) -> d
         voters = {w.voter for w in live.values() if w.worker_id in gone}
         chosen = routing.choose(pool, routing.load(gw.app.redis, [w.worker_id for w in pool]),
                                 1, avoid_voters=voters)  # fmt: skip
+        if not chosen and waited is not None and waited < UNASSIGNED_TRIES and row is not None:
+            raise Retry(min(5.0, 0.25 * 2**waited))
         if row is None or not chosen or row.worker_id != order.assignee:
             log.warning("%s: %s; no other remote worker takes it", order.summary(), why)
             return ReplicaResult(

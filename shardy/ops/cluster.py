@@ -175,6 +175,7 @@ class Cluster:
         """Start process ``name`` again (a GPU worker, the orchestrator or an added process)."""
         if name in self._extra:
             with self._lock:
+                self._held.discard(name)
                 self.procs[name] = self._extra[name]()
             return
         if name == "orchestrator":
@@ -254,15 +255,16 @@ class Cluster:
             for reply in app.control.ping(timeout=0.5) or []:
                 seen.update(reply)
 
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Send ``sig`` to process ``name`` and its pool children (the whole session); it stays
-        down (unsupervised) until started again."""
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float | None = None) -> int:
+        """Send ``sig`` to process ``name`` and its pool children (the whole session) and wait
+        for it to exit (at most ``timeout`` s: else TimeoutExpired); it stays down
+        (unsupervised) until started again. Returns its exit code."""
         with self._lock:
             self._held.add(name)
             proc = self.procs[name]
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        proc.wait()
+        return proc.wait(timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Warm-shutdown every process (SIGTERM), then kill stragglers; stop embedded Redis."""

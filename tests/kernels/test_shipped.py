@@ -4,7 +4,6 @@ and hash, and running both examples on the GPU (lavapipe) against numpy."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples_support import example
 
 import shardy
 from shardy import layout as L
@@ -21,15 +21,6 @@ from shardy.kernels.catalog import Catalog
 from shardy.kernels.shipped import MAX_SPEC_BYTES, WgslKernel
 from shardy.layout.serial import from_data, to_data
 from shardy.messages import ReplicaOrder
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ errors while the workers serve on, and an endless shader is stopped by the time 
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from cluster_support import make_settings, short_home, start_cluster
+from examples_support import example
 from sqlalchemy import select
 
 import shardy
@@ -21,15 +20,6 @@ from shardy.p2p.record import decode, encode, from_stream_entry
 from shardy.store import DeadLetter, Replica, ShippedKernel, Task, Worker
 
 pytestmark = pytest.mark.cluster
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """compose/: the files parse, and every command they run exists in the CLI with those flags.
 
-No Docker engine runs here; these checks keep the deployment files honest against the code:
+These static checks keep the deployment files honest against the code (test_compose_stack.py
+builds and starts the stack for real):
 `shardy ...` commands are checked against the click CLI (`shardy.ops.cli.cli`), `celery ...`
 commands against Celery's own click commands and Flower's options.
 """
@@ -186,16 +187,20 @@ def _gpu_services() -> dict[str, dict]:
 
 
 def test_one_gpu_worker_per_gpu_index():
-    """Remote workers by default (through the gateway), fleet workers behind a profile."""
+    """Remote workers by default (through the gateway, on lavapipe), fleet workers behind a
+    profile; nvidia.yml gives each one GPU by index, with the graphics capability."""
+    nvidia = yaml.safe_load((COMPOSE / "nvidia.yml").read_text())["services"]
     remote, fleet = {}, {}
     for name, s in _gpu_services().items():
         argv = argv_of(s)
-        (device,) = s["deploy"]["resources"]["reservations"]["devices"]
+        assert "deploy" not in s, f"{name}: GPU reservations belong in nvidia.yml"
+        assert s["image"] == "shardy:cpu" or name.startswith("fleet")
+        (device,) = nvidia[name]["deploy"]["resources"]["reservations"]["devices"]
         assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
         assert "graphics" in device["capabilities"], f"{name}: Vulkan needs the graphics capability"
+        assert nvidia[name]["build"]["target"] == "gpu" and nvidia[name]["image"] == "shardy:gpu"
         # the container sees its one GPU only, so it is adapter 0 there
         assert argv[argv.index("--adapter") + 1] == "0"
-        assert s["build"]["target"] == "gpu"
         (index,) = device["device_ids"]
         if "--gateway" in argv:
             assert argv[argv.index("--gateway") + 1] == "ws://gateway:8765/session"
@@ -208,6 +213,7 @@ def test_one_gpu_worker_per_gpu_index():
             fleet[name] = int(index)
     assert sorted(remote.values()) == list(range(len(remote))) and len(remote) >= 2
     assert fleet and set(fleet.values()) <= set(remote.values())
+    assert set(nvidia) == set(_gpu_services())
 
 
 def _env(name: str) -> dict[str, str]:
@@ -252,8 +258,9 @@ def test_credentials_go_only_where_the_trust_model_says():
 
 def test_dockerfile_targets_and_published_ports():
     text = (COMPOSE / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim" in text
-    assert '"/src[postgres,p2p]"' in text and "libvulkan1" in text and "mesa-vulkan-drivers" in text
+    assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE} AS base" in text
+    assert '"shardy[postgres,p2p,flower]"' in text and "--no-index --find-links /wheels" in text
+    assert "libvulkan1" in text and "mesa-vulkan-drivers" in text
     targets = set(re.findall(r"^FROM \S+ AS (\S+)$", text, flags=re.M))
     assert {"cpu", "gpu"} <= targets
     assert "graphics" in text  # NVIDIA_DRIVER_CAPABILITIES: the toolkit's Vulkan ICD

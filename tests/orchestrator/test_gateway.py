@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from cluster_support import make_settings, short_home, start_cluster
 from gateway_support import Client, Identity, answer, enroll_meta, hello_meta, run
 
+from shardy import routing
 from shardy import session as wire
 from shardy.errors import GatewayError
 from shardy.orchestrator import operators
@@ -188,3 +190,46 @@ def test_an_enrolled_worker_answers_an_order_through_the_door(rc, token):
 
     run(main())
     assert orders
+
+
+def test_a_remote_worker_leaves_on_sigterm_and_nothing_is_lost(rc):
+    """SIGTERM (docker stop, Ctrl-C): the worker answers the replicas it holds, closes its
+    session and exits, idle or busy; tasks sent around it verify once it is back."""
+    import signal
+    import subprocess
+
+    def leave() -> None:
+        try:  # an idle worker used to wait on its session until killed
+            assert rc.cluster.kill("rw0", signal.SIGTERM, timeout=120) == 0
+        except subprocess.TimeoutExpired:
+            pytest.fail("the remote worker did not leave on SIGTERM")
+        rc.cluster.restart("rw0")
+        deadline = time.monotonic() + 60  # back in the session table before tasks go out
+        while len(routing.alive(rc.app.redis)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    leave()  # idle
+    _verified(rc)
+    datas = [np.random.default_rng(60 + i).integers(0, 256, 200_000, dtype=np.uint8)
+             for i in range(4)]  # fmt: skip
+    handles = [rc.client.submit("histogram", d) for d in datas]
+    leave()  # busy
+    for d, h in zip(datas, handles, strict=True):
+        assert np.array_equal(h.get(timeout=180).output, np.bincount(d, minlength=256))
+
+
+def test_a_replica_no_worker_could_take_waits_for_one_at_the_gateway(rc):
+    """With only remote workers, a task sent while one of the two is down cannot place its
+    second replica; it waits at the gateway (not on the fleet queue, where nobody would take
+    it) and runs once the worker is back."""
+    import signal
+
+    rc.cluster.kill("rw0", signal.SIGKILL)
+    deadline = time.monotonic() + 30  # the dead worker's beat ages out of the live set
+    while len(routing.alive(rc.app.redis)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    data = np.random.default_rng(77).integers(0, 256, 5000, dtype=np.uint8)
+    handle = rc.client.submit("histogram", data)
+    time.sleep(2)
+    rc.cluster.restart("rw0")
+    assert np.array_equal(handle.get(timeout=120).output, np.bincount(data, minlength=256))
