@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from shardy.errors import KernelError
 from shardy.kernels import rules
@@ -165,9 +166,9 @@ class WgslKernel:
             raise KernelError(f"kernel description of {len(data)} bytes exceeds {MAX_SPEC_BYTES}")
         if expect_hash is not None and hashlib.sha256(data).hexdigest() != expect_hash:
             raise KernelError(f"kernel bytes do not hash to {expect_hash[:12]}; refusing them")
-        try:
-            d = json.loads(data)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        try:  # orjson: nesting capped (1024) in Rust, where json's C parser can overflow the stack
+            d = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
             raise KernelError(f"kernel description is not JSON: {exc}") from None
         try:
             kernel = _from_data(d)
