@@ -44,7 +44,7 @@ def probe(kernel: Kernel, adapter: str | None, timeout: float) -> None:
         raise KernelError(
             f"kernel {spec.label!r}: compiling it took more than {timeout:.0f} s; refused"
         ) from None
-    if done.returncode == 0:
+    if done.returncode == 0 and done.stdout.strip().endswith(b"compiled"):
         return
     said = done.stderr.decode(errors="replace").strip().splitlines()
     if done.returncode == _COMPILE_ERROR and said:
@@ -75,6 +75,7 @@ def _probe_main() -> None:
         gpu.device = device  # type: ignore[attr-defined]
         compile_kernel(device, layout(gpu, kernel), kernel.spec.label, kernel.source(),
                        kernel.entry)  # fmt: skip
+        print("compiled", flush=True)  # the verdict `probe` waits for
     except KernelError as exc:
         print(str(exc).replace("\n", " "), file=sys.stderr)
         sys.exit(_COMPILE_ERROR)
@@ -152,3 +153,7 @@ def dispatch(
         except wgpu.GPUError as exc:
             raise KernelError(f"kernel {spec.label!r}: its buffers do not bind: {exc}") from exc
         gpu.execute(pipe, bind, plan.groups, res, staging, plan.output_len, out)
+
+
+if __name__ == "__main__":
+    _probe_main()
