@@ -209,17 +209,19 @@ def run_crash(
             seen = (done, replicas_recorded(rc, ids))
             if seen != last_seen:
                 last_seen, last_change = seen, time.monotonic()
-            if done == len(ids) or time.monotonic() - last_change > stall_s:
-                ledger.settle_s = time.monotonic() - t0
-                break  # all settled, or nothing moved for stall_s (lost tasks)
-            if not redis_done and redis_restart and done >= len(ids) // 3:
+            # the faults come first: a fast run must not settle everything between two polls
+            # and skip them (they fire at a quarter and a third of the tasks settled)
+            if not redis_done and redis_restart and done >= len(ids) // 4:
                 restart_redis(rc)
                 ledger.faults["Redis restart"] += 1
                 redis_done = True
-            elif not orch_done and done >= len(ids) // 2:
+            elif not orch_done and done >= len(ids) // 3:
                 restart_orchestrator(rc)
                 ledger.faults["orchestrator SIGKILL"] += 1
                 orch_done = True
+            elif done == len(ids) or time.monotonic() - last_change > stall_s:
+                ledger.settle_s = time.monotonic() - t0
+                break  # all settled, or nothing moved for stall_s (lost tasks)
             elif time.monotonic() >= next_kill and done < len(ids) * 0.9:
                 i = rnd.randrange(workers)
                 rc.cluster.kill(f"gpu{i}")
