@@ -35,6 +35,8 @@ class Catalog:
         self._size = size
         self._cache: OrderedDict[str, Kernel] = OrderedDict()
         self._lock = threading.Lock()
+        #: shipped kernels this process recorded in SQL (`save`)
+        self.saved: set[str] = set()
 
     def get(self, name: str, load: Loader | None = None) -> Kernel:
         """The kernel called ``name``; ``load`` (hash → canonical JSON bytes, or None when
@@ -108,10 +110,8 @@ def save(app: Any, spec: WgslKernel) -> Kernel:
     from shardy.store import ShippedKernel
 
     cat = catalog(app)
-    with cat._lock:
-        known = cat._cache.get(spec.name)
-    if known is not None:  # saved (or read from SQL) by this process already
-        return known
+    if spec.name in cat.saved:  # recorded by this process already
+        return cat.get(spec.name, lambda _: spec.to_json())
     kernel = spec.as_kernel()
     try:
         with app.store.session() as s:
@@ -122,6 +122,7 @@ def save(app: Any, spec: WgslKernel) -> Kernel:
             if s.get(ShippedKernel, spec.hash) is None:
                 raise
     cat.put(kernel)
+    cat.saved.add(spec.name)
     return kernel
 
 

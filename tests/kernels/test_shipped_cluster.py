@@ -143,3 +143,24 @@ def test_an_endless_shader_is_stopped_and_the_worker_recovers():
         assert rc.cluster.procs["gpu0"].pid != pid, "the wedged worker was restarted"
         again = rc.client.submit("histogram", bytes(range(256))).get(timeout=120)
         assert again.output.tolist() == [1] * 256
+
+
+def test_a_kernel_seen_only_in_the_blob_store_is_still_recorded_in_sql(rc):
+    """The orchestrator side reads kernels from SQL, then the blob store; one read from the
+    blob store (which fleet workers can write) must not stop `submit` recording it in SQL,
+    where verified results find it after the blob expires."""
+    from shardy.kernels import catalog
+
+    spec = shardy.WgslKernel(
+        label="blob-first",
+        source="@compute @workgroup_size(WG_X) fn main() { y[0] = x[0]; }",
+        inputs=[shardy.Buffer("x", L.array(L.u32), count="n")],
+        output=shardy.Buffer("y", L.array(L.u32), count="n"),
+        grid=["n"],
+        params={"n": 4},
+    )
+    rc.app.blobs.put(spec.to_json(), inline=False)
+    assert catalog.lookup(rc.app, spec.name).spec == spec  # cached from the blob store
+    rc.client.submit(spec, {"x": np.arange(4, dtype="<u4")}).get(timeout=180)
+    with rc.app.store.read() as s:
+        assert s.get(ShippedKernel, spec.hash) is not None
