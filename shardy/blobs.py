@@ -31,7 +31,7 @@ class BlobRef:
         if not isinstance(meta, dict) or set(meta) != {"sha256", "size", "inline"}:
             raise PayloadError("blob reference must have exactly sha256, size and inline")
         sha, size, inline = meta["sha256"], meta["size"], meta["inline"]
-        if not (isinstance(sha, str) and len(sha) == 64 and _is_hex(sha)):
+        if not is_sha256(sha):
             raise PayloadError(f"blob reference sha256 {sha!r} is not 64 hex digits")
         if type(size) is not int or size < 0:
             raise PayloadError(f"blob reference size {size!r} is not a non-negative integer")
@@ -129,5 +129,8 @@ class BlobStore:
         return ref.inline is not None or bool(self.client.exists(KEY_PREFIX + ref.sha256))
 
 
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
+def is_sha256(value: object) -> bool:
+    """True for a sha256 as Shardy writes it: 64 lower-case hex digits."""
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )

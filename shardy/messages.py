@@ -7,7 +7,7 @@ from typing import Any
 
 from shardy import frames
 from shardy.attestations import BatchReceipt
-from shardy.blobs import BlobRef
+from shardy.blobs import BlobRef, is_sha256
 from shardy.errors import FrameError, PayloadError
 from shardy.kernels.shipped import MAX_SPEC_BYTES
 
@@ -197,8 +197,8 @@ class ReplicaResult:
         if not isinstance(result.attempts, int) or not isinstance(result.timings, dict):
             return malformed("attempts or timings has the wrong type")
         if result.status == "ok" and not (
-            _is_sha256(result.digest)
-            and _is_sha256(result.output_sha256)
+            is_sha256(result.digest)
+            and is_sha256(result.output_sha256)
             and isinstance(result.worker_id, str)
             and type(result.output_size) is int
             and result.output_size >= 0
@@ -210,9 +210,3 @@ class ReplicaResult:
         ):
             return malformed("an ok result lacks its digest, output or attestation")
         return result
-
-
-def _is_sha256(value: object) -> bool:
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )

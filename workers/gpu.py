@@ -157,7 +157,6 @@ class GPU:
 
     def _open(self) -> None:
         self._pipelines.clear()
-        self.__dict__.pop("_typed_layouts", None)
         self.adapter = _select(self.selector)
         info = self.adapter.info
         self.name = info.get("device", "") or info.get("description", "unknown")
@@ -200,7 +199,7 @@ class GPU:
             if kernel.spec is not None:  # a shipped kernel: its own typed bindings
                 from shardy.workers import typed
 
-                layout = typed.layout(self, kernel)
+                layout = typed.layout(self.device, kernel)
                 name = f"{kernel.spec.label} ({kernel.name[:17]}…)"
             else:
                 name = kernel.name

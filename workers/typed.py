@@ -67,13 +67,7 @@ def _probe_main() -> None:
         with open("/proc/self/statm") as f:  # cap what compiling may add to the device's take
             mapped = int(f.read().split()[0]) * resource.getpagesize()
         resource.setrlimit(resource.RLIMIT_AS, (mapped + PROBE_MEMORY, resource.RLIM_INFINITY))
-
-        class Probe:  # what `layout` needs of a GPU
-            pass
-
-        gpu = Probe()
-        gpu.device = device  # type: ignore[attr-defined]
-        compile_kernel(device, layout(gpu, kernel), kernel.spec.label, kernel.source(),
+        compile_kernel(device, layout(device, kernel), kernel.spec.label, kernel.source(),
                        kernel.entry)  # fmt: skip
         print("compiled", flush=True)  # the verdict `probe` waits for
     except KernelError as exc:
@@ -81,25 +75,19 @@ def _probe_main() -> None:
         sys.exit(_COMPILE_ERROR)
 
 
-def layout(gpu: Any, kernel: Kernel) -> Any:
-    """The bind group layout of a shipped kernel's bindings (cached on the device)."""
+def layout(device: Any, kernel: Kernel) -> Any:
+    """The bind group layout of a shipped kernel's bindings: read-only storage for each input,
+    storage for the output, a uniform for the params struct (the pipeline keeps it)."""
     spec = kernel.spec
-    cache = gpu.__dict__.setdefault("_typed_layouts", {})
-    found = cache.get(spec.hash)
-    if found is None:
-        wgpu = wgpu_module()
-        kinds = ["read-only-storage"] * len(spec.inputs) + ["storage"]
-        kinds += ["uniform"] if spec.uniforms is not None else []
-        found = gpu.device.create_bind_group_layout(
-            entries=[
-                {"binding": i, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
-                for i, t in enumerate(kinds)
-            ]
-        )
-        if len(cache) > 256:
-            cache.clear()
-        cache[spec.hash] = found
-    return found
+    wgpu = wgpu_module()
+    kinds = ["read-only-storage"] * len(spec.inputs) + ["storage"]
+    kinds += ["uniform"] if spec.uniforms is not None else []
+    return device.create_bind_group_layout(
+        entries=[
+            {"binding": i, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
+            for i, t in enumerate(kinds)
+        ]
+    )
 
 
 def dispatch(
@@ -149,7 +137,9 @@ def dispatch(
                 {"binding": n + 1, "resource": {"buffer": uni, "offset": 0, "size": size}}
             )
         try:
-            bind = gpu.device.create_bind_group(layout=layout(gpu, kernel), entries=entries)
+            bind = gpu.device.create_bind_group(
+                layout=pipe.get_bind_group_layout(0), entries=entries
+            )
         except wgpu.GPUError as exc:
             raise KernelError(f"kernel {spec.label!r}: its buffers do not bind: {exc}") from exc
         gpu.execute(pipe, bind, plan.groups, res, staging, plan.output_len, out)

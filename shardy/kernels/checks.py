@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from shardy.errors import KernelError
 from shardy.kernels import rules
-from shardy.kernels.kernel import Determinism
+from shardy.kernels.kernel import Determinism, check_param
 from shardy.layout import Array, Matrix, Scalar, Struct, Vector, WgslType
 from shardy.layout.types import check_name
 
@@ -35,10 +35,10 @@ def _utf8(text: str) -> bool:
 
 
 def check_value(name: str, v: Any) -> None:
-    """A param value must survive the order frame and JSON unchanged."""
-    if type(v) is float and not math.isfinite(v):
-        raise KernelError(f"param {name!r} must be finite, got {v}")
-    if type(v) is int and not -(2**63) <= v < 2**63:
+    """`check_param`, and a shipped kernel's ints are signed 64-bit (its rules compute with
+    them)."""
+    check_param(name, v)
+    if type(v) is int and v >= 2**63:
         raise KernelError(f"param {name!r} must fit in 64 bits, got {v}")
 
 

@@ -126,7 +126,7 @@ class Kernel:
                 f"kernel {self.name!r} has no parameter(s) {', '.join(unknown)}; accepted: {known}"
             )
         for name, value in params.items():
-            _encodable(name, value)
+            check_param(name, value)
         return {**self.params, **params}
 
     def preprocess_args(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -143,8 +143,12 @@ class Kernel:
         return self.plan(payload_len, self.resolve_params(params), seed)
 
 
-def _encodable(name: str, value: Any, depth: int = 0) -> None:
-    """A param value travels in order frames and JSON: finite, 64-bit, shallow."""
+def check_param(name: str, value: Any, depth: int = 0) -> None:
+    """A param value travels in order frames and JSON: finite, 64-bit, shallow.
+
+    Raises:
+        KernelError: naming the param and what is wrong with its value.
+    """
     if depth > 4:
         raise KernelError(f"param {name!r} nests too deep")
     if type(value) is float and not math.isfinite(value):
@@ -153,10 +157,10 @@ def _encodable(name: str, value: Any, depth: int = 0) -> None:
         raise KernelError(f"param {name!r} must fit in 64 bits, got {value}")
     if isinstance(value, (list, tuple)):
         for v in value:
-            _encodable(name, v, depth + 1)
+            check_param(name, v, depth + 1)
     elif isinstance(value, dict):
         for v in value.values():
-            _encodable(name, v, depth + 1)
+            check_param(name, v, depth + 1)
 
 
 # ---- helpers for plans -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from shardy.blobs import is_sha256
 from shardy.errors import KernelError
 from shardy.kernels import rules
 from shardy.kernels.checks import MAX_INPUTS, check_value, leaf_scalar, validate
@@ -354,5 +355,4 @@ def _struct(d: Any) -> Struct:
 
 def is_shipped(name: str) -> bool:
     """True for a shipped kernel's name (``wgsl-`` and 64 hex digits)."""
-    h = name[len(PREFIX) :]
-    return name.startswith(PREFIX) and len(h) == 64 and all(c in "0123456789abcdef" for c in h)
+    return name.startswith(PREFIX) and is_sha256(name[len(PREFIX) :])

@@ -14,10 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ops_support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
@@ -33,14 +34,6 @@ def sh(*argv: str, check: bool = True, timeout: float = 900, **kw) -> subprocess
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-3000:]}"
                            f"\n{done.stderr[-3000:]}")  # fmt: skip
     return done
-
-
-def wait_for(what: str, ok: Callable[[], bool], timeout: float = 120, every: float = 1.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not ok():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 def install_tools() -> None:

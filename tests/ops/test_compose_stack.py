@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from compose_stack import (
     host_settings,
     install_tools,
     sh,
-    wait_for,
     wheelhouse,
 )
+from ops_support import http_get, wait_for
 
 from shardy.api import Client
 
@@ -71,11 +70,6 @@ def _remote_ids(c: Client) -> set[str]:
     return {w for w in routing.alive(c.app.redis) if w.startswith("remote-")}
 
 
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - loopback only
-        return r.read().decode()
-
-
 def _histogram(c: Client, seed: int, size: int = 4096):
     data = np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8)
     return data, c.submit("histogram", data)
@@ -93,9 +87,9 @@ def test_a_task_from_the_host_verifies_with_both_remote_workers(client):
 def test_flower_and_the_metrics_exporter_see_the_stack(client, stack):
     client.submit("histogram", b"flower").get(timeout=180)
     wait_for("flower to list the orchestrator and the gateway", lambda: all(
-        f'flower_worker_online{{worker="{w}"}} 1.0' in _get("http://127.0.0.1:5555/metrics")
+        f'flower_worker_online{{worker="{w}"}} 1.0' in http_get("http://127.0.0.1:5555/metrics")
         for w in ("orchestrator@orchestrator", "gateway-gw0@gateway")), timeout=120)  # fmt: skip
-    metrics = _get("http://127.0.0.1:9100/metrics")
+    metrics = http_get("http://127.0.0.1:9100/metrics")
     verified = float(metrics.split('shardy_tasks{state="verified"} ')[1].split()[0])
     assert verified >= 1
 
@@ -110,7 +104,7 @@ def test_the_sidecars_gossip_the_verified_record(client, stack):
         return result.task_id in out.stdout
 
     wait_for("sidecar-a to publish and sidecar-b to accept the record",
-             lambda: seen("sidecar-a") and seen("sidecar-b"), timeout=120, every=2)  # fmt: skip
+             lambda: seen("sidecar-a") and seen("sidecar-b"), timeout=120)  # fmt: skip
 
 
 def test_a_remote_worker_killed_mid_task_loses_nothing(client, stack):
