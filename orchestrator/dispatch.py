@@ -12,7 +12,7 @@ from celery import chord
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from shardy import routing
+from shardy import arrivals, routing
 from shardy.blobs import BlobRef
 from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
 from shardy.config import quorum_for
@@ -190,13 +190,15 @@ def plan_round(
     round_no: int,
     exclude: tuple[str, ...] = (),
     live: set[str] | None = None,
+    targets: list[routing.Target] | None = None,
 ) -> PlannedRound:
     """Choose an assignee for each replica of a round (`shardy.routing.assign`: distinct live
     workers but ``exclude``, weighted by the free slots the server counts; ``live``: the live
-    workers if the caller has just read them). The replicas prove with the key active now
-    (`shardy.orchestrator.keys.active_key`)."""
+    workers if the caller has just read them; ``targets``: chosen already). The replicas
+    prove with the key active now (`shardy.orchestrator.keys.active_key`)."""
     key_id = keys.active_key(app)
-    targets = routing.assign(app.redis, len(replicas), exclude, live)
+    if targets is None:
+        targets = routing.assign(app.redis, len(replicas), exclude, live)
     orders = tuple(
         (
             ReplicaOrder(
@@ -235,20 +237,59 @@ def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
         deadline,
     )
     for planned in rounds:
-        header = [
-            app.signature(
-                "shardy.execute" if t.kind == "fleet" else "shardy.relay",
-                args=(o.encode(),),
-                queue=app.queue(t.queue),
-                argsrepr=f"({o.summary()})",
-                shadow=f"shardy.execute[{planned.kernel}]",
-            )
-            for o, t in planned.orders
-        ]
+        header = [_replica_signature(app, planned.kernel, o, t) for o, t in planned.orders]
         body = app.signature(
             "shardy.settle", args=(planned.task_id, planned.round_no), queue=CONTROL_QUEUE
         )
         chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
+
+
+def _replica_signature(app: ShardyCelery, kernel: str, o: ReplicaOrder, t: routing.Target):
+    """One replica's Celery task (fleet: ``shardy.execute``; remote: ``shardy.relay`` on the
+    gateway's queue), under the id `shardy.arrivals.replica_task_id` gives it, so the trusted
+    side can read its result before the round's chord completes."""
+    return app.signature(
+        "shardy.execute" if t.kind == "fleet" else "shardy.relay",
+        args=(o.encode(),),
+        queue=app.queue(t.queue),
+        task_id=arrivals.replica_task_id(o.task_id, o.round, o.replica),
+        argsrepr=f"({o.summary()})",
+        shadow=f"shardy.execute[{kernel}]",
+    )
+
+
+def speculate(app: ShardyCelery, task: Task, round_no: int, exclude: tuple[str, ...]) -> bool:
+    """Send one speculative extra replica of round ``round_no`` of ``task`` to a live worker
+    outside ``exclude`` (its operator too, while others are live), alone, outside the round's
+    chord: `shardy.orchestrator.early` reads its result and settles it. Records the
+    assignment and counts the replica against the task's budget. Call it outside any write
+    transaction of the store. Returns False (sending nothing) when the budget is spent or no
+    such worker is live."""
+    targets = routing.assign(app.redis, 1, exclude)
+    if targets[0].worker_id is None:
+        return False
+    if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there
+        catalog.publish(app, catalog.lookup(app, task.kernel))
+    payload = payload_ref(app, task)
+    with app.store.session() as session:  # reserve the replica index within the budget
+        row = session.get(Task, task.id, with_for_update=True)
+        if row is None or row.state != "running" or row.replicas_sent >= row.max_replicas:
+            return False
+        replica = row.replicas_sent
+        row.replicas_sent += 1
+        row.updated_at = utcnow()
+    # planned outside the write transaction (choosing the key may itself write)
+    planned = plan_round(app, task, payload, range(replica, replica + 1), round_no, exclude,
+                         targets=targets)  # fmt: skip
+    (assignment,) = planned.assignments()
+    assignment.speculative = True
+    with app.store.session() as session:
+        session.add(assignment)
+    o, t = planned.orders[0]
+    routing.track(app.redis, [(t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))],
+                  time.time() + 2 * app.settings.task_time_limit)  # fmt: skip
+    _replica_signature(app, planned.kernel, o, t).apply_async()
+    return True
 
 
 def send_round(

@@ -8,20 +8,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shardy import deadletter, settled
+from shardy import arrivals, deadletter, settled
 from shardy.attestations import BatchProof
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
 from shardy.kernels import Determinism, catalog
 from shardy.orchestrator import dispatch, evidence, intake, quorum, reputation
-from shardy.store import DeadLetter, Replica, Task
+from shardy.store import Assignment, DeadLetter, Replica, Task
 from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
+
+#: Outcome action of a round that waits for its speculative replica.
+SPECULATING = "waiting for a speculative replica"
 
 
 @dataclass
@@ -34,11 +38,18 @@ class Outcome:
     digest: str | None = None
 
 
-def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -> dict:
+def settle(
+    app: ShardyCelery, results: list[Any], task_id: str, round_no: int, *, partial: bool = False
+) -> dict:
     """Record ``results`` of round ``round_no`` and decide the task. Idempotent.
 
     Running settle twice for the same round records each replica once and takes the
     decision once; later rounds (extras, replays) merge with what is already recorded.
+
+    ``partial``: the results read so far (`shardy.orchestrator.early`), before the round's
+    chord completes. They are recorded, and the task is verified if a quorum already agrees;
+    any other decision waits for the chord. Once the chord has settled the round (a
+    speculative replica came back after it), a partial settle decides like a full one.
     """
     follow_up: list[tuple[str, Any]] = []
     # one flush, at the commit: rows are judged and decided in memory (the task's replicas are
@@ -55,24 +66,40 @@ def settle(app: ShardyCelery, results: list[Any], task_id: str, round_no: int) -
         rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
         fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
         fresh, batches = evidence.judge(app, session, task, fresh, receipts)
-        if task.state in ("verified", "dead") or round_no <= task.rounds_settled:
+        early = partial and round_no > task.rounds_settled  # the round's chord is still out
+        if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
             if task.state == "verified":
                 _judge_late(app, session, task, rows, fresh)
                 _publish(app, session, task, rows, batches)
-            task.rounds_settled = max(task.rounds_settled, round_no)
+            if not partial:
+                task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
         else:
-            task.rounds_settled = round_no
-            outcome = _decide(app, session, task, rows, round_no, follow_up)
+            if not partial:
+                task.rounds_settled = round_no
+            outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
             if task.state == "verified":
                 _publish(app, session, task, rows, batches)
+        kernel = task.kernel
     try:
         for action, arg in follow_up:
             _follow(app, task_id, action, arg)
     finally:  # committed (and dead-lettered): wake clients waiting on the task
-        if outcome.state in ("verified", "dead"):
+        decided = outcome.state in ("verified", "dead")
+        if decided or (not partial and outcome.action != SPECULATING):
+            _close(app, task_id, round_no, kernel, outcome.state == "verified")
+        if decided:
             settled.announce(app.redis, task_id)
     return outcome.__dict__
+
+
+def _close(app: ShardyCelery, task_id: str, round_no: int, kernel: str, verified: bool) -> None:
+    """The round needs no early look any more, and with ``verified`` its task no more
+    replicas (`shardy.arrivals.close`); best effort."""
+    try:
+        arrivals.close(app.redis, task_id, round_no, kernel, decided=verified)
+    except RedisError as exc:  # the marks only speed things up: the decision is committed
+        log.warning("task %s: could not clear its arrival mark (%s)", task_id, exc)
 
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
@@ -108,7 +135,11 @@ def _decide(
     rows: list[Replica],
     round_no: int,
     follow_up: list,
+    *,
+    early: bool = False,
 ) -> Outcome:
+    """Decide ``task`` from its recorded rows. ``early``: the round's chord is still out, so
+    only a verification is acted on."""
     valid = [r for r in rows if r.status == "ok" and r.proof_valid and _counts(session, r)]
     votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
     tol = _tolerance(app, task)
@@ -123,6 +154,8 @@ def _decide(
         max_replicas=task.max_replicas,
         in_flight=in_flight,
     )
+    if d.kind in ("extend", "dead") and (early or _speculating(session, task, rows)):
+        return Outcome(task.id, task.state, "waiting" if early else SPECULATING)
     by_replica = {r.replica: r for r in rows}
     for idx, verdict in d.verdicts.items():
         by_replica[idx].verdict = verdict if verdict != "counted" else "none"
@@ -163,6 +196,17 @@ def _decide(
     )
     follow_up.append(("dead", entry))
     return Outcome(task.id, "dead", "dead-lettered")
+
+
+def _speculating(session: Session, task: Task, rows: list[Replica]) -> bool:
+    """Whether a speculative replica of ``task`` is still out (its result not recorded)."""
+    have = {r.replica for r in rows}
+    extra = session.scalars(
+        select(Assignment.replica).where(
+            Assignment.task_id == task.id, Assignment.speculative.is_(True)
+        )
+    )
+    return any(replica not in have for replica in extra)
 
 
 def _counts(session: Session, row: Replica) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shardy.celery_app import CONTROL_QUEUE, app
 from shardy.orchestrator import reputation
+from shardy.orchestrator.early import Watch
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
 
@@ -42,9 +43,10 @@ def register_worker(info: dict) -> None:
 
 @dataclass
 class OrchestratorProcess:
-    """What the orchestrator's main process holds: its sweeper."""
+    """What the orchestrator's main process holds: its sweeper and its early watch."""
 
     sweeper: Sweeper | None = None
+    watch: Watch | None = None
 
 
 process = OrchestratorProcess()
@@ -52,13 +54,17 @@ process = OrchestratorProcess()
 
 @worker_ready.connect
 def _start_sweeper(sender: Any = None, **_: Any) -> None:
-    """In the orchestrator's main process: re-send rounds of tasks that went silent."""
+    """In the orchestrator's main process: re-send rounds of tasks that went silent, and
+    judge rounds early (`shardy.orchestrator.early`)."""
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if CONTROL_QUEUE in queues:
         process.sweeper = Sweeper(app)
+        process.watch = Watch(app).start()
 
 
 @worker_shutdown.connect
 def _stop_sweeper(**_: Any) -> None:
     if process.sweeper is not None:
         process.sweeper.stop()
+    if process.watch is not None:
+        process.watch.stop()

@@ -90,6 +90,21 @@ class Settings:
             "Unset: visibility timeout + task time limit."
         },
     )
+    early_quorum: bool = field(
+        default=True,
+        metadata={
+            "doc": "Judge a round as its replicas arrive: a quorum that already agrees "
+            "decides the task without waiting for the slowest replica."
+        },
+    )
+    speculate_factor: float = field(
+        default=2.0,
+        metadata={
+            "doc": "A round still short of a quorum this many times the kernel's p95 round "
+            "spread after its first replica returned gets one speculative extra replica on "
+            "another operator. 0: never."
+        },
+    )
     handback_max: int = field(
         default=40,
         metadata={"doc": "Times a replica is handed back to find a distinct worker."},
@@ -331,7 +346,8 @@ class Settings:
             raise ConfigError("need SHARDY_ATTEST_BATCH >= 1 and SHARDY_ATTEST_WAIT_MS >= 0")
         if self.max_workgroups < 1:
             raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
-        for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output"):
+        for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output",
+                     "speculate_factor"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
         if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:

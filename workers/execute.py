@@ -72,7 +72,8 @@ def execute(
 
     Every outcome is a record: ``ok``; ``failed`` after the replica was dead-lettered
     (permanent error, or transient errors beyond SHARDY_RETRY_MAX); ``skipped`` when no
-    distinct worker is left to run it. So the chord always settles.
+    distinct worker is left to run it, or the task was decided before it ran (an early
+    quorum). So the chord always settles.
     """
     s = rt.settings
     times = [*(attempt_times or []), time.time()]
@@ -81,7 +82,16 @@ def execute(
     except FrameError as exc:
         return _dead(rt, None, frame, f"malformed replica order: {exc}", times, kind="malformed")
 
-    if not rt.claim(order):
+    claimed = rt.claim(order)
+    if claimed is None:
+        return ReplicaResult(
+            "skipped",
+            order.task_id,
+            order.replica,
+            worker_id=rt.worker_id,
+            error="the task was decided before this replica ran",
+        ).to_dict()
+    if not claimed:
         free = rt.others_free(order) if handbacks < s.handback_max else set()
         if free:  # straight to one of them when it has its own queue, else the shared queue
             target = routing.free_fleet_target(rt.app.redis, free)

@@ -11,7 +11,7 @@ import threading
 
 import redis
 
-from shardy import routing
+from shardy import arrivals, routing
 from shardy.celery_app import ShardyCelery
 from shardy.kernels.catalog import blob_loader
 from shardy.keyring import KeyCache
@@ -24,8 +24,10 @@ log = logging.getLogger("shardy.worker")
 
 _CLAIM_TTL = 7 * 86_400
 
-# Claim replica `ARGV[2]` of a task for worker ARGV[1]: 1 if ours (new or redelivered), else 0.
+# Claim replica `ARGV[2]` of a task for worker ARGV[1]: 1 if ours (new or redelivered), 0 if
+# this worker serves another replica of the round, 2 if the task is already decided (KEYS[2]).
 _CLAIM = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur == false then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -95,13 +97,15 @@ class WorkerRuntime:
 
     # ---- distinct workers per task ----------------------------------------------------------
 
-    def claim(self, order: ReplicaOrder) -> bool:
+    def claim(self, order: ReplicaOrder) -> bool | None:
         """Claim the order's replica; False if this worker may not serve it: it serves another
-        replica of this round, or its vote on the task is already recorded (``exclude``)."""
+        replica of this round, or its vote on the task is already recorded (``exclude``);
+        None if the task is already decided (an early quorum: the replica is not needed)."""
         if self.worker_id in order.exclude:
             return False
-        key = claim_key(order.task_id, order.round)
-        return bool(self._claim([key], [self.worker_id, order.replica, _CLAIM_TTL]))
+        keys = [claim_key(order.task_id, order.round), arrivals.decided_key(order.task_id)]
+        got = int(self._claim(keys, [self.worker_id, order.replica, _CLAIM_TTL]))
+        return None if got == 2 else bool(got)
 
     def release(self, order: ReplicaOrder) -> None:
         """Give up a claim (the replica failed), so this worker may serve another replica."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 
-from shardy import deadletter, routing
+from shardy import arrivals, deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from shardy.messages import ReplicaOrder
 from shardy.workers.execute import Retry, execute
@@ -121,7 +121,7 @@ def execute_replica(
             )
 
     try:
-        return execute(
+        result = execute(
             rt,
             frame,
             attempt=attempt,
@@ -134,3 +134,5 @@ def execute_replica(
         raise self.retry(
             args=(frame,), kwargs=r.kwargs, countdown=r.countdown, queue=queue
         ) from None
+    arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
+    return result

@@ -15,7 +15,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
-from shardy import deadletter, routing
+from shardy import arrivals, deadletter, routing
 from shardy.celery_app import app
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway import relay
@@ -67,7 +67,7 @@ def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> 
         log.error("this process serves no gateway (start it with `shardy gateway`)")
         return ReplicaResult("skipped", None, None, error="no gateway in this process").to_dict()
     try:
-        return relay.relay(process.gateway, frame, attempt, reassigned)
+        result = relay.relay(process.gateway, frame, attempt, reassigned)
     except relay.Reassign as r:
         raise self.retry(args=(r.frame,), kwargs={"attempt": 0, "reassigned": r.reassigned},
                          countdown=0, queue=app.queue(r.queue)) from None  # fmt: skip
@@ -84,3 +84,5 @@ def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> 
         except Exception:  # noqa: BLE001 - not even the ids: settle skips it
             ids = (None, None)
         return ReplicaResult("skipped", *ids, error=f"relay failed: {exc!r}"[:500]).to_dict()
+    arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
+    return result

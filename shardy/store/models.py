@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -181,6 +182,8 @@ class Assignment(Base):
     #: fleet | remote
     kind: Mapped[str] = mapped_column(String(16))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: an extra replica for a straggling round (sent alone, outside the round's chord)
+    speculative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeadLetter(Base):

@@ -1,0 +1,129 @@
+"""Replica arrivals: where a replica's result can be found before its round settles, and the
+marks that let the orchestrator judge a round early (`shardy.orchestrator.early`).
+
+Each replica of a round runs as a Celery task whose id follows from (task, round, replica)
+(`replica_task_id`), so the trusted side can read a replica's stored result from the result
+backend while the round's chord still waits for its slowest member. The process that runs a
+replica (a fleet worker, or the gateway relaying it) marks the round's first arrival in one
+sorted set; settle clears the mark when it has decided the round, and marks a decided task so
+that workers skip replicas of it still waiting in their queues.
+
+Marks only wake the trusted side: what a replica result says is read from the result backend
+and admitted by settle exactly as a chord's result is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from shardy import frames
+from shardy.errors import FrameError
+
+log = logging.getLogger("shardy.arrivals")
+
+#: Sorted set: member ``<task id>:<round>``, score the time its first replica came back.
+ARRIVALS_KEY = "shardy:arrivals"
+#: Prefix of the key that says a task is decided (workers skip its queued replicas).
+DECIDED_PREFIX = "shardy:decided:"
+#: Prefix of a kernel's recent round spreads (seconds from first arrival to settle).
+SPREAD_PREFIX = "shardy:spread:"
+#: Spreads kept per kernel.
+SPREAD_SAMPLES = 200
+#: How long a decided mark lives (s): longer than any replica waits in a queue.
+DECIDED_TTL = 86_400
+
+# The first arrival of a round, unless its task is decided already (nothing left to judge).
+_MARK = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+"""
+
+_NAMESPACE = uuid.UUID("5b0e3c1e-8f1d-4c55-9a5e-7c2f61d1f0a1")
+
+
+def replica_task_id(task_id: str, round_no: int, replica: int) -> str:
+    """The Celery task id of one replica (the same on every retry of it)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{task_id}:{round_no}:{replica}"))
+
+
+def member(task_id: str, round_no: int) -> str:
+    """The arrivals member of one round."""
+    return f"{task_id}:{round_no}"
+
+
+def parse_member(raw: bytes | str) -> tuple[str, int] | None:
+    """(task id, round) of an arrivals member, or None if it is not one."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    task_id, _, round_no = text.rpartition(":")
+    return (task_id, int(round_no)) if task_id and round_no.isdigit() else None
+
+
+def decided_key(task_id: str) -> str:
+    """The key that marks ``task_id`` decided."""
+    return DECIDED_PREFIX + task_id
+
+
+def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
+    """Note that the replica of order ``frame`` came back with ``result`` (a round's first
+    arrival only; skipped replicas do not count).
+
+    Best effort: a failure is logged, never raised (the round still settles when its chord
+    completes; only the early verdict is lost).
+    """
+    task_id = result.get("task_id")
+    if not isinstance(task_id, str) or result.get("status") == "skipped":
+        return
+    try:
+        meta = frames.decode_frame(frame).meta
+        round_no = meta["round"] if meta.get("task_id") == task_id else None
+    except (FrameError, AttributeError, KeyError, TypeError):
+        return
+    if not isinstance(round_no, int):
+        return
+    try:
+        client.eval(_MARK, 2, ARRIVALS_KEY, decided_key(task_id), member(task_id, round_no),
+                    time.time())  # fmt: skip
+    except redis.RedisError as exc:
+        log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
+
+
+def due(client: redis.Redis, before: float, limit: int = 256) -> list[tuple[str, int, float]]:
+    """Rounds whose first replica came back before ``before``: (task id, round, first)."""
+    rows = client.zrangebyscore(ARRIVALS_KEY, "-inf", before, start=0, num=limit, withscores=True)
+    out = []
+    for raw, score in rows:
+        parsed = parse_member(raw)
+        if parsed is None:
+            client.zrem(ARRIVALS_KEY, raw)
+            continue
+        out.append((*parsed, float(score)))
+    return out
+
+
+def close(client: redis.Redis, task_id: str, round_no: int, kernel: str, *, decided: bool) -> None:
+    """A round is settled: drop its mark and sample its spread for ``kernel``; with
+    ``decided``, also mark the task decided so workers skip its queued replicas."""
+    key = member(task_id, round_no)
+    pipe = client.pipeline(transaction=False)
+    pipe.zscore(ARRIVALS_KEY, key)
+    pipe.zrem(ARRIVALS_KEY, key)
+    if decided:
+        pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
+    first = pipe.execute()[0]
+    if first is not None:
+        spread = f"{max(0.0, time.time() - float(first)):.4f}"
+        sample = client.pipeline(transaction=False)
+        sample.lpush(SPREAD_PREFIX + kernel, spread)
+        sample.ltrim(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)
+        sample.execute()
+
+
+def spreads(client: redis.Redis, kernel: str) -> list[float]:
+    """The recent spreads of ``kernel``'s rounds (seconds), newest first."""
+    return [float(x) for x in client.lrange(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)]

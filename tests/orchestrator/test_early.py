@@ -1,0 +1,137 @@
+"""Early quorum, straggler speculation and the extend path, on a real cluster.
+
+Three fleet workers; gpu2 is Byzantine for `histogram` (every non-empty bin counts one more:
+a valid proof of a wrong output). A hung worker is a stopped process (SIGSTOP): it holds its
+replicas and answers nothing until it is continued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from cluster_support import make_settings, short_home, start_cluster
+from sqlalchemy import select
+
+from shardy.kernels import registry
+from shardy.orchestrator.early import grace_of
+from shardy.store import Assignment, Replica, Task
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def rc():
+    settings = make_settings(short_home(), max_replicas=4, max_payload=1 << 20)
+    yield from start_cluster(settings, workers=3, worker_modules={2: ["kernels_byzantine"]})
+
+
+def payload(n: int, seed: int) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def reference(kernel: str, data: bytes) -> np.ndarray:
+    k = registry.get(kernel)
+    return k.reference(data, k.resolve_params(None), 0)
+
+
+@contextlib.contextmanager
+def hung(rc, name: str):
+    """Worker ``name`` stopped (it keeps its replicas and answers nothing) until the end."""
+    pid = rc.cluster.procs[name].pid
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield rc.cluster.node(name)
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+
+
+def rows(rc, task_ids: list[str]) -> list[Replica]:
+    with rc.app.store.read() as s:
+        return list(s.scalars(select(Replica).where(Replica.task_id.in_(task_ids))))
+
+
+def wait_rows(rc, task_ids: list[str], done, timeout: float = 120.0) -> list[Replica]:
+    end = time.monotonic() + timeout
+    while True:
+        got = rows(rc, task_ids)
+        if done(got) or time.monotonic() > end:
+            return got
+        time.sleep(0.5)
+
+
+def test_grace_is_the_p95_spread_within_bounds():
+    assert grace_of([0.1] * 5, ceiling=30.0) == 1.0  # too few samples: the default
+    assert grace_of([0.01] * 100, ceiling=30.0) == 0.25  # floor
+    assert grace_of([float(i) for i in range(100)], ceiling=300.0) == pytest.approx(94.05)
+    spreads = [0.5] * 95 + [3.0] * 5
+    assert 0.5 <= grace_of(spreads, ceiling=30.0) <= 3.0
+    assert grace_of([100.0] * 50, ceiling=7.5) == 7.5  # ceiling
+
+
+def test_a_hung_replica_does_not_delay_an_agreeing_quorum(rc):
+    data = [payload(4000, i) for i in range(4)]
+    rc.client.submit("sha256", payload(100, 99)).get(timeout=120)  # everyone warm
+    with hung(rc, "gpu0") as stopped:
+        handles = [rc.client.submit("sha256", d) for d in data]
+        # without an early verdict these would wait for gpu0 until it is continued
+        results = [h.get(timeout=90) for h in handles]
+    ids = [h.id for h in handles]
+    for res, d in zip(results, data, strict=True):
+        assert np.array_equal(res.output, reference("sha256", d))
+        assert len(res.attestations) == 2
+    # continued, gpu0 skips the replicas of decided tasks instead of computing them
+    got = wait_rows(rc, ids, lambda g: sum(r.worker_id == stopped for r in g) == len(ids))
+    mine = [r for r in got if r.worker_id == stopped]
+    assert len(mine) == len(ids), [(r.task_id, r.worker_id, r.status) for r in got]
+    assert all(r.status == "skipped" and "decided" in (r.error or "") for r in mine)
+    with rc.app.store.read() as s:
+        assert all(s.get(Task, i).state == "verified" for i in ids)
+
+
+def test_a_straggler_gets_a_speculative_replica(rc):
+    data = [payload(3000, 10 + i) for i in range(6)]
+    with hung(rc, "gpu1") as stopped:
+        handles = [rc.client.submit("sha256", d, redundancy=2, quorum=2) for d in data]
+        results = [h.get(timeout=90) for h in handles]
+    ids = [h.id for h in handles]
+    for res, d in zip(results, data, strict=True):
+        assert np.array_equal(res.output, reference("sha256", d))
+        assert len(res.attestations) == 2
+    with rc.app.store.read() as s:
+        assigned = s.scalars(select(Assignment).where(Assignment.task_id.in_(ids))).all()
+    held = {a.task_id for a in assigned if a.worker_id == stopped and not a.speculative}
+    spec = [a for a in assigned if a.speculative]
+    assert held, "gpu1 got no replica (six tasks of R=2 over three workers)"
+    # every task that waited on gpu1 got one speculative replica, on another worker
+    assert {a.task_id for a in spec} == held
+    assert all(a.worker_id not in (stopped, None) for a in spec)
+    voted = {(r.task_id, r.replica) for r in rows(rc, ids) if r.verdict == "agree"}
+    assert all((a.task_id, a.replica) in voted for a in spec)
+
+
+def test_a_disagreement_at_quorum_extends_then_verifies(rc):
+    """R=2, quorum 2, max 4: a task that drew the Byzantine gpu2 splits 1:1, gets one extra
+    replica on the third worker, and is verified by the two honest workers."""
+    data = [payload(5000, 20 + i) for i in range(8)]
+    handles = [rc.client.submit("histogram", d, redundancy=2, quorum=2) for d in data]
+    results = [h.get(timeout=120) for h in handles]
+    for res, d in zip(results, data, strict=True):
+        assert np.array_equal(res.output, reference("histogram", d))
+    ids = [h.id for h in handles]
+    with rc.app.store.read() as s:
+        tasks = {i: s.get(Task, i) for i in ids}
+    byz = rc.cluster.node("gpu2")
+    got = rows(rc, ids)
+    split = {r.task_id for r in got if r.worker_id == byz and r.status == "ok"}
+    assert split, "gpu2 drew no replica of eight tasks"
+    for task_id in split:
+        t = tasks[task_id]
+        assert t.state == "verified" and t.rounds_sent >= 2 and t.replicas_sent >= 3, task_id
+        verdicts = {r.worker_id: r.verdict for r in got if r.task_id == task_id}
+        assert verdicts[byz] == "disagree"
+        assert sorted(v for w, v in verdicts.items() if w != byz) == ["agree", "agree"]
