@@ -58,6 +58,11 @@ ensure_node_tools() {
         echo "installing js-libp2p for the interop test (npm ci in tests/p2p/js/)…"
         npm ci --prefix tests/p2p/js --no-audit --no-fund --loglevel=error
     fi
+    # the browser worker's prover (@noble/curves) and its bundler (esbuild)
+    if [ -f workers/browser/package-lock.json ] && [ ! -d workers/browser/node_modules ]; then
+        echo "installing the browser worker's packages (npm ci in workers/browser/)…"
+        npm ci --prefix workers/browser --no-audit --no-fund --loglevel=error
+    fi
 }
 
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
