@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,8 +21,8 @@ from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel, is_shipped
 from shardy.messages import ReplicaOrder
-from shardy.orchestrator import keys
-from shardy.store import Assignment, Replica, Task
+from shardy.orchestrator import adaptive, homogeneous, keys, spot
+from shardy.store import Assignment, Replica, Standing, Task
 from shardy.store.models import utcnow
 
 
@@ -103,46 +104,87 @@ def dispatch_many(
         plans.append(plan)
     if not datas:
         return []
-    refs = app.blobs.put_many(datas)
+    live, platform = routing.alive(app.redis), None
+    if s.homogeneous and k.determinism.mode == "tolerance":  # one platform, bit for bit
+        by_worker = homogeneous.adapters(app, live)
+        platform = homogeneous.choose(by_worker, q)
+        live = {w for w, a in by_worker.items() if a == platform}
+    # known-answer spot checks ride along, indistinguishable from the submitted tasks
+    checks = spot.draw(k, resolved, seed, [len(d) for d in datas], s.spot_check_rate)
+    plans += [k.make_plan(len(data), resolved, seed) for data, _ in checks]
+    expected = [None] * len(datas) + [digest for _, digest in checks]
+    refs = app.blobs.put_many([*datas, *(data for data, _ in checks)])
     if k.spec is not None:  # fleet workers read it from the blob store: keep it there
         catalog.publish(app, k)
-    # no more replicas than live workers can run distinctly (at least the quorum): a replica
-    # without a distinct worker would only be handed back and skipped
-    live = routing.alive(app.redis)
-    sent = min(r, len(live)) if len(live) >= q else r
+    if s.replication == "adaptive" and redundancy is None and quorum is None:
+        with app.store.read() as session:
+            standings = {st.voter: st for st in session.scalars(select(Standing))}
+        reps = adaptive.plan(app.redis, s, standings, len(refs), (r, q), live)
+    else:
+        reps = [adaptive.Replication(r, q)] * len(refs)
     tasks = [
-        Task(
-            id=str(uuid.uuid4()),
-            kernel=k.name,
-            seed=seed,
-            output_len=plan.output_len,
-            params=resolved,
-            payload_sha256=ref.sha256,
-            payload_size=ref.size,
-            redundancy=r,
-            quorum=q,
-            max_replicas=max(s.effective_max_replicas, r),
-            replicas_sent=sent,
-            rounds_sent=1,
-            rounds_settled=0,
-            sweeps=0,
-            state="running",
-            agreeing=0,
-            published=False,
-            updated_at=utcnow(),
-        )
-        for ref, plan in zip(refs, plans, strict=True)
+        _task(s, k.name, seed, resolved, ref, plan, rep, len(live), digest)
+        for ref, plan, rep, digest in zip(refs, plans, reps, expected, strict=True)
     ]
+    for task in tasks:
+        task.platform = platform
     planned = [
-        plan_round(app, task, ref, range(sent), 1, live=live)
-        for task, ref in zip(tasks, refs, strict=True)
+        plan_round(
+            app,
+            task,
+            ref,
+            range(task.replicas_sent),
+            1,
+            live=live,
+            targets=None if rep.single is None else [rep.single],
+        )  # fmt: skip
+        for task, ref, rep in zip(tasks, refs, reps, strict=True)
     ]
     with app.store.session() as session:  # the tasks and their assignments, in one commit
         session.add_all(tasks)
         session.flush()
         session.add_all([a for p in planned for a in p.assignments()])
+    if checks:
+        random.shuffle(planned)  # checks go out among the tasks, not after them
     send_planned(app, *planned)
-    return tasks
+    return tasks[: len(datas)]
+
+
+def _task(
+    s: Any,
+    kernel: str,
+    seed: int,
+    params: dict,
+    ref: BlobRef,
+    plan: Any,
+    rep: adaptive.Replication,
+    live: int,
+    spot_digest: str | None,
+) -> Task:
+    """A new task row. No more replicas are sent than live workers can run distinctly (at
+    least the quorum): a replica without a distinct worker would only be handed back."""
+    r, q = rep.redundancy, rep.quorum
+    return Task(
+        id=str(uuid.uuid4()),
+        kernel=kernel,
+        seed=seed,
+        output_len=plan.output_len,
+        params=params,
+        payload_sha256=ref.sha256,
+        payload_size=ref.size,
+        redundancy=r,
+        quorum=q,
+        max_replicas=max(s.effective_max_replicas, s.redundancy_factor, r),
+        replicas_sent=min(r, live) if live >= q else r,
+        rounds_sent=1,
+        rounds_settled=0,
+        sweeps=0,
+        state="running",
+        agreeing=0,
+        published=False,
+        updated_at=utcnow(),
+        spot_digest=spot_digest,
+    )
 
 
 def _replication(s: Any, redundancy: int | None, quorum: int | None) -> tuple[int, int]:
@@ -197,6 +239,8 @@ def plan_round(
     workers if the caller has just read them; ``targets``: chosen already). The replicas
     prove with the key active now (`shardy.orchestrator.keys.active_key`)."""
     key_id = keys.active_key(app)
+    if targets is None and task.platform is not None and live is None:  # homogeneous
+        live = homogeneous.members(app, task.platform, routing.alive(app.redis))
     if targets is None:
         targets = routing.assign(app.redis, len(replicas), exclude, live)
     orders = tuple(
@@ -265,7 +309,10 @@ def speculate(app: ShardyCelery, task: Task, round_no: int, exclude: tuple[str, 
     assignment and counts the replica against the task's budget. Call it outside any write
     transaction of the store. Returns False (sending nothing) when the budget is spent or no
     such worker is live."""
-    targets = routing.assign(app.redis, 1, exclude)
+    live = None
+    if task.platform is not None:  # homogeneous: the same platform as the round's replicas
+        live = homogeneous.members(app, task.platform, routing.alive(app.redis))
+    targets = routing.assign(app.redis, 1, exclude, live)
     if targets[0].worker_id is None:
         return False
     if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there

@@ -40,7 +40,7 @@ log = logging.getLogger("shardy.orchestrator")
 #: a quarter of SHARDY_STALE_AFTER (the sweeper's business beyond that).
 MIN_GRACE = 0.25
 #: Grace of a kernel with fewer recorded spreads than `MIN_SAMPLES`.
-DEFAULT_GRACE = 1.0
+DEFAULT_GRACE = 3.0
 MIN_SAMPLES = 20
 #: Seconds a kernel's grace is reused before its spreads are read again.
 GRACE_TTL = 5.0

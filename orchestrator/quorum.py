@@ -63,6 +63,8 @@ def decide(
     replicas_sent: int,
     max_replicas: int,
     in_flight: int = 0,
+    established: frozenset[str] | None = None,
+    probation_share: float = 0.5,
 ) -> Decision:
     """Decide a task from the ok votes recorded so far.
 
@@ -72,15 +74,24 @@ def decide(
         replicas_sent: replicas dispatched so far (all rounds).
         max_replicas: replicas the task may use in all.
         in_flight: replicas dispatched but not yet settled (later rounds).
+        established: the voters past probation, when probation applies (None: every voter
+            counts in full); voters on probation then fill at most ``probation_share`` of
+            the quorum (rounded down), so a quorum always holds established voters; and
+            when an established voter dissents, the winner needs the quorum beyond the
+            dissenting votes (`_dissent`).
     """
     groups, verdicts = count_votes(votes)
     best_digest, best = None, []
+    weight = 0
     if groups:
-        ranked = Counter({d: len(ws) for d, ws in groups.items()}).most_common()
+        weights = {d: _weight(ws, quorum, established, probation_share) for d, ws in groups.items()}
+        ranked = Counter(weights).most_common()
         best_digest = ranked[0][0]
         best = groups[best_digest]
+        weight = ranked[0][1]
         tie = len(ranked) > 1 and ranked[1][1] == ranked[0][1]
-        if len(best) >= quorum and not tie:
+        dissent = _dissent(groups, weights, best_digest, established)
+        if weight >= quorum + dissent and not tie:
             final = {
                 r: ("agree" if _digest_of(votes, r) == best_digest else "disagree")
                 if verdict == "counted"
@@ -90,7 +101,7 @@ def decide(
             return Decision("verified", best_digest, tuple(best), verdicts=final)
     if in_flight > 0:
         return Decision("wait", verdicts=verdicts)
-    missing = quorum - len(best)
+    missing = quorum + (dissent if groups else 0) - weight
     room = max_replicas - replicas_sent
     if missing <= 0:  # a tie at or above quorum: one more vote breaks it
         missing = 1
@@ -99,13 +110,42 @@ def decide(
     return Decision(
         "dead",
         reason=(
-            f"quorum not reached: {len(best)} of {quorum} needed distinct workers agree "
-            f"after {replicas_sent} replicas (max {max_replicas}); raise "
-            "SHARDY_MAX_REPLICAS or SHARDY_REDUNDANCY_FACTOR, check the workers, then "
-            "`shardy dlq replay`"
+            f"quorum not reached: {weight} of {quorum} needed agreeing votes count after "
+            f"{replicas_sent} replicas (max {max_replicas}; voters on probation count only "
+            "beside established ones, and an established dissent raises the bar); raise "
+            "SHARDY_MAX_REPLICAS or SHARDY_REDUNDANCY_FACTOR, check the workers and "
+            "`shardy operators standing`, then `shardy dlq replay`"
         ),
         verdicts=verdicts,
     )
+
+
+def _dissent(
+    groups: dict[str, list[str]],
+    weights: dict[str, int],
+    best: str,
+    established: frozenset[str] | None,
+) -> int:
+    """The weight of the votes against ``best`` when an established voter is among them, else
+    0. An established dissent is answered, not outvoted: the winner then needs the quorum
+    *beyond* every dissenting vote, so colluders who reached standing cannot carry a task
+    against one honest established voter by a bare quorum."""
+    if established is None:
+        return 0
+    against = [d for d in groups if d != best]
+    if not any(v in established for d in against for v in groups[d]):
+        return 0
+    return sum(weights[d] for d in against)
+
+
+def _weight(
+    voters: Sequence[str], quorum: int, established: frozenset[str] | None, share: float
+) -> int:
+    """How many of a group's distinct voters count toward the quorum (see `decide`)."""
+    if established is None:
+        return len(voters)
+    senior = sum(v in established for v in voters)
+    return senior + min(len(voters) - senior, int(share * quorum))
 
 
 def _digest_of(votes: Sequence[Vote], replica: int) -> str | None:

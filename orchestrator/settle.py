@@ -18,7 +18,15 @@ from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import BlobError, KernelError
 from shardy.kernels import Determinism, catalog
-from shardy.orchestrator import dispatch, evidence, intake, quorum, reputation
+from shardy.orchestrator import (
+    dispatch,
+    evidence,
+    intake,
+    judging,
+    quorum,
+    recheck,
+    standing,
+)
 from shardy.store import Assignment, DeadLetter, Replica, Task
 from shardy.store.models import utcnow
 
@@ -64,13 +72,17 @@ def settle(
             return Outcome(task_id, task.state, "ignored").__dict__
         task.updated_at = utcnow()
         rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
+        known = len(rows)
         fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
         fresh, batches = evidence.judge(app, session, task, fresh, receipts)
+        refused = [r for r in rows[known:] if r.verdict == "invalid"]
+        judging.record(app, session, task, refused)
         early = partial and round_no > task.rounds_settled  # the round's chord is still out
         if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
             if task.state == "verified":
                 _judge_late(app, session, task, rows, fresh)
-                _publish(app, session, task, rows, batches)
+                if task.spot_digest is None:  # a spot check is the orchestrator's own
+                    _publish(app, session, task, rows, batches)
             if not partial:
                 task.rounds_settled = max(task.rounds_settled, round_no)
             outcome = Outcome(task_id, task.state, "recorded", task.digest)
@@ -78,9 +90,16 @@ def settle(
             if not partial:
                 task.rounds_settled = round_no
             outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
-            if task.state == "verified":
+            if task.state == "verified" and task.spot_digest is None:
                 _publish(app, session, task, rows, batches)
         kernel = task.kernel
+        quarantined = session.info.pop("quarantined", False)
+        faulted = session.info.pop("faulted", set())
+    if quarantined:  # routing's copy of the quarantined voters
+        with app.store.read() as session:
+            standing.mirror(app.redis, session)
+    if faulted:  # rare: a voter at fault has its single-replica results re-checked
+        _recheck(app, faulted)
     try:
         for action, arg in follow_up:
             _follow(app, task_id, action, arg)
@@ -91,6 +110,14 @@ def settle(
         if decided:
             settled.announce(app.redis, task_id)
     return outcome.__dict__
+
+
+def _recheck(app: ShardyCelery, voters: set[str]) -> None:
+    """`shardy.orchestrator.recheck.schedule`, best effort (the decision is committed)."""
+    try:
+        recheck.schedule(app, voters)
+    except Exception:  # noqa: BLE001 - a re-check lost here is not a wrong result
+        log.exception("could not schedule re-checks for %s", ", ".join(sorted(voters)))
 
 
 def _close(app: ShardyCelery, task_id: str, round_no: int, kernel: str, verified: bool) -> None:
@@ -120,7 +147,10 @@ def _output_refs(rows: list[Replica]) -> dict[int, BlobRef]:
 
 
 def _tolerance(app: ShardyCelery, task: Task) -> Determinism | None:
-    """The kernel's tolerance, or None for exact (or unknown) kernels."""
+    """The kernel's tolerance, or None for exact (or unknown) kernels and for tasks run on one
+    platform (homogeneous redundancy: bit for bit)."""
+    if task.platform is not None:
+        return None
     try:
         det = catalog.lookup(app, task.kernel).determinism
     except (KernelError, BlobError):
@@ -140,8 +170,12 @@ def _decide(
 ) -> Outcome:
     """Decide ``task`` from its recorded rows. ``early``: the round's chord is still out, so
     only a verification is acted on."""
-    valid = [r for r in rows if r.status == "ok" and r.proof_valid and _counts(session, r)]
+    if task.spot_digest is not None:  # a known-answer check: no quorum, every vote judged
+        action = judging.spot(app, session, task, rows, early)
+        return Outcome(task.id, task.state, action, task.digest)
+    valid = judging.counted(app, session, rows)
     votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
+    senior = judging.established(app, session, {v.voter for v in votes})
     tol = _tolerance(app, task)
     if tol is not None:  # float kernels: agree within tolerance, not bit for bit
         outputs = _outputs(app, task, _output_refs(valid))
@@ -153,6 +187,8 @@ def _decide(
         replicas_sent=task.replicas_sent,
         max_replicas=task.max_replicas,
         in_flight=in_flight,
+        established=senior,
+        probation_share=app.settings.probation_share,
     )
     if d.kind in ("extend", "dead") and (early or _speculating(session, task, rows)):
         return Outcome(task.id, task.state, "waiting" if early else SPECULATING)
@@ -169,11 +205,10 @@ def _decide(
             task.digest = task.output_sha256 = ref.sha256
             task.output_size = ref.size
         task.settled_at = utcnow()
-        for r in rows:
-            if r.verdict in ("agree", "disagree"):
-                reputation.record(session, r.worker_id, status="", verdict=r.verdict)
-                if r.verdict == "disagree":
-                    log.warning("worker %s disagreed on task %s", r.worker_id, task.id)
+        task.assurance = judging.assurance(task, d.agreeing, senior)
+        judging.record(app, session, task, rows)
+        if task.recheck_of is not None:
+            recheck.conclude(app, session, task, follow_up)
         return Outcome(task.id, "verified", "verified", d.digest)
     if d.kind == "wait":
         return Outcome(task.id, task.state, "waiting")
@@ -209,16 +244,7 @@ def _speculating(session: Session, task: Task, rows: list[Replica]) -> bool:
     return any(replica not in have for replica in extra)
 
 
-def _counts(session: Session, row: Replica) -> bool:
-    """False for the vote of a worker revoked since it was recorded (revoking an operator
-    revokes its workers): from then on its votes no longer count."""
-    return reputation.worker_row(session, row.worker_id).revoked_at is None
-
-
-def _voter(app: ShardyCelery, session: Session, worker_id: str) -> str:
-    """The unit a worker's vote counts for (its operator, SHARDY_DISTINCT)."""
-    w = reputation.worker_row(session, worker_id)
-    return app.settings.voter(worker_id, w.operator, w.kind)
+_voter = judging.voter
 
 
 def _judge_late(
@@ -243,7 +269,7 @@ def _judge_late(
             agrees = agrees and quorum.close(outs[-1], outs[row.replica], tol.atol, tol.rtol)
         row.verdict = "agree" if agrees else "disagree"
         task.agreeing += agrees  # one more distinct worker confirms the verified result
-        reputation.record(session, row.worker_id, status="", verdict=row.verdict)
+    judging.record(app, session, task, [r for r in fresh if r.verdict in ("agree", "disagree")])
 
 
 def _publish(
@@ -258,33 +284,39 @@ def _publish(
     Every write of this settle (the replay guard's unique keys included, and the mark that
     the task is published) is flushed first, so a write that fails stops the announcement.
     The entry is added before the commit: if the commit fails, settle runs again and the entry
-    may appear twice (readers key on the task id), but it is never missing.
+    may appear twice (readers key on the task id), but it is never missing. It is signed with
+    the orchestrator's key (`orchestrator.signing`), with the enrolled commitment and voter of
+    each agreeing worker, so gossip peers can tell it from a forgery.
     """
+    from shardy.orchestrator import signing
+
     if task.published:
         return
     task.published = True
     session.flush()
-    app.redis.xadd(
-        VERIFIED_STREAM,
-        {
-            "task_id": task.id,
-            "kernel": task.kernel,
-            "seed": str(task.seed),
-            "output_len": str(task.output_len),
-            "digest": task.digest or "",
-            "quorum": str(task.quorum),
-            "agreeing": str(task.agreeing),
-            "attestations": json.dumps(evidence.published(session, rows, batches)),
-        },
-        maxlen=100_000,
-        approximate=True,
-    )
+    fields = {
+        "task_id": task.id,
+        "kernel": task.kernel,
+        "seed": str(task.seed),
+        "output_len": str(task.output_len),
+        "digest": task.digest or "",
+        "quorum": str(task.quorum),
+        "agreeing": str(task.agreeing),
+        "attestations": json.dumps(evidence.published(session, rows, batches)),
+    }
+    enrolled = [(r.commitment, _voter(app, session, r.worker_id)) for r in rows
+                if r.verdict == "agree" and r.commitment]  # fmt: skip
+    fields.update(signing.sign_entry(app, fields, enrolled))
+    app.redis.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
 
 
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:
     """Side effects after the decision committed: extend, or dead-letter."""
     if action == "dead":
         deadletter.publish(app, arg)
+        return
+    if action == "announce":  # a revoked task (recheck.py): wake its waiters
+        settled.announce(app.redis, arg)
         return
     replicas, round_no = arg
     with app.store.read() as session:

@@ -10,7 +10,7 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from shardy.celery_app import CONTROL_QUEUE, app
-from shardy.orchestrator import reputation
+from shardy.orchestrator import reputation, standing
 from shardy.orchestrator.early import Watch
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
@@ -58,6 +58,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     judge rounds early (`shardy.orchestrator.early`)."""
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if CONTROL_QUEUE in queues:
+        with app.store.read() as session:  # routing's copy of the quarantined voters
+            standing.mirror(app.redis, session)
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
 

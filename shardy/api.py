@@ -41,6 +41,9 @@ class VerifiedResult:
     attestations: list[Attestation] = field(default_factory=list)
     #: seconds the slowest agreeing replica spent on its attestation (batching adds waiting)
     attestation_wait: float = 0.0
+    #: what the result rests on: quorum, redundancy, the agreeing voters (operators), those
+    #: of them past probation, and replication ``full`` or ``single`` (SHARDY_REPLICATION)
+    assurance: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,7 @@ class TaskHandle:
                 ((r.timings or {}).get("attest", 0.0) for r in rows if r.verdict == "agree"),
                 default=0.0,
             ),
+            assurance=dict(task.assurance or {}),
         )
 
 

@@ -105,6 +105,54 @@ class Settings:
             "another operator. 0: never."
         },
     )
+    replication: str = field(
+        default="fixed",
+        metadata={
+            "doc": "fixed: every task runs R replicas. adaptive: a task whose first worker's "
+            "operator is established runs on that one replica, except a random share that is "
+            "fully replicated (SHARDY_ADAPTIVE_CHECK, more as its standing falls)."
+        },
+    )
+    homogeneous: bool = field(
+        default=False,
+        metadata={
+            "doc": "Run a float (tolerance) kernel's replicas on one platform class (adapter, "
+            "backend and driver) and require bit-identical outputs instead of a tolerance."
+        },
+    )
+    adaptive_check: float = field(
+        default=0.15,
+        metadata={"doc": "Least share of adaptive tasks fully replicated as a check."},
+    )
+    spot_check_rate: float = field(
+        default=0.02,
+        metadata={
+            "doc": "Known-answer spot checks sent per task submitted (exact built-in kernels): "
+            "same kernel and size, an answer the orchestrator computed itself. 0: none."
+        },
+    )
+    standing_halflife: float = field(
+        default=7 * 86_400.0,
+        metadata={"doc": "Seconds after which a voter's judged votes count half."},
+    )
+    probation_votes: int = field(
+        default=10,
+        metadata={
+            "doc": "Agreeing votes a new operator needs before it is established; until then "
+            "its votes count only beside established operators'."
+        },
+    )
+    probation_share: float = field(
+        default=0.5,
+        metadata={"doc": "Most of a quorum that voters on probation may fill."},
+    )
+    quarantine_faults: float = field(
+        default=3.0,
+        metadata={
+            "doc": "Decayed faults (outvoted disagreements, refused attestations) at which a "
+            "voter is quarantined: no orders, votes ignored. A failed spot check is enough."
+        },
+    )
     handback_max: int = field(
         default=40,
         metadata={"doc": "Times a replica is handed back to find a distinct worker."},
@@ -126,6 +174,15 @@ class Settings:
     key_grace: int = field(
         default=86_400,
         metadata={"doc": "Seconds a rotated-out verifier key is still accepted."},
+    )
+    orchestrator_key: Path | None = field(
+        default=None,
+        repr=False,
+        metadata={
+            "doc": "Ed25519 key (PEM) the orchestrator signs verified records with; give every "
+            "orchestrator process the same file. Unset: SHARDY_HOME/orchestrator-signing.key, "
+            "created on first use (mode 0600)."
+        },
     )
     attest_batch: int = field(
         default=16,
@@ -162,8 +219,32 @@ class Settings:
     p2p_max_rate: float = field(
         default=100.0, metadata={"doc": "Verified records/s a sidecar accepts per peer."}
     )
-    p2p_min_quorum: int = field(
-        default=1, metadata={"doc": "Smallest quorum a gossiped record may claim."}
+    p2p_min_quorum: int | None = field(
+        default=None,
+        metadata={
+            "doc": "Fewest distinct enrolled voters a gossiped record must prove (it may claim "
+            "more). Unset: the quorum of R (SHARDY_QUORUM, or a majority of "
+            "SHARDY_REDUNDANCY_FACTOR)."
+        },
+    )
+    p2p_trusted: str = field(
+        default="",
+        metadata={
+            "doc": "Orchestrator public keys (hex, `shardy keys orchestrator`) whose signed "
+            "records a sidecar accepts, comma-separated; an entry may be a file of keys, one "
+            "per line, re-read when it changes. Unset: the keys the orchestrator published in "
+            "the sidecar's own Redis."
+        },
+    )
+    p2p_max_records: int = field(
+        default=100_000,
+        metadata={"doc": "Records a sidecar keeps; the oldest are evicted beyond it."},
+    )
+    p2p_max_age: int = field(
+        default=7 * 86_400,
+        metadata={
+            "doc": "Seconds a sidecar keeps a record; older signed records are refused as replays."
+        },
     )
     worker_id: str | None = field(
         default=None,
@@ -302,6 +383,11 @@ class Settings:
         return (operator or worker_id) if self.distinct == "operator" else worker_id
 
     @property
+    def effective_p2p_min_quorum(self) -> int:
+        """Fewest distinct voters a gossiped record must prove (default: the quorum of R)."""
+        return self.p2p_min_quorum or self.effective_quorum
+
+    @property
     def p2p_dir(self) -> Path:
         """The sidecar's data dir (identity key, its table of received records)."""
         return self.home / "p2p"
@@ -347,15 +433,28 @@ class Settings:
         if self.max_workgroups < 1:
             raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
         for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output",
-                     "speculate_factor"):  # fmt: skip
+                     "speculate_factor", "probation_votes", "quarantine_faults"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
         if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:
             raise ConfigError("need 0 < SHARDY_BACKOFF_BASE <= SHARDY_BACKOFF_MAX")
         if self.distinct not in ("operator", "worker"):
             raise ConfigError(f"SHARDY_DISTINCT must be operator or worker, got {self.distinct!r}")
+        if self.replication not in ("fixed", "adaptive"):
+            raise ConfigError(
+                f"SHARDY_REPLICATION must be fixed or adaptive, got {self.replication!r}"
+            )
+        for name in ("adaptive_check", "spot_check_rate", "probation_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"SHARDY_{name.upper()} must be between 0 and 1")
+        if self.standing_halflife <= 0:
+            raise ConfigError("SHARDY_STANDING_HALFLIFE must be > 0 (seconds)")
         if self.remote_slots < 1 or self.session_grace < 0:
             raise ConfigError("need SHARDY_REMOTE_SLOTS >= 1 and SHARDY_SESSION_GRACE >= 0")
+        if self.p2p_max_records < 1 or self.p2p_max_age < 1:
+            raise ConfigError("need SHARDY_P2P_MAX_RECORDS >= 1 and SHARDY_P2P_MAX_AGE >= 1")
+        if self.p2p_min_quorum is not None and self.p2p_min_quorum < 1:
+            raise ConfigError("SHARDY_P2P_MIN_QUORUM must be >= 1 (unset: the quorum of R)")
         if (self.gateway_cert is None) != (self.gateway_key is None):
             raise ConfigError("set both SHARDY_GATEWAY_CERT and SHARDY_GATEWAY_KEY, or neither")
 

@@ -35,6 +35,8 @@ ALIVE_KEY = "shardy:workers:alive"
 INFO_KEY = "shardy:workers:info"
 #: Per-worker sorted set of its assignments ("task:round:replica") scored by deadline.
 INFLIGHT_PREFIX = "shardy:inflight:"
+#: Set of quarantined voters (orchestrator/standing.py keeps it; SQL is the truth).
+QUARANTINED_KEY = "shardy:quarantined"
 #: A worker that has not beaten for this many seconds counts as gone.
 ALIVE_WINDOW = 15.0
 #: Prefix of a fleet worker's own queue (it carries the dead-letter exchange on RabbitMQ).
@@ -216,7 +218,7 @@ def assign(
     """Targets for ``count`` replicas: distinct live workers (``live``, read from Redis when
     not given) but ``exclude`` (and, while others are left, but their voters), chosen by
     `choose`; beyond them, unassigned (see `_unassigned`)."""
-    workers = live_workers(r, live)
+    workers = eligible(r, live_workers(r, live))
     excluded = set(exclude)
     voters = {w.voter for wid, w in workers.items() if wid in excluded}
     pool = [w for wid, w in workers.items() if wid not in excluded]
@@ -224,6 +226,12 @@ def assign(
                     rng=rng)  # fmt: skip
     targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
     return targets + [_unassigned(workers)] * (count - len(targets))
+
+
+def eligible(r: redis.Redis, workers: dict[str, Live]) -> dict[str, Live]:
+    """``workers`` but those of quarantined voters (they get no orders)."""
+    banned = {v.decode() for v in r.smembers(QUARANTINED_KEY)}
+    return {wid: w for wid, w in workers.items() if w.voter not in banned} if banned else workers
 
 
 def _unassigned(workers: dict[str, Live]) -> Target:
@@ -238,7 +246,7 @@ def _unassigned(workers: dict[str, Live]) -> Target:
 
 def free_fleet_target(r: redis.Redis, free: Iterable[str]) -> Target | None:
     """One of the ``free`` fleet workers (by `choose`), or None."""
-    pool = [w for w in live_workers(r, free).values() if w.kind == "fleet"]
+    pool = [w for w in eligible(r, live_workers(r, free)).values() if w.kind == "fleet"]
     chosen = choose(pool, load(r, [w.worker_id for w in pool]), 1)
     return Target(chosen[0].worker_id, chosen[0].queue, "fleet") if chosen else None
 

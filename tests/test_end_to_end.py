@@ -25,7 +25,9 @@ pytestmark = pytest.mark.cluster
 def cluster():
     home = short_home()
     fault = home / "fault"
-    settings = make_settings(home, max_replicas=3, max_payload=1 << 20)
+    # max_replicas = R: one round decides. Standing stays out of the way (a dissent by an
+    # established worker would need extra replicas): tests/orchestrator/test_collusion.py
+    settings = make_settings(home, max_replicas=3, max_payload=1 << 20, probation_votes=10**6)
     env = {"SHARDY_TEST_FAULT_FILE": str(fault)}
     modules = {
         0: ["kernels_faults"],
@@ -193,7 +195,7 @@ def test_kernel_with_a_wasm_preprocessor_verifies(cluster):
     params = {"alpha": 0.2, "dtype": "u16", "block": 512}
     res = cluster.client.submit("ema_sha256", data, params=params).get(timeout=120)
     assert np.array_equal(res.output, oracle("ema_sha256", data, params))
-    assert len([a for a in res.attestations if a.agrees]) == 3
+    assert len([a for a in res.attestations if a.agrees]) >= 2  # an early quorum may skip one
 
 
 def test_live_status_view_shows_workers_queues_and_recent_verifications(cluster):

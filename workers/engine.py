@@ -165,8 +165,10 @@ class Engine:
 
     @property
     def adapter(self) -> str:
-        """The adapter's name and backend, as workers report it."""
-        return f"{self.gpu.name} ({self.gpu.backend})"
+        """The adapter's name, backend and driver, as workers report it (its platform class:
+        homogeneous redundancy draws a float kernel's replicas from one)."""
+        driver = getattr(self.gpu, "driver", "")
+        return f"{self.gpu.name} ({self.gpu.backend}{'; ' + driver if driver else ''})"
 
     def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
         """Prove, under the order's key, that this worker computed ``digest`` for the order."""

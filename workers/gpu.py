@@ -161,6 +161,8 @@ class GPU:
         info = self.adapter.info
         self.name = info.get("device", "") or info.get("description", "unknown")
         self.backend = info.get("backend_type", "")
+        #: the driver (Vulkan: its description, e.g. "Mesa 22.3.6 (LLVM 15.0.6)")
+        self.driver = info.get("description", "") if info.get("device") else ""
         limits = self.adapter.limits
         self.features = [f for f in self.wanted_features if f in self.adapter.features]
         self.device = self.adapter.request_device_sync(

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shardy import deadletter, routing
+from shardy import arrivals, deadletter, routing
 from shardy import session as wire
 from shardy.blobs import BlobRef
 from shardy.errors import BlobError, BlobNotFound, GatewayError
@@ -70,6 +70,14 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     """
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
+    if gw.app.redis.exists(arrivals.decided_key(order.task_id)):  # an early quorum decided it
+        return ReplicaResult(
+            "skipped",
+            order.task_id,
+            order.replica,
+            worker_id=order.assignee,
+            error="the task was decided before this replica ran",
+        ).to_dict()
     if order.assignee is None:  # no distinct worker was live at dispatch: wait for one
         return _elsewhere(gw, order, "no distinct worker was live", reassigned, attempt)
     session = gw.sessions.wait_for(order.assignee, s.session_grace)

@@ -341,7 +341,10 @@ def sidecar(listen, bootstrap, relay, relay_hop, mdns, no_discover, max_rate, lo
             mdns=s.p2p_mdns if mdns is None else mdns,
             discover=not no_discover,
             max_rate=s.p2p_max_rate if max_rate is None else max_rate,
-            min_quorum=s.p2p_min_quorum,
+            min_quorum=s.effective_p2p_min_quorum,
+            trusted=_split(s.p2p_trusted),
+            max_records=s.p2p_max_records,
+            max_age_s=float(s.p2p_max_age),
         )
     except ShardyError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -349,7 +352,7 @@ def sidecar(listen, bootstrap, relay, relay_hop, mdns, no_discover, max_rate, lo
 
 @cli.group()
 def keys() -> None:
-    """Verifier keys: list them, rotate in a new one."""
+    """Verifier keys: list them, rotate in a new one; the orchestrator's signing key."""
 
 
 @keys.command("list")
@@ -380,6 +383,17 @@ def keys_rotate(build_dir: Path, grace: int | None) -> None:
     except ShardyError as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"active key is now {kid}; the previous key stays accepted for its grace window")
+
+
+@keys.command("orchestrator")
+def keys_orchestrator() -> None:
+    """Print the orchestrator's public signing key (what sidecars put in SHARDY_P2P_TRUSTED)."""
+    from shardy.orchestrator import signing
+
+    try:
+        click.echo(signing.public_key(_settings()))
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()

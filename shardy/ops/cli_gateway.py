@@ -64,7 +64,8 @@ def gateway(listen: str | None, gid: str | None, concurrency: int, loglevel: str
 
 @click.group()
 def operators() -> None:
-    """Operators of remote workers: add (prints an enrollment token), list, revoke."""
+    """Operators of remote workers: add (prints an enrollment token), list, revoke; every
+    voter's standing: standing, quarantine, lift."""
 
 
 def _store_session():
@@ -126,3 +127,54 @@ def operators_revoke(name: str) -> None:
             app.redis.publish(ops.REVOKED_CHANNEL, worker_id)
     except Exception as exc:  # noqa: BLE001 - no Redis now: sessions end at their next hello
         click.echo(f"could not tell the gateways ({exc}); open sessions end when they reconnect")
+
+
+@operators.command("standing")
+@click.option("--json", "as_json", is_flag=True)
+def operators_standing(as_json: bool) -> None:
+    """Every voter's standing: probation, established or quarantined, score, faults."""
+    from shardy.orchestrator import standing
+
+    app, scope = _store_session()
+    with scope as session:
+        rows = standing.listing(session, app.settings)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        reason = f"  ({r['reason']})" if r["reason"] else ""
+        click.echo(f"{r['voter']:<32} {r['state']:<12} score {r['score']:.3f}  "
+                   f"{r['judged']} judged  {r['faults']} faults{reason}")  # fmt: skip
+
+
+@operators.command("quarantine")
+@click.argument("voter")
+@click.option("--reason", default="", help="Why (kept with the record).")
+def operators_quarantine(voter: str, reason: str) -> None:
+    """Quarantine VOTER (an operator, or a worker id with SHARDY_DISTINCT=worker): it gets no
+    more orders and its votes are ignored until lifted."""
+    from shardy.orchestrator import standing
+
+    app, scope = _store_session()
+    with scope as session:
+        standing.impose(session, voter, reason)
+    with app.store.read() as session:
+        standing.mirror(app.redis, session)
+    click.echo(f"quarantined {voter}: no orders, votes ignored (`shardy operators lift {voter}`)")
+
+
+@operators.command("lift")
+@click.argument("voter")
+def operators_lift(voter: str) -> None:
+    """Lift VOTER's quarantine: it starts again on probation."""
+    from shardy.orchestrator import standing
+
+    app, scope = _store_session()
+    try:
+        with scope as session:
+            standing.lift(session, voter)
+    except ShardyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with app.store.read() as session:
+        standing.mirror(app.redis, session)
+    click.echo(f"lifted {voter}'s quarantine; it is on probation again")

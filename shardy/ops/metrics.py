@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from shardy import routing
 from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE, ShardyCelery
+from shardy.orchestrator import standing
 from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS, SharedHistogram
 from shardy.store import DeadLetter, Replica, Task, Worker
 
@@ -81,6 +82,7 @@ class ShardyCollector(Collector):
                 s.execute(select(DeadLetter.kind, func.count()).group_by(DeadLetter.kind)).all()
             )
             workers = list(s.scalars(select(Worker).order_by(Worker.id)))
+            voters = standing.listing(s, self.app.settings)
 
         tasks = GaugeMetricFamily("shardy_tasks", "Tasks by state.", labels=["state"])
         for state in sorted({*TASK_STATES, *states}):
@@ -118,6 +120,7 @@ class ShardyCollector(Collector):
             dead.add_metric([kind], letters.get(kind, 0))
         yield dead
         yield from _worker_metrics(workers)
+        yield from _voter_metrics(voters)
 
     # ---- broker: queue depths --------------------------------------------------------------
 
@@ -201,3 +204,19 @@ def serve_metrics(app: ShardyCelery, port: int, addr: str = "127.0.0.1") -> tupl
     from prometheus_client import start_http_server
 
     return start_http_server(port, addr=addr, registry=registry_for(app))
+
+
+def _voter_metrics(voters: list[dict]) -> Iterator[Metric]:
+    score = GaugeMetricFamily(
+        "shardy_voter_standing",
+        "A voter's (operator's) decayed standing score in [0, 1] (orchestrator/standing.py).",
+        labels=["voter", "state"],
+    )
+    quarantined = GaugeMetricFamily(
+        "shardy_voters_quarantined", "Voters quarantined: no orders, votes ignored."
+    )
+    for v in voters:
+        score.add_metric([v["voter"], v["state"]], v["score"])
+    quarantined.add_metric([], sum(v["state"] == "quarantined" for v in voters))
+    yield score
+    yield quarantined

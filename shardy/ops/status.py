@@ -21,6 +21,7 @@ def overview(settings: Settings) -> dict[str, Any]:
     from shardy import routing
     from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE
     from shardy.embedded import require_broker
+    from shardy.orchestrator import standing
     from shardy.store import Task, Worker
 
     app = Client(settings).app
@@ -31,7 +32,8 @@ def overview(settings: Settings) -> dict[str, Any]:
              "failed": w.replicas_failed, "reputation": round(w.reputation, 3)}
             for w in s.scalars(select(Worker).order_by(Worker.id))
         ]  # fmt: skip
-    out: dict[str, Any] = {"tasks": states, "workers": workers}
+        voters = standing.listing(s, settings)
+    out: dict[str, Any] = {"tasks": states, "workers": workers, "voters": voters}
     require_broker(settings)
     direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
     out["queues"] = routing.queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
@@ -57,6 +59,11 @@ def live_view(settings: Settings) -> Any:
     for w in data["workers"]:
         workers.add_row(w["id"], w["adapter"], str(w["agreed"]), str(w["disagreed"]),
                         str(w["failed"]), f"{w['reputation']:.2f}")  # fmt: skip
+    voters = Table("voter", "standing", "score", "judged", "faults", "latency (s)", "reason")
+    for v in data["voters"]:
+        latency = "-" if v["latency"] is None else f"{v['latency']:.3f}"
+        voters.add_row(v["voter"], v["state"], f"{v['score']:.2f}", str(v["judged"]),
+                       str(v["faults"]), latency, v["reason"] or "")  # fmt: skip
     running = Table("in flight", "kernel", "replicas back", "progress")
     with client.app.store.read() as s:
         rows = s.execute(
@@ -75,4 +82,4 @@ def live_view(settings: Settings) -> Any:
     for _, fields in client.app.redis.xrevrange(VERIFIED_STREAM, count=5):
         f = {k.decode(): v.decode() for k, v in fields.items()}
         recent.add_row(f["task_id"][:8], f["kernel"], f["digest"][:16] + "…", f["agreeing"])
-    return Group(head, workers, running, recent)
+    return Group(head, workers, voters, running, recent)

@@ -104,7 +104,10 @@ class Connector:
         todo = [
             p
             for p in peers
-            if p != self.node.peer_id and p not in connected and self._next_try.get(p, 0) <= now
+            if p != self.node.peer_id
+            and p not in connected
+            and self._next_try.get(p, 0) <= now
+            and not self.node.bans.banned(p)
         ][:_DIALS_PER_ROUND]
         async with trio.open_nursery() as nursery:
             for peer in todo:

@@ -1,14 +1,15 @@
-"""The libp2p host: TCP + Noise + Yamux/Mplex, GossipSub with a proof-checking validator, DHT.
+"""The libp2p host: TCP + Noise + Yamux/Mplex, GossipSub with a validator that checks the
+orchestrator's signature and re-verifies the proofs, Kademlia DHT.
 
-Discovery (bootstrap, DHT, mDNS), reconnection and circuit relay live in ``connect.py``; this
-module builds the host and runs the gossip side.
+Discovery (bootstrap, DHT, mDNS), reconnection and circuit relay live in ``connect.py``,
+scoring and bans in ``bans.py``; this module builds the host and runs the gossip side.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
-from libp2p.pubsub.score import ScoreParams, TopicScoreParams
 from libp2p.relay.circuit_v2.protocol import CircuitV2Protocol
 from libp2p.relay.circuit_v2.resources import RelayLimits
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
@@ -34,21 +34,29 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from shardy.errors import P2PError
+from shardy.p2p.bans import Bans, ForgivingScorer, score_params
 from shardy.p2p.identity import load_or_create_identity
 from shardy.p2p.keys import KeyRing, default_keyring
-from shardy.p2p.record import VerifiedRecord, decode
-from shardy.p2p.validate import RecordValidator, Verdict
+from shardy.p2p.signed import SignedRecord, decode_signed
+from shardy.p2p.validate import KeyLoader, RecordValidator, Verdict
 
 log = logging.getLogger("shardy.p2p")
 
-#: The GossipSub topic verified records travel on.
-TOPIC = "shardy/verified/1"
+#: The GossipSub topic orchestrator-signed records travel on (``/1`` carried unsigned ones).
+TOPIC = "shardy/verified/2"
 
 #: Called for every record the node accepts, its own publishes included:
-#: (record, sender peer id, distinct valid workers, wire bytes).
-OnRecord = Callable[[VerifiedRecord, str, int, bytes], Awaitable[None]]
+#: (signed record, sender peer id, distinct valid voters, wire bytes).
+OnRecord = Callable[[SignedRecord, str, int, bytes], Awaitable[None]]
+#: ``screen(record, wire bytes) -> "new" | "same" | "conflict"``: how a record relates to
+#: what this node stored (`RecordStore.screen`); runs on the validation thread.
+Screen = Callable[[SignedRecord, bytes], str]
+#: ``keep(record, forwarder, wire bytes, the digest it conflicts with)``: keep a conflicting
+#: record as evidence (`RecordStore.keep_conflict`).
+KeepConflict = Callable[[SignedRecord, str, bytes, str], None]
 
 _VERDICTS_KEPT = 4096
+_REASONS_KEPT = 64
 
 
 @dataclass
@@ -76,9 +84,18 @@ class NodeConfig:
     max_peers: int = 32
     #: Seconds between connection upkeep rounds (redial, discovery).
     upkeep_s: float = 2.0
-    #: Key id → verifying key; default: the key of circuits/build.
+    #: Key id → verifying key; default: the packaged manifest's active key.
     keys: KeyRing | None = None
-    min_quorum: int = 1
+    #: Verifier keys by id for ids not in ``keys`` (rotation), e.g. `trust.RedisKeySource`.
+    key_loader: KeyLoader | None = None
+    #: Orchestrator public keys (hex) whose signed records are accepted (`trust.TrustedKeys`).
+    trusted: Container[str] = frozenset()
+    #: Fewest distinct enrolled voters a record must prove (default: the quorum of R = 3).
+    min_quorum: int = 2
+    #: Oldest record accepted (s); older signed records are replays.
+    max_age_s: float = 7 * 86_400.0
+    screen: Screen | None = None
+    keep_conflict: KeepConflict | None = None
     #: Seconds a validator may take before the message counts as rejected.
     validation_timeout_s: float = 30.0
 
@@ -90,23 +107,13 @@ class NodeStats:
     published: int = 0
     accepted: int = 0
     rejected: int = 0
+    #: Refused without blame on the forwarder (duplicates, unknown keys, conflicts).
+    ignored: int = 0
     malformed: int = 0
+    conflicts: int = 0
+    banned: int = 0
     received_from_peers: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-
-
-def score_params() -> ScoreParams:
-    """Peer-score parameters: each invalid message costs 10 points, decaying 1% per heartbeat.
-
-    py-libp2p subtracts the P4 weight (a positive weight lowers the score). A peer whose score
-    falls below -100 (ten invalid records) is no longer accepted from or forwarded to.
-    """
-    return ScoreParams(
-        p4_invalid_messages=TopicScoreParams(weight=10.0, cap=1000.0, decay=0.99),
-        publish_threshold=-100.0,
-        gossip_threshold=-50.0,
-        graylist_threshold=-200.0,
-    )
 
 
 class P2PNode:
@@ -121,13 +128,17 @@ class P2PNode:
         self.key_pair = load_or_create_identity(config.key_file)
         self.validator = RecordValidator(
             config.keys if config.keys is not None else default_keyring(),
-            min_quorum=config.min_quorum,
-        )
+            min_quorum=config.min_quorum, trusted=config.trusted, max_age_s=config.max_age_s,
+            key_loader=config.key_loader,
+        )  # fmt: skip
         self.stats = NodeStats()
-        self._verify_limiter = trio.CapacityLimiter(1)
+        #: One validation at a time: `check` updates the key ring and the recent verdicts.
+        self.verify_limiter = trio.CapacityLimiter(1)
         #: Circuit addresses (relay addr/p2p-circuit) this node holds a reservation on.
         self.circuit_addrs: list[multiaddr.Multiaddr] = []
         self._valid_workers: dict[tuple[bytes, bytes], int] = {}
+        #: task id → digest of records accepted lately (before the table has them)
+        self._recent: dict[str, str] = {}
         self.host = self._build_host()
         self.peer_id: ID = self.host.get_id()
         self.gossipsub = GossipSub(
@@ -140,6 +151,9 @@ class P2PNode:
             score_params=score_params(),
             max_messages_per_topic_per_second=config.max_rate,
         )
+        self.scorer = ForgivingScorer(score_params())
+        self.gossipsub.scorer = self.scorer
+        self.bans = Bans(self)
         self.pubsub = Pubsub(
             self.host,
             self.gossipsub,
@@ -214,6 +228,7 @@ class P2PNode:
                 nursery.start_soon(self._receive, sub)
             self.connector = Connector(self)
             nursery.start_soon(self.connector.run)
+            nursery.start_soon(self.bans.run)
             self.ready.set()
             task_status.started()
             await trio.sleep_forever()
@@ -247,45 +262,84 @@ class P2PNode:
 
     # ---- gossip ----------------------------------------------------------------------------
 
-    def check(self, data: bytes) -> tuple[VerifiedRecord | None, Verdict]:
-        """Decode and verify a message (pure; runs on a worker thread)."""
+    def check(self, data: bytes, *, own: bool = False) -> tuple[SignedRecord | None, Verdict]:
+        """Decode and judge a message (runs on a worker thread).
+
+        Order: envelope (trusted signer, signature, age), then the table (a record stored
+        already is a duplicate: accepted when this node publishes it again, ignored from
+        peers), then the proofs; a valid record for a task stored with another digest is
+        kept as evidence and ignored.
+        """
         try:
-            record = decode(data)
+            signed = decode_signed(data)
         except P2PError as exc:
             return None, Verdict(False, 0, f"malformed: {exc}")
-        return record, self.validator.check(record)
+        refused = self.validator.check_envelope(signed)
+        if refused is not None:
+            return signed, refused
+        seen = self.config.screen(signed, data) if self.config.screen is not None else "new"
+        if seen == "same":
+            return signed, Verdict(own, signed.record.quorum, "duplicate", ignore=not own)
+        task, digest = signed.record.task_id, signed.record.digest
+        if self._recent.get(task, digest) != digest:  # accepted a moment ago, not yet stored
+            seen = "conflict"
+        verdict = self.validator.check_signed(signed)
+        if verdict.accepted and seen != "conflict":
+            self._recent.setdefault(task, digest)
+            while len(self._recent) > _VERDICTS_KEPT:
+                del self._recent[next(iter(self._recent))]
+        if verdict.accepted and seen == "conflict":
+            return signed, Verdict(False, verdict.valid_workers, "conflict: task "
+                                   f"{signed.record.task_id} is stored with another digest; "
+                                   "kept as evidence", ignore=True)  # fmt: skip
+        return signed, verdict
 
     async def _validate(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
-        record, verdict = await trio.to_thread.run_sync(
-            self.check, msg.data, limiter=self._verify_limiter
+        own = forwarder == self.peer_id
+        signed, verdict = await trio.to_thread.run_sync(
+            lambda: self.check(msg.data, own=own), limiter=self.verify_limiter
         )
         if verdict.accepted:
             self._valid_workers[(msg.from_id, msg.seqno)] = verdict.valid_workers
             while len(self._valid_workers) > _VERDICTS_KEPT:
                 del self._valid_workers[next(iter(self._valid_workers))]
-        else:
-            self.stats.rejected += 1
-            if record is None:
-                self.stats.malformed += 1
-            key = verdict.reason.split(":")[0]
+            return True
+        key = verdict.reason.split(":")[0]
+        if key in self.stats.reasons or len(self.stats.reasons) < _REASONS_KEPT:
             self.stats.reasons[key] = self.stats.reasons.get(key, 0) + 1
-            log.warning(
-                "rejected a record from %s (forwarded by %s): %s",
-                ID(msg.from_id), forwarder, verdict.reason,
-            )  # fmt: skip
-        return verdict.accepted
+        if verdict.ignore:
+            self.stats.ignored += 1
+            self.scorer.forgive(forwarder)
+            if key == "conflict" and signed is not None:
+                self.stats.conflicts += 1
+                if self.config.keep_conflict is not None:
+                    other = self._recent.get(signed.record.task_id, "")
+                    await trio.to_thread.run_sync(
+                        self.config.keep_conflict, signed, forwarder.to_base58(), msg.data, other
+                    )
+                log.warning("conflicting record from %s kept as evidence: %s", forwarder,
+                            verdict.reason)  # fmt: skip
+            return False
+        self.stats.rejected += 1
+        if signed is None:
+            self.stats.malformed += 1
+        log.warning(
+            "rejected a record from %s (forwarded by %s): %s",
+            ID(msg.from_id), forwarder, verdict.reason,
+        )  # fmt: skip
+        return False
 
     async def _receive(self, sub: Any) -> None:
         while True:
             msg = await sub.get()
             try:
-                record = decode(msg.data)
+                signed = decode_signed(msg.data)
             except P2PError:  # validated already; cannot happen unless libp2p skips validators
                 continue
             sender = ID(msg.from_id)
             self.stats.accepted += 1
             if sender != self.peer_id:
                 self.stats.received_from_peers += 1
-            valid = self._valid_workers.pop((msg.from_id, msg.seqno), record.quorum)
+            valid = self._valid_workers.pop((msg.from_id, msg.seqno), signed.record.quorum)
             if self.on_record is not None:
-                await self.on_record(record, sender.to_base58(), valid, msg.data)
+                await self.on_record(signed, sender.to_base58(), valid, msg.data)

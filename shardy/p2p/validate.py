@@ -1,59 +1,132 @@
-"""Re-verify a verified record with settle's own check (`shardy.attestations`) and count the
-quorum (pure, no I/O)."""
+"""Judge a gossiped record (pure, no I/O): the orchestrator's signature under a trusted key,
+its age, then settle's own attestation check (`shardy.attestations`) and the quorum count
+over the enrolled voters the signature vouches for."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shardy import attestations
 from shardy.p2p.keys import KeyRing, prepare_keyring
 from shardy.p2p.record import VerifiedRecord
+from shardy.p2p.signed import SignedRecord
+
+#: Seconds a record may be issued ahead of this peer's clock.
+CLOCK_SKEW_S = 300.0
+
+#: ``loader(key id) -> vkey JSON | None``: verifier keys that arrive after start (rotation).
+KeyLoader = Callable[[str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking one record: ``accepted`` or the reason it was refused."""
+    """The outcome of checking one record: ``accepted``, or the reason it was refused.
+
+    ``ignore`` marks a refusal that says nothing bad about the peer that forwarded it (a
+    duplicate, a record under a verifier key this peer does not know yet, a conflict kept as
+    evidence): it is not forwarded, and it does not lower the forwarder's score.
+    """
 
     accepted: bool
-    #: Distinct worker commitments whose proofs verify and whose signals match the record.
+    #: Distinct enrolled voters (or, unsigned, commitments) whose proofs verify.
     valid_workers: int
     reason: str = ""
+    ignore: bool = False
 
 
 class RecordValidator:
-    """Checks records against a key ring; invalid proofs are counted out, never raised.
+    """Checks records against trusted orchestrator keys and a verifier-key ring; invalid
+    signatures and proofs are counted out, never raised.
 
-    Each attestation (a `shardy.attestations.Claim`) for the record's digest is judged by
-    `shardy.attestations.check`, as settle judges it: known key, public signals bound to the
-    task (or, batched, to the batch and the replica's Merkle path into its root), and the
-    Groth16 proofs, batch-verified per key and each batch proof once. A record is accepted when
-    the distinct commitments (signal 4) of the valid claims reach
-    ``max(record.quorum, min_quorum)``.
+    A signed record is accepted when its signer is trusted, its signature verifies, it was
+    issued within ``max_age_s`` (and not over `CLOCK_SKEW_S` ahead), and the valid claims
+    (settle's `shardy.attestations.check`: known key, public signals bound to the task or to
+    the batch and the replica's Merkle path, Groth16 proofs) from commitments the record lists
+    as enrolled come from at least ``max(record.quorum, min_quorum)`` distinct voters.
 
     Args:
         keys: key id → verifying key (vkey JSON or parsed).
-        min_quorum: the smallest quorum a record may claim (a record claiming less is refused).
+        min_quorum: the fewest distinct voters any record must prove.
+        trusted: orchestrator public keys (hex) whose signatures are accepted.
+        max_age_s: the oldest record accepted (older ones are replays).
+        key_loader: consulted for key ids not in ``keys`` (rotation); its keys are kept.
     """
 
-    def __init__(self, keys: KeyRing, *, min_quorum: int = 1) -> None:
+    def __init__(
+        self,
+        keys: KeyRing,
+        *,
+        min_quorum: int = 1,
+        trusted: Container[str] = frozenset(),
+        max_age_s: float = 7 * 86_400.0,
+        key_loader: KeyLoader | None = None,
+    ) -> None:
         self.keys: dict[str, dict[str, Any]] = prepare_keyring(keys)
         self.min_quorum = max(1, min_quorum)
+        self.trusted = trusted
+        self.max_age_s = max_age_s
+        self.key_loader = key_loader
 
-    def claims(self, record: VerifiedRecord) -> list[attestations.Claim]:
+    # ---- the signed envelope -------------------------------------------------------------
+
+    def check_envelope(self, signed: SignedRecord, now: float | None = None) -> Verdict | None:
+        """None when the signer is trusted, the signature verifies and the record is fresh;
+        else the refusal (cheap: no pairing)."""
+        if signed.signer not in self.trusted:
+            return Verdict(False, 0, f"untrusted signer: {signed.signer[:16]}… is not trusted")
+        if not signed.verify():
+            return Verdict(False, 0, "bad signature: not the orchestrator's over this record")
+        age = (time.time() if now is None else now) - signed.issued_at_ms / 1000
+        if age > self.max_age_s:
+            return Verdict(False, 0, f"stale: issued {age:.0f} s ago (max {self.max_age_s:.0f})")
+        if age < -CLOCK_SKEW_S:
+            return Verdict(False, 0, f"from the future: issued {-age:.0f} s ahead of this clock")
+        return None
+
+    def check_signed(self, signed: SignedRecord, now: float | None = None) -> Verdict:
+        """Judge a signed record: envelope first, then its attestations and quorum."""
+        refused = self.check_envelope(signed, now)
+        if refused is not None:
+            return refused
+        unknown = self._unknown_keys(signed.record)
+        if unknown:
+            return Verdict(False, 0, f"unknown verifier key: {sorted(unknown)[0]}", ignore=True)
+        return self.check(signed.record, signed.enrolled_voters())
+
+    def _unknown_keys(self, record: VerifiedRecord) -> set[str]:
+        wanted = {a.key_id for a in record.attestations if a.digest.lower() == record.digest}
+        unknown = {k for k in wanted if k is not None and k not in self.keys}
+        for kid in list(unknown):
+            vkey = self.key_loader(kid) if self.key_loader is not None else None
+            if vkey is not None:
+                self.keys.update(prepare_keyring({kid: vkey}))
+                unknown.discard(kid)
+        return unknown
+
+    # ---- the attestations ----------------------------------------------------------------
+
+    def claims(
+        self, record: VerifiedRecord, enrolled: Mapping[str, str] | None = None
+    ) -> list[attestations.Claim]:
         """The record's attestations that could count, numbered (``replica``) for
         `attestations.check`.
 
-        Attestations for another digest are left out (they cannot count, so their proofs are
-        not verified), and so is a batched one whose batch id another attestation already
-        used with a different root, size, key, proof or signals: `check` verifies each batch
-        id's proof once, so one batch id must stand for one statement.
+        Left out (their proofs are not verified): attestations for another digest, those
+        whose commitment is not enrolled (when ``enrolled`` is given), and a batched one whose
+        batch id another attestation already used with a different root, size, key, proof or
+        signals (`check` verifies each batch id's proof once, so one id is one statement).
         """
         out: list[attestations.Claim] = []
         batches: dict[str, attestations.BatchProof] = {}
         for i, att in enumerate(record.attestations):
             if att.digest.lower() != record.digest.lower():
+                continue
+            signals = att.public_signals
+            if enrolled is not None and (len(signals) != 5 or str(signals[4]) not in enrolled):
                 continue
             statement = att.batch_proof()
             if statement is not None and batches.setdefault(statement.id, statement) != statement:
@@ -61,20 +134,26 @@ class RecordValidator:
             out.append(dataclasses.replace(att, replica=i))
         return out
 
-    def check(self, record: VerifiedRecord) -> Verdict:
-        """Verify ``record``'s attestations and count its quorum."""
+    def check(self, record: VerifiedRecord, enrolled: Mapping[str, str] | None = None) -> Verdict:
+        """Verify ``record``'s attestations and count its quorum.
+
+        Args:
+            enrolled: commitment → voter, from the signed envelope: only enrolled commitments
+                count, and each voter once. None counts distinct commitments (an unsigned
+                record's best, which proves nothing about who made them).
+        """
         if record.quorum < self.min_quorum:
             return Verdict(False, 0, f"claims quorum {record.quorum} < {self.min_quorum}")
         if not (0 <= record.seed < 1 << 64 and 0 <= record.output_len < 1 << 32):
             return Verdict(False, 0, "seed or output length out of range")
-        claims = self.claims(record)
+        claims = self.claims(record, enrolled)
         verdicts, _ = attestations.check(
             record.task_id, record.seed, record.output_len, claims, self.keys, bound={}, known={}
         )
-        commitments = {c.public_signals[4] for c in claims if verdicts[c.replica] is None}
+        valid = {c.public_signals[4] for c in claims if verdicts[c.replica] is None}
+        units = valid if enrolled is None else {enrolled[c] for c in valid}
         need = max(record.quorum, self.min_quorum)
-        if len(commitments) < need:
-            return Verdict(
-                False, len(commitments), f"{len(commitments)} valid distinct workers < {need}"
-            )
-        return Verdict(True, len(commitments))
+        if len(units) < need:
+            what = "workers" if enrolled is None else "enrolled voters"
+            return Verdict(False, len(units), f"{len(units)} valid distinct {what} < {need}")
+        return Verdict(True, len(units))

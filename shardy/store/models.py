@@ -76,6 +76,16 @@ class Task(Base):
     #: the last dispatch or settle of this task (the sweeper re-sends rounds stuck past it)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a known-answer spot check's expected digest (the orchestrator's own; never a user's)
+    spot_digest: Mapped[str | None] = mapped_column(String(64))
+    #: how the verified result was reached: quorum, voters, established voters, spot-checked
+    assurance: Mapped[dict | None] = mapped_column(JSON)
+    #: the single-replica task this one re-checks in full (orchestrator/recheck.py)
+    recheck_of: Mapped[str | None] = mapped_column(String(36))
+    #: the voter a single-replica result rests on (adaptive replication; re-checked if it errs)
+    single_voter: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: homogeneous redundancy: the platform class (worker adapter) every replica runs on
+    platform: Mapped[str | None] = mapped_column(String(255))
 
 
 class Replica(Base):
@@ -162,6 +172,30 @@ class Worker(Base):
     #: attestations refused (bad proof, wrong signals, replay, unknown key)
     invalid: Mapped[int] = mapped_column(Integer, default=0)
     reputation: Mapped[float] = mapped_column(Float, default=0.5)
+
+
+class Standing(Base):
+    """A voter's standing (an operator, or a worker with SHARDY_DISTINCT=worker): its judged
+    votes decayed over time, probation and quarantine (orchestrator/standing.py)."""
+
+    __tablename__ = "standings"
+
+    voter: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: agreeing votes and faults (disagreements, refused attestations, failed spot checks),
+    #: each decayed by SHARDY_STANDING_HALFLIFE since ``updated_at``
+    good: Mapped[float] = mapped_column(Float, default=0.0)
+    bad: Mapped[float] = mapped_column(Float, default=0.0)
+    #: judged votes ever (probation ends after SHARDY_PROBATION_VOTES of them)
+    judged: Mapped[int] = mapped_column(Integer, default=0)
+    faults: Mapped[int] = mapped_column(Integer, default=0)
+    #: seconds its agreeing replicas took (compute and attest), a moving average
+    latency: Mapped[float | None] = mapped_column(Float)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    quarantined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: auto | admin
+    quarantined_by: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Assignment(Base):

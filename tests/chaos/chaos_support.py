@@ -267,6 +267,12 @@ def byzantine_settings() -> Settings:
         visibility_timeout=10,
         task_time_limit=90,
         attest_batch=1,
+        # every Byzantine replica runs and is judged: no early verdict skips it, and no
+        # quarantine silences it (tests/orchestrator/test_collusion.py covers those)
+        early_quorum=False,
+        spot_check_rate=0.0,
+        probation_votes=10**6,
+        quarantine_faults=1e6,
     )
 
 

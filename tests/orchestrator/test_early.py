@@ -18,7 +18,7 @@ from cluster_support import make_settings, short_home, start_cluster
 from sqlalchemy import select
 
 from shardy.kernels import registry
-from shardy.orchestrator.early import grace_of
+from shardy.orchestrator.early import DEFAULT_GRACE, grace_of
 from shardy.store import Assignment, Replica, Task
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -26,7 +26,15 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def rc():
-    settings = make_settings(short_home(), max_replicas=4, max_payload=1 << 20)
+    # standing stays out of the way here (tests/orchestrator/test_standing.py, test_collusion.py)
+    settings = make_settings(
+        short_home(),
+        max_replicas=4,
+        max_payload=1 << 20,
+        spot_check_rate=0.0,
+        probation_votes=10**6,
+        quarantine_faults=1e6,
+    )
     yield from start_cluster(settings, workers=3, worker_modules={2: ["kernels_byzantine"]})
 
 
@@ -65,7 +73,7 @@ def wait_rows(rc, task_ids: list[str], done, timeout: float = 120.0) -> list[Rep
 
 
 def test_grace_is_the_p95_spread_within_bounds():
-    assert grace_of([0.1] * 5, ceiling=30.0) == 1.0  # too few samples: the default
+    assert grace_of([0.1] * 5, ceiling=30.0) == DEFAULT_GRACE  # too few samples
     assert grace_of([0.01] * 100, ceiling=30.0) == 0.25  # floor
     assert grace_of([float(i) for i in range(100)], ceiling=300.0) == pytest.approx(94.05)
     spreads = [0.5] * 95 + [3.0] * 5
@@ -135,3 +143,43 @@ def test_a_disagreement_at_quorum_extends_then_verifies(rc):
         verdicts = {r.worker_id: r.verdict for r in got if r.task_id == task_id}
         assert verdicts[byz] == "disagree"
         assert sorted(v for w, v in verdicts.items() if w != byz) == ["agree", "agree"]
+
+
+def test_homogeneous_redundancy_runs_a_float_kernel_on_one_platform_bit_for_bit(rc):
+    """SHARDY_HOMOGENEOUS: matmul_f32 (a tolerance kernel) on workers of one platform class,
+    whose digests must be equal; the verified output is theirs, not a median."""
+    import dataclasses
+
+    from shardy.api import Client
+    from shardy.orchestrator import homogeneous
+
+    m, n, k = 16, 12, 8
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal(m * k + k * n).astype("<f4").tobytes()
+    client = Client(dataclasses.replace(rc.settings, homogeneous=True))
+    try:
+        res = client.submit("matmul_f32", data, params={"m": m, "n": n, "k": k}).get(timeout=90)
+    finally:
+        client.close()
+    with rc.app.store.read() as s:
+        task = s.get(Task, res.task_id)
+        platform = task.platform
+    adapters = homogeneous.adapters(rc.app, [a.worker_id for a in res.attestations])
+    assert platform and "llvmpipe" in platform and set(adapters.values()) == {platform}
+    assert res.assurance["platform"] == platform
+    agreeing = [a for a in res.attestations if a.agrees]
+    assert len(agreeing) >= 2 and {a.digest for a in agreeing} == {res.digest}
+
+
+def test_homogeneous_redundancy_picks_the_largest_class_or_says_why_not():
+    from shardy.errors import ConfigError
+    from shardy.orchestrator.homogeneous import choose
+
+    by = {
+        "w1": "NVIDIA H100 (Vulkan; 550)",
+        "w2": "llvmpipe (Vulkan; Mesa)",
+        "w3": "llvmpipe (Vulkan; Mesa)",
+    }
+    assert choose(by, 2) == "llvmpipe (Vulkan; Mesa)"
+    with pytest.raises(ConfigError, match="3 live workers of one platform"):
+        choose(by, 3)

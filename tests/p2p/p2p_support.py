@@ -1,10 +1,12 @@
-"""Helpers for the p2p tests: signed-looking stream entries with real Groth16 attestations."""
+"""Helpers for the p2p tests: orchestrator-signed stream entries with real Groth16
+attestations."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,12 +18,32 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from shardy import merkle
 from shardy.keyring import build_manifest, default_build, manifest_id
+from shardy.p2p.signed import SIGNED_FIELDS, public_key_hex, sign_stream_fields
 from shardy.zk import Circuit, attestation_inputs, load_circuit, prove, public_signals
 
 #: Fixed worker secrets so commitments are stable across a test run.
 SECRETS = (1111, 2222, 3333, 4444)
+#: The test orchestrator's signing key, and its public key every test peer trusts.
+ORCHESTRATOR = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+TRUSTED = public_key_hex(ORCHESTRATOR)
+
+
+def sign_entry(
+    entry: dict[str, str],
+    key: Ed25519PrivateKey = ORCHESTRATOR,
+    enrolled: list[tuple[str, str]] | None = None,
+) -> dict[str, str]:
+    """``entry`` signed as the orchestrator's `_publish` signs it (previous signature dropped);
+    by default every attestation's commitment is enrolled, worker i under operator op<i>."""
+    fields = {k: v for k, v in entry.items() if k not in SIGNED_FIELDS}
+    if enrolled is None:
+        atts = json.loads(fields["attestations"])
+        enrolled = [(a["public_signals"][4], f"op{a['worker_id'][1:]}") for a in atts]
+    return {**fields, **sign_stream_fields(fields, enrolled, key)}
 
 
 @lru_cache(maxsize=1)
@@ -52,11 +74,11 @@ def stream_entry(
         assert public == public_signals(inputs)
         atts.append({"worker_id": f"w{i}", "digest": digest, "proof": proof,
                      "public_signals": public, "key_id": default_key_id()})  # fmt: skip
-    return {
+    return sign_entry({
         "task_id": task_id, "kernel": "sha256", "seed": str(seed), "output_len": str(output_len),
         "digest": digest, "quorum": str(quorum), "agreeing": str(workers),
         "attestations": json.dumps(atts),
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def batch_attestation(
@@ -92,7 +114,7 @@ def batched_stream_entry(*, workers: int = 3, unbatched: int = 0, quorum: int = 
     task, seed, out_len, digest = (entry[k] for k in ("task_id", "seed", "output_len", "digest"))
     for i in range(workers - unbatched):
         atts[i] = batch_attestation(i, task, int(seed), int(out_len), digest)
-    return {**entry, "attestations": json.dumps(atts)}
+    return sign_entry({**entry, "attestations": json.dumps(atts)})
 
 
 def forge_bad_proof(entry: dict[str, str], index: int = 0) -> dict[str, str]:
@@ -100,13 +122,13 @@ def forge_bad_proof(entry: dict[str, str], index: int = 0) -> dict[str, str]:
     atts = json.loads(entry["attestations"])
     other = json.loads(stream_entry(workers=1, quorum=1)["attestations"])[0]
     atts[index]["proof"] = other["proof"]
-    return {**entry, "attestations": json.dumps(atts)}
+    return sign_entry({**entry, "attestations": json.dumps(atts)})
 
 
 def forge_short_quorum(entry: dict[str, str], keep: int = 1) -> dict[str, str]:
     """The same entry with only ``keep`` attestations left (below its claimed quorum)."""
     atts = json.loads(entry["attestations"])[:keep]
-    return {**entry, "attestations": json.dumps(atts)}
+    return sign_entry({**entry, "attestations": json.dumps(atts)})
 
 
 # ---- processes and waiting -------------------------------------------------------------------
@@ -143,7 +165,8 @@ class SidecarProcess:
 
     def __init__(self, data_dir: Path, *args: str, netns: str | None = None) -> None:
         self.data_dir = data_dir
-        self.args = [PYTHON, "-m", "shardy.p2p", "--data-dir", str(data_dir), *args]
+        self.args = [PYTHON, "-m", "shardy.p2p", "--data-dir", str(data_dir),
+                     "--trusted", TRUSTED, *args]  # fmt: skip
         self.netns = netns
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"{data_dir.name}.log"
@@ -185,3 +208,14 @@ class SidecarProcess:
 def short_dir(prefix: str = "p2p") -> Path:
     """A fresh directory with a path short enough for a unix socket."""
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def copy_build(dest: Path, wasm_note: bytes) -> Path:
+    """The packaged key's build with a custom section in its witness wasm: another key id (the
+    id covers the wasm), the same vkey, so the default circuit's proofs verify under it."""
+    shutil.copytree(default_build(), dest, ignore=shutil.ignore_patterns("*.r1cs"))
+    path = dest / "attestation.wasm"
+    name = b"shardy-test"
+    body = bytes([len(name)]) + name + wasm_note
+    path.write_bytes(path.read_bytes() + b"\x00" + bytes([len(body)]) + body)
+    return dest

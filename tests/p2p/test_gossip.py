@@ -7,6 +7,7 @@ from pathlib import Path
 import redis
 import trio
 from p2p_support import (
+    TRUSTED,
     await_for,
     batched_stream_entry,
     forge_bad_proof,
@@ -16,8 +17,8 @@ from p2p_support import (
 
 from shardy.p2p.identity import KEY_FILE
 from shardy.p2p.node import TOPIC, NodeConfig, P2PNode
-from shardy.p2p.record import encode, from_stream_entry
 from shardy.p2p.sidecar import GROUP, VERIFIED_STREAM, Sidecar
+from shardy.p2p.signed import encode_signed, from_signed_stream_entry
 from shardy.p2p.store import is_verified
 
 TIMEOUT = 60  # seconds; generous for a loaded 2-core machine
@@ -29,7 +30,7 @@ async def _line(nursery: trio.Nursery, scratch: Path, n: int, redis_url: str | N
     for i in range(n):
         boot = [sidecars[-1].node.addrs[0]] if sidecars else []
         sc = Sidecar(scratch / f"s{i}", redis_url=redis_url if i == 0 else None,
-                     bootstrap=boot, discover=False)  # fmt: skip
+                     bootstrap=boot, discover=False, trusted=[TRUSTED])  # fmt: skip
         await nursery.start(sc.run)
         sidecars.append(sc)
     await await_for(
@@ -75,22 +76,24 @@ def test_forged_records_are_not_forwarded(scratch: Path) -> None:
             x = P2PNode(NodeConfig(key_file=scratch / "x" / KEY_FILE, discover=False))
             x.pubsub.remove_topic_validator(TOPIC)
             await nursery.start(x.run)
-            a = Sidecar(scratch / "a", bootstrap=[x.addrs[0]], discover=False)
+            a = Sidecar(scratch / "a", bootstrap=[x.addrs[0]], discover=False, trusted=[TRUSTED])
             await nursery.start(a.run)
-            b = Sidecar(scratch / "b", bootstrap=[a.node.addrs[0]], discover=False)
+            b = Sidecar(scratch / "b", bootstrap=[a.node.addrs[0]], discover=False,
+                        trusted=[TRUSTED])  # fmt: skip
             await nursery.start(b.run)
             await await_for(lambda: len(a.node.topic_peers()) == 2 and b.node.topic_peers(),
                             TIMEOUT, "the line to form")  # fmt: skip
             for f in forged:
-                await x.publish(encode(from_stream_entry(f)))
+                await x.publish(encode_signed(from_signed_stream_entry(f)))
             await x.publish(b"not a record")
             await await_for(lambda: a.node.stats.rejected == 3, TIMEOUT, "rejections at a")
             assert a.node.score(x.peer_id) < 0  # each invalid message lowers x's score
-            await x.publish(encode(from_stream_entry(good)))  # the path itself works
+            await x.publish(encode_signed(from_signed_stream_entry(good)))  # the path works
             await await_for(lambda: b.store.count() == 1, TIMEOUT, "the valid record at b")
             assert b.store.task_ids() == {good["task_id"]} and a.store.count() == 1
             assert b.node.stats.rejected == 0  # nothing forged ever reached b
-            assert a.node.stats.reasons == {"1 valid distinct workers < 2": 2, "malformed": 1}
+            assert a.node.stats.reasons == {"1 valid distinct enrolled voters < 2": 2,
+                                            "malformed": 1}  # fmt: skip
             nursery.cancel_scope.cancel()
 
     trio.run(main)

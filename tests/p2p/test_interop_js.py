@@ -1,4 +1,5 @@
-"""Interop with js-libp2p 3 + @libp2p/gossipsub 17: records flow both ways, forgeries stop.
+"""Interop with js-libp2p 3 + @libp2p/gossipsub 17: signed records flow both ways, forgeries
+stop at the Shardy sidecar and never reach the js peer.
 
 Set-up: ``npm ci --prefix tests/p2p/js`` (skipped with that hint when node_modules is absent).
 """
@@ -16,10 +17,14 @@ from typing import Any
 
 import pytest
 import redis
+import trio
+from forgeries import FORGERIES, wire
 from p2p_support import ROOT, SidecarProcess, forge_short_quorum, stream_entry, wait_for
 
-from shardy.p2p.record import decode, encode, from_stream_entry
+from shardy.p2p.identity import KEY_FILE
+from shardy.p2p.node import TOPIC, NodeConfig, P2PNode
 from shardy.p2p.sidecar import VERIFIED_STREAM
+from shardy.p2p.signed import decode_signed, from_signed_stream_entry
 from shardy.p2p.store import RecordStore
 
 JS = ROOT / "tests" / "p2p" / "js"
@@ -84,15 +89,15 @@ def test_records_flow_both_ways_with_js(scratch: Path, redis_url: str) -> None:
         redis.Redis.from_url(redis_url).xadd(VERIFIED_STREAM, entry)
         message = js.expect("message", 90)
         assert message["from"] == side.info["peer_id"]
-        assert decode(bytes.fromhex(message["data"])) == from_stream_entry(entry)
+        assert decode_signed(bytes.fromhex(message["data"])) == from_signed_stream_entry(entry)
         # js → Shardy: a forged record is refused, a valid one is accepted and stored
         store = RecordStore(scratch / "py")
         forged = forge_short_quorum(stream_entry())
-        js.send(publish=encode(from_stream_entry(forged)).hex())
+        js.send(publish=wire(forged).hex())
         js.expect("published", 60)
         wait_for(lambda: "rejected a record" in side.log.read_text(), 60, "the rejection")
         good = stream_entry()
-        js.send(publish=encode(from_stream_entry(good)).hex())
+        js.send(publish=wire(good).hex())
         js.expect("published", 60)
         wait_for(lambda: good["task_id"] in store.task_ids(), 60, "the js record in the table")
         assert forged["task_id"] not in store.task_ids()
@@ -102,3 +107,55 @@ def test_records_flow_both_ways_with_js(scratch: Path, redis_url: str) -> None:
         if side is not None:
             side.stop()
         js.close()
+
+
+def test_forgeries_never_reach_js_through_a_sidecar(scratch: Path, redis_url: str) -> None:
+    """x (an attacker that skips validation) - the sidecar (a process) - js."""
+    good, last = stream_entry(), stream_entry()
+    forged = [forge(good) for forge, _ in FORGERIES.values()]
+    js = JsPeer()
+    side = None
+    try:
+        side = SidecarProcess(scratch / "py", "--redis-url", redis_url, "--bootstrap",
+                              js.ready["addrs"][0], "--no-discover").start()  # fmt: skip
+
+        async def attack() -> None:
+            x = P2PNode(NodeConfig(key_file=scratch / "x" / KEY_FILE, bootstrap=[side.addr],
+                                   discover=False, max_rate=1e6))  # fmt: skip
+            x.pubsub.remove_topic_validator(TOPIC)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(x.run)
+                deadline = trio.current_time() + 60
+                while len(x.topic_peers()) < 1 and trio.current_time() < deadline:
+                    await trio.sleep(0.1)
+                await x.publish(wire(good))  # the genuine record: the conflict needs it stored
+                for data in forged:
+                    await x.publish(data)
+                await x.publish(wire(last))  # a genuine one after the forgeries
+                await trio.to_thread.run_sync(_wait_for_verdicts, side, len(forged))
+                nursery.cancel_scope.cancel()
+
+        trio.run(attack)
+        seen = []
+        deadline = time.monotonic() + 60
+        while last["task_id"] not in seen and time.monotonic() < deadline:
+            data = bytes.fromhex(js.expect("message", max(1, deadline - time.monotonic()))["data"])
+            seen.append(decode_signed(data).record.task_id)
+        time.sleep(2)  # anything still in flight arrives now
+        while not js.lines.empty():
+            item = js.lines.get()
+            if "message" in item:
+                seen.append(decode_signed(bytes.fromhex(item["message"]["data"])).record.task_id)
+        assert seen == [good["task_id"], last["task_id"]], seen
+    finally:
+        if side is not None:
+            side.stop()
+        js.close()
+
+
+def _wait_for_verdicts(side: SidecarProcess, n: int) -> None:
+    def verdicts() -> int:
+        text = side.log.read_text()
+        return text.count("rejected a record") + text.count("kept as evidence")
+
+    wait_for(lambda: verdicts() >= n, 60, f"{n} verdicts in the sidecar's log")

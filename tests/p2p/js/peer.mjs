@@ -19,7 +19,7 @@ const { gossipsub } = await import('@libp2p/gossipsub')
 const { multiaddr } = await import('@multiformats/multiaddr')
 const readline = await import('node:readline')
 
-const TOPIC = 'shardy/verified/1'
+const TOPIC = 'shardy/verified/2'  // orchestrator-signed records (shardy/p2p/signed.py)
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 
 const node = await createLibp2p({

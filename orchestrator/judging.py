@@ -1,0 +1,109 @@
+"""Judging votes by standing (settle's helpers): which votes count, how much voters on
+probation weigh, known-answer spot checks, what each verdict does to its voter, and the
+assurance a verified result records."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from shardy.celery_app import ShardyCelery
+from shardy.orchestrator import reputation, standing
+from shardy.store import Replica, Task
+from shardy.store.models import utcnow
+
+log = logging.getLogger("shardy.orchestrator")
+
+
+def voter(app: ShardyCelery, session: Session, worker_id: str) -> str:
+    """The unit a worker's vote counts for (its operator, SHARDY_DISTINCT)."""
+    w = reputation.worker_row(session, worker_id)
+    return app.settings.voter(worker_id, w.operator, w.kind)
+
+
+def counted(app: ShardyCelery, session: Session, rows: list[Replica]) -> list[Replica]:
+    """The ok, proven votes that count: not of a revoked worker (revoking an operator revokes
+    its workers) nor of a quarantined voter; from then on their votes no longer count."""
+    valid = [r for r in rows if r.status == "ok" and r.proof_valid]
+    valid = [r for r in valid if reputation.worker_row(session, r.worker_id).revoked_at is None]
+    voters = {r.replica: voter(app, session, r.worker_id) for r in valid}
+    standings = standing.load(session, voters.values())
+    return [
+        r for r in valid
+        if (st := standings.get(voters[r.replica])) is None or st.quarantined_at is None
+    ]  # fmt: skip
+
+
+def established(app: ShardyCelery, session: Session, voters: set[str]) -> frozenset[str] | None:
+    """Which of ``voters`` are established, or None while probation does not apply (no
+    voter is established yet: a fresh deployment)."""
+    s = app.settings
+    if not standing.any_established(session, s):
+        return None
+    standings = standing.load(session, voters)
+    return frozenset(v for v in voters if standing.established(standings.get(v), s))
+
+
+def record(app: ShardyCelery, session: Session, task: Task, rows: list[Replica]) -> None:
+    """Count each row's verdict against its worker and its voter: ``agree`` and
+    ``disagree`` (once, when the task is decided), ``invalid`` (once, as it is admitted)."""
+    for r in rows:
+        if r.verdict not in ("agree", "disagree", "invalid") or not r.worker_id:
+            continue
+        if r.verdict != "invalid":  # intake and evidence count refusals against the worker
+            reputation.record(session, r.worker_id, status="", verdict=r.verdict)
+        if r.verdict == "disagree":
+            log.warning("worker %s disagreed on task %s", r.worker_id, task.id)
+        kind = "spot" if task.spot_digest and r.verdict == "disagree" else r.verdict
+        reason = f"{kind} on task {task.id} (worker {r.worker_id})"
+        who = voter(app, session, r.worker_id)
+        seconds = _seconds(r.timings) if r.verdict == "agree" else None
+        if standing.judge(session, app.settings, who, kind, reason, seconds):
+            session.info["quarantined"] = True
+        if kind != "agree":  # its single-replica results are re-checked (recheck.py)
+            session.info.setdefault("faulted", set()).add(who)
+
+
+def _seconds(timings: object) -> float | None:
+    """A replica's stage times added up, as its worker reported them (numbers only)."""
+    if not isinstance(timings, dict):
+        return None
+    values = [v for v in timings.values() if type(v) in (int, float) and 0 <= v < 86_400]
+    return float(sum(values)) if values else None
+
+
+def spot(app: ShardyCelery, session: Session, task: Task, rows: list[Replica], early: bool) -> str:
+    """Judge a known-answer spot check: every counted vote against the answer the
+    orchestrator computed itself, no quorum needed. The check ends (``verified``, with that
+    answer) once its chord has settled. Returns the action taken."""
+    fresh = [r for r in counted(app, session, rows) if r.verdict == "none"]
+    for r in fresh:
+        r.verdict = "agree" if r.digest == task.spot_digest else "disagree"
+    record(app, session, task, fresh)
+    if early:
+        return "waiting"
+    agree = sum(r.verdict == "agree" for r in rows)
+    task.state, task.digest, task.agreeing = "verified", task.spot_digest, agree
+    task.output_sha256 = task.spot_digest
+    task.settled_at = utcnow()
+    task.assurance = {"spot_check": True, "agreeing": agree,
+                      "faults": sum(r.verdict == "disagree" for r in rows)}  # fmt: skip
+    return "spot-checked"
+
+
+def assurance(
+    task: Task, agreeing: tuple[str, ...], senior: frozenset[str] | None
+) -> dict[str, object]:
+    """What a verified result rests on (recorded with the task; `VerifiedResult.assurance`).
+    A single-replica result also records its voter (``tasks.single_voter``: re-checks)."""
+    if task.redundancy == 1 and len(agreeing) == 1:
+        task.single_voter = agreeing[0]
+    return {
+        "quorum": task.quorum,
+        "redundancy": task.redundancy,
+        "voters": sorted(agreeing),
+        "established": None if senior is None else sorted(v for v in agreeing if v in senior),
+        "replication": "single" if task.redundancy == 1 else "full",
+        "platform": task.platform,
+    }

@@ -1,0 +1,72 @@
+"""Known-answer spot checks: tasks whose answer the orchestrator computed itself.
+
+With SHARDY_SPOT_CHECK_RATE > 0, dispatch adds to a submission, per task and at that rate,
+a task of the same kernel, params, seed and payload size over fresh random bytes, whose
+output it has computed with the kernel's numpy reference. The check travels like any task
+(R replicas to workers routing picks, the same order frames), so a worker cannot tell it
+from real work; settle judges every vote against the known answer, no quorum needed, and a
+wrong answer is a fault on its own (`shardy.orchestrator.standing`: quarantine).
+
+Only exact built-in kernels are checked: float kernels agree within a tolerance, and a
+shipped kernel carries no reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from shardy.errors import KernelError
+from shardy.kernels import Kernel
+
+log = logging.getLogger("shardy.orchestrator")
+
+
+def checkable(kernel: Kernel) -> bool:
+    """Whether spot checks can use ``kernel`` (exact, built in, with a numpy reference)."""
+    return kernel.spec is None and kernel.determinism.mode == "exact"
+
+
+def known_answer(kernel: Kernel, data: bytes, params: Mapping[str, Any], seed: int) -> str | None:
+    """The digest (sha256 of the output bytes) the kernel must produce for ``data``, or None
+    when its reference cannot say (then no check is sent: a wrong expectation would punish
+    honest workers)."""
+    try:
+        plan = kernel.make_plan(len(data), params, seed)
+        out = np.ascontiguousarray(kernel.reference(data, params, seed), dtype=plan.dtype)
+    except (KernelError, ValueError, TypeError) as exc:
+        log.info("no spot check for %s: its reference cannot answer (%s)", kernel.name, exc)
+        return None
+    if out.nbytes != plan.output_len:
+        log.warning("no spot check for %s: its reference gives %d bytes, the plan %d",
+                    kernel.name, out.nbytes, plan.output_len)  # fmt: skip
+        return None
+    return hashlib.sha256(out.tobytes()).hexdigest()
+
+
+def draw(
+    kernel: Kernel,
+    params: Mapping[str, Any],
+    seed: int,
+    sizes: Sequence[int],
+    rate: float,
+    rng: random.Random | None = None,
+) -> list[tuple[bytes, str]]:
+    """The spot checks for a submission of payloads of ``sizes``: about ``rate`` per task,
+    each (payload, expected digest)."""
+    if rate <= 0 or not sizes or not checkable(kernel):
+        return []
+    rng = rng or random.SystemRandom()
+    out = []
+    for _ in range(sum(rng.random() < rate for _ in sizes)):
+        data = rng.randbytes(rng.choice(sizes))
+        digest = known_answer(kernel, data, params, seed)
+        if digest is None:
+            return []
+        out.append((data, digest))
+    return out
