@@ -107,10 +107,11 @@ def dispatch_many(
     live, platform = routing.alive(app.redis), None
     if s.homogeneous and k.determinism.mode == "tolerance":  # one platform, bit for bit
         by_worker = homogeneous.adapters(app, live)
-        platform = homogeneous.choose(by_worker, q)
+        voter_of = {w: x.voter for w, x in routing.live_workers(app.redis, live).items()}
+        platform = homogeneous.choose(by_worker, q, voter_of)
         live = {w for w, a in by_worker.items() if a == platform}
     # known-answer spot checks ride along, indistinguishable from the submitted tasks
-    checks = spot.draw(k, resolved, seed, [len(d) for d in datas], s.spot_check_rate)
+    checks = spot.draw(k, resolved, seed, datas, s.spot_check_rate)
     plans += [k.make_plan(len(data), resolved, seed) for data, _ in checks]
     expected = [None] * len(datas) + [digest for _, digest in checks]
     refs = app.blobs.put_many([*datas, *(data for data, _ in checks)])

@@ -44,6 +44,8 @@ DEFAULT_GRACE = 3.0
 MIN_SAMPLES = 20
 #: Seconds a kernel's grace is reused before its spreads are read again.
 GRACE_TTL = 5.0
+#: Rounds looked at per pass.
+PAGE = 256
 
 
 def grace_of(spreads: list[float], ceiling: float) -> float:
@@ -77,6 +79,7 @@ class Watch:
     interval: float = 0.2
     _graces: dict[str, tuple[float, float]] = field(default_factory=dict)
     _next: dict[tuple[str, int], float] = field(default_factory=dict)
+    _cursor: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Watch:
@@ -106,17 +109,19 @@ class Watch:
         return cached[0]
 
     def look(self) -> int:
-        """One pass over the rounds past the shortest grace; returns how many were settled
+        """One page of the rounds past the shortest grace (the next page on the next call, so
+        a backlog of waiting rounds never hides newer ones); returns how many were settled
         early or given a speculative replica."""
         now = time.time()
         acted = 0
-        due = arrivals.due(self.app.redis, now - MIN_GRACE)
+        due = arrivals.due(self.app.redis, now - MIN_GRACE, self._cursor, PAGE)
+        self._cursor = self._cursor + len(due) if len(due) == PAGE else 0
         for task_id, round_no, first in due:
             if self._next.get((task_id, round_no), 0.0) > now:
                 continue
             acted += self._round(task_id, round_no, first, now)
-        live = {(t, r) for t, r, _ in due}
-        self._next = {k: v for k, v in self._next.items() if k in live}
+        if len(self._next) > 16 * PAGE:  # forget rounds long settled
+            self._next = {k: v for k, v in self._next.items() if v > now}
         return acted
 
     def _round(self, task_id: str, round_no: int, first: float, now: float) -> int:

@@ -35,19 +35,24 @@ def adapters(app: ShardyCelery, worker_ids: Iterable[str]) -> dict[str, str]:
         return {wid: adapter for wid, adapter in rows if adapter}
 
 
-def choose(by_worker: dict[str, str], quorum: int) -> str:
-    """The platform class with the most workers (ties: by name).
+def choose(by_worker: dict[str, str], quorum: int, voter_of: dict[str, str] | None = None) -> str:
+    """The platform class with the most distinct voters (``voter_of``: worker → its voter;
+    each worker its own when not given), ties by name: one operator's many keys reporting a
+    made-up adapter count once.
 
     Raises:
-        ConfigError: no class has ``quorum`` live workers.
+        ConfigError: no class has ``quorum`` distinct live voters.
     """
-    counts = Counter(by_worker.values())
+    voters: dict[str, set[str]] = {}
+    for worker, adapter in by_worker.items():
+        voters.setdefault(adapter, set()).add((voter_of or {}).get(worker, worker))
+    counts = Counter({a: len(v) for a, v in voters.items()})
     if not counts or max(counts.values()) < quorum:
         have = ", ".join(f"{n} x {a!r}" for a, n in counts.most_common()) or "none"
         raise ConfigError(
-            f"homogeneous redundancy needs {quorum} live workers of one platform; live: {have}. "
-            "Start more workers of one kind, or unset SHARDY_HOMOGENEOUS to agree within the "
-            "kernel's tolerance"
+            f"homogeneous redundancy needs {quorum} live operators of one platform; live: "
+            f"{have}. Start more workers of one kind, or unset SHARDY_HOMOGENEOUS to agree "
+            "within the kernel's tolerance"
         )
     best = max(counts.values())
     return min(a for a, n in counts.items() if n == best)

@@ -5,6 +5,8 @@ assurance a verified result records."""
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,13 @@ from shardy.store import Replica, Task
 from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
+
+#: Seconds a process reuses its answer to "is any voter established?" (probation applies).
+PROBATION_TTL = 5.0
+#: app → (valid until, the answer)
+_probation: weakref.WeakKeyDictionary[ShardyCelery, tuple[float, bool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def voter(app: ShardyCelery, session: Session, worker_id: str) -> str:
@@ -29,6 +38,9 @@ def counted(app: ShardyCelery, session: Session, rows: list[Replica]) -> list[Re
     valid = [r for r in valid if reputation.worker_row(session, r.worker_id).revoked_at is None]
     voters = {r.replica: voter(app, session, r.worker_id) for r in valid}
     standings = standing.load(session, voters.values())
+    # held while the session works: its identity map keeps rows weakly, and `standing.row`
+    # then finds them without a query
+    session.info.setdefault("standings_held", []).extend(standings.values())
     return [
         r for r in valid
         if (st := standings.get(voters[r.replica])) is None or st.quarantined_at is None
@@ -39,9 +51,16 @@ def established(app: ShardyCelery, session: Session, voters: set[str]) -> frozen
     """Which of ``voters`` are established, or None while probation does not apply (no
     voter is established yet: a fresh deployment)."""
     s = app.settings
-    if not standing.any_established(session, s):
+    now = time.monotonic()
+    cached = _probation.get(app)
+    if cached is None or cached[0] < now:  # once true it stays true: read it now and then
+        cached = _probation[app] = (now + PROBATION_TTL, standing.any_established(session, s))
+    if not cached[1]:
         return None
-    standings = standing.load(session, voters)
+    standings = {st.voter: st for st in session.info.get("standings_held", [])}
+    missing = voters - standings.keys()
+    if missing:
+        standings.update(standing.load(session, missing))
     return frozenset(v for v in voters if standing.established(standings.get(v), s))
 
 
@@ -81,6 +100,13 @@ def spot(app: ShardyCelery, session: Session, task: Task, rows: list[Replica], e
     for r in fresh:
         r.verdict = "agree" if r.digest == task.spot_digest else "disagree"
     record(app, session, task, fresh)
+    for r in rows:  # a failed check is a fault too: else declining a suspected check is free
+        if r.status == "failed" and r.verdict == "none" and r.worker_id:
+            r.verdict = "check-failed"
+            who = voter(app, session, r.worker_id)
+            reason = f"failed a spot check, task {task.id} (worker {r.worker_id})"
+            if standing.judge(session, app.settings, who, "failed", reason):
+                session.info["quarantined"] = True
     if early:
         return "waiting"
     agree = sum(r.verdict == "agree" for r in rows)

@@ -65,6 +65,7 @@ def decide(
     in_flight: int = 0,
     established: frozenset[str] | None = None,
     probation_share: float = 0.5,
+    pending: int = 0,
 ) -> Decision:
     """Decide a task from the ok votes recorded so far.
 
@@ -79,6 +80,10 @@ def decide(
             the quorum (rounded down), so a quorum always holds established voters; and
             when an established voter dissents, the winner needs the quorum beyond the
             dissenting votes (`_dissent`).
+        pending: replicas still out that could yet dissent (an early look at a round): with
+            probation in force, the winner needs the quorum beyond them too, so voters who
+            answer first (an attestation proves a digest, not the work) cannot decide a task
+            before an established voter's dissent has arrived.
     """
     groups, verdicts = count_votes(votes)
     best_digest, best = None, []
@@ -90,7 +95,9 @@ def decide(
         best = groups[best_digest]
         weight = ranked[0][1]
         tie = len(ranked) > 1 and ranked[1][1] == ranked[0][1]
-        dissent = _dissent(groups, weights, best_digest, established)
+        dissent = _dissent(groups, best_digest, quorum, established, probation_share)
+        if established is not None:
+            dissent += pending
         if weight >= quorum + dissent and not tie:
             final = {
                 r: ("agree" if _digest_of(votes, r) == best_digest else "disagree")
@@ -122,20 +129,23 @@ def decide(
 
 def _dissent(
     groups: dict[str, list[str]],
-    weights: dict[str, int],
     best: str,
+    quorum: int,
     established: frozenset[str] | None,
+    share: float,
 ) -> int:
     """The weight of the votes against ``best`` when an established voter is among them, else
     0. An established dissent is answered, not outvoted: the winner then needs the quorum
     *beyond* every dissenting vote, so colluders who reached standing cannot carry a task
-    against one honest established voter by a bare quorum."""
+    against one honest established voter by a bare quorum. The dissenting votes are weighed
+    as one group: voters on probation spread over many digests weigh no more than on one
+    (else new operators voting distinct garbage raise the bar by one each, and kill the task)."""
     if established is None:
         return 0
-    against = [d for d in groups if d != best]
-    if not any(v in established for d in against for v in groups[d]):
+    against = [v for d in groups if d != best for v in groups[d]]
+    if not any(v in established for v in against):
         return 0
-    return sum(weights[d] for d in against)
+    return _weight(against, quorum, established, share)
 
 
 def _weight(

@@ -17,13 +17,17 @@ import logging
 import uuid
 from datetime import timedelta
 
+import numpy as np
+from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shardy import deadletter, routing
+from shardy import arrivals, deadletter, routing
+from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
-from shardy.errors import BlobError
-from shardy.orchestrator import dispatch, standing
+from shardy.errors import BlobError, KernelError
+from shardy.kernels import catalog
+from shardy.orchestrator import dispatch, quorum, standing
 from shardy.store import DeadLetter, Task
 from shardy.store.models import utcnow
 
@@ -66,6 +70,7 @@ def schedule(app: ShardyCelery, voters: set[str]) -> int:
             max_replicas=s.effective_max_replicas, replicas_sent=s.redundancy_factor,
             rounds_sent=1, rounds_settled=0, sweeps=0, state="running", agreeing=0,
             published=False, updated_at=utcnow(), recheck_of=original.id,
+            platform=original.platform,
         )  # fmt: skip
         planned = dispatch.plan_round(app, check, ref, range(check.replicas_sent), 1, exclude)
         with app.store.session() as session:
@@ -86,7 +91,7 @@ def conclude(app: ShardyCelery, session: Session, check: Task, follow_up: list) 
     if original is None or original.state != "verified":
         return
     voter = original.single_voter
-    if original.digest == check.digest:
+    if original.digest == check.digest or _within_tolerance(app, original, check):
         original.assurance = {**(original.assurance or {}), "rechecked": True}
         return
     reason = (
@@ -101,6 +106,30 @@ def conclude(app: ShardyCelery, session: Session, check: Task, follow_up: list) 
                            attempts=original.replicas_sent))  # fmt: skip
     follow_up.append(("dead", entry))
     follow_up.append(("announce", original.id))
+    try:  # else workers skip its replayed replicas as "decided" for a day (DECIDED_TTL)
+        app.redis.delete(arrivals.decided_key(original.id))
+    except RedisError as exc:
+        log.warning("task %s: could not clear its decided mark (%s)", original.id, exc)
     log.error("task %s %s", original.id, reason)
     if voter and standing.judge(session, app.settings, voter, "disagree", reason):
         session.info["quarantined"] = True
+
+
+def _within_tolerance(app: ShardyCelery, original: Task, check: Task) -> bool:
+    """Whether a float kernel's original output lies within the kernel's tolerance of the
+    re-check's (a verified float output is its cluster's median: other GPUs' bits differ).
+    An output that can no longer be read is not held against the original."""
+    try:
+        kernel = catalog.lookup(app, original.kernel)
+        if kernel.determinism.mode != "tolerance":
+            return False
+        dtype = kernel.make_plan(original.payload_size, original.params, original.seed).dtype
+        ours, theirs = (
+            np.frombuffer(app.blobs.get(BlobRef(t.output_sha256, t.output_size)), dtype=dtype)
+            for t in (original, check)
+        )
+    except (KernelError, BlobError, ValueError, TypeError) as exc:
+        log.warning("task %s: re-check outputs not comparable (%s); kept", original.id, exc)
+        return True
+    det = kernel.determinism
+    return quorum.close(ours, theirs, det.atol, det.rtol)

@@ -189,6 +189,8 @@ def _decide(
         in_flight=in_flight,
         established=senior,
         probation_share=app.settings.probation_share,
+        # an early look: replicas still out may dissent (quorum.decide's ``pending``)
+        pending=task.replicas_sent - len({r.replica for r in rows}) if early else 0,
     )
     if d.kind in ("extend", "dead") and (early or _speculating(session, task, rows)):
         return Outcome(task.id, task.state, "waiting" if early else SPECULATING)
@@ -256,7 +258,10 @@ def _judge_late(
         verified = {-1: BlobRef(task.output_sha256, task.output_size)}
         outs = _outputs(app, task, {**verified, **_output_refs(fresh)})
     seen = {_voter(app, session, r.worker_id) for r in rows if r.verdict != "none"}
+    counted = {r.replica for r in judging.counted(app, session, fresh)}
     for row in fresh:
+        if row.replica not in counted:  # revoked or quarantined since: its vote is ignored
+            continue
         voter = _voter(app, session, row.worker_id)
         if voter in seen:
             row.verdict = "duplicate"

@@ -1,11 +1,13 @@
 """Known-answer spot checks: tasks whose answer the orchestrator computed itself.
 
 With SHARDY_SPOT_CHECK_RATE > 0, dispatch adds to a submission, per task and at that rate,
-a task of the same kernel, params, seed and payload size over fresh random bytes, whose
-output it has computed with the kernel's numpy reference. The check travels like any task
-(R replicas to workers routing picks, the same order frames), so a worker cannot tell it
-from real work; settle judges every vote against the known answer, no quorum needed, and a
-wrong answer is a fault on its own (`shardy.orchestrator.standing`: quarantine).
+a copy of one of its tasks (the same kernel, params, seed and payload) whose output it has
+computed with the kernel's numpy reference, sent among them in random order. The copy
+travels like any task (R replicas to workers routing picks, the same order frames but for
+the task id), so a worker that gets one of the two cannot know which carries the known
+answer. Settle judges every vote against it, no quorum needed: a wrong answer is a fault on
+its own (`shardy.orchestrator.standing`: quarantine), and a failed replica counts as a fault
+(else a worker could decline what it suspects is a check at no cost).
 
 Only exact built-in kernels are checked: float kernels agree within a tolerance, and a
 shipped kernel carries no reference.
@@ -53,18 +55,18 @@ def draw(
     kernel: Kernel,
     params: Mapping[str, Any],
     seed: int,
-    sizes: Sequence[int],
+    payloads: Sequence[bytes | memoryview],
     rate: float,
     rng: random.Random | None = None,
 ) -> list[tuple[bytes, str]]:
-    """The spot checks for a submission of payloads of ``sizes``: about ``rate`` per task,
-    each (payload, expected digest)."""
-    if rate <= 0 or not sizes or not checkable(kernel):
+    """The spot checks for a submission of ``payloads``: about ``rate`` per task, each
+    (payload, expected digest), the payload an exact copy of one of the submission's."""
+    if rate <= 0 or not payloads or not checkable(kernel):
         return []
     rng = rng or random.SystemRandom()
     out = []
-    for _ in range(sum(rng.random() < rate for _ in sizes)):
-        data = rng.randbytes(rng.choice(sizes))
+    for _ in range(sum(rng.random() < rate for _ in payloads)):
+        data = bytes(rng.choice(payloads))
         digest = known_answer(kernel, data, params, seed)
         if digest is None:
             return []

@@ -93,9 +93,14 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
 
-def due(client: redis.Redis, before: float, limit: int = 256) -> list[tuple[str, int, float]]:
-    """Rounds whose first replica came back before ``before``: (task id, round, first)."""
-    rows = client.zrangebyscore(ARRIVALS_KEY, "-inf", before, start=0, num=limit, withscores=True)
+def due(
+    client: redis.Redis, before: float, start: int = 0, limit: int = 256
+) -> list[tuple[str, int, float]]:
+    """Rounds whose first replica came back before ``before``, oldest first, from the
+    ``start``-th: (task id, round, first)."""
+    rows = client.zrangebyscore(
+        ARRIVALS_KEY, "-inf", before, start=start, num=limit, withscores=True
+    )
     out = []
     for raw, score in rows:
         parsed = parse_member(raw)

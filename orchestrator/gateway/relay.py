@@ -32,7 +32,7 @@ from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway.server import Gateway
 from shardy.orchestrator.gateway.sessions import SessionLost
-from shardy.store import Assignment
+from shardy.store import Assignment, Task, Worker
 
 log = logging.getLogger("shardy.gateway")
 
@@ -170,7 +170,14 @@ def _elsewhere(
             Assignment.task_id == order.task_id, Assignment.round == order.round)))  # fmt: skip
         live = routing.live_workers(gw.app.redis)
         gone = taken | set(order.exclude) | {order.assignee}
-        pool = [w for w in live.values() if w.kind == "remote" and w.worker_id not in gone]
+        # no orders for quarantined voters; a homogeneous task stays on its platform
+        pool = [w for w in routing.eligible(gw.app.redis, live).values()
+                if w.kind == "remote" and w.worker_id not in gone]  # fmt: skip
+        task = session.get(Task, order.task_id)
+        if task is not None and task.platform is not None:
+            same = {wid for wid, a in session.execute(select(Worker.id, Worker.adapter).where(
+                Worker.id.in_([w.worker_id for w in pool]))) if a == task.platform}  # fmt: skip
+            pool = [w for w in pool if w.worker_id in same]
         voters = {w.voter for w in live.values() if w.worker_id in gone}
         chosen = routing.choose(pool, routing.load(gw.app.redis, [w.worker_id for w in pool]),
                                 1, avoid_voters=voters)  # fmt: skip

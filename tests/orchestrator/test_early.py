@@ -181,5 +181,5 @@ def test_homogeneous_redundancy_picks_the_largest_class_or_says_why_not():
         "w3": "llvmpipe (Vulkan; Mesa)",
     }
     assert choose(by, 2) == "llvmpipe (Vulkan; Mesa)"
-    with pytest.raises(ConfigError, match="3 live workers of one platform"):
+    with pytest.raises(ConfigError, match="3 live operators of one platform"):
         choose(by, 3)

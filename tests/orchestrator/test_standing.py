@@ -133,9 +133,13 @@ def test_spot_checks_know_the_answer_of_exact_builtins_only():
     want = hashlib.sha256(expected.tobytes()).hexdigest()
     assert spot.known_answer(k, data, k.resolve_params(None), 0) == want
     assert not spot.checkable(registry.get("matmul_f32"))  # a tolerance kernel
-    drawn = spot.draw(k, k.resolve_params(None), 0, [512, 1024], 1.0, random.Random(1))
-    assert len(drawn) == 2 and all(len(d) in (512, 1024) for d, _ in drawn)
-    assert spot.draw(k, k.resolve_params(None), 0, [512] * 50, 0.0) == []
+    real = [bytes(range(256)) * 2, random.Random(2).randbytes(1000)]
+    drawn = spot.draw(k, k.resolve_params(None), 0, real, 1.0, random.Random(1))
+    assert len(drawn) == 2
+    for data, digest in drawn:  # a copy of one of the submission's payloads
+        assert data in real
+        assert digest == spot.known_answer(k, data, k.resolve_params(None), 0)
+    assert spot.draw(k, k.resolve_params(None), 0, real * 25, 0.0) == []
 
 
 def test_an_established_dissent_raises_the_bar():

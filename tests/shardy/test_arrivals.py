@@ -1,0 +1,61 @@
+"""Arrival marks on the embedded Redis: first arrival only, none for skipped replicas or
+decided tasks, pages of due rounds, and a round's close (spread sampled, task decided)."""
+
+from __future__ import annotations
+
+import time
+
+from shardy import arrivals
+from shardy.blobs import BlobRef
+from shardy.messages import ReplicaOrder
+
+
+def order(task_id: str, round_no: int = 1) -> bytes:
+    return ReplicaOrder(task_id=task_id, replica=0, round=round_no, kernel="sha256", seed=0,
+                        output_len=32, params={}, payload=BlobRef("0" * 64, 0, b""),
+                        key_id="k").encode()  # fmt: skip
+
+
+def ok(task_id: str) -> dict:
+    return {"status": "ok", "task_id": task_id}
+
+
+def test_the_first_arrival_of_a_round_is_kept(redis_client):
+    arrivals.mark(redis_client, order("t1"), ok("t1"))
+    first = redis_client.zscore(arrivals.ARRIVALS_KEY, "t1:1")
+    time.sleep(0.01)
+    arrivals.mark(redis_client, order("t1"), ok("t1"))
+    assert redis_client.zscore(arrivals.ARRIVALS_KEY, "t1:1") == first
+    arrivals.mark(redis_client, order("t1", 2), ok("t1"))
+    assert [(t, r) for t, r, _ in arrivals.due(redis_client, time.time())] == [("t1", 1), ("t1", 2)]
+
+
+def test_no_mark_for_skipped_replicas_foreign_results_or_decided_tasks(redis_client):
+    arrivals.mark(redis_client, order("t2"), {"status": "skipped", "task_id": "t2"})
+    arrivals.mark(redis_client, order("t2"), ok("another task"))  # not this order's result
+    arrivals.mark(redis_client, b"not a frame", ok("t2"))
+    redis_client.set(arrivals.decided_key("t3"), 1)
+    arrivals.mark(redis_client, order("t3"), ok("t3"))
+    assert arrivals.due(redis_client, time.time()) == []
+
+
+def test_due_rounds_come_in_pages_and_close_samples_the_spread(redis_client):
+    for i in range(5):
+        arrivals.mark(redis_client, order(f"p{i}"), ok(f"p{i}"))
+    now = time.time()
+    first = arrivals.due(redis_client, now, 0, 3)
+    rest = arrivals.due(redis_client, now, 3, 3)
+    assert len(first) == 3 and len(rest) == 2
+    assert {t for t, _, _ in first + rest} == {f"p{i}" for i in range(5)}
+    arrivals.close(redis_client, "p0", 1, "sha256", decided=True)
+    assert redis_client.exists(arrivals.decided_key("p0"))
+    assert len(arrivals.spreads(redis_client, "sha256")) == 1
+    assert "p0" not in {t for t, _, _ in arrivals.due(redis_client, now)}
+    arrivals.close(redis_client, "p1", 1, "sha256", decided=False)  # settled, not decided
+    assert not redis_client.exists(arrivals.decided_key("p1"))
+
+
+def test_replica_task_ids_follow_from_task_round_and_replica():
+    a = arrivals.replica_task_id("t", 1, 0)
+    assert a == arrivals.replica_task_id("t", 1, 0)
+    assert len({a, arrivals.replica_task_id("t", 2, 0), arrivals.replica_task_id("t", 1, 1)}) == 3
