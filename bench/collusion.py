@@ -8,7 +8,7 @@ fraction of them collude: they return one shared wrong digest with valid proofs
 and lie from their first replica; smart ones are there from the start, honest during the
 warm-up, and lie after it. Spot checks run at the default rate.
 
-    .venv/bin/python bench/collusion.py [--operators 8] [--warmup 30] [--tasks 60]
+    .venv/bin/python bench/collusion.py [--operators 8] [--warmup 80] [--tasks 60]
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Row:
     p50: float = 0.0
     p99: float = 0.0
     quarantined: str = ""
+    revoked: int = 0
+    #: honest operators established when the attack began (the bound assumes all)
+    established: str = ""
 
 
 def payloads(n: int, seed: int) -> list[bytes]:
@@ -57,18 +60,27 @@ def payloads(n: int, seed: int) -> list[bytes]:
 
 
 def submit(client: Client, datas: list[bytes]) -> tuple[list[str], int, int]:
-    """Submit a burst, wait for each; (task ids, wrong results accepted, dead)."""
+    """Submit a burst, wait for each; (task ids, wrong results returned, dead). A task
+    revoked before it was read (a re-check caught it) counts as neither."""
     k = registry.get(KERNEL)
     handles = [client.submit(KERNEL, d) for d in datas]
     wrong = dead = 0
     for h, d in zip(handles, datas, strict=True):
         try:
             res = h.get(timeout=600)
-        except Exception:  # noqa: BLE001 - a dead-lettered task is counted, not fatal
-            dead += 1
+        except Exception as exc:  # noqa: BLE001 - a dead-lettered task is counted, not fatal
+            dead += "revoked" not in str(exc)
             continue
         wrong += not np.array_equal(res.output, k.reference(d, k.resolve_params(None), 0))
     return [h.id for h in handles], wrong, dead
+
+
+def revoked(rc, ids: list[str], settle_for: float = 15.0) -> int:
+    """Tasks revoked by re-checks (after ``settle_for`` s for the re-checks to finish)."""
+    time.sleep(settle_for)
+    with rc.app.store.read() as s:
+        rows = s.scalars(select(Task).where(Task.id.in_(ids), Task.state == "dead")).all()
+    return sum((t.error or "").startswith("revoked") for t in rows)
 
 
 def measure(rc, ids: list[str], since) -> tuple[float, float, float]:
@@ -103,6 +115,10 @@ def scenario(n: int, k: int, mode: str, replication: str, warmup: int, tasks: in
                 rc.cluster.start_worker(i)
             while len(routing.alive(rc.app.redis)) < n:
                 time.sleep(0.5)
+        with rc.app.store.read() as s:
+            states = {v["voter"]: v["state"] for v in standing.listing(s, settings)}
+        honest = [f"op{i}" for i in range(n - k)]
+        row.established = f"{sum(states.get(v) == 'established' for v in honest)}/{len(honest)}"
         turn.touch()
         client = Client(dataclasses.replace(settings, replication=replication))
         since = _now()
@@ -110,6 +126,7 @@ def scenario(n: int, k: int, mode: str, replication: str, warmup: int, tasks: in
         client.close()
         row.tasks = tasks
         row.replicas, row.p50, row.p99 = measure(rc, ids, since)
+        row.revoked = revoked(rc, ids, 15.0 if replication == "adaptive" else 0.0)
         with rc.app.store.read() as s:
             q = sorted(standing.quarantined(s))
         row.quarantined = ", ".join(q) or "-"
@@ -145,7 +162,12 @@ def _now():
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--operators", type=int, default=8)
-    ap.add_argument("--warmup", type=int, default=30, help="honest tasks before the attack")
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=80,
+        help="honest tasks before the attack (every operator must reach standing)",
+    )
     ap.add_argument("--tasks", type=int, default=60, help="tasks measured per scenario")
     ap.add_argument("--fractions", default="0,0.1,0.25,0.4")
     ap.add_argument("--skip-hung", action="store_true")
@@ -159,10 +181,11 @@ def main() -> None:
                 rows.append(scenario(n, k, mode, replication, args.warmup, args.tasks))
                 _print(rows[-1])
     print(
-        "\n| scenario | colluding operators | tasks | wrong accepted | dead-lettered | "
-        "replicas / verified task | p50 (s) | p99 (s) | quarantined |"
+        "\n| scenario | colluding operators | honest established | tasks | wrong returned | "
+        "revoked by re-checks | dead-lettered | replicas / verified task | p50 (s) | p99 (s) | "
+        "quarantined |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         _print(r)
     if not args.skip_hung:
@@ -176,7 +199,8 @@ def main() -> None:
 
 def _print(r: Row) -> None:
     print(
-        f"| {r.scenario} | {r.colluders} | {r.tasks} | {r.wrong} | {r.dead} | "
+        f"| {r.scenario} | {r.colluders} | {r.established} | {r.tasks} | {r.wrong} | "
+        f"{r.revoked} | {r.dead} | "
         f"{r.replicas:.2f} | {r.p50:.2f} | {r.p99:.2f} | {r.quarantined} |",
         flush=True,
     )

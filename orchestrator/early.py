@@ -4,11 +4,13 @@ Celery runs a round's chord body (settle) only when every replica has returned, 
 agreeing replicas would wait for a hung third up to the task time limit. The orchestrator's
 main process watches instead (`Watch`):
 
-- Workers mark a round's first returned replica (`shardy.arrivals`). A round still unsettled
-  ``grace`` seconds later, the kernel's p95 round spread (first arrival to settle), is looked
-  at: the results its replicas stored so far are read from the result backend and settled
-  with ``partial=True``. If a quorum already agrees, the task is verified now; workers then
-  skip its replicas still queued, and any that still return are judged late, as usual.
+- Workers mark a round's first and latest returned replica (`shardy.arrivals`). A round still
+  unsettled ``grace`` seconds after its first, the p95 of the kernel's recent round spreads
+  (first to last arrival of rounds that came back in full), is looked at: the results its
+  replicas stored so far are read from the result backend and settled with
+  ``partial=True``. If a quorum already agrees (beyond any replica still out, once probation
+  applies: `shardy.orchestrator.quorum.decide`), the task is verified now; workers then skip
+  its replicas still queued, and any that still return are judged late, as usual.
 - A round still short of a quorum ``SHARDY_SPECULATE_FACTOR × grace`` after its first
   arrival, with replicas still out, gets one speculative extra replica on a worker outside the
   round (another operator while one is live). Its result is read and settled the same way.
@@ -46,6 +48,8 @@ MIN_SAMPLES = 20
 GRACE_TTL = 5.0
 #: Rounds looked at per pass.
 PAGE = 256
+#: The newest spreads a grace is drawn from (the load of the last minutes, not of a cold start).
+RECENT = 50
 
 
 def grace_of(spreads: list[float], ceiling: float) -> float:
@@ -104,7 +108,7 @@ class Watch:
         cached = self._graces.get(kernel)
         if cached is None or cached[1] < now:
             ceiling = max(MIN_GRACE, self.app.settings.effective_stale_after / 4)
-            g = grace_of(arrivals.spreads(self.app.redis, kernel), ceiling)
+            g = grace_of(arrivals.spreads(self.app.redis, kernel)[:RECENT], ceiling)
             self._graces[kernel] = cached = (g, now + GRACE_TTL)
         return cached[0]
 
@@ -143,7 +147,8 @@ class Watch:
             settled_round = round_no <= task.rounds_settled
             latest = round_no == task.rounds_sent
             speculated = any(a.speculative for a in assigned)
-        self._next[(task_id, round_no)] = now + max(self.interval, grace / 2)
+        # looked at again soon: its stragglers (or a speculative replica) may land any moment
+        self._next[(task_id, round_no)] = now + max(self.interval, min(grace / 2, 1.0))
         out = [a for a in assigned if a.replica not in have]
         ids = [arrivals.replica_task_id(task_id, round_no, a.replica) for a in out]
         results = [r for r in stored_results(app, ids) if r is not None]
@@ -165,5 +170,6 @@ class Watch:
             if task.state == "running" and dispatch.speculate(app, task, round_no, exclude):
                 log.warning("task %s round %d straggles: sent a speculative replica",
                             task_id, round_no)  # fmt: skip
+                self._next[(task_id, round_no)] = now + self.interval  # its answer settles it
                 acted = 1
         return acted

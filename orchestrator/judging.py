@@ -17,9 +17,9 @@ from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
 
-#: Seconds a process reuses its answer to "is any voter established?" (probation applies).
+#: Seconds a process reuses a yes to "is any voter established?" (probation applies).
 PROBATION_TTL = 5.0
-#: app → (valid until, the answer)
+#: app → (valid until, True)
 _probation: weakref.WeakKeyDictionary[ShardyCelery, tuple[float, bool]] = (
     weakref.WeakKeyDictionary()
 )
@@ -53,10 +53,11 @@ def established(app: ShardyCelery, session: Session, voters: set[str]) -> frozen
     s = app.settings
     now = time.monotonic()
     cached = _probation.get(app)
-    if cached is None or cached[0] < now:  # once true it stays true: read it now and then
-        cached = _probation[app] = (now + PROBATION_TTL, standing.any_established(session, s))
-    if not cached[1]:
-        return None
+    if cached is None or cached[0] < now:  # a yes is kept a while (it stays yes); a no is not:
+        applies = standing.any_established(session, s)  # it may turn any moment
+        if not applies:
+            return None
+        _probation[app] = (now + PROBATION_TTL, True)
     standings = {st.voter: st for st in session.info.get("standings_held", [])}
     missing = voters - standings.keys()
     if missing:

@@ -106,7 +106,7 @@ def settle(
     finally:  # committed (and dead-lettered): wake clients waiting on the task
         decided = outcome.state in ("verified", "dead")
         if decided or (not partial and outcome.action != SPECULATING):
-            _close(app, task_id, round_no, kernel, outcome.state == "verified")
+            _close(app, task_id, round_no, kernel, outcome.state == "verified", not partial)
         if decided:
             settled.announce(app.redis, task_id)
     return outcome.__dict__
@@ -120,11 +120,13 @@ def _recheck(app: ShardyCelery, voters: set[str]) -> None:
         log.exception("could not schedule re-checks for %s", ", ".join(sorted(voters)))
 
 
-def _close(app: ShardyCelery, task_id: str, round_no: int, kernel: str, verified: bool) -> None:
+def _close(
+    app: ShardyCelery, task_id: str, round_no: int, kernel: str, verified: bool, complete: bool
+) -> None:
     """The round needs no early look any more, and with ``verified`` its task no more
     replicas (`shardy.arrivals.close`); best effort."""
     try:
-        arrivals.close(app.redis, task_id, round_no, kernel, decided=verified)
+        arrivals.close(app.redis, task_id, round_no, kernel, decided=verified, complete=complete)
     except RedisError as exc:  # the marks only speed things up: the decision is committed
         log.warning("task %s: could not clear its arrival mark (%s)", task_id, exc)
 

@@ -29,9 +29,11 @@ log = logging.getLogger("shardy.arrivals")
 
 #: Sorted set: member ``<task id>:<round>``, score the time its first replica came back.
 ARRIVALS_KEY = "shardy:arrivals"
+#: The same members, scored by the time the latest replica came back.
+LAST_KEY = "shardy:arrivals:last"
 #: Prefix of the key that says a task is decided (workers skip its queued replicas).
 DECIDED_PREFIX = "shardy:decided:"
-#: Prefix of a kernel's recent round spreads (seconds from first arrival to settle).
+#: Prefix of a kernel's recent round spreads (seconds from first to last arrival).
 SPREAD_PREFIX = "shardy:spread:"
 #: Spreads kept per kernel.
 SPREAD_SAMPLES = 200
@@ -41,6 +43,7 @@ DECIDED_TTL = 86_400
 # The first arrival of a round, unless its task is decided already (nothing left to judge).
 _MARK = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 """
 
@@ -87,8 +90,8 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
     if not isinstance(round_no, int):
         return
     try:
-        client.eval(_MARK, 2, ARRIVALS_KEY, decided_key(task_id), member(task_id, round_no),
-                    time.time())  # fmt: skip
+        client.eval(_MARK, 3, ARRIVALS_KEY, decided_key(task_id), LAST_KEY,
+                    member(task_id, round_no), time.time())  # fmt: skip
     except redis.RedisError as exc:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
@@ -111,18 +114,29 @@ def due(
     return out
 
 
-def close(client: redis.Redis, task_id: str, round_no: int, kernel: str, *, decided: bool) -> None:
-    """A round is settled: drop its mark and sample its spread for ``kernel``; with
-    ``decided``, also mark the task decided so workers skip its queued replicas."""
+def close(
+    client: redis.Redis,
+    task_id: str,
+    round_no: int,
+    kernel: str,
+    *,
+    decided: bool,
+    complete: bool = True,
+) -> None:
+    """A round is settled: drop its marks; with ``decided`` (verified), mark the task decided
+    so workers skip its queued replicas; when it is ``complete`` (its chord ran, every replica
+    back), sample its spread for ``kernel``: from its first to its last replica's return."""
     key = member(task_id, round_no)
     pipe = client.pipeline(transaction=False)
     pipe.zscore(ARRIVALS_KEY, key)
+    pipe.zscore(LAST_KEY, key)
     pipe.zrem(ARRIVALS_KEY, key)
+    pipe.zrem(LAST_KEY, key)
     if decided:
         pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
-    first = pipe.execute()[0]
-    if first is not None:
-        spread = f"{max(0.0, time.time() - float(first)):.4f}"
+    first, last = pipe.execute()[:2]
+    if complete and first is not None and last is not None:
+        spread = f"{max(0.0, float(last) - float(first)):.4f}"
         sample = client.pipeline(transaction=False)
         sample.lpush(SPREAD_PREFIX + kernel, spread)
         sample.ltrim(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)

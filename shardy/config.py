@@ -98,7 +98,7 @@ class Settings:
         },
     )
     speculate_factor: float = field(
-        default=2.0,
+        default=1.0,
         metadata={
             "doc": "A round still short of a quorum this many times the kernel's p95 round "
             "spread after its first replica returned gets one speculative extra replica on "
