@@ -160,6 +160,13 @@ class ReplicaResult:
     #: proof is stored (once for the whole batch)
     batch: BatchReceipt | None = None
 
+    @classmethod
+    def decided(cls, order: ReplicaOrder, worker_id: str | None) -> dict[str, Any]:
+        """The record of a replica not run because its task was decided first (an early
+        quorum: `shardy.arrivals`)."""
+        return cls("skipped", order.task_id, order.replica, worker_id=worker_id,
+                   error="the task was decided before this replica ran").to_dict()  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form returned through the result backend."""
         out = asdict(self)

@@ -84,13 +84,7 @@ def execute(
 
     claimed = rt.claim(order)
     if claimed is None:
-        return ReplicaResult(
-            "skipped",
-            order.task_id,
-            order.replica,
-            worker_id=rt.worker_id,
-            error="the task was decided before this replica ran",
-        ).to_dict()
+        return ReplicaResult.decided(order, rt.worker_id)
     if not claimed:
         free = rt.others_free(order) if handbacks < s.handback_max else set()
         if free:  # straight to one of them when it has its own queue, else the shared queue

@@ -71,13 +71,7 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
     if gw.app.redis.exists(arrivals.decided_key(order.task_id)):  # an early quorum decided it
-        return ReplicaResult(
-            "skipped",
-            order.task_id,
-            order.replica,
-            worker_id=order.assignee,
-            error="the task was decided before this replica ran",
-        ).to_dict()
+        return ReplicaResult.decided(order, order.assignee)
     if order.assignee is None:  # no distinct worker was live at dispatch: wait for one
         return _elsewhere(gw, order, "no distinct worker was live", reassigned, attempt)
     session = gw.sessions.wait_for(order.assignee, s.session_grace)

@@ -24,6 +24,7 @@ from shardy import session as wire
 from shardy.celery_app import ShardyCelery
 from shardy.errors import AuthError, GatewayError, ShardyError
 from shardy.orchestrator import keys, operators
+from shardy.orchestrator.gateway.page import PREFIX, WorkerPage
 from shardy.orchestrator.gateway.sessions import Session, Sessions, close
 
 log = logging.getLogger("shardy.gateway")
@@ -50,6 +51,7 @@ class Gateway:
         self.loop = _new_loop()
         self.sessions = Sessions(self.loop)
         self.address: tuple[str, int] | None = None
+        self.page = WorkerPage()
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -87,11 +89,19 @@ class Gateway:
         scheme = "wss" if self.settings.gateway_cert else "ws"
         return f"{scheme}://{self.address[0]}:{self.address[1]}/session"
 
+    @property
+    def page_url(self) -> str:
+        """The worker page: http(s)://host:port/worker/ (open it with an enrollment link)."""
+        assert self.address is not None
+        scheme = "https" if self.settings.gateway_cert else "http"
+        return f"{scheme}://{self.address[0]}:{self.address[1]}{PREFIX}"
+
     async def _serve(self) -> None:
         app = web.Application(client_max_size=1024)
         app.router.add_get("/session", self._session)
         app.router.add_get("/keys/{kid}/{field}", self._key)
         app.router.add_get("/healthz", self._health)
+        self.page.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=10)
         await self._runner.setup()
         host, _, port = self.settings.gateway_listen.rpartition(":")

@@ -43,7 +43,8 @@ def gateway_command(gid: str, concurrency: int, loglevel: str) -> list[str]:
 def gateway(listen: str | None, gid: str | None, concurrency: int, loglevel: str) -> None:
     """Serve remote workers: sessions over WebSocket, replicas relayed from Celery.
 
-    Prints the URL workers connect to; `shardy operators add NAME` makes their tokens.
+    Prints the URLs workers connect to (a Python worker, and the worker page a browser tab
+    opens); `shardy operators add NAME` makes their tokens.
     """
     try:
         settings = Settings.from_env()
@@ -58,6 +59,8 @@ def gateway(listen: str | None, gid: str | None, concurrency: int, loglevel: str
     scheme = "wss" if settings.gateway_cert else "ws"
     click.echo(f"gateway {gid}: workers connect to {scheme}://{settings.gateway_listen}/session "
                "(`shardy worker --gateway URL --token TOKEN`)")  # fmt: skip
+    page = "https" if settings.gateway_cert else "http"
+    click.echo(f"browser workers open {page}://{settings.gateway_listen}/worker/#token=TOKEN")
     cmd = gateway_command(gid, concurrency, loglevel)
     os.execv(sys.executable, cmd)
 

@@ -1,0 +1,235 @@
+// The tab as a remote worker: the gateway's session protocol (shardy/session.py; the Python
+// client is workers/remote.py). Challenge → (enroll with the operator's token, proving the
+// secret behind its commitment → enrolled → challenge) → hello signed with the tab's Ed25519
+// key → welcome; then orders in, each computed (compute worker), attested (one Groth16 proof
+// per replica, or one per batch of up to K replicas with a Merkle path each) and answered with a
+// result (chunked above CHUNK) or a failure. Reconnects with backoff until the tab closes or
+// the gateway refuses the worker.
+import { sha256Hex } from "./assets.js";
+import { attestationInputs, commitment, enrollMessage, enrollmentStatement, parseToken, sessionMessage } from "./attest.js";
+import { AuthError, FrameError } from "./errors.js";
+import { Batcher } from "./batcher.js";
+import { CHUNK, decodeMessage, encodeMessage, parseOrder } from "./frames.js";
+import { BATCH_OUTPUT_LEN, leaf, root } from "./merkle.js";
+
+const PROTOCOL = 1;
+/** Failures that retrying elsewhere cannot mend (dead-lettered), as workers/remote.py. */
+const PERMANENT = new Set(["KernelError", "PreprocessError", "ProofError", "FrameError", "PayloadError", "AssetError"]);
+
+/** A WebSocket's binary messages as promises, in order. */
+class Inbox {
+  constructor(ws) {
+    this.queue = [];
+    this.waiters = [];
+    this.closed = null;
+    ws.addEventListener("message", (e) => this.#push({ data: e.data }));
+    ws.addEventListener("close", (e) => {
+      this.closed = new FrameError(`the gateway closed the session (${e.code}${e.reason ? `: ${e.reason}` : ""})`);
+      this.closed.code = "closed";
+      for (const w of this.waiters.splice(0)) w.reject(this.closed);
+    });
+  }
+
+  #push(item) {
+    const w = this.waiters.shift();
+    if (w) w.resolve(item.data);
+    else this.queue.push(item);
+  }
+
+  next() {
+    if (this.queue.length) return Promise.resolve(this.queue.shift().data);
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+}
+
+/** One remote worker session (reconnecting). */
+export class Session {
+  /**
+   * @param opts {url (ws://host/session), token (or null once enrolled), client
+   *   (ComputeClient), identity (Identity), adapter, batch (K: replicas per proof, default 1;
+   *   the session then takes K orders at once), wait (ms a replica may wait for its batch to
+   *   fill, default 0), onchange (state → void)}
+   */
+  constructor({ url, token, client, identity, adapter, batch = 1, wait = 0, onchange = () => {} }) {
+    Object.assign(this, { url, token, client, identity, adapter, onchange });
+    this.slots = Math.max(1, Math.min(64, Math.floor(batch) || 1));
+    this.batcher = this.slots > 1 ? new Batcher(this.slots, (kid, leaves) => this.#proveBatch(kid, leaves),
+                                                   Math.max(0, Number(wait) || 0) / 1000) : null;
+    this.state = { connected: false, workerId: identity.workerId, done: 0, failed: 0, task: null,
+                   stage: "connecting", lastProof: null, error: null };
+    this.stopped = false;
+  }
+
+  #set(patch) {
+    Object.assign(this.state, patch);
+    this.onchange(this.state);
+  }
+
+  /** Leave: close the session (the gateway gives the replicas in flight to other workers). */
+  stop() {
+    this.stopped = true;
+    this.ws?.close(1001, "the tab is closing");
+  }
+
+  /** Serve until stopped; throws AuthError when the gateway refuses this worker. */
+  async run() {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.#connectAndServe();
+        failures = 0;
+      } catch (err) {
+        if (err instanceof AuthError || ["auth", "revoked"].includes(err.code)) {
+          this.#set({ connected: false, stage: "refused", error: err.message });
+          throw err instanceof AuthError ? err : new AuthError(err.message);
+        }
+        this.#set({ connected: false, stage: "reconnecting", error: err.message });
+      }
+      failures += 1;
+      const delay = Math.random() * Math.min(30, 0.5 * 2 ** Math.min(failures, 6));
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
+  }
+
+  async #connectAndServe() {
+    const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    const inbox = new Inbox(ws);
+    await new Promise((resolve, reject) => {
+      ws.addEventListener("open", resolve, { once: true });
+      ws.addEventListener("close", () => reject(new FrameError(`cannot connect to ${this.url}`)), { once: true });
+    });
+    this.ws = ws;
+    if (this.stopped) ws.close();
+    try {
+      await this.#handshake(ws, inbox);
+      this.#set({ connected: true, stage: "waiting for orders", error: null });
+      for (;;) {  // up to `slots` orders at once (the gateway sends no more)
+        const msg = decodeMessage(await inbox.next(), "order");
+        this.#answer(ws, msg);
+      }
+    } finally {
+      ws.close();
+      this.ws = null;
+    }
+  }
+
+  async #handshake(ws, inbox) {
+    let challenge = decodeMessage(await inbox.next(), "challenge").meta;
+    if (!this.identity.workerId) {
+      if (!this.token) throw new AuthError("this tab is not enrolled: open the page with an operator's enrollment link (…/worker/#token=shy1…)");
+      this.#set({ stage: "enrolling" });
+      ws.send(await this.#enrollMessage(challenge));
+      const enrolled = decodeMessage(await inbox.next(), "enrolled").meta;
+      await this.identity.enrolled(String(enrolled.worker_id));
+      this.#set({ workerId: this.identity.workerId });
+      challenge = decodeMessage(await inbox.next(), "challenge").meta;
+    }
+    const { publicHex } = this.identity;
+    const signature = await this.identity.sign(sessionMessage(challenge.gateway, challenge.nonce, publicHex));
+    ws.send(encodeMessage("hello", { public_key: publicHex, signature, slots: this.slots,
+                                     adapter: this.adapter.slice(0, 200), protocol: PROTOCOL }));
+    const welcome = decodeMessage(await inbox.next(), "welcome").meta;
+    this.#set({ workerId: String(welcome.worker_id) });
+  }
+
+  async #enrollMessage(challenge) {
+    const token = parseToken(this.token);
+    const { publicHex, secret } = this.identity;
+    const commit = commitment(secret);
+    const [taskId, digest] = enrollmentStatement(challenge.nonce, publicHex, commit);
+    const { proof, publicSignals } = await this.client.prove(challenge.key_id, attestationInputs(taskId, 0n, 0n, digest, secret));
+    const signature = await this.identity.sign(enrollMessage(token.operatorId, challenge.nonce, publicHex, commit));
+    return encodeMessage("enroll", { token: token.text, public_key: publicHex, commitment: commit, signature,
+                                     key_id: challenge.key_id, proof, public_signals: publicSignals });
+  }
+
+  /** Compute, attest and answer one order (a failure message when it cannot). */
+  async #answer(ws, msg) {
+    let order;
+    try {
+      order = parseOrder(msg);
+    } catch (err) {
+      ws.send(encodeMessage("error", { code: "malformed", message: `unreadable order: ${err.message}` }));
+      ws.close();
+      return;
+    }
+    const key = { task_id: order.taskId, round: order.round, replica: order.replica };
+    this.#set({ task: `${order.kernel} ${order.taskId.slice(0, 8)} (replica ${order.replica})`, stage: "payload" });
+    let messages;
+    const joined = this.batcher?.computing() ?? (() => {});
+    try {
+      if (sha256Hex(order.payload) !== order.payloadSha256) {
+        const err = new Error("the order's payload does not hash to its reference");
+        err.name = "PayloadError";
+        throw err;
+      }
+      const payload = order.payload.slice();  // its own buffer, transferred to the worker
+      const done = await this.client.run({ kernel: order.kernel, payload, params: order.params,
+                                           seed: order.seed, outputLen: order.outputLen });
+      this.#set({ stage: "attest" });
+      const t0 = performance.now();
+      let attestation;
+      if (this.batcher) {
+        const claim = leaf(order.taskId, order.seed, order.outputLen, done.digest);
+        const attested = this.batcher.attest(order.keyId, claim);
+        joined();
+        const { receipt, proofBytes } = await attested;
+        attestation = { batch: receipt, batchProof: proofBytes };
+      } else {
+        const inputs = attestationInputs(order.taskId, order.seed, order.outputLen, done.digest, this.identity.secret);
+        attestation = await this.client.prove(order.keyId, inputs);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      messages = resultMessages(key, order.keyId, done.output, attestation, { ...done.timings, attest: seconds });
+      this.#set({ done: this.state.done + 1, lastProof: seconds });
+    } catch (err) {
+      messages = [encodeMessage("failure", { ...key, error: `${err.name}: ${err.message}`.slice(0, 2000),
+                                             permanent: PERMANENT.has(err.name) })];
+      this.#set({ failed: this.state.failed + 1, error: `${err.name}: ${err.message}` });
+    } finally {
+      joined();
+      this.#set({ task: null, stage: "waiting for orders" });
+    }
+    for (const m of messages) ws.send(m);
+  }
+
+  /** One batch's proof, as workers/engine.py `_prove_batch`: {receipt of leaf 0, proofBytes}. */
+  async #proveBatch(keyId, leaves) {
+    const id = crypto.randomUUID();
+    const rootHex = root(leaves);
+    const inputs = attestationInputs(id, BigInt(leaves.length), BATCH_OUTPUT_LEN, rootHex, this.identity.secret);
+    const { proof, publicSignals } = await this.client.prove(keyId, inputs);
+    const stored = { id, root: rootHex, size: leaves.length, key_id: keyId, proof, public_signals: publicSignals };
+    const proofBytes = new TextEncoder().encode(JSON.stringify(stored));
+    const receipt = { id, index: 0, size: leaves.length, root: rootHex, path: [], key_id: keyId,
+                      proof_sha256: sha256Hex(proofBytes), proof_size: proofBytes.length };
+    return { receipt, proofBytes };
+  }
+}
+
+/**
+ * The result message, then chunk messages when the output exceeds one CHUNK.
+ *
+ * @param attestation {proof, publicSignals} or, batched, {batch (receipt), batchProof (bytes)}
+ */
+export function resultMessages(key, keyId, output, attestation, timings) {
+  const n = output.length;
+  const chunked = n > CHUNK;
+  const meta = { ...key, key_id: keyId, timings, size: n, chunks: chunked ? Math.ceil(n / CHUNK) : 0 };
+  const segments = chunked ? [] : [output];
+  if (attestation.batch) {
+    meta.batch = attestation.batch;
+    segments.push(attestation.batchProof);
+  } else {
+    Object.assign(meta, { proof: attestation.proof, public_signals: attestation.publicSignals });
+  }
+  const head = encodeMessage("result", meta, segments);
+  if (!chunked) return [head];
+  const out = [head];
+  for (let i = 0, at = 0; at < n; i++, at += CHUNK) {
+    out.push(encodeMessage("chunk", { ...key, index: i }, [output.subarray(at, at + CHUNK)]));
+  }
+  return out;
+}

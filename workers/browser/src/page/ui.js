@@ -1,0 +1,174 @@
+// The page a person sees: it starts the compute Web Worker, joins the gateway as a remote
+// worker (with the enrollment link's token, `#token=shy1…`, or the identity it enrolled
+// before), shows the adapter, replicas done, the current task and stage, proof times and
+// errors, and offers `window.shardy` (its state, and `run` for tests).
+import { Identity } from "./identity.js";
+import { Session } from "./session.js";
+
+const byId = (id) => document.getElementById(id);
+
+function show(id, text) {
+  const el = byId(id);
+  if (el) el.textContent = text;
+}
+
+/** The page's side of the compute worker: orders out, outputs back, by id. */
+export class ComputeClient {
+  constructor(worker) {
+    this.worker = worker;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.onstage = () => {};
+    worker.addEventListener("message", (event) => this.#receive(event.data));
+    worker.addEventListener("error", (event) => {
+      const err = new Error(`the compute worker failed: ${event.message}`);
+      for (const waiter of this.pending.values()) waiter.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  #receive(msg) {
+    if (msg.type === "stage") return this.onstage(msg.id, msg.stage);
+    const waiter = this.pending.get(msg.id ?? 0);
+    if (!waiter) return;
+    this.pending.delete(msg.id ?? 0);
+    if (msg.type === "error") {
+      const err = new Error(msg.message);
+      err.name = msg.name;
+      waiter.reject(err);
+    } else {
+      waiter.resolve(msg);
+    }
+  }
+
+  #call(msg, transfer = []) {
+    const id = msg.type === "init" ? 0 : this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id: id || undefined }, transfer);
+    });
+  }
+
+  /** Load the gateway's files and open the GPU; resolves to {adapter, maxBinding}. */
+  init(base) {
+    return this.#call({ type: "init", base: String(base) });
+  }
+
+  /**
+   * Run an order in the worker (its payload's buffer is transferred, not copied).
+   *
+   * @returns {Promise<{output: Uint8Array, digest: string, timings: object}>}
+   */
+  async run(order) {
+    let payload = order.payload;
+    if (payload instanceof Uint8Array) {
+      payload = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength
+        ? payload.buffer : payload.slice().buffer;
+    }
+    const msg = await this.#call({ type: "run", order: { ...order, payload } }, [payload]);
+    return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
+  }
+
+  /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
+  prove(keyId, inputs) {
+    return this.#call({ type: "prove", keyId, inputs });
+  }
+}
+
+/** Start the page: the compute worker from this same bundle, then the status display. */
+export function startPage(bundleUrl) {
+  const base = new URL(".", bundleUrl);
+  const worker = new Worker(bundleUrl, { type: "module", name: "compute" });
+  const client = new ComputeClient(worker);
+  const state = { adapter: null, done: 0, task: null, stage: "starting", errors: [], workerId: null };
+  const render = () => {
+    show("adapter", state.adapter ?? "…");
+    show("done", String(state.done));
+    show("task", state.task ?? "idle");
+    show("stage", state.stage);
+    show("worker", state.workerId ?? "not joined");
+    show("proofs", state.proof ?? "–");
+    show("errors", state.errors.slice(-5).join("\n"));
+  };
+  const fail = (err) => {
+    state.errors.push(`${new Date().toISOString()} ${err.name}: ${err.message}`);
+    render();
+  };
+  client.onstage = (id, stage) => {
+    state.stage = stage;
+    render();
+  };
+  const ready = client.init(base).then(
+    (msg) => {
+      state.adapter = msg.adapter;
+      state.stage = "ready";
+      render();
+      join(msg.adapter).catch(fail);
+      return msg;
+    },
+    (err) => {
+      state.stage = "failed";
+      fail(err);
+      throw err;
+    },
+  );
+  async function join(adapter) {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const token = fragment.get("token");
+    const query = new URLSearchParams(location.search);
+    const option = (name, fallback) => Number(fragment.get(name) ?? query.get(name) ?? fallback);
+    const [batch, wait] = [option("batch", 1), option("wait", 0)];  // K and T of batch proofs
+    if (token) history.replaceState(null, "", location.pathname + location.search);  // keep it off screen
+    const identity = await Identity.load();
+    if (!token && !identity.workerId) {
+      state.stage = "not enrolled: open this page with an operator's enrollment link";
+      render();
+      return;
+    }
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/session`;
+    const browser = navigator.userAgentData?.brands?.find((b) => !/Not/.test(b.brand))?.brand ?? "browser";
+    const session = new Session({
+      url, token, client, identity, batch, wait, adapter: `${adapter} (WebGPU; ${browser})`,
+      onchange: (s) => {
+        Object.assign(state, { done: s.done, task: s.task, stage: s.stage, workerId: s.workerId,
+                               connected: s.connected, failed: s.failed });
+        if (s.lastProof !== null) state.proof = `${(s.lastProof * 1000).toFixed(0)} ms`;
+        if (s.error && state.errors.at(-1)?.endsWith(s.error) !== true) fail({ name: "session", message: s.error });
+        render();
+      },
+    });
+    api.session = session;
+    // a page put away (closed, or kept frozen in the back-forward cache) leaves at once
+    addEventListener("pagehide", () => session.stop());
+    addEventListener("pageshow", (event) => {
+      if (event.persisted && session.stopped) {  // back from the cache: join again
+        session.stopped = false;
+        session.run().catch(fail);
+      }
+    });
+    await session.run();
+  }
+  const api = {
+    ready,
+    state,
+    client,
+    /** Run one order {kernel, payload, params, seed}; see ComputeClient.run. */
+    async run(order) {
+      await ready;
+      state.task = `${order.kernel} (${order.payload.byteLength} bytes)`;
+      render();
+      try {
+        return await client.run(order);
+      } catch (err) {
+        fail(err);
+        throw err;
+      } finally {
+        state.task = null;
+        render();
+      }
+    },
+  };
+  globalThis.shardy = api;
+  render();
+  return api;
+}
