@@ -418,8 +418,8 @@ def torch_mandelbrot(torch, dev, params: dict, fixed, expected: np.ndarray, time
 # ---- the cross-vendor table: fixed inputs, digests and float error ---------------------------
 
 
-def crossvendor(gpu: GPU) -> dict:
-    """Every built-in on small fixed inputs: output sha256 (exact) or max error (tolerance)."""
+def crossvendor_cases() -> list[tuple[str, bytes, dict]]:
+    """The fixed inputs of the cross-vendor table: (kernel, payload, params), seed 7."""
     rng = np.random.default_rng(4)
     data = rng.integers(0, 256, 3 << 20, dtype=np.uint8).tobytes()
     img = rng.integers(0, 256, 1024 * 768, dtype=np.uint8).tobytes()
@@ -435,6 +435,12 @@ def crossvendor(gpu: GPU) -> dict:
         ("mandelbrot", b"", {"width": 512, "height": 512, "step": 3 / 512, "max_iter": 512}),
         ("matmul_f32", ab, {"m": mm, "n": mm, "k": mm}),
     ]
+    return cases
+
+
+def crossvendor(gpu: GPU) -> dict:
+    """Every built-in on small fixed inputs: output sha256 (exact) or max error (tolerance)."""
+    cases = crossvendor_cases()
     pre = Preprocessor(use_wasm=False)
     rows, outputs = [], {}
     for name, payload, params in cases:
