@@ -152,17 +152,13 @@ class Watch:
         out = [a for a in assigned if a.replica not in have]
         ids = [arrivals.replica_task_id(task_id, round_no, a.replica) for a in out]
         results = [r for r in stored_results(app, ids) if r is not None]
-        acted = 0
-        if results and (app.settings.early_quorum or settled_round):
-            outcome = settle(app, results, task_id, round_no, partial=True)
-            log.info("task %s round %d looked at early: %s", task_id, round_no, outcome["action"])
-            if outcome["state"] != "running":
-                return 1
-            acted = 1
-        factor = app.settings.speculate_factor
         pending = len(out) - len(results)
+        if pending == 0 and not settled_round:  # all back: the chord's settle is on its way
+            return 0
+        acted = 0
+        factor = app.settings.speculate_factor
         late = factor > 0 and now - first > factor * grace
-        if late and latest and not speculated and pending > 0:
+        if late and latest and not speculated and pending > 0:  # first: it takes a while
             exclude = tuple(sorted({a.worker_id for a in assigned if a.worker_id}))
             with app.store.read() as session:
                 task = session.get(Task, task_id)
@@ -172,4 +168,8 @@ class Watch:
                             task_id, round_no)  # fmt: skip
                 self._next[(task_id, round_no)] = now + self.interval  # its answer settles it
                 acted = 1
+        if results and (app.settings.early_quorum or settled_round):
+            outcome = settle(app, results, task_id, round_no, partial=True)
+            log.info("task %s round %d looked at early: %s", task_id, round_no, outcome["action"])
+            acted = 1
         return acted
