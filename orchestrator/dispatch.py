@@ -241,7 +241,7 @@ def plan_round(
     prove with the key active now (`shardy.orchestrator.keys.active_key`)."""
     key_id = keys.active_key(app)
     if targets is None and task.platform is not None and live is None:  # homogeneous
-        live = homogeneous.members(app, task.platform, routing.alive(app.redis))
+        live = homogeneous.members(app, task.platform)
     if targets is None:
         targets = routing.assign(app.redis, len(replicas), exclude, live)
     orders = tuple(
@@ -312,7 +312,7 @@ def speculate(app: ShardyCelery, task: Task, round_no: int, exclude: tuple[str, 
     such worker is live."""
     live = None
     if task.platform is not None:  # homogeneous: the same platform as the round's replicas
-        live = homogeneous.members(app, task.platform, routing.alive(app.redis))
+        live = homogeneous.members(app, task.platform)
     targets = routing.assign(app.redis, 1, exclude, live)
     if targets[0].worker_id is None:
         return False

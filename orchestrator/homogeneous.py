@@ -19,20 +19,27 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from shardy import routing
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ConfigError
 from shardy.store import Worker
 
 
-def adapters(app: ShardyCelery, worker_ids: Iterable[str]) -> dict[str, str]:
-    """Worker id → its reported adapter (platform class), for workers that reported one."""
+def adapters(
+    app: ShardyCelery, worker_ids: Iterable[str], session: Session | None = None
+) -> dict[str, str]:
+    """Worker id → its reported adapter (platform class), for workers that reported one
+    (read in ``session`` when the caller holds one, else in a read session of its own)."""
     ids = sorted(set(worker_ids))
     if not ids:
         return {}
-    with app.store.read() as session:
-        rows = session.execute(select(Worker.id, Worker.adapter).where(Worker.id.in_(ids)))
-        return {wid: adapter for wid, adapter in rows if adapter}
+    if session is None:
+        with app.store.read() as own:
+            return adapters(app, ids, own)
+    rows = session.execute(select(Worker.id, Worker.adapter).where(Worker.id.in_(ids)))
+    return {wid: adapter for wid, adapter in rows if adapter}
 
 
 def choose(by_worker: dict[str, str], quorum: int, voter_of: dict[str, str] | None = None) -> str:
@@ -58,6 +65,12 @@ def choose(by_worker: dict[str, str], quorum: int, voter_of: dict[str, str] | No
     return min(a for a, n in counts.items() if n == best)
 
 
-def members(app: ShardyCelery, platform: str, live: Iterable[str]) -> set[str]:
-    """The ``live`` workers of ``platform``."""
-    return {w for w, a in adapters(app, live).items() if a == platform}
+def members(
+    app: ShardyCelery,
+    platform: str,
+    live: Iterable[str] | None = None,
+    session: Session | None = None,
+) -> set[str]:
+    """The ``live`` workers (default: every live worker) of ``platform``."""
+    live = routing.alive(app.redis) if live is None else live
+    return {w for w, a in adapters(app, live, session).items() if a == platform}

@@ -17,7 +17,8 @@ is kept as a moving average (``latency``). Each worker's own counts stay in ``wo
   on its own) a voter is quarantined: routing gives it no orders and settle ignores its
   votes. An admin lifts or imposes quarantine with ``shardy operators quarantine|lift``.
 
-SQL holds the truth; the set of quarantined voters is mirrored in Redis for routing.
+SQL holds the truth; the set of quarantined voters is mirrored in Redis for routing
+(`shardy.routing.QUARANTINED_KEY`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
 
-#: Redis set of quarantined voters (routing's copy; SQL is the truth).
-QUARANTINED_KEY = routing.QUARANTINED_KEY
 #: Score an established voter keeps.
 ESTABLISHED_SCORE = 0.8
 
@@ -163,9 +162,9 @@ def mirror(client: redis.Redis, session: Session) -> None:
     """Copy the quarantined set to Redis for routing (after a commit that changed it)."""
     names = quarantined(session)
     pipe = client.pipeline(transaction=True)
-    pipe.delete(QUARANTINED_KEY)
+    pipe.delete(routing.QUARANTINED_KEY)
     if names:
-        pipe.sadd(QUARANTINED_KEY, *sorted(names))
+        pipe.sadd(routing.QUARANTINED_KEY, *sorted(names))
     pipe.execute()
 
 

@@ -30,9 +30,10 @@ from shardy.errors import BlobError, BlobNotFound, GatewayError
 from shardy.kernels.catalog import blob_loader
 from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
+from shardy.orchestrator import homogeneous
 from shardy.orchestrator.gateway.server import Gateway
 from shardy.orchestrator.gateway.sessions import SessionLost
-from shardy.store import Assignment, Task, Worker
+from shardy.store import Assignment, Task
 
 log = logging.getLogger("shardy.gateway")
 
@@ -169,8 +170,8 @@ def _elsewhere(
                 if w.kind == "remote" and w.worker_id not in gone]  # fmt: skip
         task = session.get(Task, order.task_id)
         if task is not None and task.platform is not None:
-            same = {wid for wid, a in session.execute(select(Worker.id, Worker.adapter).where(
-                Worker.id.in_([w.worker_id for w in pool]))) if a == task.platform}  # fmt: skip
+            same = homogeneous.members(gw.app, task.platform, [w.worker_id for w in pool],
+                                       session)  # fmt: skip
             pool = [w for w in pool if w.worker_id in same]
         voters = {w.voter for w in live.values() if w.worker_id in gone}
         chosen = routing.choose(pool, routing.load(gw.app.redis, [w.worker_id for w in pool]),
