@@ -32,7 +32,8 @@ from aiohttp import web
 
 from shardy.keyring import FILES, MANIFEST_FIELD, build_manifest, default_build, manifest_id
 from shardy.orchestrator.gateway.page import WorkerPage
-from shardy.zk import attestation_inputs, new_worker_secret
+from shardy.statement import Subject, replica_inputs, version_of
+from shardy.zk import new_worker_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 SNARKJS = ROOT / "circuits" / "node_modules" / "snarkjs" / "build" / "snarkjs.min.js"
@@ -157,8 +158,10 @@ def main() -> None:
             time.sleep(0.2)
         adapter = driver.execute_script("return shardy.state.adapter")
         digest = hashlib.sha256(b"bench").hexdigest()
-        inputs = attestation_inputs("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 7, 4096, digest,
-                                    new_worker_secret())  # fmt: skip
+        subject = Subject("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 7, 4096, "histogram", {},
+                          "ab" * 32)  # fmt: skip
+        inputs = replica_inputs(version_of(json.loads((default_build() / "vkey.json").read_text())),
+                                subject, digest, new_worker_secret(), 1, 0)  # fmt: skip
         text = {k: str(v) for k, v in inputs.items()}
         ours = driver.execute_async_script(PAGE_PROVE, kid, text, args.proofs)
         page = driver.current_window_handle

@@ -87,10 +87,12 @@ def proof_seconds(count: int = 5) -> float:
     import uuid
 
     from shardy.keyring import default_build
-    from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
+    from shardy.statement import Subject, replica_inputs
+    from shardy.zk import load_circuit, new_worker_secret, prove
 
     circuit = load_circuit(default_build())
-    inputs = attestation_inputs(uuid.uuid4(), 7, 1024, "ab" * 32, new_worker_secret())
+    subject = Subject(str(uuid.uuid4()), 7, 1024, "histogram", {}, "ab" * 32)
+    inputs = replica_inputs(circuit.statement, subject, "ab" * 32, new_worker_secret(), 1, 0)
     prove(circuit, inputs)  # warm up
     return _lone(lambda _: prove(circuit, inputs), [b""], count)
 

@@ -15,15 +15,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shardy.keyring import default_build  # noqa: E402
+from shardy.statement import Subject, replica_inputs  # noqa: E402
 from shardy.zk import (  # noqa: E402
-    attestation_inputs,
     batch_verify,
     load_circuit,
     load_vkey,
@@ -33,7 +33,14 @@ from shardy.zk import (  # noqa: E402
 )
 from shardy.zk.prover import prove_witness  # noqa: E402
 
-BUILD = ROOT / "circuits" / "build"
+BUILD = default_build()  # the default key (attestation statement v2)
+
+
+def inputs_for(circuit, seed: int, secret: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Attestation inputs of one replica under the circuit's statement version."""
+    subject = Subject("3f2a5c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", seed, 4096, "histogram", {},
+                      "ab" * 32)  # fmt: skip
+    return replica_inputs(circuit.statement, subject, "ab" * 32, secret, 1, 0)
 
 
 def median_ms(fn: Callable[[], object], iterations: int) -> float:
@@ -99,8 +106,9 @@ def main() -> None:
 
     circuit = load_circuit(BUILD)
     vkey = load_vkey(circuit.vkey_json)
-    inputs = attestation_inputs(uuid.uuid4(), 7, 4096, "ab" * 32, new_worker_secret())
-    items = [prove(circuit, {**inputs, "seed": s}) for s in range(256)]
+    secret = new_worker_secret()
+    inputs = inputs_for(circuit, 7, secret)
+    items = [prove(circuit, inputs_for(circuit, s, secret)) for s in range(256)]
     assert batch_verify(vkey, items) and verify(circuit.vkey_json, *items[0])
 
     rounds = []

@@ -10,13 +10,14 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from shardy import attestations
+from shardy import attestations, statement
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt, Claim
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ShardyError
 from shardy.orchestrator import keys, reputation
 from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS
+from shardy.statement import Subject
 from shardy.store import AttestationBatch, Replica, Task, Worker
 
 log = logging.getLogger("shardy.orchestrator")
@@ -44,10 +45,9 @@ def judge(
     batches, known, refused = _resolve(app, session, fresh, receipts)
     claims = [_claim(r, batches.get(r.batch_id), receipts.get(r.replica)) for r in fresh
               if r.replica not in refused]  # fmt: skip
-    commitments = {str(r.public_signals[4]) for r in fresh if _has_signals(r)}
-    for b in batches.values():
-        if isinstance(b.public_signals, list) and len(b.public_signals) == 5:
-            commitments.add(str(b.public_signals[4]))
+    commitments = {statement.commitment_signal(r.public_signals) for r in fresh}
+    commitments.update(statement.commitment_signal(b.public_signals) for b in batches.values())
+    commitments.discard(None)
     owners = dict(
         session.execute(
             select(Worker.commitment, Worker.id).where(Worker.commitment.in_(commitments))
@@ -55,9 +55,7 @@ def judge(
     )
     with PROOF_VERIFY_SECONDS.time(app.redis):
         verdicts, proven = attestations.check(
-            task.id,
-            task.seed,
-            task.output_len,
+            subject(task),
             claims,
             keys.accepted(session),
             {wid: w.commitment for wid, w in workers.items()},
@@ -87,14 +85,15 @@ def _claim(row: Replica, proof: BatchProof | None, receipt: BatchReceipt | None)
     """A fresh row's claim: its own proof, or its batch's proof and its place in the batch."""
     if proof is None or receipt is None:
         return Claim(row.worker_id, row.digest, row.key_id, row.proof, row.public_signals,
-                     replica=row.replica)  # fmt: skip
+                     replica=row.replica, round=row.round)  # fmt: skip
     return Claim(row.worker_id, row.digest, proof.key_id, proof.proof, proof.public_signals,
-                 batch=receipt.part, replica=row.replica)  # fmt: skip
+                 batch=receipt.part, replica=row.replica, round=row.round)  # fmt: skip
 
 
-def _has_signals(row: Replica) -> bool:
-    s = row.public_signals
-    return isinstance(s, list) and len(s) == 5 and isinstance(s[4], str)
+def subject(task: Task) -> Subject:
+    """What the task's replicas attest to, from its row (`shardy.statement`)."""
+    return Subject(task.id, task.seed, task.output_len, task.kernel, dict(task.params or {}),
+                   task.payload_sha256)  # fmt: skip
 
 
 def _resolve(app, session, fresh, receipts):
@@ -172,7 +171,7 @@ def _store_batch(session, batch: BatchProof, fresh, reason: str | None) -> None:
         AttestationBatch(
             id=batch.id,
             worker_id=worker,
-            commitment=str(batch.public_signals[4]),
+            commitment=str(batch.public_signals[-1]),
             root=batch.root,
             size=batch.size,
             key_id=batch.key_id,
@@ -197,7 +196,7 @@ def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int
         signals = row.public_signals
         if row.batch_id is not None:
             signals = [*signals, f"leaf:{row.batch_index}"]
-        keys[row.replica] = (str(row.public_signals[4]), attestations.signals_hash(signals))
+        keys[row.replica] = (str(row.public_signals[-1]), attestations.signals_hash(signals))
     if not keys:
         return {}
     commitments = {c for c, _ in keys.values()}
@@ -242,11 +241,13 @@ def published(session: Session, rows: list[Replica], batches: dict[str, BatchPro
 
 def _published_claim(row: Replica, batches: dict[str, BatchProof]) -> Claim | None:
     if row.batch_id is None:
-        return Claim(row.worker_id, row.digest, row.key_id, row.proof, row.public_signals or [])
+        return Claim(row.worker_id, row.digest, row.key_id, row.proof, row.public_signals or [],
+                     replica=row.replica, round=row.round)  # fmt: skip
     b = batches.get(row.batch_id)
     if b is None:  # judged valid, so recorded: only a damaged table gets here
         log.error("batch %s of an agreeing replica is not recorded", row.batch_id)
         return None
     steps = tuple((bool(left), str(sibling)) for left, sibling in row.batch_path or [])
     part = BatchPart(b.id, row.batch_index, b.size, b.root, steps)
-    return Claim(row.worker_id, row.digest, b.key_id, b.proof, b.public_signals, batch=part)
+    return Claim(row.worker_id, row.digest, b.key_id, b.proof, b.public_signals, batch=part,
+                 replica=row.replica, round=row.round)  # fmt: skip

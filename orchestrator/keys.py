@@ -22,8 +22,11 @@ _active: weakref.WeakKeyDictionary[ShardyCelery, tuple[str, float]] = weakref.We
 
 
 def _seed(app: ShardyCelery, session: Session, manifest: Path = keyring.MANIFEST) -> None:
-    """Install the manifest's keys on a fresh store (and publish them to Redis)."""
+    """Install the manifest's keys on a fresh store (and publish them to Redis); retired
+    entries (kept for stores seeded by an earlier release) are not installed."""
     for entry in keyring.read_manifest(manifest):
+        if entry.state == "retired":
+            continue
         kid, circuit = keyring.load_build(entry.build)
         if kid != entry.id:
             which = ""

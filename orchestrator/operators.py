@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shardy import attestations, enrollment
 from shardy.errors import AuthError, ConfigError, ProofError
+from shardy.statement import Subject
 from shardy.store import Operator, Worker
 from shardy.store.models import utcnow
 
@@ -157,12 +158,13 @@ def _check_secret_proof(req: EnrollRequest, nonce: str, accepted: dict[str, dict
     claim = attestations.Claim("enrolling", digest, req.key_id, req.proof, req.public_signals,
                                replica=0)  # fmt: skip
     try:
-        verdicts, _ = attestations.check(task_id, 0, 0, [claim], accepted, bound={})
+        subject = Subject(task_id, 0, 0, enrollment=True)
+        verdicts, _ = attestations.check(subject, [claim], accepted, bound={})
     except ProofError as exc:
         raise AuthError(f"the enrollment proof is malformed: {exc}") from exc
     if verdicts[0] is not None:
         raise AuthError(f"the enrollment proof is refused: {verdicts[0]}")
-    if str(req.public_signals[4]) != req.commitment:
+    if str(req.public_signals[-1]) != req.commitment:
         raise AuthError("the enrollment proof is for another commitment")
 
 

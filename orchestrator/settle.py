@@ -306,6 +306,8 @@ def _publish(
         "kernel": task.kernel,
         "seed": str(task.seed),
         "output_len": str(task.output_len),
+        "params": json.dumps(task.params or {}, sort_keys=True, separators=(",", ":")),
+        "payload_sha256": task.payload_sha256,
         "digest": task.digest or "",
         "quorum": str(task.quorum),
         "agreeing": str(task.agreeing),

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shardy import merkle
+from shardy import merkle, statement
 from shardy.errors import ProofError
+from shardy.statement import Subject
 
 Path = tuple[tuple[bool, str], ...]
 
@@ -157,6 +158,8 @@ class Claim:
     public_signals: Any
     batch: BatchPart | None = None
     replica: int | None = None
+    #: the replica's round (statement version 2 binds it, with ``replica``, in the order hash)
+    round: int | None = None
 
     def statement(self) -> tuple[str, Any, Any, str | None]:
         """(what is proven: a replica or a batch, its proof, its public signals, its key)."""
@@ -177,6 +180,8 @@ class Claim:
                "public_signals": list(self.public_signals), "key_id": self.key_id}  # fmt: skip
         if self.batch is not None:
             out["batch"] = self.batch.to_json()
+        if self.round is not None and self.replica is not None:
+            out["round"], out["replica"] = self.round, self.replica
         return out
 
     @classmethod
@@ -189,6 +194,11 @@ class Claim:
             if not isinstance(signals, list) or not isinstance(data["proof"], dict):
                 raise ValueError("proof must be an object and public_signals a list")
             batch = data.get("batch")
+            place = {}
+            if "round" in data or "replica" in data:  # statement version 2 binds them
+                place = {k: _count(data[k], k) for k in ("round", "replica")}
+                if max(place.values()) >= 1 << 16:
+                    raise ValueError("round and replica must be below 2**16")
             return cls(
                 worker_id=str(data["worker_id"]),
                 digest=str(data["digest"]),
@@ -196,6 +206,7 @@ class Claim:
                 proof=data["proof"],
                 public_signals=tuple(str(s) for s in signals),
                 batch=None if batch is None else BatchPart.from_json(batch),
+                **place,
             )
         except KeyError as exc:
             raise ValueError(f"an attestation lacks {exc}") from None
@@ -225,21 +236,13 @@ class Attestation(Claim):
         return None if self.batch is None else [list(step) for step in self.batch.path]
 
 
-def expected_signals(
-    task_id: str, seed: int, output_len: int, digest: str, commitment: str
-) -> list[str]:
-    """The public signals an honest attestation of ``digest`` for this task carries."""
-    from shardy.zk import digest_to_field, public_signals, task_id_to_field  # wasmtime: on use
-
-    return public_signals(
-        {
-            "taskId": task_id_to_field(task_id),
-            "seed": seed,
-            "outputLen": output_len,
-            "resultDigest": digest_to_field(digest),
-            "workerCommitment": int(commitment),
-        }
-    )
+def expected_signals(subject: Subject, version: int, claim: Claim, commitment: str) -> list[str]:
+    """The public signals an honest attestation behind ``claim`` carries: its replica's own
+    statement, or its batch's."""
+    if claim.batch is None:
+        return subject.signals(version, claim.digest, commitment, claim.round, claim.replica)
+    b = claim.batch
+    return statement.batch_signals(version, b.id, b.size, b.root, commitment)
 
 
 def signals_hash(signals: Sequence[str]) -> str:
@@ -248,9 +251,7 @@ def signals_hash(signals: Sequence[str]) -> str:
 
 
 def check(
-    task_id: str,
-    seed: int,
-    output_len: int,
+    subject: Subject,
     claims: Sequence[Claim],
     accepted_keys: Mapping[str, dict],
     bound: Mapping[str, str | None],
@@ -260,6 +261,7 @@ def check(
     """Judge each claim: None when valid, else the reason it is refused.
 
     Args:
+        subject: what the task's replicas attest to, as the trusted side recorded it.
         accepted_keys: key id → vkey JSON of the keys accepted now.
         bound: worker id → the commitment registered for it (None: not yet bound).
         known: batch id → the verdict already recorded for that batch proof (verified once).
@@ -278,26 +280,23 @@ def check(
         label, _, signals, key = c.statement()
         reason = _shape(signals, key, accepted_keys)
         if reason is None and c.batch is not None:
-            statement = c.batch_proof()
-            if batches.setdefault(c.batch.id, statement) != statement:
+            proven = c.batch_proof()
+            if batches.setdefault(c.batch.id, proven) != proven:
                 # else it would ride on the first claim's proof
                 reason = "batch id re-used for a different statement"
+        version = statement.version_of(accepted_keys[key]) if reason is None else 0
+        if reason is None and len(signals) != statement.N_PUBLIC[version]:
+            reason = f"public signals are not the {statement.N_PUBLIC[version]} of key {key}"
         if reason is None and c.batch is not None:
-            reason = _in_batch(task_id, seed, output_len, c)
+            reason = _in_batch(subject, version, c)
         if reason is None:
-            expected = (
-                _expected_or_none(task_id, seed, output_len, c.digest, signals[4])
-                if c.batch is None
-                else _expected_or_none(
-                    c.batch.id, c.batch.size, merkle.BATCH_OUTPUT_LEN, c.batch.root, signals[4]
-                )
-            )
-            if list(signals) != expected:
+            commit = signals[-1]
+            if list(signals) != _expected_or_none(subject, version, c, commit):
                 reason = "public signals do not match the task and the attested digest"
-            elif bound.get(c.worker_id) not in (None, signals[4]):
+            elif bound.get(c.worker_id) not in (None, commit):
                 reason = f"commitment differs from the one registered for {c.worker_id}"
-            elif (owners or {}).get(signals[4], c.worker_id) != c.worker_id:
-                reason = f"commitment belongs to worker {owners[signals[4]]}"
+            elif (owners or {}).get(commit, c.worker_id) != c.worker_id:
+                reason = f"commitment belongs to worker {owners[commit]}"
         if reason is not None:
             verdict[c.replica] = reason
         elif c.batch is not None and c.batch.id in known:
@@ -325,21 +324,31 @@ def _shape(signals: Any, key: str | None, accepted: Mapping[str, dict]) -> str |
         return f"key {key!r} is not accepted (unknown or retired)"
     if not (
         isinstance(signals, list | tuple)
-        and len(signals) == 5
+        and len(signals) in statement.N_PUBLIC.values()
         and all(isinstance(s, str) and s.isdigit() and len(s) < 80 for s in signals)
     ):
-        return "public signals are not 5 decimal strings"
+        return "public signals are not 5 or 6 decimal strings"
+    try:
+        statement.version_of(accepted[key])
+    except ProofError:
+        return f"key {key!r} proves no known statement version"
     return None
 
 
-def _in_batch(task_id: str, seed: int, output_len: int, c: Claim) -> str | None:
+def _in_batch(subject: Subject, version: int, c: Claim) -> str | None:
     """None when the replica's leaf sits at its index under the batch root."""
     b = c.batch
     assert b is not None
     try:
-        leaf = merkle.leaf(task_id, seed, output_len, c.digest)
+        if version == statement.V1:
+            leaf = merkle.leaf(subject.task_id, subject.seed, subject.output_len, c.digest)
+        elif c.round is None or c.replica is None:
+            return "a version 2 batched claim needs its round and replica"
+        else:
+            oh = subject.order_hash(c.round, c.replica)
+            leaf = merkle.leaf_v2(subject.task_id, oh, c.digest)
         root = bytes.fromhex(b.root)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, ProofError):
         return "batch root, digest, seed or output length is malformed"
     ok = (
         type(b.index) is int
@@ -352,8 +361,8 @@ def _in_batch(task_id: str, seed: int, output_len: int, c: Claim) -> str | None:
     return None if ok else "Merkle path does not lead from this replica to the batch root"
 
 
-def _expected_or_none(task_id, seed, output_len, digest, commitment) -> list[str] | None:
+def _expected_or_none(subject, version, claim, commitment) -> list[str] | None:
     try:
-        return expected_signals(task_id, seed, output_len, digest, commitment)
-    except (ProofError, ValueError):
+        return expected_signals(subject, version, claim, commitment)
+    except (ProofError, ValueError, TypeError):
         return None

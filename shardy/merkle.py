@@ -1,8 +1,10 @@
 """Merkle trees over replica leaves, for batch attestations (pure; sha256, domain-separated).
 
-A leaf commits to one replica's claim: ``sha256(0x00 ‖ taskId(16) ‖ seed(u64 BE) ‖
-outputLen(u32 BE) ‖ digest(32))``; an inner node is ``sha256(0x01 ‖ left ‖ right)``. A node
-without a sibling is promoted unchanged (no duplication, so no two leaf lists share a root).
+A leaf commits to one replica's claim: under statement version 1 ``sha256(0x00 ‖ taskId(16) ‖
+seed(u64 BE) ‖ outputLen(u32 BE) ‖ digest(32))``, under version 2 ``sha256(0x02 ‖ taskId(16) ‖
+orderHash(32 BE) ‖ digest(32))`` (`shardy.statement`); an inner node is ``sha256(0x01 ‖ left
+‖ right)``. A node without a sibling is promoted unchanged (no duplication, so no two leaf
+lists share a root).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def leaf(task_id: str, seed: int, output_len: int, digest: str) -> bytes:
         + bytes.fromhex(digest)
     )
     return hashlib.sha256(b"\x00" + body).digest()
+
+
+def leaf_v2(task_id: str, order_hash: int, digest: str) -> bytes:
+    """The version 2 leaf hash of one replica's claim (its order hash from `shardy.statement`)."""
+    body = uuid.UUID(task_id).bytes + order_hash.to_bytes(32, "big") + bytes.fromhex(digest)
+    return hashlib.sha256(b"\x02" + body).digest()
 
 
 def _node(left: bytes, right: bytes) -> bytes:

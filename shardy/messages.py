@@ -8,8 +8,9 @@ from typing import Any
 from shardy import frames
 from shardy.attestations import BatchReceipt
 from shardy.blobs import BlobRef, is_sha256
-from shardy.errors import FrameError, PayloadError
+from shardy.errors import FrameError, PayloadError, ProofError
 from shardy.kernels.shipped import MAX_SPEC_BYTES
+from shardy.statement import Subject
 
 ORDER_KIND = "shardy.order"
 
@@ -34,6 +35,14 @@ class ReplicaOrder:
     assignee: str | None = None
     #: a shipped kernel's canonical JSON, inline (the gateway adds it for remote workers)
     kernel_spec: bytes | None = None
+    #: the gateway adds the order hash (`shardy.statement`) for remote workers that do not
+    #: compute it themselves (the worker page); a frame whose hash differs is refused
+    with_order_hash: bool = False
+
+    def subject(self) -> Subject:
+        """What this order's attestation binds (`shardy.statement`)."""
+        return Subject(self.task_id, self.seed, self.output_len, self.kernel, self.params,
+                       self.payload.sha256)  # fmt: skip
 
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
@@ -51,6 +60,8 @@ class ReplicaOrder:
             "exclude": list(self.exclude),
             "assignee": self.assignee,
         }
+        if self.with_order_hash:
+            meta["order_hash"] = f"{self.subject().order_hash(self.round, self.replica):064x}"
         segments, inline = [], []
         if self.payload.inline is not None:
             segments.append(self.payload.inline)
@@ -110,7 +121,7 @@ class ReplicaOrder:
         assignee = m.get("assignee")
         if assignee is not None and not (isinstance(assignee, str) and len(assignee) <= 255):
             raise FrameError("replica order assignee must be a worker id or null")
-        return cls(
+        order = cls(
             task_id=m["task_id"],
             replica=m["replica"],
             round=m["round"],
@@ -123,7 +134,19 @@ class ReplicaOrder:
             exclude=tuple(exclude),
             assignee=assignee,
             kernel_spec=kernel_spec,
+            with_order_hash="order_hash" in m,
         )
+        if order.with_order_hash:
+            try:
+                ok = (
+                    m["order_hash"]
+                    == f"{order.subject().order_hash(order.round, order.replica):064x}"
+                )
+            except ProofError as exc:
+                raise FrameError(f"replica order params are not plain JSON: {exc}") from exc
+            if not ok:
+                raise FrameError("replica order's order_hash does not match its fields")
+        return order
 
     def summary(self) -> str:
         """Short description for logs and Flower (never payload bytes)."""

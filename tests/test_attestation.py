@@ -141,7 +141,10 @@ def test_replayed_and_rerandomised_attestations_are_refused(cluster):
 
 @needs_snarkjs
 def test_key_rotation_has_no_downtime_and_a_grace_window(cluster, tmp_path):
-    build = ROOT / "circuits" / "build"
+    """A deployment on statement version 1 rotates to a version 2 key of its own ceremony:
+    replicas dispatched before keep verifying under v1 in the grace window, new tasks prove
+    v2 (workers fetch the key from Redis), and after the grace a v1 attestation is refused."""
+    build = ROOT / "circuits" / "build-v2"
     new = tmp_path / "build"
     new.mkdir()
     shutil.copy(build / "attestation.wasm", new)
@@ -152,7 +155,8 @@ def test_key_rotation_has_no_downtime_and_a_grace_window(cluster, tmp_path):
     assert snarkjs(*export, str(new / "vkey.json")).returncode == 0
 
     app = cluster.app
-    old = keys.active_key(app)
+    old = keys.rotate(app, ROOT / "circuits" / "build", grace=0)  # the store runs on v1
+    assert keys.active_key(app) == old
     before = cluster.client.submit("histogram", payload(4))  # dispatched under the old key
     new_id = keys.rotate(app, new, grace=3600)
     assert new_id != old
@@ -160,8 +164,10 @@ def test_key_rotation_has_no_downtime_and_a_grace_window(cluster, tmp_path):
     assert states[old] == "grace" and states[new_id] == "active"
     after = cluster.client.submit("histogram", payload(5)).get(timeout=120)
     assert {a.key_id for a in after.attestations if a.valid} == {new_id}
+    assert {len(a.public_signals) for a in after.attestations if a.valid} == {6}  # v2
     old_attestation = next(a for a in before.get(timeout=120).attestations if a.valid)
     assert old_attestation.key_id == old  # the old key's replicas verified in its grace window
+    assert len(old_attestation.public_signals) == 5  # v1
 
     # once the grace window is over, an attestation under the old key is refused
     with app.store.session() as s:

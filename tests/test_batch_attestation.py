@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 import pytest
 from cluster_support import make_settings, record_assignments, short_home, start_cluster
+from proof_support import batch_proof, leaf, task_subject
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from shardy.orchestrator import keys
 from shardy.orchestrator.settle import settle
 from shardy.store import AttestationBatch, Replica
 from shardy.workers.runtime import claim_key
-from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
+from shardy.zk import load_circuit, new_worker_secret
 from shardy.zk.codec import proof_from_json, proof_to_json, vkey_from_json
 
 pytestmark = pytest.mark.cluster
@@ -46,16 +47,12 @@ def payload(seed: int) -> bytes:
     return np.random.default_rng(seed).integers(0, 256, 3000, dtype=np.uint8).tobytes()
 
 
-def make_batch(app, circuit, secret: int, claims: list[tuple[str, int, int, str]], **over):
-    """Prove a batch over these (task, seed, output_len, digest) claims; store it like a worker.
+def make_batch(app, circuit, secret: int, leaves: list[bytes], **over):
+    """Prove a batch over these leaves; store it like a worker.
 
-    Returns one receipt per claim (with its index and path)."""
-    leaves = [merkle.leaf(*c) for c in claims]
+    Returns one receipt per leaf (with its index and path)."""
     batch_id, root = over.get("id", str(uuid.uuid4())), merkle.root(leaves).hex()
-    proof, signals = over.get("proven") or prove(
-        circuit,
-        attestation_inputs(batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, secret),
-    )
+    proof, signals = over.get("proven") or batch_proof(circuit, batch_id, len(leaves), root, secret)
     stored = BatchProof(batch_id, root, len(leaves), keys.active_key(app), proof, signals)
     ref = app.blobs.put(orjson.dumps(stored.to_json()), inline=False)
     return [
@@ -82,12 +79,13 @@ def judged(app, task_id: str, replica: int) -> Replica:
         ).one()
 
 
-def claim_of(res) -> tuple[str, int, int, str]:
-    return (res.task_id, 0, 1024, res.digest)
+def claim_of(app, circuit, res, replica: int) -> bytes:
+    """The leaf of replica ``replica`` (round 1) of the verified task ``res``."""
+    return leaf(circuit, task_subject(app, res.task_id), res.digest, 1, replica)
 
 
-def others(n: int) -> list[tuple[str, int, int, str]]:
-    return [(str(uuid.uuid4()), i, 1024, f"{i:064x}") for i in range(n)]
+def others(n: int) -> list[bytes]:
+    return [merkle.leaf_v2(str(uuid.uuid4()), i + 1, f"{i:064x}") for i in range(n)]
 
 
 def test_batched_workers_verify_tasks_with_shared_proofs(cluster):
@@ -114,10 +112,10 @@ def test_batches_of_1_2_and_k_verify_at_settle(cluster, circuit):
         fleet=("batcher1@test", "batcher2@test", "batcher4@test"),
     )
     for size in (1, 2, 4):
-        receipt = make_batch(
-            cluster.app, circuit, new_worker_secret(), [claim_of(res), *others(size - 1)]
-        )[0]
         worker, replica = f"batcher{size}@test", 100 + size
+        mine = claim_of(cluster.app, circuit, res, replica)
+        leaves = [mine, *others(size - 1)]
+        receipt = make_batch(cluster.app, circuit, new_worker_secret(), leaves)[0]
         settle(
             cluster.app, [batched_result(res, replica, worker, res.digest, receipt)], res.task_id, 1
         )
@@ -134,7 +132,11 @@ def test_tampered_batch_claims_are_refused(cluster, circuit):
         fleet=("tampered@test", "path@test", "borrow@test", "rerand@test", "owner@test"),
     )
     secret = new_worker_secret()
-    good = make_batch(cluster.app, circuit, secret, [claim_of(res), *others(3)])
+
+    def mine(replica: int) -> bytes:
+        return claim_of(cluster.app, circuit, res, replica)
+
+    good = make_batch(cluster.app, circuit, secret, [mine(201), *others(3)])
     other = make_batch(cluster.app, circuit, secret, others(4))
 
     wrong_path = {**good[0], "path": [[not left, h] for left, h in good[0]["path"]]}
@@ -151,7 +153,7 @@ def test_tampered_batch_claims_are_refused(cluster, circuit):
         cluster.app,
         circuit,
         secret,
-        [claim_of(res), *others(3)],
+        [mine(203), *others(3)],
         proven=(fresh, record["public_signals"]),
     )[0]  # a "new" batch (new id) carrying a re-randomised copy of the old proof
 
@@ -169,12 +171,13 @@ def test_tampered_batch_claims_are_refused(cluster, circuit):
 
     # a genuine batch proof of one worker presented by another worker id
     bound = next(a.worker_id for a in res.attestations if a.valid)
-    settle(cluster.app, [batched_result(res, 204, bound, res.digest, good[0])], res.task_id, 1)
+    taken = make_batch(cluster.app, circuit, secret, [mine(204), *others(3)])[0]
+    settle(cluster.app, [batched_result(res, 204, bound, res.digest, taken)], res.task_id, 1)
     assert "commitment differs" in judged(cluster.app, res.task_id, 204).error
-    # and the same leaf in a second batch of the first worker counts once
-    first = good[0]
+    # and a second batch of one worker for the same task counts once
+    first = make_batch(cluster.app, circuit, secret, [mine(205), *others(1)])[0]
     settle(cluster.app, [batched_result(res, 205, "owner@test", res.digest, first)], res.task_id, 1)
-    again = make_batch(cluster.app, circuit, secret, [claim_of(res), *others(1)])[0]
+    again = make_batch(cluster.app, circuit, secret, [mine(206), *others(1)])[0]
     settle(cluster.app, [batched_result(res, 206, "owner@test", res.digest, again)], res.task_id, 1)
     assert judged(cluster.app, res.task_id, 205).proof_valid is True
     assert "replay" in judged(cluster.app, res.task_id, 206).error

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from shardy import merkle
+from shardy import merkle, statement
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.config import Settings
 from shardy.errors import GPUError, KernelError, KernelTimeLimit, PayloadError, ReplicaTimeLimit
@@ -30,7 +30,7 @@ from shardy.workers.batcher import Batcher
 from shardy.workers.gpu import GPU
 from shardy.workers.identity import worker_commitment
 from shardy.workers.preprocess import Preprocessor
-from shardy.zk import attestation_inputs, prove_checked
+from shardy.zk import prove_checked
 
 log = logging.getLogger("shardy.worker")
 
@@ -172,10 +172,11 @@ class Engine:
 
     def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
         """Prove, under the order's key, that this worker computed ``digest`` for the order."""
-        inputs = attestation_inputs(
-            order.task_id, order.seed, order.output_len, digest, self.secret
+        circuit = self.keys.circuit(order.key_id)
+        signals = order.subject().signals(
+            circuit.statement, digest, str(self.commitment), order.round, order.replica
         )
-        return prove_checked(self.keys.circuit(order.key_id), inputs)
+        return prove_checked(circuit, statement.inputs_for(signals, self.secret))
 
     def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
         """The attestation fields of a replica result: its own proof (K = 1) or, batched, the
@@ -183,7 +184,11 @@ class Engine:
         if self.batcher is None:
             proof, signals = self.attest(order, digest)
             return {"proof": proof, "public_signals": signals, "key_id": order.key_id}
-        leaf = merkle.leaf(order.task_id, order.seed, order.output_len, digest)
+        if self.keys.circuit(order.key_id).statement == statement.V1:
+            leaf = merkle.leaf(order.task_id, order.seed, order.output_len, digest)
+        else:
+            order_hash = order.subject().order_hash(order.round, order.replica)
+            leaf = merkle.leaf_v2(order.task_id, order_hash, digest)
         receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
         return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
 
@@ -191,10 +196,11 @@ class Engine:
         """Prove one batch and store its `BatchProof` once; returns the receipt of leaf 0 (the
         batcher fills in each leaf's index and path)."""
         batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
-        inputs = attestation_inputs(
-            batch_id, len(leaves), merkle.BATCH_OUTPUT_LEN, root, self.secret
+        circuit = self.keys.circuit(key_id)
+        signals = statement.batch_signals(
+            circuit.statement, batch_id, len(leaves), root, str(self.commitment)
         )
-        proof, signals = prove_checked(self.keys.circuit(key_id), inputs)
+        proof, signals = prove_checked(circuit, statement.inputs_for(signals, self.secret))
         stored = BatchProof(batch_id, root, len(leaves), key_id, proof, signals)
         sha256, size = self._store_batch(orjson.dumps(stored.to_json()))
         return BatchReceipt(BatchPart(batch_id, 0, len(leaves), root, ()), key_id, sha256, size)

@@ -41,9 +41,10 @@ from shardy.errors import (
 )
 from shardy.keyring import FILES, MANIFEST_FIELD, KeyCache
 from shardy.messages import ReplicaOrder
+from shardy.statement import Subject, inputs_for
 from shardy.workers.engine import Engine, compute
 from shardy.workers.identity import worker_secret
-from shardy.zk import attestation_inputs, prove_checked
+from shardy.zk import prove_checked
 
 log = logging.getLogger("shardy.worker")
 
@@ -185,8 +186,11 @@ class RemoteWorker:
         nonce, kid = wire.text(challenge, "nonce"), wire.text(challenge, "key_id", 32)
         commitment = self.engine.commitment
         task_id, digest = enrollment.enrollment_statement(nonce, self.key.public_hex, commitment)
-        inputs = attestation_inputs(task_id, 0, 0, digest, self.engine.secret)
-        proof, signals = prove_checked(self.engine.keys.circuit(kid), inputs)
+        circuit = self.engine.keys.circuit(kid)
+        signals = Subject(task_id, 0, 0, enrollment=True).signals(
+            circuit.statement, digest, str(commitment), None, None
+        )
+        proof, signals = prove_checked(circuit, inputs_for(signals, self.engine.secret))
         message = enrollment.enroll_message(token.operator_id, nonce, self.key.public_hex,
                                             commitment)  # fmt: skip
         return wire.encode("enroll", {

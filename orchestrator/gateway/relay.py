@@ -88,7 +88,7 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
             if spec is None:
                 raise BlobNotFound(f"shipped kernel {order.kernel[5:17]} is not in the store")
         ref = BlobRef(order.payload.sha256, order.payload.size, payload)
-        inline = replace(order, payload=ref, kernel_spec=spec)
+        inline = replace(order, payload=ref, kernel_spec=spec, with_order_hash=True)
         key = (order.task_id, order.round, order.replica)
         started = time.perf_counter()
         answer = gw.sessions.call(session, key, inline.encode(), order.output_len,

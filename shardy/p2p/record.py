@@ -2,12 +2,16 @@
 
 Layout (all integers big-endian)::
 
-    b"SV" version(u8: 1, or 2 when any attestation has a batch part)
+    b"SV" version(u8: 3 when attestations carry their round and replica, else 2 when any
+        has a batch part, else 1)
     task_id(16: UUID) seed(u64) output_len(u32) digest(32) quorum(u16) agreeing(u16)
-    kernel(u8 length + UTF-8) n_attestations(u8)
+    kernel(u8 length + UTF-8)
+    [version 3 only: payload_sha256(32) params(u16 length + canonical JSON)]
+    n_attestations(u8)
     per attestation:
         worker_id(u8 length + UTF-8) digest(32) key_id(u8 length + ASCII)
         flags(u8: bit0 A at infinity, bit1 B, bit2 C, bit3 batch part follows; others 0)
+        [version 3 only: round(u16) replica(u16)]
         A(96: x‖y) B(192: x.c0‖x.c1‖y.c0‖y.c1) C(96)
         n_signals(u8) signals(32 each)
         [batch part, version 2 only: batch_id(16: UUID) size(u32) index(u32) root(32)
@@ -15,6 +19,9 @@ Layout (all integers big-endian)::
          siblings(32 each)]
 
 A record without batch parts is encoded exactly as by version 1, so older peers still read it.
+Version 3 carries what attestation statement version 2 binds beyond the task (`shardy.statement`:
+the order's params and payload hash, each replica's round and number), so a peer recomputes each
+replica's order hash itself.
 
 Proof points keep snarkjs's affine decimal coordinates as 48-byte integers, so decoding gives
 back the same snarkjs JSON; a signal is a 256-bit integer (values ≥ r stay as they are and are
@@ -26,18 +33,23 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from shardy.attestations import BatchPart, Claim
 from shardy.errors import P2PError
+from shardy.statement import Subject
 
 MAGIC = b"SV"
 #: The version of records without batch parts; records with one use :data:`VERSION_BATCH`.
 VERSION = 1
 VERSION_BATCH = 2
+#: Records whose attestations carry their round and replica (statement version 2).
+VERSION_ORDER = 3
+#: Largest canonical params JSON a version 3 record carries (bytes).
+MAX_PARAMS_BYTES = 4096
 #: The most Merkle path steps a batch part carries (a batch of up to 2**32 leaves).
 MAX_PATH_STEPS = 32
 #: Largest encoded record accepted (bytes): room for 255 unbatched attestations (~600 bytes
@@ -49,6 +61,7 @@ _FQ = 48  # bytes of one BLS12-381 base-field coordinate
 _SIGNAL = 32
 _BATCH = struct.Struct(">16sII32sBI")
 _HAS_BATCH = 8  # attestation flags bit
+_PLACE = struct.Struct(">HH")
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,14 @@ class VerifiedRecord:
     quorum: int
     agreeing: int
     attestations: tuple[Claim, ...]
+    #: the task's params and payload sha256 (statement version 2 binds them in the order hash)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    payload_sha256: str = "0" * 64
+
+    def subject(self) -> Subject:
+        """What the record's attestations attest to (`shardy.statement`)."""
+        return Subject(self.task_id, self.seed, self.output_len, self.kernel, self.params,
+                       self.payload_sha256)  # fmt: skip
 
 
 def _text(fields: Mapping[Any, Any], name: str) -> str:
@@ -120,7 +141,23 @@ def from_stream_entry(fields: Mapping[Any, Any]) -> VerifiedRecord:
         quorum=_int(fields, "quorum"),
         agreeing=_int(fields, "agreeing", default="0"),
         attestations=tuple(attestation_from_json(i) for i in items),
+        **_order_facts(fields),
     )
+
+
+def _order_facts(fields: Mapping[Any, Any]) -> dict[str, Any]:
+    """The entry's params and payload sha256, when it has them (entries since statement v2)."""
+    if "params" not in fields and b"params" not in fields:
+        return {}
+    try:
+        params = orjson.loads(_text(fields, "params"))
+    except orjson.JSONDecodeError as exc:
+        raise P2PError(f"verified stream entry 'params' is not JSON: {exc}") from exc
+    if not isinstance(params, dict):
+        raise P2PError("verified stream entry 'params' must be a JSON object")
+    sha = _text(fields, "payload_sha256")
+    _digest_bytes(sha, "payload sha256")
+    return {"params": params, "payload_sha256": sha}
 
 
 # ---- encoding ------------------------------------------------------------------------------
@@ -156,7 +193,7 @@ def _g2(point: Any, what: str) -> tuple[bool, bytes]:
     return inf, b"".join(_coord(c, what) for c in (*point[0], *point[1]))
 
 
-def _encode_attestation(att: Claim) -> bytes:
+def _encode_attestation(att: Claim, version: int) -> bytes:
     proof = att.proof
     if proof.get("protocol", "groth16") != "groth16":
         raise P2PError(f"worker {att.worker_id}: only groth16 proofs can be carried")
@@ -176,12 +213,32 @@ def _encode_attestation(att: Claim) -> bytes:
             _digest_bytes(att.digest),
             _short(att.key_id, "key id"),
             bytes([flags]),
+            _place(att) if version == VERSION_ORDER else b"",
             a, b, c,
             bytes([len(att.public_signals)]),
             signals,
             b"" if att.batch is None else _encode_batch(att.batch, att.worker_id),
         )
     )  # fmt: skip
+
+
+def _place(att: Claim) -> bytes:
+    if att.round is None or att.replica is None:
+        raise P2PError(f"worker {att.worker_id}: a version 3 record needs every round and replica")
+    try:
+        return _PLACE.pack(att.round, att.replica)
+    except struct.error as exc:
+        raise P2PError(f"worker {att.worker_id}: round or replica is not a u16") from exc
+
+
+def _params_bytes(params: Mapping[str, Any]) -> bytes:
+    try:
+        raw = orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        raise P2PError(f"params are not plain JSON: {exc}") from exc
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise P2PError(f"params of {len(raw)} bytes exceed {MAX_PARAMS_BYTES}")
+    return len(raw).to_bytes(2, "big") + raw
 
 
 def _encode_batch(part: BatchPart, worker_id: str) -> bytes:
@@ -235,10 +292,14 @@ def encode(record: VerifiedRecord) -> bytes:
     except struct.error as exc:
         raise P2PError(f"record field out of range: {exc}") from exc
     batched = any(a.batch is not None for a in record.attestations)
-    version = VERSION_BATCH if batched else VERSION
+    placed = any(a.round is not None for a in record.attestations)
+    version = VERSION_ORDER if placed else VERSION_BATCH if batched else VERSION
     parts = [MAGIC, bytes([version]), head, _short(record.kernel, "kernel name")]
+    if version == VERSION_ORDER:
+        parts += [_digest_bytes(record.payload_sha256, "payload sha256"),
+                  _params_bytes(record.params)]  # fmt: skip
     parts.append(bytes([len(record.attestations)]))
-    parts += [_encode_attestation(a) for a in record.attestations]
+    parts += [_encode_attestation(a, version) for a in record.attestations]
     if (size := sum(map(len, parts))) > MAX_RECORD_BYTES:
         raise P2PError(f"record of {size} bytes exceeds {MAX_RECORD_BYTES}; peers would drop it")
     return b"".join(parts)
@@ -278,9 +339,12 @@ def _decode_attestation(r: _Reader, version: int) -> Claim:
     digest = r.take(32).hex()
     key_id = r.short_text()
     flags = r.byte()
-    allowed = 0b111 | (_HAS_BATCH if version == VERSION_BATCH else 0)
+    allowed = 0b111 | (_HAS_BATCH if version in (VERSION_BATCH, VERSION_ORDER) else 0)
     if flags & ~allowed:
         raise P2PError(f"attestation flags {flags:#04x} set unknown bits (version {version})")
+    place = {}
+    if version == VERSION_ORDER:
+        place = dict(zip(("round", "replica"), _PLACE.unpack(r.take(_PLACE.size)), strict=True))
     a, b, c = _ints(r.take(2 * _FQ)), _ints(r.take(4 * _FQ)), _ints(r.take(2 * _FQ))
     proof = {
         "pi_a": [*a, "0" if flags & 1 else "1"],
@@ -295,7 +359,7 @@ def _decode_attestation(r: _Reader, version: int) -> Claim:
         str(int.from_bytes(raw[i : i + _SIGNAL], "big")) for i in range(0, len(raw), 32)
     )
     batch = _decode_batch(r) if flags & _HAS_BATCH else None
-    return Claim(worker_id, digest, key_id, proof, signals, batch)
+    return Claim(worker_id, digest, key_id, proof, signals, batch, **place)
 
 
 def _decode_batch(r: _Reader) -> BatchPart:
@@ -310,7 +374,7 @@ def decode(data: bytes) -> VerifiedRecord:
     """Parse a record's wire form.
 
     Raises:
-        P2PError: the bytes are not a version-1 or -2 record (wrong magic, unknown version or
+        P2PError: the bytes are not a version 1, 2 or 3 record (wrong magic, unknown version or
             flag bits, truncated, trailing bytes).
     """
     if len(data) > MAX_RECORD_BYTES:
@@ -318,10 +382,20 @@ def decode(data: bytes) -> VerifiedRecord:
     r = _Reader(data)
     if r.take(2) != MAGIC:
         raise P2PError("not a Shardy verified record (bad magic)")
-    if (version := r.byte()) not in (VERSION, VERSION_BATCH):
-        raise P2PError(f"record version {version} is not supported (this build reads 1 and 2)")
+    if (version := r.byte()) not in (VERSION, VERSION_BATCH, VERSION_ORDER):
+        raise P2PError(f"record version {version} is not supported (this build reads 1 to 3)")
     task, seed, output_len, digest, quorum, agreeing = _HEAD.unpack(r.take(_HEAD.size))
     kernel = r.short_text()
+    facts: dict[str, Any] = {}
+    if version == VERSION_ORDER:
+        facts["payload_sha256"] = r.take(32).hex()
+        raw = r.take(int.from_bytes(r.take(2), "big"))
+        try:
+            facts["params"] = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise P2PError(f"record params are not JSON: {exc}") from exc
+        if not isinstance(facts["params"], dict) or len(raw) > MAX_PARAMS_BYTES:
+            raise P2PError(f"record params must be a JSON object of at most {MAX_PARAMS_BYTES} B")
     attestations = tuple(_decode_attestation(r, version) for _ in range(r.byte()))
     if version == VERSION_BATCH and all(a.batch is None for a in attestations):
         raise P2PError("a version-2 record must carry a batch part")
@@ -330,4 +404,5 @@ def decode(data: bytes) -> VerifiedRecord:
     return VerifiedRecord(
         task_id=str(uuid.UUID(bytes=task)), kernel=kernel, seed=seed, output_len=output_len,
         digest=digest.hex(), quorum=quorum, agreeing=agreeing, attestations=attestations,
+        **facts,
     )  # fmt: skip

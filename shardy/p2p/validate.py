@@ -14,6 +14,7 @@ from shardy import attestations
 from shardy.p2p.keys import KeyRing, prepare_keyring
 from shardy.p2p.record import VerifiedRecord
 from shardy.p2p.signed import SignedRecord
+from shardy.statement import commitment_signal
 
 #: Seconds a record may be issued ahead of this peer's clock.
 CLOCK_SKEW_S = 300.0
@@ -122,16 +123,21 @@ class RecordValidator:
         """
         out: list[attestations.Claim] = []
         batches: dict[str, attestations.BatchProof] = {}
+        numbers: set[int] = set()
         for i, att in enumerate(record.attestations):
             if att.digest.lower() != record.digest.lower():
                 continue
-            signals = att.public_signals
-            if enrolled is not None and (len(signals) != 5 or str(signals[4]) not in enrolled):
+            if enrolled is not None and commitment_signal(att.public_signals) not in enrolled:
                 continue
-            statement = att.batch_proof()
-            if statement is not None and batches.setdefault(statement.id, statement) != statement:
+            proven = att.batch_proof()
+            if proven is not None and batches.setdefault(proven.id, proven) != proven:
                 continue
-            out.append(dataclasses.replace(att, replica=i))
+            # Verdicts are keyed by replica: a record's own numbers (version 3) must be unique
+            number = i if att.round is None else att.replica
+            if number in numbers:
+                continue
+            numbers.add(number)
+            out.append(dataclasses.replace(att, replica=number))
         return out
 
     def check(self, record: VerifiedRecord, enrolled: Mapping[str, str] | None = None) -> Verdict:
@@ -147,10 +153,8 @@ class RecordValidator:
         if not (0 <= record.seed < 1 << 64 and 0 <= record.output_len < 1 << 32):
             return Verdict(False, 0, "seed or output length out of range")
         claims = self.claims(record, enrolled)
-        verdicts, _ = attestations.check(
-            record.task_id, record.seed, record.output_len, claims, self.keys, bound={}, known={}
-        )
-        valid = {c.public_signals[4] for c in claims if verdicts[c.replica] is None}
+        verdicts, _ = attestations.check(record.subject(), claims, self.keys, bound={}, known={})
+        valid = {c.public_signals[-1] for c in claims if verdicts[c.replica] is None}
         units = valid if enrolled is None else {enrolled[c] for c in valid}
         need = max(record.quorum, self.min_quorum)
         if len(units) < need:

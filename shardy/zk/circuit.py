@@ -17,10 +17,24 @@ from shardy.zk.verifier import verify
 from shardy.zk.witness import WitnessCalculator
 from shardy.zk.zkey import read_zkey
 
-#: The attestation circuit's public signals, in order.
+#: The version 1 attestation circuit's public signals, in order.
 PUBLIC_INPUTS = ("taskId", "seed", "outputLen", "resultDigest", "workerCommitment")
-#: Its private input.
+#: The version 2 circuit's (`shardy.statement`).
+PUBLIC_INPUTS_V2 = ("statement", "taskId", "orderHash", "digestHi", "digestLo", "workerCommitment")
+#: The private input of both.
 PRIVATE_INPUTS = ("workerSecret",)
+
+
+def public_inputs(count: int) -> tuple[str, ...]:
+    """The public input names of the attestation circuit with ``count`` public signals.
+
+    Raises:
+        ProofError: no attestation circuit has that many.
+    """
+    for names in (PUBLIC_INPUTS, PUBLIC_INPUTS_V2):
+        if len(names) == count:
+            return names
+    raise ProofError(f"no attestation circuit has {count} public inputs")
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,13 @@ class Circuit:
     #: The verifying key in snarkjs JSON form (as shipped in vkey.json).
     vkey_json: dict[str, Any]
     witness_calculator: WitnessCalculator
+
+    @property
+    def statement(self) -> int:
+        """The statement version this circuit proves (`shardy.statement.version_of`)."""
+        from shardy.statement import version_of
+
+        return version_of(self.vkey_json)
 
     def witness(self, inputs: Mapping[str, int | Sequence[int]]) -> list[int]:
         """The full witness for these input signals (see WitnessCalculator.calculate)."""
@@ -90,14 +111,15 @@ def prove_checked(circuit: Circuit, inputs: Mapping[str, int]) -> tuple[dict[str
         ProofError: the inputs are not the attestation's, the witness computation failed, or
             the signals or the proof do not match the key; nothing from it should be sent.
     """
-    names = (*PUBLIC_INPUTS, *PRIVATE_INPUTS)
+    public_names = public_inputs(circuit.proving_key.n_public)
+    names = (*public_names, *PRIVATE_INPUTS)
     if set(inputs) != set(names):
         raise ProofError(f"attestation inputs must be exactly {', '.join(names)}")
     for name in names:  # the values themselves stay out of every message
         value = inputs[name]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < R:
             raise ProofError(f"attestation input {name} must be an int in [0, r)")
-    expected = [str(inputs[name]) for name in PUBLIC_INPUTS]
+    expected = [str(inputs[name]) for name in public_names]
     try:
         witness = circuit.witness(inputs)
     except ProofError:
@@ -108,7 +130,7 @@ def prove_checked(circuit: Circuit, inputs: Mapping[str, int]) -> tuple[dict[str
         ) from None
     public = [str(v) for v in witness[1 : circuit.proving_key.n_public + 1]]
     if public != expected:
-        differ = [n for n, a, b in zip(PUBLIC_INPUTS, public, expected, strict=False) if a != b]
+        differ = [n for n, a, b in zip(public_names, public, expected, strict=False) if a != b]
         raise ProofError(
             "the witness computed public signals that differ from the attestation inputs "
             f"({', '.join(differ) or 'their count'}): the circuit's witness wasm does not match "

@@ -30,11 +30,16 @@ def task_id_to_field(task_id: str | uuid.UUID) -> int:
         raise ProofError(f"task id {task_id!r} is not a UUID") from exc
 
 
-def digest_to_field(digest_hex: str) -> int:
-    """A sha256 hex digest as a field element: its top 248 bits."""
+def digest_to_int(digest_hex: str) -> int:
+    """A sha256 hex digest as its 256-bit integer value."""
     if not isinstance(digest_hex, str) or not _SHA256_HEX.fullmatch(digest_hex):
         raise ProofError(f"result digest must be 64 hex characters, got {digest_hex!r}")
-    return int(digest_hex, 16) >> 8
+    return int(digest_hex, 16)
+
+
+def digest_to_field(digest_hex: str) -> int:
+    """A sha256 hex digest as a version 1 field element: its top 248 bits."""
+    return digest_to_int(digest_hex) >> 8
 
 
 def new_worker_secret() -> int:

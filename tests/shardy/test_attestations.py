@@ -1,10 +1,12 @@
 """The attestation model (JSON forms, refused shapes) and the pure check on hand-built claims
 (accept and refuse side by side)."""
 
+import dataclasses
 import json
 import uuid
 
 import pytest
+from proof_support import batch_proof, leaf, replica_proof
 
 from shardy import merkle
 from shardy.attestations import (
@@ -15,69 +17,108 @@ from shardy.attestations import (
     Claim,
     check,
 )
-from shardy.keyring import default_build
+from shardy.keyring import CIRCUITS, default_build
 from shardy.messages import ReplicaResult
-from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
+from shardy.statement import Subject
+from shardy.zk import load_circuit, new_worker_secret
 
-BUILD = default_build()
-VKEY = json.loads((BUILD / "vkey.json").read_text())
+BUILDS = {1: CIRCUITS / "build", 2: default_build()}
 
 
-def _batch(task: str, digest: str, secret: int | None = None):
-    leaves = [merkle.leaf(task, 0, 64, digest), merkle.leaf(str(uuid.uuid4()), 0, 64, digest)]
+@pytest.fixture(scope="module", params=sorted(BUILDS), ids=lambda v: f"statement-v{v}")
+def circuit(request):
+    built = load_circuit(BUILDS[request.param])
+    assert built.statement == request.param
+    return built
+
+
+def _subject(task: str) -> Subject:
+    return Subject(task, 0, 64, "histogram", {"bins": 4}, "ee" * 32)
+
+
+def _batch(circuit, task: str, digest: str, secret: int | None = None):
+    leaves = [
+        leaf(circuit, _subject(task), digest, 1, 0),
+        leaf(circuit, _subject(task), digest, 1, 9),
+    ]
     batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
-    inputs = attestation_inputs(
-        batch_id, 2, merkle.BATCH_OUTPUT_LEN, root, secret or new_worker_secret()
-    )
-    proof, signals = prove(load_circuit(BUILD), inputs)
+    proof, signals = batch_proof(circuit, batch_id, 2, root, secret or new_worker_secret())
     part = BatchPart(batch_id, 0, 2, root, tuple(merkle.path(leaves, 0)))
     return part, proof, signals
 
 
-def test_one_batch_id_is_one_statement():
-    task, digest = str(uuid.uuid4()), "ab" * 32
-    part, proof, signals = _batch(task, digest)
+def test_one_batch_id_is_one_statement(circuit):
+    task, digest, vkeys = str(uuid.uuid4()), "ab" * 32, {"k": circuit.vkey_json}
+    part, proof, signals = _batch(circuit, task, digest)
     # a second claim re-uses the id with its own commitment and a junk proof
-    rogue_signals = [*signals[:4], "12345"]
+    rogue_signals = [*signals[:-1], "12345"]
     claims = [
-        Claim("honest@a", digest, "k", proof, signals, part, replica=0),
-        Claim("rogue@b", digest, "k", {"junk": True}, rogue_signals, part, replica=1),
+        Claim("honest@a", digest, "k", proof, signals, part, replica=0, round=1),
+        Claim("rogue@b", digest, "k", {"junk": True}, rogue_signals, part, replica=1, round=1),
     ]
-    verdicts, proven = check(task, 0, 64, claims, {"k": VKEY}, bound={})
+    verdicts, proven = check(_subject(task), claims, vkeys, bound={})
     assert verdicts[0] is None and proven == {part.id: None}
     assert verdicts[1] == "batch id re-used for a different statement"
 
 
-def test_a_batched_claim_at_the_wrong_leaf_is_refused():
-    task, digest = str(uuid.uuid4()), "ef" * 32
-    part, proof, signals = _batch(task, digest)
+def test_a_batched_claim_at_the_wrong_leaf_is_refused(circuit):
+    task, digest, vkeys = str(uuid.uuid4()), "ef" * 32, {"k": circuit.vkey_json}
+    part, proof, signals = _batch(circuit, task, digest)
     moved = BatchPart(part.id, 1, part.size, part.root, part.path)
-    ok, _ = check(task, 0, 64, [Claim("w@a", digest, "k", proof, signals, part, 0)],
-                  {"k": VKEY}, bound={})  # fmt: skip
-    bad, _ = check(task, 0, 64, [Claim("w@a", digest, "k", proof, signals, moved, 0)],
-                   {"k": VKEY}, bound={})  # fmt: skip
+    ok, _ = check(_subject(task), [Claim("w@a", digest, "k", proof, signals, part, 0, 1)],
+                  vkeys, bound={})  # fmt: skip
+    bad, _ = check(_subject(task), [Claim("w@a", digest, "k", proof, signals, moved, 0, 1)],
+                   vkeys, bound={})  # fmt: skip
     assert ok[0] is None
     assert bad[0] == "Merkle path does not lead from this replica to the batch root"
 
 
-def test_out_of_range_values_are_refused_not_raised():
+def test_out_of_range_values_are_refused_not_raised(circuit):
     task = str(uuid.uuid4())
     part = BatchPart(str(uuid.uuid4()), 0, 1, "00" * 32, ())
-    claim = Claim("w@a", "ab" * 32, "k", {}, ["1", "1", "1", "1", "1"], part, replica=0)
-    verdicts, _ = check(task, 2**70, 64, [claim], {"k": VKEY}, bound={})
-    assert "malformed" in verdicts[0]
+    ones = ["1"] * circuit.proving_key.n_public
+    claim = Claim("w@a", "ab" * 32, "k", {}, ones, part, replica=0, round=1)
+    subject = Subject(task, 2**70, 64)
+    verdicts, _ = check(subject, [claim], {"k": circuit.vkey_json}, bound={})
+    # version 1 maps the seed into a field element; version 2 hashes it into the order hash
+    assert ("malformed" if circuit.statement == 1 else "Merkle path") in verdicts[0]
 
 
-def test_a_commitment_has_one_owner():
-    task, digest = str(uuid.uuid4()), "cd" * 32
-    secret = new_worker_secret()
-    proof, signals = prove(load_circuit(BUILD), attestation_inputs(task, 0, 64, digest, secret))
-    claim = Claim("thief@b", digest, "k", proof, signals, replica=0)
-    owners = {signals[4]: "honest@a"}
-    verdicts, _ = check(task, 0, 64, [claim], {"k": VKEY}, bound={}, owners=owners)
+def test_a_commitment_has_one_owner(circuit):
+    task, digest, vkeys = str(uuid.uuid4()), "cd" * 32, {"k": circuit.vkey_json}
+    proof, signals = replica_proof(circuit, _subject(task), digest, new_worker_secret(), 1, 0)
+    claim = Claim("thief@b", digest, "k", proof, signals, replica=0, round=1)
+    owners = {signals[-1]: "honest@a"}
+    verdicts, _ = check(_subject(task), [claim], vkeys, bound={}, owners=owners)
     assert verdicts[0] == "commitment belongs to worker honest@a"
-    honest = Claim("honest@a", digest, "k", proof, signals, replica=0)
-    assert check(task, 0, 64, [honest], {"k": VKEY}, bound={}, owners=owners)[0][0] is None
+    honest = Claim("honest@a", digest, "k", proof, signals, replica=0, round=1)
+    assert check(_subject(task), [honest], vkeys, bound={}, owners=owners)[0][0] is None
+
+
+def test_a_version_2_proof_fits_its_own_replica_only():
+    """Statement version 2 binds the full digest, the order and the replica's place: the same
+    proof presented for another replica, round, order or a digest differing in its last byte
+    (version 1 kept only the top 248 bits) is refused."""
+    circuit = load_circuit(BUILDS[2])
+    task, digest, vkeys = str(uuid.uuid4()), "cd" * 32, {"k": circuit.vkey_json}
+    proof, signals = replica_proof(circuit, _subject(task), digest, new_worker_secret(), 1, 0)
+
+    def verdict(subject, claim_digest=digest, round_=1, replica=0):
+        claim = Claim("w@a", claim_digest, "k", proof, signals, replica=replica, round=round_)
+        return check(subject, [claim], vkeys, bound={})[0][replica]
+
+    assert verdict(_subject(task)) is None
+    other = dataclasses.replace(_subject(task), params={"bins": 5})
+    for refused in (
+        verdict(_subject(task), round_=2),
+        verdict(_subject(task), replica=1),
+        verdict(other),
+        verdict(_subject(task), digest[:-2] + "ce"),
+        verdict(dataclasses.replace(_subject(task), payload_sha256="ef" * 32)),
+    ):
+        assert refused == "public signals do not match the task and the attested digest"
+    no_place = Claim("w@a", digest, "k", proof, signals, replica=0)
+    assert check(_subject(task), [no_place], vkeys, bound={})[0][0] is not None
 
 
 # ---- the model's JSON forms ----------------------------------------------------------------
