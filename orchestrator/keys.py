@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 import weakref
 from datetime import timedelta
@@ -12,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from shardy import keyring
 from shardy.celery_app import ShardyCelery
-from shardy.errors import ProofError
+from shardy.errors import ProofError, ShardyError
 from shardy.store import VerifierKey
 from shardy.store.models import utcnow
+
+log = logging.getLogger("shardy.orchestrator")
 
 _ACTIVE_CACHE_S = 5.0
 #: app → (active key id, monotonic time the cached id expires); per process, per app
@@ -38,11 +42,30 @@ def _seed(app: ShardyCelery, session: Session, manifest: Path = keyring.MANIFEST
                 "covers vkey.json, attestation.zkey and attestation.wasm: restore the committed "
                 "build, or put the new id and hashes in circuits/manifest.json"
             )
-        keyring.publish(app.redis, entry.build, expect=kid)
+        _publish(app, entry.build, kid)
         session.add(
             VerifierKey(id=kid, state=entry.state, vkey=circuit.vkey_json, source=str(entry.build))
         )
     session.flush()
+
+
+def _publish(app: ShardyCelery, build_dir: Path, kid: str) -> None:
+    """Publish a key's files in Redis with its signed announcement (`shardy.p2p.announce`),
+    which sidecars gossip so peers without this Redis learn the key. A key that cannot be
+    signed is still published (logged: peers outside then do not learn it)."""
+    from shardy.orchestrator import signing
+    from shardy.p2p import announce
+
+    keyring.publish(app.redis, build_dir, expect=kid)
+    try:
+        vkey = json.loads((Path(build_dir) / keyring.FILES["vkey"]).read_text())
+        signed = announce.sign_key(
+            keyring.build_manifest(build_dir), vkey, signing.signing_key(app)
+        )
+        app.redis.hset(keyring.KEY_PREFIX + kid, announce.FIELD, signed)
+    except (ShardyError, OSError, ValueError) as exc:
+        log.warning("verifier key %s published unannounced (gossip peers will not learn it "
+                    "without Redis): %s", kid, exc)  # fmt: skip
 
 
 def active_key(app: ShardyCelery) -> str:
@@ -58,7 +81,7 @@ def active_key(app: ShardyCelery) -> str:
         kid = row.id
         if not app.redis.exists(keyring.KEY_PREFIX + kid) and row.source:
             # Redis lost it (restart, flush): republish, refusing a build dir that changed since
-            keyring.publish(app.redis, Path(row.source), expect=kid)
+            _publish(app, Path(row.source), kid)
     _active[app] = (kid, time.monotonic() + _ACTIVE_CACHE_S)
     return kid
 
@@ -85,7 +108,7 @@ def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
     ``grace`` seconds; new tasks prove with the new key, which workers fetch from Redis.
     """
     kid, circuit = keyring.load_build(build_dir)  # the id covers vkey, zkey and witness wasm
-    keyring.publish(app.redis, build_dir, expect=kid)
+    _publish(app, build_dir, kid)
     with app.store.session() as session:
         if session.scalars(select(VerifierKey)).first() is None:
             _seed(app, session)

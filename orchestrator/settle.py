@@ -308,6 +308,7 @@ def _publish(
         "output_len": str(task.output_len),
         "params": json.dumps(task.params or {}, sort_keys=True, separators=(",", ":")),
         "payload_sha256": task.payload_sha256,
+        "tolerance": "1" if _tolerance(app, task) is not None else "0",
         "digest": task.digest or "",
         "quorum": str(task.quorum),
         "agreeing": str(task.agreeing),

@@ -34,6 +34,7 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from shardy.errors import P2PError
+from shardy.p2p import announce
 from shardy.p2p.bans import Bans, ForgivingScorer, score_params
 from shardy.p2p.identity import load_or_create_identity
 from shardy.p2p.keys import KeyRing, default_keyring
@@ -113,6 +114,8 @@ class NodeStats:
     conflicts: int = 0
     banned: int = 0
     received_from_peers: int = 0
+    #: Verifier keys learned from signed announcements (`shardy.p2p.announce`).
+    keys_learned: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -270,6 +273,8 @@ class P2PNode:
         peers), then the proofs; a valid record for a task stored with another digest is
         kept as evidence and ignored.
         """
+        if data[:2] == announce.MAGIC:
+            return None, self._check_key(data, own)
         try:
             signed = decode_signed(data)
         except P2PError as exc:
@@ -293,6 +298,24 @@ class P2PNode:
                                    f"{signed.record.task_id} is stored with another digest; "
                                    "kept as evidence", ignore=True)  # fmt: skip
         return signed, verdict
+
+    def _check_key(self, data: bytes, own: bool) -> Verdict:
+        """Judge a verifier-key announcement: a trusted signer's, over a well-formed key; a
+        new key joins the validator's ring (bounded), a known one is a duplicate."""
+        try:
+            key = announce.decode_key(data)
+        except P2PError as exc:
+            return Verdict(False, 0, f"malformed: {exc}")
+        if key.signer not in self.validator.trusted:
+            return Verdict(False, 0, f"untrusted signer: {key.signer[:16]}… is not trusted")
+        if not announce.verify(key):
+            return Verdict(False, 0, "bad signature: not the orchestrator's over this key")
+        if key.key_id in self.validator.keys:
+            return Verdict(own, 0, "duplicate", ignore=not own)
+        self.validator.learn_key(key.key_id, key.vkey)
+        self.stats.keys_learned += 1
+        log.info("learned verifier key %s from a signed announcement", key.key_id)
+        return Verdict(True, 0)
 
     async def _validate(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
         own = forwarder == self.peer_id

@@ -6,7 +6,8 @@ Layout (all integers big-endian)::
         has a batch part, else 1)
     task_id(16: UUID) seed(u64) output_len(u32) digest(32) quorum(u16) agreeing(u16)
     kernel(u8 length + UTF-8)
-    [version 3 only: payload_sha256(32) params(u16 length + canonical JSON)]
+    [version 3 only: payload_sha256(32) params(u16 length + canonical JSON)
+        flags(u8: bit0 a tolerance quorum; others 0)]
     n_attestations(u8)
     per attestation:
         worker_id(u8 length + UTF-8) digest(32) key_id(u8 length + ASCII)
@@ -21,7 +22,9 @@ Layout (all integers big-endian)::
 A record without batch parts is encoded exactly as by version 1, so older peers still read it.
 Version 3 carries what attestation statement version 2 binds beyond the task (`shardy.statement`:
 the order's params and payload hash, each replica's round and number), so a peer recomputes each
-replica's order hash itself.
+replica's order hash itself. A tolerance quorum (float kernels: the agreeing workers' outputs lie
+within the kernel's tolerance, and the verified output is their element-wise median) is flagged:
+each attestation then proves its own digest, and the record's digest is the median's.
 
 Proof points keep snarkjs's affine decimal coordinates as 48-byte integers, so decoding gives
 back the same snarkjs JSON; a signal is a 256-bit integer (values ≥ r stay as they are and are
@@ -79,6 +82,8 @@ class VerifiedRecord:
     #: the task's params and payload sha256 (statement version 2 binds them in the order hash)
     params: Mapping[str, Any] = field(default_factory=dict)
     payload_sha256: str = "0" * 64
+    #: the quorum is a tolerance cluster: attestations may each prove their own digest
+    tolerance: bool = False
 
     def subject(self) -> Subject:
         """What the record's attestations attest to (`shardy.statement`)."""
@@ -157,7 +162,8 @@ def _order_facts(fields: Mapping[Any, Any]) -> dict[str, Any]:
         raise P2PError("verified stream entry 'params' must be a JSON object")
     sha = _text(fields, "payload_sha256")
     _digest_bytes(sha, "payload sha256")
-    return {"params": params, "payload_sha256": sha}
+    tolerance = _int(fields, "tolerance", default="0")
+    return {"params": params, "payload_sha256": sha, "tolerance": tolerance == 1}
 
 
 # ---- encoding ------------------------------------------------------------------------------
@@ -293,11 +299,12 @@ def encode(record: VerifiedRecord) -> bytes:
         raise P2PError(f"record field out of range: {exc}") from exc
     batched = any(a.batch is not None for a in record.attestations)
     placed = any(a.round is not None for a in record.attestations)
+    placed = placed or record.tolerance
     version = VERSION_ORDER if placed else VERSION_BATCH if batched else VERSION
     parts = [MAGIC, bytes([version]), head, _short(record.kernel, "kernel name")]
     if version == VERSION_ORDER:
         parts += [_digest_bytes(record.payload_sha256, "payload sha256"),
-                  _params_bytes(record.params)]  # fmt: skip
+                  _params_bytes(record.params), bytes([int(record.tolerance)])]  # fmt: skip
     parts.append(bytes([len(record.attestations)]))
     parts += [_encode_attestation(a, version) for a in record.attestations]
     if (size := sum(map(len, parts))) > MAX_RECORD_BYTES:
@@ -396,6 +403,9 @@ def decode(data: bytes) -> VerifiedRecord:
             raise P2PError(f"record params are not JSON: {exc}") from exc
         if not isinstance(facts["params"], dict) or len(raw) > MAX_PARAMS_BYTES:
             raise P2PError(f"record params must be a JSON object of at most {MAX_PARAMS_BYTES} B")
+        if (flags := r.byte()) & ~1:
+            raise P2PError(f"record flags {flags:#04x} set unknown bits")
+        facts["tolerance"] = bool(flags)
     attestations = tuple(_decode_attestation(r, version) for _ in range(r.byte()))
     if version == VERSION_BATCH and all(a.batch is None for a in attestations):
         raise P2PError("a version-2 record must carry a batch part")

@@ -25,6 +25,8 @@ import trio
 
 from shardy.config import redact_url
 from shardy.errors import P2PError
+from shardy.keyring import KEY_PREFIX
+from shardy.p2p import announce
 from shardy.p2p.identity import KEY_FILE
 from shardy.p2p.keys import KeyRing
 from shardy.p2p.node import NodeConfig, P2PNode
@@ -42,6 +44,8 @@ GROUP = "shardy-sidecar"
 NODE_FILE = "p2p-node.json"
 #: Seconds between two reads of the trusted keys (files, or the keys published in Redis).
 TRUST_REFRESH_S = 5.0
+#: Seconds between two gossips of one verifier-key announcement (peers joining later learn it).
+ANNOUNCE_AGAIN_S = 300.0
 _REDIS_BACKOFF_MAX_S = 30.0
 
 
@@ -136,6 +140,7 @@ class Sidecar:
                 print("\n".join(lines), flush=True)
             if self.client is not None:
                 nursery.start_soon(self._pump, self.client)
+                nursery.start_soon(self._announce_keys, self.client)
             log.info("sidecar %s listening on %s", self.consumer, ", ".join(self.node.addrs))
             if not self.trusted.keys:
                 log.warning(
@@ -151,6 +156,28 @@ class Sidecar:
         while True:
             await trio.sleep(TRUST_REFRESH_S)
             await trio.to_thread.run_sync(self.trusted.refresh)
+
+    async def _announce_keys(self, client: redis.Redis) -> None:
+        """Gossip the orchestrator's signed verifier-key announcements found in Redis: each
+        new one once peers are there, and again every `ANNOUNCE_AGAIN_S`."""
+        sent: dict[str, float] = {}
+        while True:
+            try:
+                found = await trio.to_thread.run_sync(_announcements, client)
+            except redis.RedisError:
+                found = {}
+            for kid, data in found.items():
+                if trio.current_time() - sent.get(kid, -ANNOUNCE_AGAIN_S) < ANNOUNCE_AGAIN_S:
+                    continue
+                if not self.node.topic_peers():
+                    break
+                try:
+                    await self.node.publish(data)
+                except P2PError as exc:
+                    log.warning("announcing verifier key %s failed (%s); will retry", kid, exc)
+                    break
+                sent[kid] = trio.current_time()
+            await trio.sleep(TRUST_REFRESH_S)
 
     async def _report(self, every_s: float = 10.0) -> None:
         while True:
@@ -275,6 +302,18 @@ class Sidecar:
             await trio.sleep(1)
             return False
         return True
+
+
+def _announcements(client: redis.Redis, limit: int = 64) -> dict[str, bytes]:
+    """Key id → signed announcement, of the verifier keys published in Redis."""
+    out: dict[str, bytes] = {}
+    for name in client.scan_iter(match=KEY_PREFIX + "*", count=100):
+        data = client.hget(name, announce.FIELD)
+        if data:
+            out[(name.decode() if isinstance(name, bytes) else name)[len(KEY_PREFIX) :]] = data
+        if len(out) >= limit:
+            break
+    return out
 
 
 def dialable(addrs: Sequence[str]) -> list[str]:

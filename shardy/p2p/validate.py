@@ -16,6 +16,8 @@ from shardy.p2p.record import VerifiedRecord
 from shardy.p2p.signed import SignedRecord
 from shardy.statement import commitment_signal
 
+#: Verifier keys a peer keeps from signed announcements (`shardy.p2p.announce`).
+MAX_LEARNED_KEYS = 32
 #: Seconds a record may be issued ahead of this peer's clock.
 CLOCK_SKEW_S = 300.0
 
@@ -71,6 +73,17 @@ class RecordValidator:
         self.trusted = trusted
         self.max_age_s = max_age_s
         self.key_loader = key_loader
+        self._learned: list[str] = []
+
+    def learn_key(self, kid: str, vkey: dict[str, Any]) -> None:
+        """Add a verifier key announced by a trusted orchestrator; the ring keeps at most
+        `MAX_LEARNED_KEYS` learned ones (the oldest goes first), besides its own."""
+        if kid in self.keys:
+            return
+        self.keys.update(prepare_keyring({kid: vkey}))
+        self._learned.append(kid)
+        while len(self._learned) > MAX_LEARNED_KEYS:
+            self.keys.pop(self._learned.pop(0), None)
 
     # ---- the signed envelope -------------------------------------------------------------
 
@@ -99,7 +112,8 @@ class RecordValidator:
         return self.check(signed.record, signed.enrolled_voters())
 
     def _unknown_keys(self, record: VerifiedRecord) -> set[str]:
-        wanted = {a.key_id for a in record.attestations if a.digest.lower() == record.digest}
+        wanted = {a.key_id for a in record.attestations
+                  if record.tolerance or a.digest.lower() == record.digest}  # fmt: skip
         unknown = {k for k in wanted if k is not None and k not in self.keys}
         for kid in list(unknown):
             vkey = self.key_loader(kid) if self.key_loader is not None else None
@@ -116,7 +130,8 @@ class RecordValidator:
         """The record's attestations that could count, numbered (``replica``) for
         `attestations.check`.
 
-        Left out (their proofs are not verified): attestations for another digest, those
+        Left out (their proofs are not verified): attestations for another digest (unless the
+        record is a tolerance quorum, where each proves its own), those
         whose commitment is not enrolled (when ``enrolled`` is given), and a batched one whose
         batch id another attestation already used with a different root, size, key, proof or
         signals (`check` verifies each batch id's proof once, so one id is one statement).
@@ -125,7 +140,7 @@ class RecordValidator:
         batches: dict[str, attestations.BatchProof] = {}
         numbers: set[int] = set()
         for i, att in enumerate(record.attestations):
-            if att.digest.lower() != record.digest.lower():
+            if att.digest.lower() != record.digest.lower() and not record.tolerance:
                 continue
             if enrolled is not None and commitment_signal(att.public_signals) not in enrolled:
                 continue
