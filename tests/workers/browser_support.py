@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,11 @@ from aiohttp import web
 
 from shardy.keyring import FILES, MANIFEST_FIELD, build_manifest, default_build, manifest_id
 from shardy.orchestrator.gateway.page import WorkerPage
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The committed builds by statement version: 1 the earlier key (kept for rotation), 2 the
+#: active one (circuits/manifest.json); `page_server` publishes both.
+BUILDS = {1: ROOT / "circuits" / "build", 2: ROOT / "circuits" / "build-v2"}
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -55,9 +61,10 @@ def chromium() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def dev_key() -> tuple[str, dict[str, bytes]]:
-    """The committed development key: its id and its files by `/keys/<id>/<field>` field."""
-    build = default_build()
+def dev_key(build: Path | None = None) -> tuple[str, dict[str, bytes]]:
+    """A committed key (default: the active development key): its id and its files by
+    `/keys/<id>/<field>` field."""
+    build = build or default_build()
     files = {field: (build / name).read_bytes() for field, name in FILES.items()}
     manifest = build_manifest(build)
     canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
@@ -66,16 +73,18 @@ def dev_key() -> tuple[str, dict[str, bytes]]:
 
 @contextmanager
 def page_server(page: WorkerPage | None = None) -> Iterator[str]:
-    """Serve `WorkerPage`'s routes on 127.0.0.1 from a thread, and the development key at
-    ``/keys/<id>/<field>`` as a gateway publishes it; yields the base URL."""
+    """Serve `WorkerPage`'s routes on 127.0.0.1 from a thread, and the committed keys (`BUILDS`:
+    both statement versions) at ``/keys/<id>/<field>`` as a gateway publishes them; yields the
+    base URL."""
     page = page or WorkerPage()
     loop = asyncio.new_event_loop()
     app = web.Application()
     page.add_routes(app)
-    kid, files = dev_key()
+    keys = dict(dev_key(build) for build in BUILDS.values())
 
     async def key_file(request: web.Request) -> web.Response:
-        if request.match_info["kid"] != kid or request.match_info["field"] not in files:
+        files = keys.get(request.match_info["kid"], {})
+        if request.match_info["field"] not in files:
             raise web.HTTPNotFound()
         return web.Response(body=files[request.match_info["field"]])
 
@@ -142,6 +151,17 @@ def prove_in_page(driver: Any, kid: str, inputs: dict[str, int]) -> dict[str, An
     """The page's compute worker proves ``inputs`` under key ``kid``: {proof, publicSignals,
     seconds} or {error}."""
     return driver.execute_async_script(_PROVE, kid, {k: str(v) for k, v in inputs.items()})
+
+
+_VERSION = """
+const [kid, done] = arguments;
+shardy.client.version(kid).then((v) => done(v), (e) => done(e.name + ": " + e.message));
+"""
+
+
+def version_in_page(driver: Any, kid: str) -> int | str:
+    """The statement version the page's compute worker reads from key ``kid`` (or its error)."""
+    return driver.execute_async_script(_VERSION, kid)
 
 
 def run_in_page(driver: Any, kernel: str, payload: bytes, params: dict[str, Any],

@@ -21,12 +21,24 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser_support import chromium, dev_key, open_page, page_server, prove_in_page, run_in_page
+from browser_support import (
+    BUILDS,
+    chromium,
+    dev_key,
+    open_page,
+    page_server,
+    prove_in_page,
+    run_in_page,
+    version_in_page,
+)
 
+from shardy import statement
 from shardy.kernels import registry
 from shardy.keyring import default_build
 from shardy.orchestrator.gateway.page import CSP, PAGE_DIR, WorkerPage
-from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, verify
+from shardy.statement import Subject
+from shardy.zk import load_circuit, new_worker_secret, verify
+from shardy.zk.poseidon import commitment
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER = ROOT / "workers" / "browser"
@@ -206,25 +218,40 @@ def test_the_float_kernel_agrees_within_its_tolerance(page, gpu) -> None:
     assert np.allclose(ours, expected, atol=tol.atol, rtol=tol.rtol)
 
 
+def test_the_default_key_is_version_2() -> None:
+    assert default_build() == BUILDS[2]
+    assert {v: load_circuit(b).statement for v, b in BUILDS.items()} == {1: 1, 2: 2}
+
+
 @pytest.mark.cluster
-def test_the_pages_proofs_verify_in_shardys_verifier(page) -> None:
-    kid, _ = dev_key()
-    vkey = load_circuit(default_build()).vkey_json
+@pytest.mark.parametrize("version", sorted(BUILDS))
+def test_the_pages_proofs_verify_in_shardys_verifier(page, version: int) -> None:
+    kid, _ = dev_key(BUILDS[version])
+    vkey = load_circuit(BUILDS[version]).vkey_json
+    assert version_in_page(page, kid) == version  # from the served vkey's nPublic
     digest = hashlib.sha256(b"a replica's output").hexdigest()
-    inputs = attestation_inputs("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 2**63 + 1, 4096, digest,
-                                new_worker_secret())  # fmt: skip
+    secret = new_worker_secret()
+    subject = Subject("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 2**63 + 1, 4096, "histogram",
+                      {"bins": 256}, hashlib.sha256(b"payload").hexdigest())  # fmt: skip
+    inputs = statement.replica_inputs(version, subject, digest, secret, 2, 1)
+    expected = subject.signals(version, digest, str(commitment(secret)), 2, 1)
     for _ in range(2):  # the first proof also fetches the key and builds its tables
         got = prove_in_page(page, kid, inputs)
         assert "error" not in got, got
-        assert got["publicSignals"] == [str(inputs[k]) for k in
-                                        ("taskId", "seed", "outputLen", "resultDigest",
-                                         "workerCommitment")]  # fmt: skip
+        assert got["publicSignals"] == expected
         assert verify(vkey, got["proof"], got["publicSignals"])
-    forged = [*got["publicSignals"][:3], str(int(got["publicSignals"][3]) ^ 1),
-              got["publicSignals"][4]]  # fmt: skip
+    digest_at = {1: 3, 2: 4}[version]  # resultDigest, digestLo
+    forged = list(got["publicSignals"])
+    forged[digest_at] = str(int(forged[digest_at]) ^ 1)
     assert not verify(vkey, got["proof"], forged)
+    if version == 2:  # a version 2 proof of one replica fits no other replica
+        other = subject.signals(version, digest, str(commitment(secret)), 2, 2)
+        assert not verify(vkey, got["proof"], other)
     bad = prove_in_page(page, "0123456789abcdef", inputs)["error"]
     assert bad.startswith("ProofError") and "not published" in bad
+    other_version = 3 - version  # the other version's inputs do not fit this key
+    wrong = statement.replica_inputs(other_version, subject, digest, secret, 2, 1)
+    assert prove_in_page(page, kid, wrong)["error"].startswith("ProofError")
 
 
 @pytest.mark.cluster

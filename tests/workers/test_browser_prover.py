@@ -1,5 +1,8 @@
 """The browser worker's prover (workers/browser: JavaScript on @noble/curves) against Shardy's
-verifier and snarkjs: its proofs pass both, and a tampered proof or signal fails both.
+verifier and snarkjs, under both statement versions (circuits/build is version 1,
+circuits/build-v2 version 2): its proofs pass both, and a tampered proof or signal fails both;
+and the page's statements (src/page/attest.js, merkle.js) are `shardy.statement`'s and
+`shardy.merkle`'s.
 
 Set-up: ``npm ci --prefix workers/browser`` (run here when its node_modules is absent, as
 dev.sh does) and ``npm ci --prefix circuits`` for snarkjs (a failure names the command).
@@ -17,20 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BUILDS
 
-from shardy.zk import (
-    attestation_inputs,
-    batch_verify,
-    find_invalid,
-    load_circuit,
-    new_worker_secret,
-    public_signals,
-    verify,
-)
+from shardy import merkle, statement
+from shardy.statement import Subject
+from shardy.zk import batch_verify, find_invalid, load_circuit, new_worker_secret, verify
+from shardy.zk.poseidon import commitment
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER = ROOT / "workers" / "browser"
-BUILD = ROOT / "circuits" / "build"
 SNARKJS = ROOT / "circuits" / "node_modules" / ".bin" / "snarkjs"
 
 
@@ -50,22 +48,46 @@ def browser_prover() -> Path:
     return BROWSER
 
 
+@pytest.fixture(scope="module", params=sorted(BUILDS), ids=lambda v: f"v{v}")
+def build(request) -> Path:
+    """A committed build: version 1's, then version 2's."""
+    return BUILDS[request.param]
+
+
 @pytest.fixture(scope="module")
-def inputs() -> dict[str, int]:
-    """A replica's real attestation inputs: a fresh task, digest and worker secret."""
+def subject() -> Subject:
+    return Subject(str(uuid.uuid4()), 2**63 + 5, 65536, "sha256", {"block": 4096},
+                   hashlib.sha256(b"payload").hexdigest())  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def secret() -> int:
+    return new_worker_secret()
+
+
+@pytest.fixture(scope="module")
+def expected_signals(build: Path, subject: Subject, secret: int) -> list[str]:
     digest = hashlib.sha256(b"browser worker output").hexdigest()
-    return attestation_inputs(uuid.uuid4(), seed=2**63 + 5, output_len=65536,
-                              result_digest=digest, worker_secret=new_worker_secret())  # fmt: skip
+    return subject.signals(load_circuit(build).statement, digest, str(commitment(secret)), 3, 1)
 
 
 @pytest.fixture(scope="module")
-def browser_run(browser_prover: Path, inputs: dict[str, int], tmp_path_factory) -> dict[str, Any]:
+def inputs(build: Path, subject: Subject, secret: int) -> dict[str, int]:
+    """A replica's real attestation inputs under the build's statement version: a fresh task,
+    digest and worker secret."""
+    digest = hashlib.sha256(b"browser worker output").hexdigest()
+    return statement.replica_inputs(load_circuit(build).statement, subject, digest, secret, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def browser_run(browser_prover: Path, build: Path, inputs: dict[str, int],
+                tmp_path_factory) -> dict[str, Any]:  # fmt: skip
     """The page's witness and two proofs of the same inputs, from scripts/prove.mjs: the first
     on one thread, the second with π_A and π_B from its helper thread."""
     path = tmp_path_factory.mktemp("browser") / "input.json"
     path.write_text(json.dumps({k: str(v) for k, v in inputs.items()}))
     run = subprocess.run(
-        ["node", "scripts/prove.mjs", str(BUILD), str(path), "2"],
+        ["node", "scripts/prove.mjs", str(build), str(path), "2"],
         cwd=browser_prover, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -73,12 +95,12 @@ def browser_run(browser_prover: Path, inputs: dict[str, int], tmp_path_factory) 
 
 
 @pytest.fixture(scope="module")
-def vkey_json() -> dict[str, Any]:
-    return json.loads((BUILD / "vkey.json").read_text())
+def vkey_json(build: Path) -> dict[str, Any]:
+    return json.loads((build / "vkey.json").read_text())
 
 
 @pytest.fixture()
-def snarkjs_verify(tmp_path: Path):  # type: ignore[no-untyped-def]
+def snarkjs_verify(tmp_path: Path, build: Path):  # type: ignore[no-untyped-def]
     """`snarkjs groth16 verify` in its own process (GPL: a checker only); True when it says OK."""
     if not SNARKJS.exists():
         pytest.fail("circuits/node_modules is absent: run `npm ci --prefix circuits`")
@@ -87,7 +109,7 @@ def snarkjs_verify(tmp_path: Path):  # type: ignore[no-untyped-def]
         (tmp_path / "proof.json").write_text(json.dumps(proof))
         (tmp_path / "public.json").write_text(json.dumps(public))
         run = subprocess.run(
-            [str(SNARKJS), "groth16", "verify", str(BUILD / "vkey.json"), "public.json",
+            [str(SNARKJS), "groth16", "verify", str(build / "vkey.json"), "public.json",
              "proof.json"],
             cwd=tmp_path, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
@@ -104,19 +126,20 @@ def _tampered_signals(public: list[str]) -> list[str]:
     return [public[0], str(int(public[1]) ^ 1), *public[2:]]
 
 
-def test_page_witness_equals_the_python_witness(browser_run, inputs: dict[str, int]) -> None:
-    circuit = load_circuit(BUILD)
+def test_page_witness_equals_the_python_witness(browser_run, build: Path,
+                                                inputs: dict[str, int]) -> None:  # fmt: skip
+    circuit = load_circuit(build)
     assert [int(v) for v in browser_run["witness"]] == circuit.witness(inputs)
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["one-thread", "helper-thread"])
 def test_page_proof_passes_shardy_and_snarkjs_and_tampering_fails_both(
-    browser_run, inputs: dict[str, int], vkey_json: dict[str, Any], snarkjs_verify, index: int
+    browser_run, expected_signals: list[str], vkey_json: dict[str, Any], snarkjs_verify, index: int
 ) -> None:
     first, second = browser_run["proofs"][index], browser_run["proofs"][1 - index]
     assert first["threads"] == index + 1
     proof, public = first["proof"], first["publicSignals"]
-    assert public == public_signals(inputs)
+    assert public == expected_signals
     bad_public = _tampered_signals(public)
     mixed = {**proof, "pi_c": second["proof"]["pi_c"]}  # a valid proof's part in another
     swapped = copy.deepcopy(proof)
@@ -150,3 +173,92 @@ def test_the_prover_s_own_node_tests_pass(browser_prover: Path) -> None:
                          text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "# fail 0" in run.stdout and "# pass 0" not in run.stdout, run.stdout[-1000:]
+
+
+# ---- the page's statements against shardy.statement and shardy.merkle ---------------------------
+
+_STATEMENTS = """
+const at = (p) => new URL(p, require("node:url").pathToFileURL(process.argv[1])).href;
+const attest = await import(at("src/page/attest.js"));
+const merkle = await import(at("src/page/merkle.js"));
+const frames = await import(at("src/page/frames.js"));
+const cases = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+const str = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.toString()]));
+const hex = (b) => Buffer.from(b).toString("hex");
+const out = cases.map((c) => {
+  const order = frames.parseOrder(frames.decodeMessage(Buffer.from(c.frame, "base64"), "order"));
+  const secret = BigInt(c.secret), r = {};
+  for (const v of [1, 2]) {
+    r[v] = {
+      replica: str(attest.replicaInputs(v, order, c.digest, secret)),
+      batch: str(attest.batchInputs(v, c.batch_id, c.size, c.digest, secret)),
+      enrollment: str(attest.enrollmentInputs(v, order.taskId, c.digest, secret)),
+      leaf: hex(attest.replicaLeaf(v, order, c.digest)),
+    };
+  }
+  const leaves = c.leaves.map((h) => Buffer.from(h, "hex"));
+  return { order_hash: order.orderHash.toString(), versions: r, root: merkle.root(leaves) };
+});
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_pages_statements_are_pythons_under_both_versions(browser_prover: Path) -> None:
+    """Orders encoded by the gateway (with their order_hash), read by the page's frames.js: the
+    page's inputs of replica, batch and enrollment proofs and its batch leaves and root are
+    bit-identical to Python's under version 1 and version 2."""
+    import base64
+    import random
+
+    from shardy.blobs import BlobRef
+    from shardy.messages import ReplicaOrder
+
+    rng = random.Random(7)
+    cases, expected = [], []
+    for i in range(12):
+        payload = rng.randbytes(rng.randrange(1, 64))
+        order = ReplicaOrder(
+            task_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            replica=rng.randrange(5), round=rng.randrange(1, 4),
+            kernel=rng.choice(["histogram", "sha256"]),
+            seed=rng.choice([0, 7, 2**53 + 1, 2**64 - 1, rng.getrandbits(64)]),
+            output_len=rng.choice([0, 1024, 2**32 - 2]), params={} if i % 2 else {"block": i + 1},
+            payload=BlobRef(hashlib.sha256(payload).hexdigest(), len(payload), payload),
+            key_id="ab", with_order_hash=True,
+        )  # fmt: skip
+        digest = rng.randbytes(32).hex() if i else "ff" * 32
+        secret, batch_id, size = new_worker_secret(), str(uuid.uuid4()), rng.randrange(1, 65)
+        subject = order.subject()
+        oh = subject.order_hash(order.round, order.replica)
+        leaves = [rng.randbytes(32) for _ in range(1 + i)]
+        cases.append({"frame": base64.b64encode(order.encode()).decode(), "digest": digest,
+                      "secret": str(secret), "batch_id": batch_id, "size": size,
+                      "leaves": [h.hex() for h in leaves]})  # fmt: skip
+        versions = {}
+        for v in (statement.V1, statement.V2):
+            enrollment = Subject(order.task_id, 0, 0, enrollment=True).signals(
+                v, digest, str(commitment(secret)), None, None
+            )
+            versions[str(v)] = {
+                "replica": statement.replica_inputs(v, subject, digest, secret, order.round,
+                                                    order.replica),  # fmt: skip
+                "batch": statement.batch_inputs(v, batch_id, size, digest, secret),
+                "enrollment": statement.inputs_for(enrollment, secret),
+                "leaf": (merkle.leaf(order.task_id, order.seed, order.output_len, digest)
+                         if v == statement.V1 else merkle.leaf_v2(order.task_id, oh, digest)).hex(),
+            }  # fmt: skip
+            for kind in ("replica", "batch", "enrollment"):
+                versions[str(v)][kind] = {k: str(n) for k, n in versions[str(v)][kind].items()}
+        expected.append({"order_hash": str(oh), "versions": versions,
+                         "root": merkle.root(leaves).hex()})  # fmt: skip
+    run = subprocess.run(
+        # JSON.parse's source text (seeds above 2**53 as BigInt) is behind a flag in Node 20
+        ["node", "--harmony-json-parse-with-source", "--input-type=commonjs", "-e",
+         f"(async () => {{{_STATEMENTS}}})()",
+         str(browser_prover) + "/"],
+        input=json.dumps(cases), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    for g, e in zip(got, expected, strict=True):
+        assert g == e

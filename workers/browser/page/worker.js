@@ -5171,6 +5171,57 @@ function poseidon(x) {
   return permute([0n, v])[0];
 }
 
+// src/page/merkle.js
+var BATCH_OUTPUT_LEN = 2 ** 32 - 1;
+function leaf(taskId, seed, outputLen, digestHex) {
+  const body = new Uint8Array(1 + 16 + 8 + 4 + 32);
+  body.set(hexToBytes(taskId.replaceAll("-", "")), 1);
+  const view = new DataView(body.buffer);
+  view.setBigUint64(17, BigInt(seed), false);
+  view.setUint32(25, Number(outputLen), false);
+  body.set(hexToBytes(digestHex), 29);
+  return sha256(body);
+}
+function leafV2(taskId, orderHash, digestHex) {
+  const body = new Uint8Array(1 + 16 + 32 + 32);
+  body[0] = 2;
+  body.set(hexToBytes(taskId.replaceAll("-", "")), 1);
+  body.set(hexToBytes(BigInt(orderHash).toString(16).padStart(64, "0")), 17);
+  body.set(hexToBytes(digestHex), 49);
+  return sha256(body);
+}
+function node(left, right) {
+  const body = new Uint8Array(65);
+  body[0] = 1;
+  body.set(left, 1);
+  body.set(right, 33);
+  return sha256(body);
+}
+function levels(leaves) {
+  if (!leaves.length) throw new Error("a Merkle tree needs at least one leaf");
+  const out = [leaves];
+  while (out.at(-1).length > 1) {
+    const cur = out.at(-1);
+    const next = [];
+    for (let i = 0; i + 1 < cur.length; i += 2) next.push(node(cur[i], cur[i + 1]));
+    if (cur.length % 2) next.push(cur.at(-1));
+    out.push(next);
+  }
+  return out;
+}
+function root(leaves) {
+  return bytesToHex(levels(leaves).at(-1)[0]);
+}
+function path(leaves, index) {
+  const steps = [];
+  for (const level of levels(leaves).slice(0, -1)) {
+    const sibling = index ^ 1;
+    if (sibling < level.length) steps.push([sibling < index, bytesToHex(level[sibling])]);
+    index = Math.floor(index / 2);
+  }
+  return steps;
+}
+
 // src/page/attest.js
 var SESSION_CONTEXT = "shardy-session-v1";
 var ENROLL_CONTEXT = "shardy-enroll-v1";
@@ -5180,9 +5231,22 @@ function taskIdToField(taskId) {
   if (!UUID.test(taskId)) throw new ProofError(`task id ${taskId} is not a UUID`);
   return BigInt(`0x${taskId.replaceAll("-", "")}`);
 }
+var N_PUBLIC = Object.freeze({ 1: 5, 2: 6 });
+function statementVersion(vkey) {
+  const n = vkey?.nPublic;
+  for (const [version, count] of Object.entries(N_PUBLIC)) if (n === count) return Number(version);
+  throw new ProofError(`a verifying key with nPublic=${n} proves no known attestation statement (version 1 has 5 public inputs, version 2 has 6)`);
+}
+function digestToInt(hex) {
+  if (typeof hex !== "string" || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new ProofError(`result digest must be 64 hex characters, got ${hex}`);
+  return BigInt(`0x${hex}`);
+}
 function digestToField(hex) {
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ProofError(`result digest must be 64 hex characters, got ${hex}`);
-  return BigInt(`0x${hex}`) >> 8n;
+  return digestToInt(hex) >> 8n;
+}
+function digestHalves(hex) {
+  const value = digestToInt(hex);
+  return [value >> 128n, value & (1n << 128n) - 1n];
 }
 function commitment(secret) {
   return poseidon(secret).toString();
@@ -5191,12 +5255,15 @@ function newWorkerSecret() {
   const bytes = crypto.getRandomValues(new Uint8Array(48));
   return BigInt(`0x${bytesToHex(bytes)}`) % (R - 1n) + 1n;
 }
+function checkSecret(secret) {
+  if (typeof secret !== "bigint" || secret <= 0n || secret >= R) throw new ProofError("worker secret must lie in [1, r)");
+}
 function attestationInputs(taskId, seed, outputLen, digestHex, secret) {
   const s = BigInt(seed);
   const n = BigInt(outputLen);
   if (s < 0n || s >= 1n << 64n) throw new ProofError(`seed must be in [0, 2**64), got ${seed}`);
   if (n < 0n || n >= 1n << 32n) throw new ProofError(`output_len must be in [0, 2**32), got ${outputLen}`);
-  if (secret <= 0n || secret >= R) throw new ProofError("worker secret must lie in [1, r)");
+  checkSecret(secret);
   return {
     taskId: taskIdToField(taskId),
     seed: s,
@@ -5205,6 +5272,49 @@ function attestationInputs(taskId, seed, outputLen, digestHex, secret) {
     workerCommitment: poseidon(secret),
     workerSecret: secret
   };
+}
+function attestationInputsV2(taskId, orderHash, digestHex, secret) {
+  const h = BigInt(orderHash);
+  if (h < 0n || h >= 1n << 248n) throw new ProofError(`an order hash must be in [0, 2**248), got ${orderHash}`);
+  checkSecret(secret);
+  const [digestHi, digestLo] = digestHalves(digestHex);
+  return {
+    statement: 2n,
+    taskId: taskIdToField(taskId),
+    orderHash: h,
+    digestHi,
+    digestLo,
+    workerCommitment: poseidon(secret),
+    workerSecret: secret
+  };
+}
+function replicaInputs(version, order, digestHex, secret) {
+  if (version === 1) return attestationInputs(order.taskId, order.seed, order.outputLen, digestHex, secret);
+  if (version === 2) return attestationInputsV2(order.taskId, requireOrderHash(order), digestHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+function batchInputs(version, batchId, size, rootHex, secret) {
+  if (version === 1) return attestationInputs(batchId, BigInt(size), BATCH_OUTPUT_LEN, rootHex, secret);
+  if (version === 2) return attestationInputsV2(batchId, BigInt(size), rootHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+function enrollmentInputs(version, taskId, digestHex, secret) {
+  if (version === 1) return attestationInputs(taskId, 0n, 0n, digestHex, secret);
+  if (version === 2) return attestationInputsV2(taskId, 0n, digestHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+function replicaLeaf(version, order, digestHex) {
+  digestToInt(digestHex);
+  taskIdToField(order.taskId);
+  if (version === 1) return leaf(order.taskId, order.seed, order.outputLen, digestHex);
+  if (version === 2) return leafV2(order.taskId, requireOrderHash(order), digestHex);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+function requireOrderHash(order) {
+  if (typeof order.orderHash !== "bigint") {
+    throw new FrameError("the order carries no order_hash: an attestation under a version 2 key needs it");
+  }
+  return order.orderHash;
 }
 var join = (...parts) => utf8.encode(parts.join("|"));
 function sessionMessage(gatewayId, nonce, publicHex) {
@@ -5351,49 +5461,6 @@ var Assets = class _Assets {
     return bytes;
   }
 };
-
-// src/page/merkle.js
-var BATCH_OUTPUT_LEN = 2 ** 32 - 1;
-function leaf(taskId, seed, outputLen, digestHex) {
-  const body = new Uint8Array(1 + 16 + 8 + 4 + 32);
-  body.set(hexToBytes(taskId.replaceAll("-", "")), 1);
-  const view = new DataView(body.buffer);
-  view.setBigUint64(17, BigInt(seed), false);
-  view.setUint32(25, Number(outputLen), false);
-  body.set(hexToBytes(digestHex), 29);
-  return sha256(body);
-}
-function node(left, right) {
-  const body = new Uint8Array(65);
-  body[0] = 1;
-  body.set(left, 1);
-  body.set(right, 33);
-  return sha256(body);
-}
-function levels(leaves) {
-  if (!leaves.length) throw new Error("a Merkle tree needs at least one leaf");
-  const out = [leaves];
-  while (out.at(-1).length > 1) {
-    const cur = out.at(-1);
-    const next = [];
-    for (let i = 0; i + 1 < cur.length; i += 2) next.push(node(cur[i], cur[i + 1]));
-    if (cur.length % 2) next.push(cur.at(-1));
-    out.push(next);
-  }
-  return out;
-}
-function root(leaves) {
-  return bytesToHex(levels(leaves).at(-1)[0]);
-}
-function path(leaves, index) {
-  const steps = [];
-  for (const level of levels(leaves).slice(0, -1)) {
-    const sibling = index ^ 1;
-    if (sibling < level.length) steps.push([sibling < index, bytesToHex(level[sibling])]);
-    index = Math.floor(index / 2);
-  }
-  return steps;
-}
 
 // src/page/batcher.js
 var COMING_WAIT_S = 0.1;
@@ -5544,6 +5611,7 @@ function parseOrder({ meta: m, segments }) {
     if (typeof m[k] !== t || m[k] === null) throw new FrameError(`replica order field ${k} is missing or not a ${t}`);
   }
   const seed = BigInt(m.seed);
+  const orderHash = parseOrderHash(m.order_hash);
   const names = m.inline ?? (segments.length ? ["payload"] : []);
   if (names.length !== segments.length) throw new FrameError("replica order segments do not match its 'inline' list");
   if (!names.includes("payload")) throw new FrameError("the browser worker needs the payload inline");
@@ -5558,8 +5626,16 @@ function parseOrder({ meta: m, segments }) {
     params: m.params,
     keyId: m.key_id,
     payloadSha256: m.payload.sha256,
-    payload: segments[names.indexOf("payload")]
+    payload: segments[names.indexOf("payload")],
+    orderHash
   };
+}
+function parseOrderHash(value) {
+  if (value === void 0) return null;
+  if (typeof value !== "string" || !/^00[0-9a-f]{62}$/.test(value)) {
+    throw new FrameError(`replica order field order_hash must be 64 lower-case hex digits below 2**248, got ${String(value).slice(0, 80)}`);
+  }
+  return BigInt(`0x${value}`);
 }
 
 // src/page/session.js
@@ -5694,7 +5770,9 @@ var Session = class {
     const { publicHex, secret } = this.identity;
     const commit = commitment(secret);
     const [taskId, digest] = enrollmentStatement(challenge.nonce, publicHex, commit);
-    const { proof, publicSignals } = await this.client.prove(challenge.key_id, attestationInputs(taskId, 0n, 0n, digest, secret));
+    const version = await this.client.version(challenge.key_id);
+    const inputs = enrollmentInputs(version, taskId, digest, secret);
+    const { proof, publicSignals } = await this.client.prove(challenge.key_id, inputs);
     const signature = await this.identity.sign(enrollMessage(token.operatorId, challenge.nonce, publicHex, commit));
     return encodeMessage("enroll", {
       token: token.text,
@@ -5737,15 +5815,16 @@ var Session = class {
       });
       this.#set({ stage: "attest" });
       const t0 = performance.now();
+      const version = await this.client.version(order.keyId);
       let attestation;
       if (this.batcher) {
-        const claim = leaf(order.taskId, order.seed, order.outputLen, done.digest);
+        const claim = replicaLeaf(version, order, done.digest);
         const attested = this.batcher.attest(order.keyId, claim);
         joined();
         const { receipt, proofBytes } = await attested;
         attestation = { batch: receipt, batchProof: proofBytes };
       } else {
-        const inputs = attestationInputs(order.taskId, order.seed, order.outputLen, done.digest, this.identity.secret);
+        const inputs = replicaInputs(version, order, done.digest, this.identity.secret);
         attestation = await this.client.prove(order.keyId, inputs);
       }
       const seconds = (performance.now() - t0) / 1e3;
@@ -5768,7 +5847,8 @@ var Session = class {
   async #proveBatch(keyId, leaves) {
     const id = crypto.randomUUID();
     const rootHex = root(leaves);
-    const inputs = attestationInputs(id, BigInt(leaves.length), BATCH_OUTPUT_LEN, rootHex, this.identity.secret);
+    const version = await this.client.version(keyId);
+    const inputs = batchInputs(version, id, leaves.length, rootHex, this.identity.secret);
     const { proof, publicSignals } = await this.client.prove(keyId, inputs);
     const stored = { id, root: rootHex, size: leaves.length, key_id: keyId, proof, public_signals: publicSignals };
     const proofBytes = new TextEncoder().encode(JSON.stringify(stored));
@@ -5861,6 +5941,10 @@ var ComputeClient = class {
     }
     const msg = await this.#call({ type: "run", order: { ...order, payload } }, [payload]);
     return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
+  }
+  /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
+  async version(keyId) {
+    return (await this.#call({ type: "version", keyId })).version;
   }
   /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
   prove(keyId, inputs) {
@@ -6622,8 +6706,12 @@ async function createWitnessCalculator(wasm) {
 
 // src/page/prover.js
 var utf83 = new TextEncoder();
-function canonical(obj) {
-  return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(obj[k])}`).join(",")}}`;
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 function manifestId(manifest) {
   return bytesToHex(sha256(utf83.encode(canonical(manifest)))).slice(0, 16);
@@ -6650,25 +6738,53 @@ var Prover = class {
     if (!/^[0-9a-f]{1,32}$/.test(kid)) throw new ProofError(`key id ${kid} is malformed`);
     const manifest = JSON.parse(new TextDecoder().decode(await this.#file(kid, "manifest")));
     if (manifestId(manifest) !== kid) throw new ProofError(`the gateway's manifest of key ${kid} hashes to ${manifestId(manifest)}`);
-    const [wasm, zkey] = await Promise.all([this.#file(kid, "wasm"), this.#file(kid, "zkey")]);
-    for (const [field, bytes] of [["wasm", wasm], ["zkey", zkey]]) {
+    const [vkey, wasm, zkey] = await Promise.all(["vkey", "wasm", "zkey"].map((f) => this.#file(kid, f)));
+    let vkeyJson;
+    try {
+      vkeyJson = JSON.parse(new TextDecoder().decode(vkey));
+    } catch (err) {
+      throw new ProofError(`key ${kid}: its verifying key is not JSON (${err.message})`);
+    }
+    const vkeyCanonical = utf83.encode(canonical(vkeyJson));
+    for (const [field, bytes] of [["vkey", vkeyCanonical], ["wasm", wasm], ["zkey", zkey]]) {
       if (bytesToHex(sha256(bytes)) !== manifest[field]) throw new ProofError(`key ${kid}: the served ${field} does not match its manifest`);
     }
+    const version = statementVersion(vkeyJson);
+    const pk = parseZkey(zkey);
+    if (pk.nPublic !== vkeyJson.nPublic) throw new ProofError(`key ${kid}: its zkey has ${pk.nPublic} public inputs, its verifying key ${vkeyJson.nPublic}`);
     const calculator = await createWitnessCalculator(wasm);
-    if (this.helperUrl === null) return { calculator, key: await prepareProvingKey(zkey), options: {} };
+    if (this.helperUrl === null) return { version, calculator, key: await prepareProvingKey(pk), options: {} };
     const worker = new Worker(this.helperUrl, { type: "module", name: "helper" });
     const failed = new Promise((_, reject) => worker.addEventListener("error", (e) => reject(new ProofError(`the prover's helper failed: ${e.message}`)), { once: true }));
     try {
       const [helper, key] = await Promise.race([
-        Promise.all([connectHelper(worker, zkey.slice()), prepareProvingKey(zkey, { parts: ["C"] })]),
+        Promise.all([connectHelper(worker, zkey.slice()), prepareProvingKey(pk, { parts: ["C"] })]),
         failed
       ]);
-      return { calculator, key, options: { helper } };
+      return { version, calculator, key, options: { helper } };
     } catch (err) {
       worker.terminate();
       console.warn(`${err.message}; proving on one thread`);
-      return { calculator, key: await prepareProvingKey(zkey), options: {} };
+      return { version, calculator, key: await prepareProvingKey(pk), options: {} };
     }
+  }
+  #circuit(kid) {
+    let pending = this.circuits.get(kid);
+    if (pending === void 0) {
+      pending = this.#load(kid);
+      this.circuits.set(kid, pending);
+      pending.catch(() => this.circuits.delete(kid));
+    }
+    return pending;
+  }
+  /**
+   * The statement version key `kid` proves (1 or 2), from its verifying key's nPublic; loads
+   * the key (and builds its tables) on first use.
+   *
+   * @throws {ProofError} the key cannot be fetched or checked, or proves no known statement
+   */
+  async version(kid) {
+    return (await this.#circuit(kid)).version;
   }
   /**
    * Prove the attestation inputs under key `kid`: {proof, publicSignals} (snarkjs JSON).
@@ -6676,13 +6792,7 @@ var Prover = class {
    * @throws {ProofError} the key cannot be fetched or checked, or the inputs do not fit
    */
   async prove(kid, inputs) {
-    let pending = this.circuits.get(kid);
-    if (pending === void 0) {
-      pending = this.#load(kid);
-      this.circuits.set(kid, pending);
-      pending.catch(() => this.circuits.delete(kid));
-    }
-    const { calculator, key, options } = await pending;
+    const { calculator, key, options } = await this.#circuit(kid);
     return prove(key, calculator.calculate(inputs), options);
   }
 };
@@ -6705,6 +6815,9 @@ function serveCompute(port, bundleUrl = null) {
         const report = (stage) => port.postMessage({ type: "stage", id: msg.id, stage });
         const { output, digest, timings } = await computer.run(msg.order, report);
         port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+      } else if (msg.type === "version") {
+        if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
+        port.postMessage({ type: "version", id: msg.id, version: await prover.version(msg.keyId) });
       } else if (msg.type === "prove") {
         if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
         const t0 = performance.now();

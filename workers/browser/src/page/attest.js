@@ -1,12 +1,19 @@
-// What a remote worker signs and proves (shardy/enrollment.py and shardy/zk/inputs.py): the
-// attestation circuit's inputs for a replica, the worker commitment, the enrollment statement,
-// and the signed session and enrollment messages. Pure functions on strings and BigInts.
+// What a remote worker signs and proves (shardy/enrollment.py, shardy/statement.py and
+// shardy/zk/inputs.py): the attestation circuit's inputs for a replica, a batch or an enrollment
+// under either statement version, the worker commitment, the enrollment statement, and the
+// signed session and enrollment messages. Pure functions on strings and BigInts.
+//
+// A key's statement version follows from its verifying key's nPublic (shardy/statement.py):
+// version 1 (5 public inputs) is [taskId, seed, outputLen, digest >> 8, commitment]; version 2
+// (6) is [2, taskId, orderHash, digestHi, digestLo, commitment], where a batch puts its size in
+// the order hash's place and an enrollment proof 0.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { AuthError } from "./errors.js";
+import { AuthError, FrameError } from "./errors.js";
 import { ProofError } from "../errors.js";
 import { R } from "../field.js";
 import { poseidon } from "../poseidon.js";
+import { BATCH_OUTPUT_LEN, leaf, leafV2 } from "./merkle.js";
 
 const SESSION_CONTEXT = "shardy-session-v1";
 const ENROLL_CONTEXT = "shardy-enroll-v1";
@@ -19,10 +26,34 @@ export function taskIdToField(taskId) {
   return BigInt(`0x${taskId.replaceAll("-", "")}`);
 }
 
-/** A sha256 hex digest as a field element: its top 248 bits. */
+/** Public signal counts by statement version (a verifying key's nPublic tells its version). */
+export const N_PUBLIC = Object.freeze({ 1: 5, 2: 6 });
+
+/**
+ * The statement version a verifying key (snarkjs JSON) proves: 1 or 2.
+ *
+ * @throws {ProofError} its nPublic is no known version's
+ */
+export function statementVersion(vkey) {
+  const n = vkey?.nPublic;
+  for (const [version, count] of Object.entries(N_PUBLIC)) if (n === count) return Number(version);
+  throw new ProofError(`a verifying key with nPublic=${n} proves no known attestation statement (version 1 has 5 public inputs, version 2 has 6)`);
+}
+
+function digestToInt(hex) {
+  if (typeof hex !== "string" || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new ProofError(`result digest must be 64 hex characters, got ${hex}`);
+  return BigInt(`0x${hex}`);
+}
+
+/** A sha256 hex digest as a version 1 field element: its top 248 bits. */
 export function digestToField(hex) {
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ProofError(`result digest must be 64 hex characters, got ${hex}`);
-  return BigInt(`0x${hex}`) >> 8n;
+  return digestToInt(hex) >> 8n;
+}
+
+/** A sha256 hex digest as [its high 128 bits, its low 128 bits] (version 2). */
+export function digestHalves(hex) {
+  const value = digestToInt(hex);
+  return [value >> 128n, value & ((1n << 128n) - 1n)];
 }
 
 /** The public commitment (decimal) to a worker secret: Poseidon(secret). */
@@ -36,8 +67,13 @@ export function newWorkerSecret() {
   return (BigInt(`0x${bytesToHex(bytes)}`) % (R - 1n)) + 1n;
 }
 
+function checkSecret(secret) {
+  if (typeof secret !== "bigint" || secret <= 0n || secret >= R) throw new ProofError("worker secret must lie in [1, r)");
+}
+
 /**
- * The attestation circuit's full input for one replica result (BigInts by signal name).
+ * The version 1 attestation circuit's full input for one replica result (BigInts by signal
+ * name).
  *
  * @throws {ProofError} a value out of range
  */
@@ -46,9 +82,68 @@ export function attestationInputs(taskId, seed, outputLen, digestHex, secret) {
   const n = BigInt(outputLen);
   if (s < 0n || s >= 1n << 64n) throw new ProofError(`seed must be in [0, 2**64), got ${seed}`);
   if (n < 0n || n >= 1n << 32n) throw new ProofError(`output_len must be in [0, 2**32), got ${outputLen}`);
-  if (secret <= 0n || secret >= R) throw new ProofError("worker secret must lie in [1, r)");
+  checkSecret(secret);
   return { taskId: taskIdToField(taskId), seed: s, outputLen: n, resultDigest: digestToField(digestHex),
            workerCommitment: poseidon(secret), workerSecret: secret };
+}
+
+/**
+ * The version 2 circuit's full input: the statement [2, taskId, orderHash, digestHi, digestLo,
+ * commitment] (orderHash: a replica's order hash, a batch's size, or 0 for an enrollment).
+ *
+ * @throws {ProofError} a value out of range
+ */
+export function attestationInputsV2(taskId, orderHash, digestHex, secret) {
+  const h = BigInt(orderHash);
+  if (h < 0n || h >= 1n << 248n) throw new ProofError(`an order hash must be in [0, 2**248), got ${orderHash}`);
+  checkSecret(secret);
+  const [digestHi, digestLo] = digestHalves(digestHex);
+  return { statement: 2n, taskId: taskIdToField(taskId), orderHash: h, digestHi, digestLo,
+           workerCommitment: poseidon(secret), workerSecret: secret };
+}
+
+/**
+ * The circuit input of an honest attestation of one replica's digest under statement
+ * `version` (shardy/statement.py replica_inputs). `order` is a parsed order (frames.js
+ * parseOrder): {taskId, seed, outputLen, orderHash (BigInt, or null when the frame had none)}.
+ *
+ * @throws {ProofError} a value out of range
+ * @throws {FrameError} version 2, and the order frame had no order_hash
+ */
+export function replicaInputs(version, order, digestHex, secret) {
+  if (version === 1) return attestationInputs(order.taskId, order.seed, order.outputLen, digestHex, secret);
+  if (version === 2) return attestationInputsV2(order.taskId, requireOrderHash(order), digestHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+
+/** A batch proof's input over `size` leaves under `rootHex` (shardy/statement.py batch_inputs). */
+export function batchInputs(version, batchId, size, rootHex, secret) {
+  if (version === 1) return attestationInputs(batchId, BigInt(size), BATCH_OUTPUT_LEN, rootHex, secret);
+  if (version === 2) return attestationInputsV2(batchId, BigInt(size), rootHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+
+/** An enrollment proof's input (seed and output length 0; under version 2 the order hash 0). */
+export function enrollmentInputs(version, taskId, digestHex, secret) {
+  if (version === 1) return attestationInputs(taskId, 0n, 0n, digestHex, secret);
+  if (version === 2) return attestationInputsV2(taskId, 0n, digestHex, secret);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+
+/** The batch leaf of one replica's claim under statement `version` (merkle.js). */
+export function replicaLeaf(version, order, digestHex) {
+  digestToInt(digestHex);
+  taskIdToField(order.taskId);
+  if (version === 1) return leaf(order.taskId, order.seed, order.outputLen, digestHex);
+  if (version === 2) return leafV2(order.taskId, requireOrderHash(order), digestHex);
+  throw new ProofError(`unknown statement version ${version}`);
+}
+
+function requireOrderHash(order) {
+  if (typeof order.orderHash !== "bigint") {
+    throw new FrameError("the order carries no order_hash: an attestation under a version 2 key needs it");
+  }
+  return order.orderHash;
 }
 
 const join = (...parts) => utf8.encode(parts.join("|"));

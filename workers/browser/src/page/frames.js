@@ -117,6 +117,7 @@ export function parseOrder({ meta: m, segments }) {
     if (typeof m[k] !== t || m[k] === null) throw new FrameError(`replica order field ${k} is missing or not a ${t}`);
   }
   const seed = BigInt(m.seed);
+  const orderHash = parseOrderHash(m.order_hash);
   const names = m.inline ?? (segments.length ? ["payload"] : []);
   if (names.length !== segments.length) throw new FrameError("replica order segments do not match its 'inline' list");
   if (!names.includes("payload")) throw new FrameError("the browser worker needs the payload inline");
@@ -124,6 +125,21 @@ export function parseOrder({ meta: m, segments }) {
   return {
     taskId: m.task_id, replica: m.replica, round: m.round, kernel: m.kernel, seed,
     outputLen: Number(m.output_len), params: m.params, keyId: m.key_id,
-    payloadSha256: m.payload.sha256, payload: segments[names.indexOf("payload")],
+    payloadSha256: m.payload.sha256, payload: segments[names.indexOf("payload")], orderHash,
   };
+}
+
+/**
+ * An order's `order_hash` (shardy/messages.py; the gateway adds it for remote workers): 64
+ * lower-case hex digits of a field element below 2**248 (a sha256 shifted right by 8; the page
+ * cannot recompute it, it hashes Python's canonical JSON). Absent: null.
+ *
+ * @throws {FrameError} present but not such a value
+ */
+export function parseOrderHash(value) {
+  if (value === undefined) return null;
+  if (typeof value !== "string" || !/^00[0-9a-f]{62}$/.test(value)) {
+    throw new FrameError(`replica order field order_hash must be 64 lower-case hex digits below 2**248, got ${String(value).slice(0, 80)}`);
+  }
+  return BigInt(`0x${value}`);
 }

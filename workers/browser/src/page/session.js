@@ -4,13 +4,15 @@
 // key → welcome; then orders in, each computed (compute worker), attested (one Groth16 proof
 // per replica, or one per batch of up to K replicas with a Merkle path each) and answered with a
 // result (chunked above CHUNK) or a failure. Reconnects with backoff until the tab closes or
-// the gateway refuses the worker.
+// the gateway refuses the worker. Every proof states what its key proves: statement version 1 or
+// 2 (shardy/statement.py), which the compute worker reads from the key's verifying key.
 import { sha256Hex } from "./assets.js";
-import { attestationInputs, commitment, enrollMessage, enrollmentStatement, parseToken, sessionMessage } from "./attest.js";
+import { batchInputs, commitment, enrollMessage, enrollmentInputs, enrollmentStatement, parseToken, replicaInputs,
+         replicaLeaf, sessionMessage } from "./attest.js";
 import { AuthError, FrameError } from "./errors.js";
 import { Batcher } from "./batcher.js";
 import { CHUNK, decodeMessage, encodeMessage, parseOrder } from "./frames.js";
-import { BATCH_OUTPUT_LEN, leaf, root } from "./merkle.js";
+import { root } from "./merkle.js";
 
 const PROTOCOL = 1;
 /** Failures that retrying elsewhere cannot mend (dead-lettered), as workers/remote.py. */
@@ -139,7 +141,9 @@ export class Session {
     const { publicHex, secret } = this.identity;
     const commit = commitment(secret);
     const [taskId, digest] = enrollmentStatement(challenge.nonce, publicHex, commit);
-    const { proof, publicSignals } = await this.client.prove(challenge.key_id, attestationInputs(taskId, 0n, 0n, digest, secret));
+    const version = await this.client.version(challenge.key_id);
+    const inputs = enrollmentInputs(version, taskId, digest, secret);
+    const { proof, publicSignals } = await this.client.prove(challenge.key_id, inputs);
     const signature = await this.identity.sign(enrollMessage(token.operatorId, challenge.nonce, publicHex, commit));
     return encodeMessage("enroll", { token: token.text, public_key: publicHex, commitment: commit, signature,
                                      key_id: challenge.key_id, proof, public_signals: publicSignals });
@@ -170,15 +174,16 @@ export class Session {
                                            seed: order.seed, outputLen: order.outputLen });
       this.#set({ stage: "attest" });
       const t0 = performance.now();
+      const version = await this.client.version(order.keyId);
       let attestation;
       if (this.batcher) {
-        const claim = leaf(order.taskId, order.seed, order.outputLen, done.digest);
+        const claim = replicaLeaf(version, order, done.digest);
         const attested = this.batcher.attest(order.keyId, claim);
         joined();
         const { receipt, proofBytes } = await attested;
         attestation = { batch: receipt, batchProof: proofBytes };
       } else {
-        const inputs = attestationInputs(order.taskId, order.seed, order.outputLen, done.digest, this.identity.secret);
+        const inputs = replicaInputs(version, order, done.digest, this.identity.secret);
         attestation = await this.client.prove(order.keyId, inputs);
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -199,7 +204,8 @@ export class Session {
   async #proveBatch(keyId, leaves) {
     const id = crypto.randomUUID();
     const rootHex = root(leaves);
-    const inputs = attestationInputs(id, BigInt(leaves.length), BATCH_OUTPUT_LEN, rootHex, this.identity.secret);
+    const version = await this.client.version(keyId);
+    const inputs = batchInputs(version, id, leaves.length, rootHex, this.identity.secret);
     const { proof, publicSignals } = await this.client.prove(keyId, inputs);
     const stored = { id, root: rootHex, size: leaves.length, key_id: keyId, proof, public_signals: publicSignals };
     const proofBytes = new TextEncoder().encode(JSON.stringify(stored));

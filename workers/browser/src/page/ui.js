@@ -69,6 +69,11 @@ export class ComputeClient {
     return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
   }
 
+  /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
+  async version(keyId) {
+    return (await this.#call({ type: "version", keyId })).version;
+  }
+
   /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
   prove(keyId, inputs) {
     return this.#call({ type: "prove", keyId, inputs });

@@ -5,6 +5,8 @@
 // Messages in: {type: "init", base} → {type: "ready", adapter, maxBinding};
 // {type: "run", id, order} (order.payload an ArrayBuffer, transferred) → {type: "stage", id,
 // stage}…, then {type: "output", id, output (ArrayBuffer, transferred), digest, timings};
+// {type: "version", id, keyId} → {type: "version", id, version} (the statement version the key
+// proves, from its verifying key; the key is loaded for proving as well);
 // {type: "prove", id, keyId, inputs} → {type: "proof", id, proof, publicSignals, seconds};
 // any failure → {type: "error", id, name, message}.
 import { Computer } from "./compute.js";
@@ -32,6 +34,9 @@ export function serveCompute(port, bundleUrl = null) {
         const report = (stage) => port.postMessage({ type: "stage", id: msg.id, stage });
         const { output, digest, timings } = await computer.run(msg.order, report);
         port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+      } else if (msg.type === "version") {
+        if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
+        port.postMessage({ type: "version", id: msg.id, version: await prover.version(msg.keyId) });
       } else if (msg.type === "prove") {
         if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
         const t0 = performance.now();
