@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -123,6 +123,41 @@ class BlobStore:
                 f"{ref.size} expected); the store or the reference was tampered with"
             )
         return data
+
+    def chunks(self, ref: BlobRef, chunk: int = 8 * 1024 * 1024) -> Iterator[bytes]:
+        """The blob's bytes in chunks of at most ``chunk`` bytes (Redis GETRANGE), so a large
+        payload never sits in memory whole. Its sha256 and size are checked as the chunks
+        pass: the generator raises after the last one if they differ, so a consumer that
+        reads it to the end never keeps unchecked data.
+
+        Raises:
+            BlobNotFound, BlobUnavailable, IntegrityError: as `get`.
+        """
+        if ref.inline is not None:
+            yield self.get(ref)
+            return
+        key, digest, read = KEY_PREFIX + ref.sha256, hashlib.sha256(), 0
+        try:
+            size = self.client.strlen(key)
+            if size == 0:
+                raise BlobNotFound(
+                    f"blob {ref.sha256[:12]} is not in the store (expired after "
+                    f"SHARDY_BLOB_TTL={self.ttl}s or never stored); resubmit the task"
+                )
+            while read < size:
+                piece = self.client.getrange(key, read, min(size, read + chunk) - 1)
+                if not piece:  # expired while it was read
+                    break
+                digest.update(piece)
+                read += len(piece)
+                yield piece
+        except redis.RedisError as exc:
+            raise BlobUnavailable(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
+        if read != ref.size or digest.hexdigest() != ref.sha256:
+            raise IntegrityError(
+                f"blob {ref.sha256[:12]} failed its integrity check ({read} bytes read, "
+                f"{ref.size} expected); the store or the reference was tampered with"
+            )
 
     def exists(self, ref: BlobRef) -> bool:
         """True when the blob is inline or present in Redis."""

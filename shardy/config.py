@@ -69,6 +69,13 @@ class Settings:
     max_output: int = field(
         default=256 * 1024 * 1024, metadata={"doc": "Largest output a kernel may produce."}
     )
+    stream_threshold: int = field(
+        default=64 * 1024 * 1024,
+        metadata={
+            "doc": "A worker streams payloads of at least this many bytes from the blob store "
+            "to a disk-backed scratch in chunks (checked as they come) instead of into RAM."
+        },
+    )
     max_workgroups: int = field(
         default=1 << 22,
         metadata={"doc": "Most workgroups one dispatch of a kernel may run on this worker."},
@@ -433,7 +440,8 @@ class Settings:
         if self.max_workgroups < 1:
             raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
         for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output",
-                     "speculate_factor", "probation_votes", "quarantine_faults"):  # fmt: skip
+                     "stream_threshold", "speculate_factor", "probation_votes",
+                     "quarantine_faults"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
         if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:

@@ -27,7 +27,9 @@ def cluster():
     fault = home / "fault"
     # max_replicas = R: one round decides. Standing stays out of the way (a dissent by an
     # established worker would need extra replicas): tests/orchestrator/test_collusion.py
-    settings = make_settings(home, max_replicas=3, max_payload=1 << 20, probation_votes=10**6)
+    # payloads from 512 KiB up are streamed to disk by the workers (SHARDY_STREAM_THRESHOLD)
+    settings = make_settings(home, max_replicas=3, max_payload=1 << 20, probation_votes=10**6,
+                             stream_threshold=512 * 1024)  # fmt: skip
     env = {"SHARDY_TEST_FAULT_FILE": str(fault)}
     modules = {
         0: ["kernels_faults"],
@@ -188,6 +190,17 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(clust
     kept = [n for e, n in dlq.replay(app) if e.kind == "malformed"]
     assert kept and all(n.startswith("kept") for n in kept)
     assert all(p.poll() is None for p in cluster.cluster.procs.values())
+
+
+def test_a_large_payload_is_streamed_to_disk_and_verifies(cluster):
+    data = payload(900_000, 7)
+    res = cluster.client.submit("sha256", data, params={"block": 4096}).get(timeout=120)
+    assert np.array_equal(res.output, oracle("sha256", data, {"block": 4096}))
+    logs = "".join(p.read_text(errors="replace") for p in cluster.cluster.logdir.glob("gpu*.log"))
+    streamed = [line for line in logs.splitlines() if "streaming its payload to disk" in line]
+    assert any(res.task_id in line for line in streamed)
+    small = cluster.client.submit("sha256", payload(100_000, 8), params={"block": 1000}).get(120)
+    assert not any(small.task_id in line for line in streamed)  # below the threshold: in RAM
 
 
 def test_kernel_with_a_wasm_preprocessor_verifies(cluster):

@@ -73,7 +73,9 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.kernels = Catalog(kernels)
-        self.gpu = GPU(settings.gpu_adapter)
+        scratch = settings.home / "scratch"  # disk-backed payloads and outputs (not tmpfs)
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.gpu = GPU(settings.gpu_adapter, scratch_dir=scratch)
         self.gpu_lock = threading.Lock()  # a threads pool (batching) shares one device
         self.secret = secret
         self.commitment = worker_commitment(secret)

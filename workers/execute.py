@@ -24,6 +24,7 @@ from shardy.errors import (
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.workers.engine import compute
 from shardy.workers.runtime import WorkerRuntime
+from shardy.workers.streaming import spool
 
 log = logging.getLogger("shardy.worker")
 
@@ -122,7 +123,7 @@ def _compute(
     t0 = time.perf_counter()
     if order.payload.size > rt.settings.max_payload:
         raise PayloadError(f"payload of {order.payload.size} bytes exceeds SHARDY_MAX_PAYLOAD")
-    payload = rt.app.blobs.get(order.payload)
+    payload = fetch(rt, order)
     fetched = time.perf_counter() - t0
 
     def store(output: bytes | memoryview) -> str:  # hashes the output: its sha256 is the digest
@@ -141,6 +142,17 @@ def _compute(
         timings={"fetch": fetched, **done.timings},  # attest: proving, or waiting for a batch
         **done.attestation,
     ).to_dict()
+
+
+def fetch(rt: WorkerRuntime, order: ReplicaOrder) -> bytes | memoryview:
+    """The order's payload: in memory, or, from SHARDY_STREAM_THRESHOLD bytes up, streamed
+    from the blob store in checked chunks to a disk-backed scratch (an unlinked file under the
+    GPU's scratch directory, mapped read-only), so the worker never holds it whole in RAM."""
+    ref = order.payload
+    if ref.inline is not None or ref.size < rt.settings.stream_threshold:
+        return rt.app.blobs.get(ref)
+    log.info("%s: streaming its payload to disk in chunks", order.summary())
+    return spool(rt.app.blobs.chunks(ref), rt.engine.gpu.scratch_dir)
 
 
 def _retry_or_dead(rt, order, frame, exc, attempt, handbacks, times) -> dict[str, Any]:

@@ -243,7 +243,11 @@ class GPU:
             GPUError: the device failed or was lost (retryable; the device is recreated).
         """
         data = memoryview(payload).cast("B")
-        if out is None:
+        if out is None and plan.output_len > self.max_binding:  # a disk-backed output
+            from shardy.workers.streaming import scratch_array
+
+            out = scratch_array(plan.output_len, self.scratch_dir)
+        elif out is None:
             out = np.empty(plan.output_len, dtype=np.uint8)
         view = _writable(out, plan.output_len)
         if kernel.spec is not None:
@@ -276,13 +280,12 @@ class GPU:
         seed: int | None = None,
         out: Any = None,
     ) -> memoryview:
-        """Spool ``pieces`` (e.g. blob chunks) to a disk-backed mmap scratch, then `run` on it,
-        so neither the payload nor a large output has to fit in host or GPU memory."""
-        from shardy.workers.streaming import scratch_array, spool
+        """Spool ``pieces`` (e.g. `BlobStore.chunks`) to a disk-backed mmap scratch, then `run`
+        on it, so neither the payload nor a large output has to fit in host or GPU memory (a
+        fleet worker spools a large payload when it fetches it, before it waits for the GPU)."""
+        from shardy.workers.streaming import spool
 
         data = spool(pieces, self.scratch_dir)
-        if out is None and plan.output_len > self.max_binding:
-            out = scratch_array(plan.output_len, self.scratch_dir)
         return self.run(kernel, data, plan, out=out, params=params, seed=seed)
 
     def dispatch(self, kernel: Kernel, data: memoryview, plan: Plan, out: memoryview) -> None:

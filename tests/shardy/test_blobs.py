@@ -62,3 +62,26 @@ def test_missing_and_oversized(store):
 def test_malformed_references(meta):
     with pytest.raises(PayloadError):
         BlobRef.from_meta(meta)
+
+
+def test_chunks_stream_a_blob_checked_to_the_end(store, tmp_path):
+    from shardy.workers.streaming import spool
+
+    data = bytes(range(256)) * 4000  # 1,024,000 bytes
+    ref = store.put(data, inline=False)
+    pieces = list(store.chunks(ref, chunk=100_000))
+    assert b"".join(pieces) == data and max(map(len, pieces)) == 100_000 and len(pieces) == 11
+    spooled = spool(store.chunks(ref, chunk=65_536), tmp_path)  # a read-only disk-backed map
+    assert bytes(spooled) == data and spooled.readonly
+    # a blob changed in the store: every chunk is handed out, then the generator refuses it,
+    # so spooling it never returns data
+    store.client.setrange(KEY_PREFIX + ref.sha256, 500_000, b"\x00")
+    with pytest.raises(IntegrityError, match="integrity"):
+        list(store.chunks(ref, chunk=100_000))
+    with pytest.raises(IntegrityError):
+        spool(store.chunks(ref, chunk=100_000), tmp_path)
+    store.client.delete(KEY_PREFIX + ref.sha256)
+    with pytest.raises(BlobNotFound):
+        next(store.chunks(ref))
+    small = store.put(b"tiny")
+    assert list(store.chunks(small)) == [b"tiny"]
