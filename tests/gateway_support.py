@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from proof_support import enrollment_proof, replica_proof
 
 from shardy import enrollment
 from shardy import session as wire
@@ -17,7 +18,7 @@ from shardy.kernels import registry
 from shardy.keyring import default_build
 from shardy.messages import ReplicaOrder
 from shardy.workers.identity import worker_commitment
-from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove
+from shardy.zk import load_circuit, new_worker_secret
 
 _CIRCUIT = None
 
@@ -48,7 +49,7 @@ def enroll_meta(ident: Identity, token: str, challenge: dict[str, Any]) -> dict[
     nonce = challenge["nonce"]
     task_id, digest = enrollment.enrollment_statement(nonce, ident.key.public_hex,
                                                       ident.commitment)  # fmt: skip
-    proof, signals = prove(circuit(), attestation_inputs(task_id, 0, 0, digest, ident.secret))
+    proof, signals = enrollment_proof(circuit(), task_id, digest, ident.secret)
     message = enrollment.enroll_message(tok.operator_id, nonce, ident.key.public_hex,
                                         ident.commitment)  # fmt: skip
     return {"token": token, "public_key": ident.key.public_hex, "commitment": ident.commitment,
@@ -133,14 +134,15 @@ def run(coro: Any) -> Any:
 def answer(ident: Identity, order: ReplicaOrder, output: bytes | None = None,
            digest: str | None = None) -> bytes:  # fmt: skip
     """A result message for ``order``: the kernel's numpy oracle as the output (or ``output``),
-    attested (as ``digest``, default the output's sha256) under ``ident``'s secret."""
+    attested (as ``digest``, default the output's sha256) under ``ident``'s secret for the
+    order's own replica (its round and number)."""
     kernel = registry.get(order.kernel)
     if output is None:
         params = kernel.resolve_params(order.params)
         output = kernel.reference(order.payload.inline, params, order.seed).tobytes()
     digest = digest or hashlib.sha256(output).hexdigest()
-    inputs = attestation_inputs(order.task_id, order.seed, order.output_len, digest, ident.secret)
-    proof, signals = prove(circuit(), inputs)
+    proof, signals = replica_proof(circuit(), order.subject(), digest, ident.secret, order.round,
+                                   order.replica)  # fmt: skip
     return wire.Result(order.task_id, order.round, order.replica, order.key_id, output, proof,
                        signals).encode()[0]  # fmt: skip
 

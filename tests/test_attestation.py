@@ -3,6 +3,7 @@ refused and recorded, verifier keys rotated with a grace window."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
@@ -12,14 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cluster_support import make_settings, record_assignments, short_home, start_cluster
+from proof_support import replica_proof, task_subject
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
 
+from shardy import statement
+from shardy.keyring import default_build
 from shardy.orchestrator import keys
 from shardy.orchestrator.settle import settle
 from shardy.store import Replica, VerifierKey, Worker
 from shardy.store.models import utcnow
-from shardy.zk import verify
+from shardy.workers.identity import secret_path
+from shardy.zk import load_circuit, verify
 from shardy.zk.codec import proof_from_json, proof_to_json, vkey_from_json
 
 pytestmark = pytest.mark.cluster
@@ -87,7 +92,7 @@ def test_attestations_verify_in_shardy_and_in_snarkjs(cluster, tmp_path):
     for a in valid:
         vkey = vkey_of(cluster.app, a.key_id)
         assert verify(vkey, a.proof, a.public_signals)
-        assert a.public_signals[4] == bound[a.worker_id]  # the worker's registered commitment
+        assert a.public_signals[-1] == bound[a.worker_id]  # the worker's registered commitment
         for name, obj in (("vkey", vkey), ("proof", a.proof), ("public", a.public_signals)):
             (tmp_path / f"{name}.json").write_text(json.dumps(obj))
         files = [str(tmp_path / f"{n}.json") for n in ("vkey", "public", "proof")]
@@ -118,23 +123,49 @@ def _rerandomise(proof: dict, vkey: dict) -> dict:
 
 
 def test_replayed_and_rerandomised_attestations_are_refused(cluster):
+    """An accepted attestation presented again (as is, or re-randomised into new proof bytes)
+    for another replica, by its worker or another, is refused.
+
+    Under statement version 2 the public signals bind the replica's round and number, so such
+    a replay no longer matches the replica it is presented for and is refused on its signals,
+    before the replay guard. The guard and the owner check are still shown: a second genuine
+    statement of the same worker for the task is a replay, and a genuine statement under
+    another worker's commitment (its secret stolen) is that worker's."""
     handle = cluster.client.submit("histogram", payload(3), redundancy=3)
     res = handle.get(timeout=120)
     good = next(a for a in res.attestations if a.valid and a.agrees)
     vkey = vkey_of(cluster.app, good.key_id)
     fresh = _rerandomise(good.proof, vkey)
     assert fresh != good.proof and verify(vkey, fresh, good.public_signals)
+    v2 = len(good.public_signals) == statement.N_PUBLIC[statement.V2]
 
     owner = good.worker_id
-    record_assignments(cluster.app, handle.id, [10, 11, 12], fleet=("mallory@elsewhere",))
+    record_assignments(cluster.app, handle.id, [10, 11, 12, 13, 14],
+                       fleet=("mallory@elsewhere",))  # fmt: skip
     settle(cluster.app, [ok_result(handle.id, 10, owner, good)], handle.id, 1)
     settle(cluster.app, [ok_result(handle.id, 11, owner, good, fresh)], handle.id, 1)
     settle(cluster.app, [ok_result(handle.id, 12, "mallory@elsewhere", good, fresh)], handle.id, 1)
+    moved = "public signals do not match the task and the attested digest"
     for replica in (10, 11):  # the same statement again, even as new proof bytes: a replay
         row = replica_row(cluster.app, handle.id, replica)
-        assert row.proof_valid is False and "replay" in row.error
+        assert row.proof_valid is False and (moved if v2 else "replay") in row.error
     row = replica_row(cluster.app, handle.id, 12)  # and another worker cannot present it
-    assert row.proof_valid is False and f"commitment belongs to worker {owner}" in row.error
+    owned = f"commitment belongs to worker {owner}"
+    assert row.proof_valid is False and (moved if v2 else owned) in row.error
+
+    if v2:  # genuine statements of replicas 13 and 14, under the owner's secret
+        secret = int(secret_path(cluster.settings, owner).read_text())
+        about = task_subject(cluster.app, handle.id)
+        circuit = load_circuit(default_build())
+        for replica, worker in ((13, owner), (14, "mallory@elsewhere")):
+            proof, signals = replica_proof(circuit, about, good.digest, secret, 1, replica)
+            mine = dataclasses.replace(good, proof=proof, public_signals=signals)
+            settle(cluster.app, [ok_result(handle.id, replica, worker, mine)], handle.id, 1)
+        row = replica_row(cluster.app, handle.id, 13)  # one accepted statement per worker
+        assert row.proof_valid is False and "replay" in row.error
+        row = replica_row(cluster.app, handle.id, 14)
+        assert row.proof_valid is False and owned in row.error
+
     after = cluster.client.handle(handle.id).get()
     assert [a for a in after.attestations if a.valid] == [a for a in res.attestations if a.valid]
 

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from cluster_support import make_settings, record_assignments, short_home, start_cluster
 from gateway_support import Client, Identity, answer, circuit, enroll_meta, run, serve_honestly
+from proof_support import batch_proof, leaf, replica_proof, task_subject
 from sqlalchemy import select
 
 from shardy import deadletter, merkle
@@ -25,7 +26,6 @@ from shardy.errors import GatewayError, IntegrityError
 from shardy.orchestrator import dlq, keys, operators, reputation
 from shardy.orchestrator.settle import settle
 from shardy.store import Assignment, DeadLetter, Replica, Task, Worker
-from shardy.zk import attestation_inputs, prove
 
 pytestmark = pytest.mark.cluster
 
@@ -71,16 +71,14 @@ def test_1_a_forged_settle_verifies_nothing(rc):
     only from the replicas' assignees."""
     data = _data(1)
     handle = rc.client.submit("histogram", data)
-    with rc.app.store.session() as s:
-        task = s.get(Task, handle.id)
-        seed, output_len = task.seed, task.output_len
+    about = task_subject(rc.app, handle.id)  # the order as peeked: kernel, params, payload...
+    output_len = about.output_len
     forged_output = b"\x07" * output_len
     forged_digest = rc.app.blobs.put(forged_output, inline=False).sha256
     results = []
-    for replica in range(3):
+    for replica in range(3):  # genuine proofs of the forged digest, one per replica of round 1
         secret = Identity().secret
-        inputs = attestation_inputs(handle.id, seed, output_len, forged_digest, secret)
-        proof, signals = prove(circuit(), inputs)
+        proof, signals = replica_proof(circuit(), about, forged_digest, secret, 1, replica)
         results.append({"status": "ok", "task_id": handle.id, "replica": replica,
                         "worker_id": f"sybil{replica}@nowhere", "digest": forged_digest,
                         "output_sha256": forged_digest, "output_size": output_len,
@@ -230,11 +228,10 @@ def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc, mallory):
     unique constraint. Ids are refused at the boundary in any but their canonical spelling;
     the settle records the honest replicas."""
     res = rc.client.submit("histogram", _data(61)).get(timeout=120)
-    leaves = [merkle.leaf(res.task_id, 0, 1024, res.digest)]
+    leaves = [leaf(circuit(), task_subject(rc.app, res.task_id), res.digest, 1, 60)]
     secret, batch_id = Identity().secret, str(uuid.uuid4())
     root = merkle.root(leaves).hex()
-    inputs = attestation_inputs(batch_id, 1, merkle.BATCH_OUTPUT_LEN, root, secret)
-    proof, signals = prove(circuit(), inputs)
+    proof, signals = batch_proof(circuit(), batch_id, 1, root, secret)
     kid = keys.active_key(rc.app)
     stored = rc.app.blobs.put(
         orjson.dumps(BatchProof(batch_id, root, 1, kid, proof, signals).to_json()), inline=False

@@ -153,11 +153,11 @@ class Connector:
         store = self.host.get_peerstore()
         out = []
         for relay in self.host.get_connected_peers():
-            try:
+            try:  # a peer that disconnects meanwhile leaves the store (PeerStoreError)
                 hop = HOP_PROTOCOL_ID in store.get_protocols(relay)
+                addrs = [a for a in store.addrs(relay) if not is_circuit(a)]
             except Exception:
-                hop = False
-            addrs = [a for a in store.addrs(relay) if not is_circuit(a)]
+                continue
             if hop and addrs and relay != peer:
                 base = str(addrs[0]).split("/p2p/")[0]
                 out.append(multiaddr.Multiaddr(f"{base}/p2p/{relay}/p2p-circuit"))

@@ -242,6 +242,8 @@ def _params_bytes(params: Mapping[str, Any]) -> bytes:
         raw = orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
     except TypeError as exc:
         raise P2PError(f"params are not plain JSON: {exc}") from exc
+    if orjson.loads(raw) != params:  # NaN or infinity (written as null), or non-str keys
+        raise P2PError("params are not plain JSON (NaN, infinity or non-string keys)")
     if len(raw) > MAX_PARAMS_BYTES:
         raise P2PError(f"params of {len(raw)} bytes exceed {MAX_PARAMS_BYTES}")
     return len(raw).to_bytes(2, "big") + raw
@@ -403,6 +405,8 @@ def decode(data: bytes) -> VerifiedRecord:
             raise P2PError(f"record params are not JSON: {exc}") from exc
         if not isinstance(facts["params"], dict) or len(raw) > MAX_PARAMS_BYTES:
             raise P2PError(f"record params must be a JSON object of at most {MAX_PARAMS_BYTES} B")
+        if orjson.dumps(facts["params"], option=orjson.OPT_SORT_KEYS) != raw:
+            raise P2PError("record params are not canonical JSON (one wire form per record)")
         if (flags := r.byte()) & ~1:
             raise P2PError(f"record flags {flags:#04x} set unknown bits")
         facts["tolerance"] = bool(flags)

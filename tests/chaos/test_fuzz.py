@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 
 import orjson
 import pytest
@@ -21,11 +20,14 @@ from shardy import attestations, frames
 from shardy.blobs import BlobRef
 from shardy.errors import FrameError, KernelError, PayloadError, ProofError, ShardyError
 from shardy.kernels import Plan, Registry, register_wgsl, registry, validate_wgsl
+from shardy.keyring import CIRCUITS, default_build
 from shardy.messages import ReplicaOrder, ReplicaResult
-from shardy.zk import attestation_inputs, load_circuit, new_worker_secret, prove, verify
+from shardy.statement import Subject, replica_inputs
+from shardy.zk import load_circuit, new_worker_secret, prove, verify
 
 EXAMPLES = int(os.environ.get("SHARDY_FUZZ_EXAMPLES", "200"))
-BUILD = Path(__file__).resolve().parents[2] / "circuits" / "build"
+#: Both statement versions' keys: version 1 (retired) and the default, version 2.
+BUILDS = {1: CIRCUITS / "build", 2: default_build()}
 fuzz = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -144,14 +146,19 @@ def test_replica_result_fields_are_typed() -> None:
 # ---- proofs and public signals --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def attested():
-    """One genuine attestation: (vkey JSON, proof JSON, signals, task id, digest, commitment)."""
-    circuit = load_circuit(BUILD)
-    task_id, digest, secret = str(uuid.uuid4()), "ab" * 32, new_worker_secret()
-    proof, signals = prove(circuit, attestation_inputs(task_id, 3, 1024, digest, secret))
+@pytest.fixture(scope="module", params=sorted(BUILDS), ids=lambda v: f"statement-v{v}")
+def attested(request):
+    """One genuine attestation of replica 0 of round 1, under each statement version's key:
+    (vkey JSON, proof JSON, signals, subject, digest, commitment)."""
+    circuit = load_circuit(BUILDS[request.param])
+    assert circuit.statement == request.param
+    subject = Subject(str(uuid.uuid4()), 3, 1024, "histogram", {"bins": 16}, "cd" * 32)
+    digest, secret = "ab" * 32, new_worker_secret()
+    proof, signals = prove(
+        circuit, replica_inputs(circuit.statement, subject, digest, secret, 1, 0)
+    )
     assert verify(circuit.vkey_json, proof, signals)
-    return circuit.vkey_json, proof, signals, task_id, digest, signals[4]
+    return circuit.vkey_json, proof, signals, subject, digest, signals[-1]
 
 
 def _paths(obj, prefix=()):
@@ -201,9 +208,11 @@ def test_verify_mutated_proof_and_signals(attested, data) -> None:
 @fuzz
 @given(st.data())
 def test_attestations_check_is_total(attested, data) -> None:
-    vkey, proof, signals, task_id, digest, commitment = attested
+    vkey, proof, signals, subject, digest, commitment = attested
+    v2 = len(signals) == 6
     claim = attestations.Claim(
-        replica=0,
+        replica=data.draw(st.sampled_from([0, 1])),
+        round=data.draw(st.sampled_from([1, 2, None])),
         worker_id=data.draw(st.sampled_from(["w@x", "other@x"])),
         digest=data.draw(st.sampled_from([digest, "cd" * 32, "zz", ""])),
         key_id=data.draw(st.sampled_from(["k", "missing", None])),
@@ -212,12 +221,15 @@ def test_attestations_check_is_total(attested, data) -> None:
                                  | st.lists(st.text("0123456789", max_size=90), max_size=6)),
     )  # fmt: skip
     bound = {"w@x": commitment, "other@x": data.draw(st.sampled_from([None, "123"]))}
-    verdict, _ = attestations.check(task_id, 3, 1024, [claim], {"k": vkey}, bound)
-    v = verdict[0]
+    subject = data.draw(st.sampled_from([subject, Subject(subject.task_id, 3, 1024)]))
+    verdict, _ = attestations.check(subject, [claim], {"k": vkey}, bound)
+    v = verdict[claim.replica]
     assert v is None or isinstance(v, str)
     if v is None:  # accepted: must be the genuine statement
         assert claim.proof == proof and claim.public_signals == signals
         assert claim.digest == digest and claim.key_id == "k"
+        if v2:  # of its own replica and order (version 1 binds neither)
+            assert (claim.round, claim.replica) == (1, 0) and subject == attested[3]
 
 
 # ---- kernel params and custom WGSL ----------------------------------------------------------

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from cluster_support import make_settings, record_assignments, short_home, start_cluster
 from gateway_support import Client, Identity, circuit, run
+from proof_support import replica_proof, task_subject
 from sqlalchemy import select
 
 from shardy import session as wire
@@ -28,7 +29,6 @@ from shardy.orchestrator import keys, operators
 from shardy.orchestrator.settle import settle
 from shardy.store import Replica, Task
 from shardy.store.models import utcnow
-from shardy.zk import attestation_inputs, prove
 
 pytestmark = pytest.mark.cluster
 TTL = 12  # task time limit: a send to a worker that does not read times out after it
@@ -219,17 +219,19 @@ def test_a_revoked_workers_recorded_vote_stops_counting(rc):
     record_assignments(rc.app, tid, [1], 2, fleet=("f1@fleet",))
     kid = keys.active_key(rc.app)
 
-    def result(replica: int, wid: str, secret: int) -> dict:
-        inputs = attestation_inputs(tid, 0, len(output), ref.sha256, secret)
-        proof, signals = prove(circuit(), inputs)
+    def result(replica: int, round_: int, wid: str, secret: int) -> dict:
+        about = task_subject(rc.app, tid)  # a genuine proof of this replica of that round
+        proof, signals = replica_proof(circuit(), about, ref.sha256, secret, round_, replica)
         return {"status": "ok", "task_id": tid, "replica": replica, "worker_id": wid,
                 "digest": ref.sha256, "output_sha256": ref.sha256, "output_size": ref.size,
                 "key_id": kid, "proof": proof, "public_signals": signals}  # fmt: skip
 
-    assert settle(rc.app, [result(0, eve_id, eve.secret)], tid, 1)["state"] == "running"
+    assert settle(rc.app, [result(0, 1, eve_id, eve.secret)], tid, 1)["state"] == "running"
     with rc.app.store.session() as s:
+        eves = s.scalars(select(Replica).where(Replica.task_id == tid, Replica.replica == 0))
+        assert eves.one().proof_valid is True  # a genuine vote, recorded
         assert operators.revoke(s, "eve") == [eve_id]
-    settle(rc.app, [result(1, "f1@fleet", Identity().secret)], tid, 2)
+    settle(rc.app, [result(1, 2, "f1@fleet", Identity().secret)], tid, 2)
     with rc.app.store.session() as s:
         task = s.get(Task, tid)
         rows = {r.replica: r for r in s.scalars(select(Replica).where(Replica.task_id == tid))}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from cluster_support import make_settings
 
+from shardy import statement
 from shardy.celery_app import ShardyCelery
 from shardy.embedded import EmbeddedRedis
 from shardy.errors import ProofError
@@ -29,8 +30,9 @@ from shardy.keyring import (
     read_manifest,
 )
 from shardy.orchestrator import keys
+from shardy.statement import Subject
 from shardy.store import VerifierKey
-from shardy.zk import attestation_inputs, prove_checked, verify
+from shardy.zk import prove_checked, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 SNARKJS = ROOT / "circuits" / "node_modules" / ".bin" / "snarkjs"
@@ -125,7 +127,8 @@ def test_rotation_computes_the_same_id_as_publish(
     assert {r["id"]: r["state"] for r in keys.listing(app)} == {old: "grace", rotated: "active"}
     # a worker fetches it by that id and its proof verifies under the key settle accepts
     circuit = KeyCache(app.redis, home / "worker").circuit(rotated)
-    inputs = attestation_inputs("3f2a5c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", 1, 64, "ab" * 32, 99)
+    about = Subject("3f2a5c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", 1, 64, "histogram")
+    inputs = statement.replica_inputs(circuit.statement, about, "ab" * 32, 99, 1, 0)
     proof, signals = prove_checked(circuit, inputs)
     with app.store.session() as session:
         accepted = keys.accepted(session)

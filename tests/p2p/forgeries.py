@@ -8,7 +8,7 @@ import os
 import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from p2p_support import ORCHESTRATOR, circuit, default_key_id, sign_entry, stream_entry
+from p2p_support import ORCHESTRATOR, attestation, entry_subject, sign_entry, stream_entry
 
 from shardy.p2p.record import encode, from_stream_entry
 from shardy.p2p.signed import (
@@ -17,7 +17,6 @@ from shardy.p2p.signed import (
     from_signed_stream_entry,
     sign,
 )
-from shardy.zk import attestation_inputs, prove
 
 #: Secrets of workers no orchestrator enrolled.
 MADE_UP = (9001, 9002, 9003)
@@ -36,13 +35,10 @@ def made_up_commitments(good: dict[str, str]) -> bytes:
     signed = from_signed_stream_entry(good)
     atts = []
     for i, secret in enumerate(MADE_UP):
-        inputs = attestation_inputs(good["task_id"], int(good["seed"]), int(good["output_len"]),
-                                    good["digest"], secret)  # fmt: skip
-        proof, public = prove(circuit(), inputs)
-        atts.append({"worker_id": f"m{i}", "digest": good["digest"], "proof": proof,
-                     "public_signals": public, "key_id": default_key_id()})  # fmt: skip
+        made_up = attestation(i, entry_subject(good), good["digest"], secret)
+        atts.append({**made_up, "worker_id": f"m{i}"})
     record = from_stream_entry({**good, "attestations": json.dumps(atts)})
-    enrolled = (*signed.enrolled, *(type(signed.enrolled[0])(a["public_signals"][4], "evil")
+    enrolled = (*signed.enrolled, *(type(signed.enrolled[0])(a["public_signals"][-1], "evil")
                                     for a in atts))  # fmt: skip
     enrolled = tuple(sorted(enrolled, key=lambda e: int(e.commitment)))
     forged = SignedRecord(record, enrolled, signed.issued_at_ms, signed.signer, signed.signature)

@@ -19,14 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from proof_support import batch_proof, leaf, replica_proof
 
 from shardy import merkle
 from shardy.keyring import build_manifest, default_build, manifest_id
 from shardy.p2p.signed import SIGNED_FIELDS, public_key_hex, sign_stream_fields
-from shardy.zk import Circuit, attestation_inputs, load_circuit, prove, public_signals
+from shardy.statement import Subject
+from shardy.zk import Circuit, load_circuit
 
 #: Fixed worker secrets so commitments are stable across a test run.
 SECRETS = (1111, 2222, 3333, 4444)
+#: The order facts every test entry records (statement version 2 binds them).
+KERNEL = "sha256"
+PARAMS: dict[str, Any] = {"rounds": 1}
+PAYLOAD_SHA256 = "5a" * 32
+#: The round every test entry's replicas ran in (replica i is attestation i's).
+ROUND = 1
 #: The test orchestrator's signing key, and its public key every test peer trusts.
 ORCHESTRATOR = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 TRUSTED = public_key_hex(ORCHESTRATOR)
@@ -42,7 +50,7 @@ def sign_entry(
     fields = {k: v for k, v in entry.items() if k not in SIGNED_FIELDS}
     if enrolled is None:
         atts = json.loads(fields["attestations"])
-        enrolled = [(a["public_signals"][4], f"op{a['worker_id'][1:]}") for a in atts]
+        enrolled = [(a["public_signals"][-1], f"op{a['worker_id'][1:]}") for a in atts]
     return {**fields, **sign_stream_fields(fields, enrolled, key)}
 
 
@@ -55,6 +63,30 @@ def default_key_id() -> str:
     return manifest_id(build_manifest(default_build()))
 
 
+def subject(task_id: str, seed: int, output_len: int) -> Subject:
+    """What a test entry's attestations attest to (the fixed order facts above)."""
+    return Subject(task_id, seed, output_len, KERNEL, PARAMS, PAYLOAD_SHA256)
+
+
+def entry_subject(entry: dict[str, str]) -> Subject:
+    """The subject of a test stream entry (its params and payload hash as it records them)."""
+    return Subject(entry["task_id"], int(entry["seed"]), int(entry["output_len"]),
+                   entry["kernel"], json.loads(entry["params"]),
+                   entry["payload_sha256"])  # fmt: skip
+
+
+def attestation(worker: int, subject: Subject, digest: str, secret: int | None = None,
+                replica: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Worker ``worker``'s attestation (JSON, as the orchestrator lists it) of replica
+    ``replica`` (default ``worker``) of round `ROUND`, proven under the default key."""
+    replica = worker if replica is None else replica
+    secret = SECRETS[worker] if secret is None else secret
+    proof, public = replica_proof(circuit(), subject, digest, secret, ROUND, replica)
+    return {"worker_id": f"w{worker}", "digest": digest, "proof": proof,
+            "public_signals": public, "key_id": default_key_id(), "round": ROUND,
+            "replica": replica}  # fmt: skip
+
+
 def stream_entry(
     *,
     workers: int = 3,
@@ -64,44 +96,43 @@ def stream_entry(
     task_id: str | None = None,
     digest: str | None = None,
 ) -> dict[str, str]:
-    """A `shardy:verified` entry as the orchestrator writes it, with ``workers`` real proofs."""
+    """A `shardy:verified` entry as the orchestrator writes it, with ``workers`` real proofs
+    (worker i's of replica i)."""
     task_id = task_id or str(uuid.uuid4())
     digest = digest or hashlib.sha256(os.urandom(16)).hexdigest()
-    atts: list[dict[str, Any]] = []
-    for i in range(workers):
-        inputs = attestation_inputs(task_id, seed, output_len, digest, SECRETS[i])
-        proof, public = prove(circuit(), inputs)
-        assert public == public_signals(inputs)
-        atts.append({"worker_id": f"w{i}", "digest": digest, "proof": proof,
-                     "public_signals": public, "key_id": default_key_id()})  # fmt: skip
+    about = subject(task_id, seed, output_len)
+    atts = [attestation(i, about, digest) for i in range(workers)]
     return sign_entry({
-        "task_id": task_id, "kernel": "sha256", "seed": str(seed), "output_len": str(output_len),
-        "digest": digest, "quorum": str(quorum), "agreeing": str(workers),
-        "attestations": json.dumps(atts),
+        "task_id": task_id, "kernel": KERNEL, "seed": str(seed), "output_len": str(output_len),
+        "params": json.dumps(PARAMS, sort_keys=True, separators=(",", ":")),
+        "payload_sha256": PAYLOAD_SHA256, "digest": digest, "quorum": str(quorum),
+        "agreeing": str(workers), "attestations": json.dumps(atts),
     })  # fmt: skip
 
 
 def batch_attestation(
     worker: int,
-    task_id: str,
-    seed: int,
-    output_len: int,
+    subject: Subject,
     digest: str,
     *,
     size: int = 5,
     index: int | None = None,
+    replica: int | None = None,
 ) -> dict[str, Any]:
-    """Worker ``worker``'s batched attestation of this replica: one real batch proof over
-    ``size`` leaves (this replica's at ``index``, the others other tasks' replicas)."""
+    """Worker ``worker``'s batched attestation of replica ``replica`` (default ``worker``) of
+    round `ROUND`: one real batch proof over ``size`` leaves (this replica's at ``index``, the
+    others other tasks' replicas)."""
     index = worker % size if index is None else index
-    leaves = [merkle.leaf(str(uuid.uuid4()), 1, 64, os.urandom(32).hex()) for _ in range(size)]
-    leaves[index] = merkle.leaf(task_id, seed, output_len, digest)
+    replica = worker if replica is None else replica
+    others = [Subject(str(uuid.uuid4()), 1, 64) for _ in range(size)]
+    leaves = [leaf(circuit(), o, os.urandom(32).hex(), ROUND, 0) for o in others]
+    leaves[index] = leaf(circuit(), subject, digest, ROUND, replica)
     batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
-    inputs = attestation_inputs(batch_id, size, merkle.BATCH_OUTPUT_LEN, root, SECRETS[worker])
-    proof, public = prove(circuit(), inputs)
+    proof, public = batch_proof(circuit(), batch_id, size, root, SECRETS[worker])
     path = [list(step) for step in merkle.path(leaves, index)]
     return {"worker_id": f"w{worker}", "digest": digest, "proof": proof,
-            "public_signals": public, "key_id": default_key_id(),
+            "public_signals": public, "key_id": default_key_id(), "round": ROUND,
+            "replica": replica,
             "batch": {"id": batch_id, "index": index, "path": path, "size": size,
                       "root": root}}  # fmt: skip
 
@@ -111,9 +142,8 @@ def batched_stream_entry(*, workers: int = 3, unbatched: int = 0, quorum: int = 
     """`stream_entry` whose first ``workers - unbatched`` attestations are batched."""
     entry = stream_entry(workers=workers, quorum=quorum, **kw)
     atts = json.loads(entry["attestations"])
-    task, seed, out_len, digest = (entry[k] for k in ("task_id", "seed", "output_len", "digest"))
     for i in range(workers - unbatched):
-        atts[i] = batch_attestation(i, task, int(seed), int(out_len), digest)
+        atts[i] = batch_attestation(i, entry_subject(entry), entry["digest"])
     return sign_entry({**entry, "attestations": json.dumps(atts)})
 
 

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from p2p_support import batched_stream_entry, circuit, stream_entry
+from p2p_support import ROUND, batched_stream_entry, circuit, stream_entry, subject
+from proof_support import batch_proof, leaf
 
-from shardy import attestations, merkle
+from shardy import attestations, statement
 from shardy.errors import P2PError
 from shardy.p2p.keys import default_keyring
-from shardy.p2p.record import VERSION_BATCH, decode, encode, from_stream_entry
+from shardy.p2p.record import (
+    VERSION_BATCH,
+    VERSION_ORDER,
+    VerifiedRecord,
+    decode,
+    encode,
+    from_stream_entry,
+)
 from shardy.p2p.validate import RecordValidator
-from shardy.zk import attestation_inputs, prove
 
 TASK = ("6f1c3c56-7d7b-4c8e-9a51-2f0e1f9d3b11", 7, 4096)
 
@@ -42,47 +50,70 @@ def _check(validator: RecordValidator, entry: dict[str, str]):
     return validator.check(decode(encode(from_stream_entry(entry))))
 
 
+def _unplaced(record: VerifiedRecord) -> VerifiedRecord:
+    """The record without its attestations' rounds and replicas, its params and payload hash
+    (as a statement version 1 record carries them: the codec's versions 1 and 2)."""
+    atts = tuple(dataclasses.replace(a, round=None, replica=None) for a in record.attestations)
+    return VerifiedRecord(record.task_id, record.kernel, record.seed, record.output_len,
+                          record.digest, record.quorum, record.agreeing, atts)  # fmt: skip
+
+
 # ---- codec -------------------------------------------------------------------------------------
 
 
-def test_batched_round_trip_is_exact_and_version_2(entry: dict[str, str]) -> None:
+def test_batched_round_trip_is_exact(entry: dict[str, str]) -> None:
+    """Version 3 (attestations placed, statement version 2) and version 2 (batch parts only)."""
     record = from_stream_entry(entry)
-    wire = encode(record)
-    assert wire[2] == VERSION_BATCH and decode(wire) == record
-    part = record.attestations[0].batch
-    assert part is not None and part.size == 5 and len(part.path) == 3
-    assert encode(decode(wire)) == wire
+    for rec, version in ((record, VERSION_ORDER), (_unplaced(record), VERSION_BATCH)):
+        wire = encode(rec)
+        assert wire[2] == version and decode(wire) == rec
+        part = rec.attestations[0].batch
+        assert part is not None and part.size == 5 and len(part.path) == 3
+        assert encode(decode(wire)) == wire
 
 
 def test_mixed_record_round_trips() -> None:
     record = from_stream_entry(batched_stream_entry(workers=3, unbatched=2))
     assert [a.batch is None for a in record.attestations] == [False, True, True]
     assert decode(encode(record)) == record
+    assert decode(encode(_unplaced(record))) == _unplaced(record)
 
 
 def _flags_offset(wire: bytes) -> int:
     """Offset of the first attestation's flags byte."""
     pos = 2 + 1 + 16 + 8 + 4 + 32 + 2 + 2
-    pos += 1 + wire[pos] + 1  # kernel, n_attestations
+    pos += 1 + wire[pos]  # kernel
+    if wire[2] == VERSION_ORDER:  # payload sha256, params
+        pos += 32
+        pos += 2 + int.from_bytes(wire[pos : pos + 2], "big")
+    pos += 1  # n_attestations
     pos += 1 + wire[pos] + 32  # worker id, digest
     return pos + 1 + wire[pos]  # key id
 
 
+def _version_1(w: bytes, f: int) -> bytes:
+    return w[:2] + b"\x01" + w[3:]  # version 1 with a batch part (a version 2 wire's layout)
+
+
+def _unknown_flag(w: bytes, f: int) -> bytes:
+    return w[:f] + bytes([w[f] | 0x10]) + w[f + 1 :]
+
+
 @pytest.mark.parametrize(
-    "mutate",
-    [
-        lambda w, f: w[:2] + b"\x01" + w[3:],  # version 1 with a batch part
-        lambda w, f: w[:f] + bytes([w[f] | 0x10]) + w[f + 1 :],  # an unknown flag bit
-    ],
+    ("mutate", "placed"),
+    [(_version_1, False), (_unknown_flag, False), (_unknown_flag, True)],
+    ids=["version-1-batched", "unknown-flag-v2", "unknown-flag-v3"],
 )
-def test_batch_flags_are_strict(entry: dict[str, str], mutate) -> None:
-    wire = encode(from_stream_entry(entry))
+def test_batch_flags_are_strict(entry: dict[str, str], mutate, placed: bool) -> None:
+    record = from_stream_entry(entry)
+    wire = encode(record if placed else _unplaced(record))
     with pytest.raises(P2PError, match="flags"):
         decode(mutate(wire, _flags_offset(wire)))
 
 
 def test_version_2_without_batch_refused() -> None:
-    wire = encode(from_stream_entry(stream_entry(workers=1, quorum=1)))
+    wire = encode(_unplaced(from_stream_entry(stream_entry(workers=1, quorum=1))))
+    assert wire[2] == 1
     with pytest.raises(P2PError, match="batch part"):
         decode(wire[:2] + bytes([VERSION_BATCH]) + wire[3:])
 
@@ -150,21 +181,43 @@ def _reroot(att: dict[str, Any], *, resign: bool) -> None:
     signals are recomputed for the new root too (the batch proof stays the old root's)."""
     _flip_sibling(att)
     b = att["batch"]
-    node = merkle.leaf(*TASK, att["digest"])
+    node = leaf(circuit(), subject(*TASK), att["digest"], att["round"], att["replica"])
     for left, sibling in b["path"]:
         pair = bytes.fromhex(sibling) + node if left else node + bytes.fromhex(sibling)
         node = hashlib.sha256(b"\x01" + pair).digest()
     b["root"] = node.hex()
     if resign:
-        inputs = attestation_inputs(b["id"], b["size"], merkle.BATCH_OUTPUT_LEN, b["root"], 1111)
-        att["public_signals"] = prove(circuit(), inputs)[1]
+        att["public_signals"] = batch_proof(circuit(), b["id"], b["size"], b["root"], 1111)[1]
 
 
-def _signal(i: int, value: str) -> Callable[[dict[str, Any]], None]:
-    return lambda att: att["public_signals"].__setitem__(i, value)
+#: A batch statement's public signals by name, per statement version (`statement.batch_signals`)
+BATCH_SIGNALS = {
+    statement.V1: {"batch id": 0, "batch size": 1, "output length sentinel": 2, "root": 3},
+    statement.V2: {"statement version": 0, "batch id": 1, "batch size": 2, "root high": 3,
+                   "root low": 4},
+}  # fmt: skip
+_FORGED = {"statement version": "1", "batch id": "1", "batch size": "4",
+           "output length sentinel": "4096", "root": "5", "root high": "5",
+           "root low": "5"}  # fmt: skip
+
+
+def _signal(name: str) -> Callable[[dict[str, Any]], None]:
+    i = BATCH_SIGNALS[circuit().statement][name]
+    return lambda att: att["public_signals"].__setitem__(i, _FORGED[name])
 
 
 PATH, SIGNALS = "Merkle path", "public signals do not match"
+#: Statement version 2's leaf binds the replica's place: moved to another one, it is not there
+_PLACE_CASES = [
+    pytest.param(lambda a: a.update(replica=a["replica"] + 7), PATH, id="other-replica"),
+    pytest.param(lambda a: a.update(round=a["round"] + 1), PATH, id="other-round"),
+] if circuit().statement == statement.V2 else []  # fmt: skip
+#: One tampered signal of the default key's batch statement each (not the commitment: the
+#: proof then fails to verify, see `test_tampered_batch_counted_out`'s last cases).
+_SIGNAL_CASES = [
+    pytest.param(_signal(name), SIGNALS, id=f"signal-{name}")
+    for name in BATCH_SIGNALS[circuit().statement]
+]
 
 
 @pytest.mark.parametrize(
@@ -177,12 +230,10 @@ PATH, SIGNALS = "Merkle path", "public signals do not match"
         (lambda a: a["batch"].update(root="11" * 32), PATH),  # root changed alone
         (lambda a: _reroot(a, resign=False), SIGNALS),  # root and path changed together
         (lambda a: _reroot(a, resign=True), "proof does not verify"),  # and signals too
-        (_signal(0, "1"), SIGNALS),  # batch id
-        (_signal(1, "4"), SIGNALS),  # batch size
-        (_signal(2, "4096"), SIGNALS),  # not the batch sentinel output length
-        (_signal(3, "5"), SIGNALS),  # root
+        *_SIGNAL_CASES,
         (lambda a: a["batch"].update(id="00000000-0000-4000-8000-000000000000"), SIGNALS),
         (lambda a: a.update(key_id="0" * 16), "not accepted"),
+        *_PLACE_CASES,
     ],
 )
 def test_tampered_batch_counted_out(
@@ -192,8 +243,9 @@ def test_tampered_batch_counted_out(
     verdict = validator.check(decode(encode(tampered)))
     assert not verdict.accepted and verdict.valid_workers == 2
     claims = validator.claims(tampered)
-    verdicts, _ = attestations.check(*TASK[:3], claims, validator.keys, bound={}, known={})
-    assert reason in (verdicts[0] or "") and verdicts[1] is verdicts[2] is None
+    verdicts, _ = attestations.check(subject(*TASK), claims, validator.keys, bound={}, known={})
+    first, *rest = (verdicts[c.replica] for c in claims)
+    assert reason in (first or "") and rest == [None, None]
 
 
 def test_batch_of_another_task_counted_out(
@@ -211,11 +263,11 @@ def test_one_batch_id_is_one_statement(entry: dict[str, str], validator: RecordV
     not ride on that batch's proof (settle's check verifies each batch id once)."""
     atts = json.loads(entry["attestations"])
     forged = json.loads(json.dumps(atts[0]))
-    leaf = merkle.leaf(entry["task_id"], int(entry["seed"]), int(entry["output_len"]),
-                       entry["digest"])  # fmt: skip
-    forged["batch"].update(index=0, size=1, path=[], root=leaf.hex())
-    inputs = attestation_inputs(forged["batch"]["id"], 1, merkle.BATCH_OUTPUT_LEN, leaf.hex(), 99)
-    forged["public_signals"] = prove(circuit(), inputs)[1]  # signals match; proof is w0's
+    forged["replica"] = 7  # a replica of its own (the validator keeps one claim per replica)
+    mine = leaf(circuit(), subject(*TASK), entry["digest"], ROUND, 7)
+    forged["batch"].update(index=0, size=1, path=[], root=mine.hex())
+    # signals match; the proof is w0's
+    forged["public_signals"] = batch_proof(circuit(), forged["batch"]["id"], 1, mine.hex(), 99)[1]
     forged["worker_id"] = "mallory"
     record = {**entry, "quorum": "2", "attestations": json.dumps([atts[0], forged])}
     verdict = _check(validator, record)

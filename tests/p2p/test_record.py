@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from p2p_support import default_key_id, forge_bad_proof, forge_short_quorum, stream_entry
+from p2p_support import (
+    PARAMS,
+    PAYLOAD_SHA256,
+    ROUND,
+    default_key_id,
+    forge_bad_proof,
+    forge_short_quorum,
+    stream_entry,
+)
 
+from shardy import attestations
 from shardy.attestations import BatchPart, Claim
 from shardy.errors import P2PError
 from shardy.p2p.keys import default_keyring, key_id
 from shardy.p2p.record import (
+    MAX_PARAMS_BYTES,
     MAX_PATH_STEPS,
     VERSION_BATCH,
+    VERSION_ORDER,
     VerifiedRecord,
     decode,
     encode,
@@ -40,6 +52,92 @@ def test_round_trip_is_exact(entry: dict[str, str]) -> None:
     wire = encode(record)
     assert decode(wire) == record
     assert len(wire) < len(json.dumps(entry)) / 2  # binary points and signals, no JSON
+
+
+def test_version_3_round_trip_is_exact(entry: dict[str, str]) -> None:
+    """A record whose attestations carry their round and replica (statement version 2) is
+    version 3 and keeps the params, the payload hash and each place through the codec."""
+    record = from_stream_entry(entry)
+    wire = encode(record)
+    assert wire[2] == VERSION_ORDER
+    back = decode(wire)
+    assert back == record and encode(back) == wire
+    assert back.params == PARAMS and back.payload_sha256 == PAYLOAD_SHA256
+    assert [(a.round, a.replica) for a in back.attestations] == [(ROUND, i) for i in range(3)]
+    assert back.subject() == record.subject()
+    # params are carried in canonical form: another spelling of them is the same record
+    spelled = ('{"c": 2, "a": [1, {"y": 0, "x": 1}]}', '{"a":[1,{"x":1,"y":0}],"c":2}')
+    one, two = (encode(from_stream_entry({**entry, "params": p})) for p in spelled)
+    assert one == two and decode(one).params == {"a": [1, {"x": 1, "y": 0}], "c": 2}
+
+
+def test_version_3_needs_every_place_and_bounded_params(entry: dict[str, str]) -> None:
+    record = from_stream_entry(entry)
+    half = dataclasses.replace(record.attestations[0], round=None)
+    with pytest.raises(P2PError, match="every round and replica"):
+        encode(dataclasses.replace(record, attestations=(half, *record.attestations[1:])))
+    for bad in ({"big": "x" * MAX_PARAMS_BYTES}, {"set": {1, 2}}):
+        with pytest.raises(P2PError, match="params"):
+            encode(dataclasses.replace(record, params=bad))
+    far = dataclasses.replace(record.attestations[0], replica=1 << 16)
+    with pytest.raises(P2PError, match="u16"):
+        encode(dataclasses.replace(record, attestations=(far, *record.attestations[1:])))
+
+
+def test_params_must_be_canonical_on_the_wire(entry: dict[str, str]) -> None:
+    record = dataclasses.replace(from_stream_entry(entry), params={"a": 1, "c": 2})
+    wire = encode(record)
+    reordered = wire.replace(b'{"a":1,"c":2}', b'{"c":2,"a":1}')
+    assert reordered != wire
+    with pytest.raises(P2PError, match="canonical"):
+        decode(reordered)  # one record, one wire form
+    with pytest.raises(P2PError, match="plain JSON"):
+        encode(dataclasses.replace(record, params={"a": float("nan")}))
+
+
+def _moved(record: VerifiedRecord, **place: int) -> VerifiedRecord:
+    """The record with its first attestation presented for another round or replica."""
+    first = dataclasses.replace(record.attestations[0], **place)
+    return dataclasses.replace(record, attestations=(first, *record.attestations[1:]))
+
+
+@pytest.mark.parametrize("place", [{"replica": 7}, {"round": ROUND + 1},
+                                   {"round": ROUND + 1, "replica": 7}])  # fmt: skip
+def test_attestation_moved_to_another_place_is_counted_out(
+    entry: dict[str, str], validator: RecordValidator, place: dict[str, int]
+) -> None:
+    """Statement version 2 binds the replica's round and number: a genuine proof presented
+    for another replica or round does not verify that replica's statement."""
+    record = decode(encode(from_stream_entry({**entry, "quorum": "3"})))
+    assert validator.check(record).accepted  # all three count as they are
+    moved = decode(encode(_moved(record, **place)))
+    verdict = validator.check(moved)
+    assert not verdict.accepted and verdict.valid_workers == 2
+    verdicts, _ = attestations.check(moved.subject(), validator.claims(moved), validator.keys,
+                                     bound={}, known={})  # fmt: skip
+    number = place.get("replica", 0)
+    assert verdicts[number] == "public signals do not match the task and the attested digest"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"params": {"rounds": 2}},
+        {"params": {**PARAMS, "extra": 1}},
+        {"params": {}},
+        {"payload_sha256": "00" * 32},
+        {"kernel": "histogram"},
+    ],
+    ids=["params-value", "params-extra", "params-none", "payload", "kernel"],
+)
+def test_record_with_other_order_facts_is_refused(
+    entry: dict[str, str], validator: RecordValidator, change: dict
+) -> None:
+    """The order hash binds the kernel, its params and the payload: a record that restates
+    any of them (re-encoded, as a peer would receive it) verifies no attestation."""
+    record = dataclasses.replace(from_stream_entry(entry), **change)
+    verdict = validator.check(decode(encode(record)))
+    assert not verdict.accepted and verdict.valid_workers == 0
 
 
 def test_default_key_id_covers_the_vkey_and_the_two_file_hashes() -> None:
@@ -155,26 +253,49 @@ _batches = st.builds(
     _hex32,
     st.lists(st.tuples(st.booleans(), _hex32), max_size=MAX_PATH_STEPS).map(tuple),
 )
-_attestations = st.builds(
-    Claim,
-    st.text(max_size=20),
-    _hex32,
-    st.text(alphabet="0123456789abcdef", max_size=16),
-    _proofs,
-    st.lists(st.integers(0, 2**256 - 1).map(str), max_size=6).map(tuple),
-    st.none() | _batches,
-)
-_records = st.builds(
-    VerifiedRecord,
-    _uuid,
-    st.text(max_size=20),
-    st.integers(0, 2**64 - 1),
-    st.integers(0, 2**32 - 1),
-    _hex32,
-    st.integers(0, 2**16 - 1),
-    st.integers(0, 2**16 - 1),
-    st.lists(_attestations, max_size=4).map(tuple),
-)
+
+
+def _attestations(placed: bool):
+    u16 = st.integers(0, 2**16 - 1)
+    return st.builds(
+        Claim,
+        st.text(max_size=20),
+        _hex32,
+        st.text(alphabet="0123456789abcdef", max_size=16),
+        _proofs,
+        st.lists(st.integers(0, 2**256 - 1).map(str), max_size=6).map(tuple),
+        st.none() | _batches,
+        replica=u16 if placed else st.none(),
+        round=u16 if placed else st.none(),
+    )
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                  max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_params = st.dictionaries(st.text(max_size=8), _json, max_size=4)
+
+
+def _record(placed: bool):
+    facts = {"params": _params, "payload_sha256": _hex32} if placed else {}
+    return st.builds(
+        VerifiedRecord,
+        _uuid,
+        st.text(max_size=20),
+        st.integers(0, 2**64 - 1),
+        st.integers(0, 2**32 - 1),
+        _hex32,
+        st.integers(0, 2**16 - 1),
+        st.integers(0, 2**16 - 1),
+        st.lists(_attestations(placed), min_size=1 if placed else 0, max_size=4).map(tuple),
+        **facts,
+    )
+
+
+_records = _record(False) | _record(True)
 
 
 @settings(max_examples=150, deadline=None)
@@ -182,7 +303,8 @@ _records = st.builds(
 def test_round_trip_with_batch_parts(record: VerifiedRecord) -> None:
     wire = encode(record)
     batched = any(a.batch is not None for a in record.attestations)
-    assert wire[2] == (VERSION_BATCH if batched else 1)
+    placed = any(a.round is not None for a in record.attestations)
+    assert wire[2] == (VERSION_ORDER if placed else VERSION_BATCH if batched else 1)
     assert decode(wire) == record
 
 
@@ -203,7 +325,7 @@ def test_mutated_wire_is_refused_or_canonical(record: VerifiedRecord, data) -> N
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.sampled_from([b"SV\x01", b"SV\x02"]), st.binary(max_size=600))
+@given(st.sampled_from([b"SV\x01", b"SV\x02", b"SV\x03"]), st.binary(max_size=600))
 def test_random_bytes_never_crash(head: bytes, body: bytes) -> None:
     with contextlib.suppress(P2PError):
         decode(head + body)

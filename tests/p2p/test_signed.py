@@ -87,7 +87,7 @@ def test_only_enrolled_commitments_count_once_per_voter(
     good: dict[str, str], validator: RecordValidator
 ) -> None:
     atts = json.loads(good["attestations"])
-    commitments = [a["public_signals"][4] for a in atts]
+    commitments = [a["public_signals"][-1] for a in atts]
     # signed by the trusted key, but only one worker listed as enrolled: quorum 2 is not met
     one = sign_entry(good, enrolled=[(commitments[0], "op0")])
     verdict = validator.check_signed(decode_signed(wire(one)))

@@ -29,18 +29,46 @@ from shardy.keyring import (
     read_manifest,
 )
 from shardy.p2p.keys import default_keyring
-from shardy.zk import Circuit, prove, prove_checked, public_signals, verify
+from shardy.statement import Subject, replica_inputs
+from shardy.zk import Circuit, load_circuit, prove, prove_checked, verify
+from shardy.zk.circuit import public_inputs
 from shardy.zk.witness import WitnessCalculator
 
 BUILD = default_build()
+#: The default key's public inputs (its statement version's), in witness order from wire 1.
+PUBLIC = public_inputs(json.loads((BUILD / FILES["vkey"]).read_text())["nPublic"])
+#: Wire 0 is the constant 1, wires 1..n the public signals, then the private workerSecret.
+TASK_WIRE, SECRET_WIRE = 1 + PUBLIC.index("taskId"), 1 + len(PUBLIC)
+
+
+@pytest.fixture(scope="module")
+def circuit() -> Circuit:
+    """The default key's circuit (the one these tests publish), whatever conftest's is."""
+    return load_circuit(BUILD)
+
+
+@pytest.fixture(scope="module")
+def inputs(circuit: Circuit) -> dict[str, int]:
+    """An honest attestation's inputs under the default key's statement."""
+    subject = Subject("3f2a5c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", 7, 4096, "histogram", {"bins": 4},
+                      "ee" * 32)  # fmt: skip
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    return replica_inputs(circuit.statement, subject, digest, 123456789, 1, 0)
+
+
+def public_signals(inputs: dict[str, int]) -> list[str]:
+    """The public signals a proof for these inputs carries (`shardy.zk.public_signals` knows
+    only version 1's names)."""
+    return [str(inputs[name]) for name in PUBLIC]
 
 
 def swapped_wires(a: int, b: int) -> bytes:
     """The committed witness wasm with witness wires ``a`` and ``b`` swapped: a different, valid
     circom witness calculator. Its data segment holds the witness → signal table (wire i reads
-    signal table[i]), which starts 0, 1, ..., 6 for this circuit; the edit swaps two entries."""
+    signal table[i]), which starts 0, 1, ..., n + 1 for this circuit (n public signals, then
+    the secret); the edit swaps two entries."""
     wasm = bytearray((BUILD / FILES["wasm"]).read_bytes())
-    table = struct.pack("<7I", *range(7))
+    table = struct.pack(f"<{SECRET_WIRE + 1}I", *range(SECRET_WIRE + 1))
     assert bytes(wasm).count(table) == 1, "the witness -> signal table was not found"
     at = bytes(wasm).find(table)
     wire_a, wire_b = (struct.unpack_from("<I", wasm, at + 4 * i)[0] for i in (a, b))
@@ -49,8 +77,8 @@ def swapped_wires(a: int, b: int) -> bytes:
     return bytes(wasm)
 
 
-#: Wire 1 is public signal 0 (taskId), wire 6 the private workerSecret: the review's attack.
-LEAKING_WASM = swapped_wires(1, 6)
+#: The taskId's wire and the private workerSecret's swapped: the review's attack.
+LEAKING_WASM = swapped_wires(TASK_WIRE, SECRET_WIRE)
 
 
 def flipped(data: bytes, at: int = -100) -> bytes:
@@ -254,7 +282,7 @@ def test_witness_wasm_that_publishes_the_secret_is_refused(
     leaky = with_wasm(circuit, LEAKING_WASM)
     secret = str(inputs["workerSecret"])
     _, shipped = prove(leaky, inputs)  # the attack as the review ran it: plain prove ships it
-    assert shipped[0] == secret
+    assert shipped[TASK_WIRE - 1] == secret
     with pytest.raises(ProofError, match="differ from the attestation inputs") as refused:
         prove_checked(leaky, inputs)
     assert "taskId" in str(refused.value) and secret not in str(refused.value)
@@ -263,7 +291,8 @@ def test_witness_wasm_that_publishes_the_secret_is_refused(
 def test_witness_wasm_with_wrong_private_wires_is_refused(
     circuit: Circuit, inputs: dict[str, int]
 ) -> None:
-    wrong = with_wasm(circuit, swapped_wires(7, 8))  # public signals right, the rest not
+    # public signals right, the rest (two intermediate wires after the secret) not
+    wrong = with_wasm(circuit, swapped_wires(SECRET_WIRE + 1, SECRET_WIRE + 2))
     proof, signals = prove(wrong, inputs)
     assert signals == public_signals(inputs) and not verify(circuit.vkey_json, proof, signals)
     with pytest.raises(ProofError, match="does not verify under the circuit's own vkey"):
@@ -292,7 +321,8 @@ def test_failed_witness_and_bad_inputs_keep_values_out(
     with pytest.raises(ProofError, match="messages are withheld") as refused:
         prove_checked(circuit, wrong_secret)  # ...is not passed on
     assert "987654321" not in str(refused.value)
-    for bad, message in (({k: v for k, v in inputs.items() if k != "seed"}, "exactly"),
-                         ({**inputs, "seed": -5}, r"seed must be an int in \[0, r\)")):  # fmt: skip
+    missing = {k: v for k, v in inputs.items() if k != "taskId"}
+    negative, in_range = {**inputs, "taskId": -5}, r"taskId must be an int in \[0, r\)"
+    for bad, message in ((missing, "exactly"), (negative, in_range)):
         with pytest.raises(ProofError, match=message):
             prove_checked(circuit, bad)
