@@ -255,7 +255,7 @@ class TaskHandle:
                 delay = min(delay * 1.5, 0.25)
 
     def _result(self) -> VerifiedResult:
-        from shardy.store import AttestationBatch, Replica, Task
+        from shardy.store import AttestationBatch, Replica, Task, Worker
 
         app = self._client.app
         with app.store.read() as s:
@@ -268,6 +268,8 @@ class TaskHandle:
                 b.id: b
                 for b in s.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
             }
+            ran = {r.worker_id for r in rows}
+            workers = {w.id: w for w in s.scalars(select(Worker).where(Worker.id.in_(ran)))}
         data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
         if hashlib.sha256(data).hexdigest() != task.digest:  # never hand out another output
             raise IntegrityError(
@@ -290,7 +292,9 @@ class TaskHandle:
             redundancy=task.redundancy,
             quorum=task.quorum,
             attestations=[
-                _attestation(r, batches.get(r.batch_id)) for r in rows if r.status == "ok"
+                _attestation(r, batches.get(r.batch_id), workers.get(r.worker_id))
+                for r in rows
+                if r.status == "ok"
             ],
             attestation_wait=max(
                 ((r.timings or {}).get("attest", 0.0) for r in rows if r.verdict == "agree"),
@@ -300,8 +304,9 @@ class TaskHandle:
         )
 
 
-def _attestation(row: Any, batch: Any) -> Attestation:
-    """A recorded ok replica (and its batch row, if batched) as a judged `Attestation`."""
+def _attestation(row: Any, batch: Any, worker: Any) -> Attestation:
+    """A recorded ok replica (and its batch row, if batched, and its worker's row) as a judged
+    `Attestation`."""
     proof, signals, part = row.proof, row.public_signals, None
     if batch is not None:
         proof, signals = batch.proof, batch.public_signals
@@ -318,6 +323,9 @@ def _attestation(row: Any, batch: Any) -> Attestation:
         valid=bool(row.proof_valid),
         agrees=row.verdict == "agree",
         attest_seconds=(row.timings or {}).get("attest"),
+        worker_kind=None if worker is None else worker.kind,
+        operator=None if worker is None else (worker.operator or worker.id),
+        adapter=None if worker is None else (worker.adapter or None),
     )
 
 

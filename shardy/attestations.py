@@ -218,12 +218,18 @@ class Attestation(Claim):
 
     ``valid``: its Groth16 proof verified under an accepted key with public signals bound to
     this task and digest (and it was no replay); ``agrees``: its digest equals the verified
-    one; ``attest_seconds``: what the worker spent proving or waiting for its batch proof.
+    one; ``attest_seconds``: what the worker spent proving or waiting for its batch proof;
+    ``worker_kind`` (fleet or remote: a browser tab is a remote worker), ``operator`` and
+    ``adapter`` (the GPU, e.g. a browser's WebGPU adapter on SwiftShader): who ran it, as the
+    orchestrator recorded the worker.
     """
 
     valid: bool = False
     agrees: bool = False
     attest_seconds: float | None = None
+    worker_kind: str | None = None
+    operator: str | None = None
+    adapter: str | None = None
 
     @property
     def batch_id(self) -> str | None:

@@ -60,6 +60,10 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     assert res.redundancy == 3 and res.quorum == 2
     assert len({a.worker_id for a in res.attestations}) == 3
     assert all(a.valid and a.agrees and a.digest == res.digest for a in res.attestations)
+    # who ran each: fleet workers, their operators (each its own here) and adapters (lavapipe)
+    assert {a.worker_kind for a in res.attestations} == {"fleet"}
+    assert {a.operator for a in res.attestations} == {a.worker_id for a in res.attestations}
+    assert all(a.adapter for a in res.attestations)
     entries = cluster.app.redis.xrange(VERIFIED_STREAM)
     assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
 

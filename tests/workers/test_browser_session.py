@@ -103,6 +103,11 @@ def verify_with(rc, tabs: Tabs, expected_voters: set[str]) -> None:
         voters = {a.worker_id: a for a in res.attestations}
         assert set(voters) == expected_voters, {w: page_state(d) for w, d in tabs.ids.items()}
         assert all(a.valid and a.agrees for a in voters.values())
+        for wid, driver in tabs.ids.items():  # who ran it: a remote worker on its WebGPU adapter
+            if wid in voters:
+                a = voters[wid]
+                assert a.worker_kind == "remote" and a.operator and a.adapter
+                assert page_state(driver)["adapter"] in a.adapter and "WebGPU" in a.adapter
     for driver in tabs.ids.values():
         state = page_state(driver)
         assert state["done"] >= len(CASES) and state["errors"] == [], state
