@@ -15,7 +15,7 @@ import secrets
 import uuid
 
 from shardy.errors import ProofError
-from shardy.zk.circuit import PUBLIC_INPUTS
+from shardy.zk.circuit import PUBLIC_INPUTS, PUBLIC_INPUTS_V2
 from shardy.zk.field import R
 from shardy.zk.poseidon import commitment
 
@@ -73,5 +73,7 @@ def attestation_inputs(
 
 
 def public_signals(inputs: dict[str, int]) -> list[str]:
-    """The public signals (snarkjs order and form) that a proof for these inputs carries."""
-    return [str(inputs[name]) for name in PUBLIC_INPUTS]
+    """The public signals (snarkjs order and form) that a proof for these inputs carries
+    (statement version 2's when the inputs have its ``statement`` signal, else version 1's)."""
+    names = PUBLIC_INPUTS_V2 if "statement" in inputs else PUBLIC_INPUTS
+    return [str(inputs[name]) for name in names]

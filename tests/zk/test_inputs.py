@@ -29,3 +29,14 @@ def test_attestation_inputs_ranges() -> None:
         attestation_inputs(uuid.uuid4(), 1, 2**32, "00" * 32, 5)
     with pytest.raises(ProofError, match="worker secret"):
         attestation_inputs(uuid.uuid4(), 1, 2, "00" * 32, 0)
+
+
+def test_public_signals_follow_the_statement_version() -> None:
+    import uuid
+
+    from shardy.statement import Subject, replica_inputs
+
+    subject = Subject(str(uuid.uuid4()), 1, 2, "sha256", {}, "ab" * 32)
+    inputs = replica_inputs(2, subject, "cd" * 32, 5, 1, 0)
+    assert public_signals(inputs) == subject.signals(2, "cd" * 32, str(inputs["workerCommitment"]),
+                                                     1, 0)  # fmt: skip
