@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shardy import keyring
 from shardy.celery_app import ShardyCelery
 from shardy.errors import ProofError, ShardyError
+from shardy.statement import version_of
 from shardy.store import VerifierKey
 from shardy.store.models import utcnow
 
@@ -128,6 +129,14 @@ def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
     return kid
 
 
+def _version(vkey: dict) -> int | None:
+    """The attestation statement version a stored key proves (None: not a known one)."""
+    try:
+        return version_of(vkey)
+    except ProofError:
+        return None
+
+
 def listing(app: ShardyCelery) -> list[dict]:
     """Every key: id, state, grace end and where its files came from (seeding a fresh store)."""
     active_key(app)
@@ -140,6 +149,7 @@ def listing(app: ShardyCelery) -> list[dict]:
                 "grace_until": r.grace_until.isoformat() if r.grace_until else None,
                 "vkey": str(Path(r.source) / "vkey.json") if r.source else None,
                 "installed_at": r.installed_at.isoformat(),
+                "statement": _version(r.vkey),
             }
             for r in session.scalars(select(VerifierKey).order_by(VerifierKey.installed_at))
         ]

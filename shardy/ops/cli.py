@@ -358,7 +358,7 @@ def keys() -> None:
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(as_json: bool) -> None:
-    """Each key's id, state (active / grace / retired) and vkey.json path."""
+    """Each key's id, statement version, state (active / grace / retired) and vkey.json path."""
     from shardy.orchestrator import keys as ops
 
     rows = ops.listing(_app())
@@ -367,7 +367,7 @@ def keys_list(as_json: bool) -> None:
         return
     for r in rows:
         until = f" until {r['grace_until']}" if r["grace_until"] else ""
-        console.print(f"{r['id']}  {r['state']}{until}  {r['vkey']}")
+        console.print(f"{r['id']}  v{r['statement']}  {r['state']}{until}  {r['vkey']}")
 
 
 @keys.command("rotate")

@@ -29,7 +29,8 @@ from shardy.keyring import (
     publish,
     read_manifest,
 )
-from shardy.orchestrator import keys
+from shardy.orchestrator import keys, signing
+from shardy.p2p import announce
 from shardy.statement import Subject
 from shardy.store import VerifierKey
 from shardy.zk import prove_checked, verify
@@ -77,7 +78,14 @@ def test_seeded_manifest_key_matches_its_build(app: ShardyCelery, home: Path) ->
     assert ENTRY.sha256 == build_manifest(ENTRY.build)
     assert stored_id(app, kid) == kid
     assert KeyCache(app.redis, home / "worker").circuit(kid).vkey_json
-    assert [(r["id"], r["state"]) for r in keys.listing(app)] == [(kid, "active")]
+    # a fresh store installs the statement v2 key only (the manifest's v1 entry is retired)
+    assert [(r["id"], r["state"], r["statement"]) for r in keys.listing(app)] == [
+        (kid, "active", 2)
+    ]
+    # and it carries a signed announcement for gossip peers without this Redis
+    announced = announce.decode_key(app.redis.hget(KEY_PREFIX + kid, announce.FIELD))
+    assert announced.key_id == kid and announce.verify(announced)
+    assert announced.signer == signing.public_key(app.settings)
 
 
 def test_seeding_refuses_a_build_that_differs_from_the_manifest(
