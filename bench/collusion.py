@@ -9,6 +9,7 @@ and lie from their first replica; smart ones are there from the start, honest du
 warm-up, and lie after it. Spot checks run at the default rate.
 
     .venv/bin/python bench/collusion.py [--operators 8] [--warmup 80] [--tasks 60]
+    .venv/bin/python bench/collusion.py --fractions ''    # the hung-worker scenario only
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def scenario(n: int, k: int, mode: str, replication: str, warmup: int, tasks: in
     return row
 
 
-def hung(n: int, tasks: int, warmup: int) -> tuple[float, float]:
-    """p99 latency (s) of a burst without, then with, one stopped (hung) worker."""
+def hung(n: int, tasks: int, warmup: int) -> list[tuple[float, float]]:
+    """(p50, p99) latency (s) of a burst without, then with, one stopped (hung) worker."""
     settings = make_settings(short_home(), task_time_limit=300)
     out = []
     for rc in start_cluster(settings, workers=n):
@@ -146,11 +147,11 @@ def hung(n: int, tasks: int, warmup: int) -> tuple[float, float]:
             try:
                 since = _now()
                 ids, _, _ = submit(rc.client, payloads(tasks, 3 + hang))
-                out.append(measure(rc, ids, since)[2])
+                out.append(measure(rc, ids, since)[1:])
             finally:
                 if hang:
                     os.killpg(pid, signal.SIGCONT)
-    return out[0], out[1]
+    return out
 
 
 def _now():
@@ -169,17 +170,31 @@ def main() -> None:
         help="honest tasks before the attack (every operator must reach standing)",
     )
     ap.add_argument("--tasks", type=int, default=60, help="tasks measured per scenario")
-    ap.add_argument("--fractions", default="0,0.1,0.25,0.4")
+    ap.add_argument(
+        "--fractions", default="0,0.1,0.25,0.4", help="colluding fractions ('': none, hung only)"
+    )
     ap.add_argument("--skip-hung", action="store_true")
     args = ap.parse_args()
     n = args.operators
     rows = []
-    for f in (float(x) for x in args.fractions.split(",")):
+    for f in (float(x) for x in args.fractions.split(",") if x.strip()):
         k = round(f * n)
         for mode in ("naive", "smart") if k else ("honest",):
             for replication in ("fixed", "adaptive"):
                 rows.append(scenario(n, k, mode, replication, args.warmup, args.tasks))
                 _print(rows[-1])
+    if rows:
+        _table(rows)
+    if not args.skip_hung:
+        (p50, base), (p50_stuck, stuck) = hung(n, args.tasks, args.warmup)
+        print("\n| one hung worker | p50 (s) | p99 (s) | p99 ratio |\n|---|---:|---:|---:|")
+        print(
+            f"| none | {p50:.2f} | {base:.2f} | 1.00 |\n"
+            f"| one of {n} stopped | {p50_stuck:.2f} | {stuck:.2f} | {stuck / base:.2f} |"
+        )
+
+
+def _table(rows: list[Row]) -> None:
     print(
         "\n| scenario | colluding operators | honest established | tasks | wrong returned | "
         "revoked by re-checks | dead-lettered | replicas / verified task | p50 (s) | p99 (s) | "
@@ -188,13 +203,6 @@ def main() -> None:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         _print(r)
-    if not args.skip_hung:
-        base, stuck = hung(n, args.tasks, args.warmup)
-        print("\n| one hung worker | p99 (s) | ratio |\n|---|---:|---:|")
-        print(
-            f"| none | {base:.2f} | 1.00 |\n| one of {n} stopped | {stuck:.2f} | "
-            f"{stuck / base:.2f} |"
-        )
 
 
 def _print(r: Row) -> None:

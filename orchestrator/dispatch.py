@@ -112,9 +112,9 @@ def dispatch_many(
         live = {w for w, a in by_worker.items() if a == platform}
     # known-answer spot checks ride along, indistinguishable from the submitted tasks
     checks = spot.draw(k, resolved, seed, datas, s.spot_check_rate)
-    plans += [k.make_plan(len(data), resolved, seed) for data, _ in checks]
-    expected = [None] * len(datas) + [digest for _, digest in checks]
-    refs = app.blobs.put_many([*datas, *(data for data, _ in checks)])
+    plans += [k.make_plan(len(c.data), resolved, seed) for c in checks]
+    expected = [None] * len(datas) + [c.digest for c in checks]
+    refs = app.blobs.put_many([*datas, *(c.data for c in checks)])
     if k.spec is not None:  # fleet workers read it from the blob store: keep it there
         catalog.publish(app, k)
     if s.replication == "adaptive" and redundancy is None and quorum is None:
@@ -129,6 +129,7 @@ def dispatch_many(
     ]
     for task in tasks:
         task.platform = platform
+    spot.twin(checks, tasks)
     planned = [
         plan_round(
             app,
@@ -282,14 +283,14 @@ def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
         deadline,
     )
     for planned in rounds:
-        header = [_replica_signature(app, planned.kernel, o, t) for o, t in planned.orders]
+        header = [replica_signature(app, planned.kernel, o, t) for o, t in planned.orders]
         body = app.signature(
             "shardy.settle", args=(planned.task_id, planned.round_no), queue=CONTROL_QUEUE
         )
         chord(header, body, app=app).apply_async()  # settle's outcome lands in SQL
 
 
-def _replica_signature(app: ShardyCelery, kernel: str, o: ReplicaOrder, t: routing.Target):
+def replica_signature(app: ShardyCelery, kernel: str, o: ReplicaOrder, t: routing.Target):
     """One replica's Celery task (fleet: ``shardy.execute``; remote: ``shardy.relay`` on the
     gateway's queue), under the id `shardy.arrivals.replica_task_id` gives it, so the trusted
     side can read its result before the round's chord completes."""
@@ -301,43 +302,6 @@ def _replica_signature(app: ShardyCelery, kernel: str, o: ReplicaOrder, t: routi
         argsrepr=f"({o.summary()})",
         shadow=f"shardy.execute[{kernel}]",
     )
-
-
-def speculate(app: ShardyCelery, task: Task, round_no: int, exclude: tuple[str, ...]) -> bool:
-    """Send one speculative extra replica of round ``round_no`` of ``task`` to a live worker
-    outside ``exclude`` (its operator too, while others are live), alone, outside the round's
-    chord: `shardy.orchestrator.early` reads its result and settles it. Records the
-    assignment and counts the replica against the task's budget. Call it outside any write
-    transaction of the store. Returns False (sending nothing) when the budget is spent or no
-    such worker is live."""
-    live = None
-    if task.platform is not None:  # homogeneous: the same platform as the round's replicas
-        live = homogeneous.members(app, task.platform)
-    targets = routing.assign(app.redis, 1, exclude, live)
-    if targets[0].worker_id is None:
-        return False
-    if is_shipped(task.kernel):  # fleet workers read it from the blob store: keep it there
-        catalog.publish(app, catalog.lookup(app, task.kernel))
-    payload = payload_ref(app, task)
-    with app.store.session() as session:  # reserve the replica index within the budget
-        row = session.get(Task, task.id, with_for_update=True)
-        if row is None or row.state != "running" or row.replicas_sent >= row.max_replicas:
-            return False
-        replica = row.replicas_sent
-        row.replicas_sent += 1
-        row.updated_at = utcnow()
-    # planned outside the write transaction (choosing the key may itself write)
-    planned = plan_round(app, task, payload, range(replica, replica + 1), round_no, exclude,
-                         targets=targets)  # fmt: skip
-    (assignment,) = planned.assignments()
-    assignment.speculative = True
-    with app.store.session() as session:
-        session.add(assignment)
-    o, t = planned.orders[0]
-    routing.track(app.redis, [(t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))],
-                  time.time() + 2 * app.settings.task_time_limit)  # fmt: skip
-    _replica_signature(app, planned.kernel, o, t).apply_async()
-    return True
 
 
 def send_round(

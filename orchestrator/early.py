@@ -7,15 +7,22 @@ main process watches instead (`Watch`):
 - Workers mark a round's first and latest returned replica (`shardy.arrivals`). A round still
   unsettled ``grace`` seconds after its first, the p95 of the kernel's recent round spreads
   (first to last arrival of rounds that came back in full), is looked at: the results its
-  replicas stored so far are read from the result backend and settled with
-  ``partial=True``. If a quorum already agrees (beyond any replica still out, once probation
-  applies: `shardy.orchestrator.quorum.decide`), the task is verified now; workers then skip
-  its replicas still queued, and any that still return are judged late, as usual.
+  replicas stored so far are read from the result backend and, when they could make a quorum
+  (`could_decide`), settled with ``partial=True``. If a quorum already agrees (beyond any
+  replica still out, once probation applies: `shardy.orchestrator.quorum.decide`), the task
+  is verified now; workers then skip its replicas still queued, and any that still return
+  are judged late, as usual.
 - A round still short of a quorum ``SHARDY_SPECULATE_FACTOR × grace`` after its first
   arrival, with replicas still out, gets one speculative extra replica on a worker outside the
   round (another operator while one is live). Its result is read and settled the same way.
 
-Rounds that settle within their grace cost one Redis command per replica and nothing else.
+Under load each step waits far longer than it works (for the CPU, for SQLite's write lock),
+so a burst's stragglers must not queue behind each other: a pass reads the rounds it looks at
+in one read session and one result-backend round trip and hands its work to threads:
+`SETTLERS` for partial settles (rounds a speculative replica's answer may finish come
+first), and one that sends the speculative replicas of all rounds waiting for one together
+(`speculate`: one write transaction). Rounds that settle within their grace cost one Redis
+command per replica and nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +39,14 @@ import numpy as np
 from celery.backends.base import KeyValueStoreBackend
 from sqlalchemy import select
 
-from shardy import arrivals
+from shardy import arrivals, routing
 from shardy.celery_app import ShardyCelery
-from shardy.orchestrator import dispatch
+from shardy.kernels import catalog
+from shardy.kernels.shipped import is_shipped
+from shardy.orchestrator import dispatch, homogeneous, judging
 from shardy.orchestrator.settle import settle
 from shardy.store import Assignment, Replica, Task
+from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
 
@@ -44,12 +56,18 @@ MIN_GRACE = 0.25
 #: Grace of a kernel with fewer recorded spreads than `MIN_SAMPLES`.
 DEFAULT_GRACE = 3.0
 MIN_SAMPLES = 20
-#: Seconds a kernel's grace is reused before its spreads are read again.
-GRACE_TTL = 5.0
+#: Seconds a kernel's grace is reused before its spreads are read again (a burst changes
+#: them within seconds; reading them is one Redis command).
+GRACE_TTL = 1.0
 #: Rounds looked at per pass.
 PAGE = 256
 #: The newest spreads a grace is drawn from (the load of the last minutes, not of a cold start).
 RECENT = 50
+#: Workers a speculative replica's target is chosen from (the least loaded of them).
+CHOICES = 3
+#: Threads that settle rounds for a watch (each settle in its own transaction; settle is
+#: idempotent, and a round has one job at a time).
+SETTLERS = 4
 
 
 def grace_of(spreads: list[float], ceiling: float) -> float:
@@ -59,8 +77,18 @@ def grace_of(spreads: list[float], ceiling: float) -> float:
     return float(min(ceiling, max(MIN_GRACE, np.percentile(spreads, 95))))
 
 
+def could_decide(ok_votes: int, quorum: int, pending: int, probation: bool) -> bool:
+    """Whether ``ok_votes`` (recorded and new) could verify a task now: a quorum, and with
+    probation in force one beyond the ``pending`` replicas still out (`quorum.decide`). A
+    partial settle that cannot verify would only record rows that the round's final settle
+    records anyway, and would take time that a straggler's verdict waits for."""
+    return ok_votes >= quorum + (pending if probation else 0)
+
+
 def stored_results(app: ShardyCelery, ids: list[str]) -> list[dict[str, Any] | None]:
     """The results replica tasks ``ids`` have stored (None where not finished)."""
+    if not ids:
+        return []
     backend = app.backend
     if isinstance(backend, KeyValueStoreBackend):
         values = backend.mget([backend.get_key_for_task(i) for i in ids])
@@ -75,24 +103,154 @@ def stored_results(app: ShardyCelery, ids: list[str]) -> list[dict[str, Any] | N
     ]
 
 
+def speculate(app: ShardyCelery, rounds: Sequence[tuple[Task, int, tuple[str, ...]]]) -> list[bool]:
+    """Send one speculative extra replica of each (task, round, exclude) of ``rounds`` to a
+    live worker outside ``exclude`` (its operator too, while others are live; the least loaded
+    of `CHOICES` that `shardy.routing.assign` draws), alone, outside the round's chord
+    (`Watch` reads its result and settles it). Counts each replica against its task's budget
+    and records its assignment, in one write transaction for all of them, before any order
+    leaves. Call it outside any write transaction of the store. Returns, per round, whether
+    one was sent (not when the budget is spent, the task is decided, or no such worker is
+    live)."""
+    chosen: dict[int, routing.Target] = {}
+    added: dict[str, int] = {}  # replicas this call gave each worker so far
+    voter = {w: x.voter for w, x in routing.live_workers(app.redis).items()}
+    for i, (task, _, exclude) in enumerate(rounds):
+        live = None
+        if task.platform is not None:  # homogeneous: the same platform as the round's replicas
+            live = homogeneous.members(app, task.platform)
+        # the least loaded of a few (a straggler's replica must not queue behind a backlog),
+        # of other operators than the round's while any is drawn (assign draws those first)
+        choices = [t for t in routing.assign(app.redis, CHOICES, exclude, live) if t.worker_id]
+        avoid = {voter.get(w) for w in exclude}
+        choices = [t for t in choices if voter.get(t.worker_id) not in avoid] or choices[:1]
+        if choices:
+            loads = routing.load(app.redis, [t.worker_id for t in choices])
+            chosen[i] = target = min(
+                choices, key=lambda t: loads[t.worker_id] + added.get(t.worker_id, 0)
+            )
+            added[target.worker_id] = added.get(target.worker_id, 0) + 1
+    for kernel in {rounds[i][0].kernel for i in chosen}:
+        if is_shipped(kernel):  # fleet workers read it from the blob store: keep it there
+            catalog.publish(app, catalog.lookup(app, kernel))
+    reserved: dict[int, int] = {}
+    if chosen:
+        with app.store.session() as session:
+            for i, target in chosen.items():
+                task, round_no, _ = rounds[i]
+                row = session.get(Task, task.id, with_for_update=True)
+                if row is None or row.state != "running" or row.replicas_sent >= row.max_replicas:
+                    continue
+                reserved[i] = replica = row.replicas_sent
+                row.replicas_sent += 1
+                row.updated_at = utcnow()
+                session.add(Assignment(task_id=task.id, round=round_no, replica=replica,
+                                       worker_id=target.worker_id, kind=target.kind,
+                                       assigned_at=utcnow(), speculative=True))  # fmt: skip
+    # the orders are planned after the commit (choosing the key may itself write)
+    sent = {}
+    for i, replica in reserved.items():
+        task, round_no, exclude = rounds[i]
+        try:
+            planned = dispatch.plan_round(app, task, dispatch.payload_ref(app, task),
+                                          range(replica, replica + 1), round_no, exclude,
+                                          targets=[chosen[i]])  # fmt: skip
+        except Exception:  # its payload or key: the others still go out; the chord settles it
+            log.exception("task %s round %d: speculative replica not sent", task.id, round_no)
+            continue
+        sent[i] = (planned.kernel, *planned.orders[0])
+    routing.track(app.redis,
+                  [(t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))
+                   for _, o, t in sent.values()],
+                  time.time() + 2 * app.settings.task_time_limit)  # fmt: skip
+    for kernel, o, t in sent.values():
+        dispatch.replica_signature(app, kernel, o, t).apply_async()
+    return [i in sent for i in range(len(rounds))]
+
+
+@dataclass
+class _Round:
+    """One round as a pass sees it (read in the pass's one session)."""
+
+    task: Task
+    round_no: int
+    first: float
+    grace: float
+    #: (replica, worker id, speculative) of the round's assignments
+    assigned: list[tuple[int, str | None, bool]]
+    #: recorded rows of the task (every round): replica → (status, worker id, proof valid)
+    recorded: dict[int, tuple[str, str | None, bool | None]]
+    probation: bool
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.task.id, self.round_no
+
+    @property
+    def out(self) -> list[tuple[int, str | None, bool]]:
+        """Assignments whose result is not recorded yet."""
+        return [a for a in self.assigned if a[0] not in self.recorded]
+
+    @property
+    def pending(self) -> int:
+        """Replicas of the round neither recorded nor back."""
+        return len(self.out) - len(self.results)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the round's chord has settled it (a speculative replica may still land)."""
+        return self.round_no <= self.task.rounds_settled
+
+    def settleable(self, early_quorum: bool) -> bool:
+        """Whether its new results are worth a partial settle now."""
+        if not self.results or not (early_quorum or self.settled):
+            return False
+        if self.settled or self.task.spot_digest is not None:
+            return True  # late replicas of a settled round; a spot check judges every vote
+        ok = sum(s == "ok" for s, _, _ in self.recorded.values())
+        ok += sum(r.get("status") == "ok" for r in self.results)
+        return could_decide(ok, self.task.quorum, self.pending, self.probation)
+
+    def speculative_back(self) -> bool:
+        """Whether its speculative replica's result is among the new ones."""
+        spec = {r for r, _, s in self.assigned if s}
+        return any(r.get("replica") in spec for r in self.results)
+
+
 @dataclass
 class Watch:
-    """Looks at rounds past their grace (see the module) on a daemon thread until stopped."""
+    """Looks at rounds past their grace (see the module) on a daemon thread until stopped.
+    Without `start`, `look` does its work on the caller's thread."""
 
     app: ShardyCelery
-    interval: float = 0.2
+    interval: float = 0.1
     _graces: dict[str, tuple[float, float]] = field(default_factory=dict)
     _next: dict[tuple[str, int], float] = field(default_factory=dict)
     _cursor: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _settlers: ThreadPoolExecutor | None = None
+    #: one thread: speculative replicas never wait behind settles
+    _speculator: ThreadPoolExecutor | None = None
+    #: straggling rounds for the speculator, which takes all that wait at once
+    _late: list[_Round] = field(default_factory=list)
+    _late_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: rounds whose partial settle or speculative replica is under way
+    _busy: set[tuple[str, int]] = field(default_factory=set)
 
     def start(self) -> Watch:
+        self._settlers = ThreadPoolExecutor(SETTLERS, thread_name_prefix="shardy-early-settle")
+        self._speculator = ThreadPoolExecutor(1, thread_name_prefix="shardy-early-speculate")
         threading.Thread(target=self._loop, name="shardy-early", daemon=True).start()
         return self
 
     def stop(self) -> None:
-        """Stop after the current pass."""
+        """Stop after the current pass (jobs already started finish; queued ones are
+        dropped: the chords settle their rounds)."""
         self._stop.set()
+        for pool in (self._settlers, self._speculator):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -114,62 +272,128 @@ class Watch:
 
     def look(self) -> int:
         """One page of the rounds past the shortest grace (the next page on the next call, so
-        a backlog of waiting rounds never hides newer ones); returns how many were settled
-        early or given a speculative replica."""
+        a backlog of waiting rounds never hides newer ones); returns how many rounds it
+        handed on, to be settled or to get a speculative replica."""
         now = time.time()
-        acted = 0
         due = arrivals.due(self.app.redis, now - MIN_GRACE, self._cursor, PAGE)
         self._cursor = self._cursor + len(due) if len(due) == PAGE else 0
-        for task_id, round_no, first in due:
-            if self._next.get((task_id, round_no), 0.0) > now:
-                continue
-            acted += self._round(task_id, round_no, first, now)
+        wanted = [d for d in due if self._next.get(d[:2], 0.0) <= now and d[:2] not in self._busy]
+        acted = self._pass(self._read(wanted, now), now) if wanted else 0
         if len(self._next) > 16 * PAGE:  # forget rounds long settled
             self._next = {k: v for k, v in self._next.items() if v > now}
         return acted
 
-    def _round(self, task_id: str, round_no: int, first: float, now: float) -> int:
+    def _read(self, due: list[tuple[str, int, float]], now: float) -> list[_Round]:
+        """The rounds of ``due`` past their grace whose task still runs, with the results
+        their replicas stored so far (one read session, one result-backend round trip)."""
         app = self.app
+        ids = sorted({task_id for task_id, _, _ in due})
+        assigned: dict[tuple[str, int], list[tuple[int, str | None, bool]]] = {}
+        recorded: dict[str, dict[int, tuple[str, str | None, bool | None]]] = {}
         with app.store.read() as session:
-            task = session.get(Task, task_id)
+            tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))}
+            for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(ids))):
+                assigned.setdefault((a.task_id, a.round), []).append(
+                    (a.replica, a.worker_id, bool(a.speculative))
+                )
+            rows = session.execute(
+                select(Replica.task_id, Replica.replica, Replica.status, Replica.worker_id,
+                       Replica.proof_valid).where(Replica.task_id.in_(ids))
+            )  # fmt: skip
+            for task_id, replica, status, worker, valid in rows:
+                recorded.setdefault(task_id, {})[replica] = (status, worker, valid)
+            probation = judging.established(app, session, set()) is not None
+        rounds = []
+        for task_id, round_no, first in due:
+            task = tasks.get(task_id)
             if task is None or task.state != "running":
                 app.redis.zrem(arrivals.ARRIVALS_KEY, arrivals.member(task_id, round_no))
-                return 0
+                continue
             grace = self.grace(task.kernel)
             if now - first < grace:
                 self._next[(task_id, round_no)] = first + grace
-                return 0
-            assigned = session.scalars(
-                select(Assignment).where(Assignment.task_id == task_id,
-                                         Assignment.round == round_no)
-            ).all()  # fmt: skip
-            have = set(session.scalars(select(Replica.replica).where(Replica.task_id == task_id)))
-            settled_round = round_no <= task.rounds_settled
-            latest = round_no == task.rounds_sent
-            speculated = any(a.speculative for a in assigned)
-        # looked at again soon: its stragglers (or a speculative replica) may land any moment
-        self._next[(task_id, round_no)] = now + max(self.interval, min(grace / 2, 1.0))
-        out = [a for a in assigned if a.replica not in have]
-        ids = [arrivals.replica_task_id(task_id, round_no, a.replica) for a in out]
-        results = [r for r in stored_results(app, ids) if r is not None]
-        pending = len(out) - len(results)
-        if pending == 0 and not settled_round:  # all back: the chord's settle is on its way
-            return 0
-        acted = 0
+                continue
+            seen = assigned.get((task_id, round_no), [])
+            rounds.append(_Round(task, round_no, first, grace, seen, recorded.get(task_id, {}),
+                                 probation))  # fmt: skip
+        outs = [(r, arrivals.replica_task_id(r.task.id, r.round_no, a[0]))
+                for r in rounds for a in r.out]  # fmt: skip
+        for (r, _), result in zip(outs, stored_results(app, [i for _, i in outs]), strict=True):
+            if result is not None:
+                r.results.append(result)
+        return rounds
+
+    def _pass(self, rounds: list[_Round], now: float) -> int:
+        """Start sending the speculative replicas of rounds that straggle (none of a round
+        being settled: its verdict may make it needless), then the partial settles of rounds
+        that could decide (those a speculative replica's answer may finish first)."""
+        app = self.app
         factor = app.settings.speculate_factor
-        late = factor > 0 and now - first > factor * grace
-        if late and latest and not speculated and pending > 0:  # first: it takes a while
-            exclude = tuple(sorted({a.worker_id for a in assigned if a.worker_id}))
-            with app.store.read() as session:
-                task = session.get(Task, task_id)
-                exclude = tuple(sorted({*exclude, *dispatch.voters(session, task)}))
-            if task.state == "running" and dispatch.speculate(app, task, round_no, exclude):
+        to_settle, to_speculate = [], []
+        for r in rounds:
+            # looked at again soon: its stragglers (or a speculative replica) may land any moment
+            self._next[r.key] = now + max(self.interval, min(r.grace / 2, 1.0))
+            if r.pending == 0 and not r.settled:
+                continue  # all back: the chord's settle is on its way
+            if r.settleable(app.settings.early_quorum):
+                to_settle.append(r)
+                continue
+            late = factor > 0 and now - r.first > factor * r.grace
+            latest = r.round_no == r.task.rounds_sent
+            if late and latest and r.pending > 0 and not any(s for _, _, s in r.assigned):
+                to_speculate.append(r)
+        if to_speculate:
+            self._busy.update(r.key for r in to_speculate)
+            with self._late_lock:
+                idle = not self._late  # else a job that has not taken them yet is queued
+                self._late.extend(to_speculate)
+            if idle:
+                self._run(self._speculator, [], self._speculate)
+        for r in sorted(to_settle, key=lambda r: not r.speculative_back()):
+            self._run(self._settlers, [r], self._settle, r)
+        return len(to_settle) + len(to_speculate)
+
+    def _run(self, pool: ThreadPoolExecutor | None, rounds: list[_Round], job, *args: Any) -> None:
+        """Run ``job(*args)`` on ``pool`` (inline without one); ``rounds`` are not looked at
+        again until it is done."""
+        keys = [r.key for r in rounds]
+        self._busy.update(keys)
+
+        def run() -> None:
+            try:
+                job(*args)
+            except Exception:  # looked at again on a later pass
+                what = ", ".join(f"{t}:{n}" for t, n in keys) or "straggling rounds"
+                log.exception("early look at %s failed", what)
+            finally:
+                self._busy.difference_update(keys)
+
+        if pool is None:
+            run()
+        else:
+            pool.submit(run)
+
+    def _speculate(self) -> None:
+        """Send the speculative replicas of every round waiting for one, together."""
+        with self._late_lock:
+            rounds, self._late = self._late, []
+        try:
+            self._send(rounds)
+        finally:
+            self._busy.difference_update(r.key for r in rounds)
+
+    def _send(self, rounds: list[_Round]) -> None:
+        wanted = []
+        for r in rounds:
+            exclude = {w for _, w, _ in r.assigned if w}  # the round's, and earlier voters
+            exclude |= {w for s, w, valid in r.recorded.values() if s == "ok" and valid and w}
+            wanted.append((r.task, r.round_no, tuple(sorted(exclude))))
+        for r, sent in zip(rounds, speculate(self.app, wanted), strict=True):
+            if sent:
                 log.warning("task %s round %d straggles: sent a speculative replica",
-                            task_id, round_no)  # fmt: skip
-                self._next[(task_id, round_no)] = now + self.interval  # its answer settles it
-                acted = 1
-        if results and (app.settings.early_quorum or settled_round):
-            outcome = settle(app, results, task_id, round_no, partial=True)
-            log.info("task %s round %d looked at early: %s", task_id, round_no, outcome["action"])
-            acted = 1
-        return acted
+                            r.task.id, r.round_no)  # fmt: skip
+                self._next[r.key] = time.time() + self.interval  # its answer settles it
+
+    def _settle(self, r: _Round) -> None:
+        outcome = settle(self.app, r.results, r.task.id, r.round_no, partial=True)
+        log.info("task %s round %d looked at early: %s", r.task.id, r.round_no, outcome["action"])

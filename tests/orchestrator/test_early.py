@@ -11,15 +11,25 @@ import contextlib
 import os
 import signal
 import time
+import uuid
 
 import numpy as np
 import pytest
 from cluster_support import make_settings, short_home, start_cluster
 from sqlalchemy import select
 
+from shardy import arrivals
 from shardy.kernels import registry
-from shardy.orchestrator.early import DEFAULT_GRACE, grace_of
+from shardy.orchestrator.early import (
+    DEFAULT_GRACE,
+    _Round,
+    could_decide,
+    grace_of,
+    speculate,
+    stored_results,
+)
 from shardy.store import Assignment, Replica, Task
+from shardy.store.models import utcnow
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -81,6 +91,74 @@ def test_grace_is_the_p95_spread_within_bounds():
     assert grace_of([100.0] * 50, ceiling=7.5) == 7.5  # ceiling
 
 
+def test_a_partial_settle_is_tried_only_when_it_could_verify():
+    assert could_decide(2, quorum=2, pending=1, probation=False)  # a bare quorum decides
+    assert not could_decide(2, quorum=2, pending=1, probation=True)  # not past one still out
+    assert could_decide(3, quorum=2, pending=1, probation=True)
+    assert not could_decide(1, quorum=2, pending=0, probation=False)
+
+    def looked(task: Task, results: list[dict], recorded=None, probation=True) -> _Round:
+        assigned = [(0, "w0", False), (1, "w1", False), (2, "w2", False)]
+        return _Round(task, 1, 0.0, 0.3, assigned, recorded or {}, probation, results)
+
+    ok = {"status": "ok"}
+    task = Task(id="t", quorum=2, rounds_settled=0, rounds_sent=1, spot_digest=None)
+    assert not looked(task, []).settleable(early_quorum=True)
+    assert not looked(task, [ok, ok]).settleable(early_quorum=True)  # the third may dissent
+    assert looked(task, [ok, ok], probation=False).settleable(early_quorum=True)
+    assert not looked(task, [ok, ok], probation=False).settleable(early_quorum=False)
+    assert looked(task, [ok], {0: ("ok", "w0", True), 1: ("ok", "w1", True)}).settleable(True)
+    spot = Task(id="s", quorum=2, rounds_settled=0, rounds_sent=1, spot_digest="00" * 32)
+    assert looked(spot, [ok]).settleable(early_quorum=True)  # every vote of a check is judged
+    settled = Task(id="l", quorum=2, rounds_settled=1, rounds_sent=1, spot_digest=None)
+    assert looked(settled, [ok]).settleable(early_quorum=False)  # late: recorded anyway
+
+
+def _running_task(rc, data: bytes, *, sent: int, most: int) -> Task:
+    """A task row that is running with ``sent`` of ``most`` replicas used (none in flight)."""
+    k = registry.get("sha256")
+    ref = rc.app.blobs.put(data, inline=False)
+    task = Task(id=str(uuid.uuid4()), kernel="sha256", seed=0, params={},
+                output_len=k.make_plan(len(data), k.resolve_params(None), 0).output_len,
+                payload_sha256=ref.sha256, payload_size=ref.size, redundancy=2, quorum=2,
+                max_replicas=most, replicas_sent=sent, rounds_sent=1, rounds_settled=0, sweeps=0,
+                state="running", agreeing=0, published=False, updated_at=utcnow())  # fmt: skip
+    with rc.app.store.session() as s:
+        s.add(task)
+    return task
+
+
+def test_speculative_replicas_go_out_together_within_each_budget(rc):
+    """`speculate` sends one replica per round that has budget left, each to a worker outside
+    its exclusions, records it as speculative and counts it against its task."""
+    gpu0, gpu1, gpu2 = (rc.cluster.node(f"gpu{i}") for i in range(3))
+    spent = _running_task(rc, payload(500, 40), sent=2, most=2)
+    one = _running_task(rc, payload(500, 41), sent=2, most=4)
+    two = _running_task(rc, payload(500, 42), sent=2, most=4)
+    try:
+        sent = speculate(rc.app, [(spent, 1, ()), (one, 1, (gpu0,)), (two, 1, (gpu0, gpu1))])
+        assert sent == [False, True, True]
+        with rc.app.store.read() as s:
+            rows = {t.id: s.get(Task, t.id).replicas_sent for t in (spent, one, two)}
+            got = s.scalars(select(Assignment).where(
+                Assignment.task_id.in_([spent.id, one.id, two.id]))).all()  # fmt: skip
+        assert rows == {spent.id: 2, one.id: 3, two.id: 3}
+        by_task = {a.task_id: a for a in got}
+        assert set(by_task) == {one.id, two.id} and all(a.speculative for a in got)
+        assert by_task[one.id].worker_id in (gpu1, gpu2) and by_task[two.id].worker_id == gpu2
+        assert {a.replica for a in got} == {2}
+        ids = [arrivals.replica_task_id(t.id, 1, 2) for t in (one, two)]
+        end = time.monotonic() + 90
+        while None in (results := stored_results(rc.app, ids)) and time.monotonic() < end:
+            time.sleep(0.5)
+        assert [r["status"] for r in results] == ["ok", "ok"], results
+        assert [r["worker_id"] for r in results] == [by_task[one.id].worker_id, gpu2]
+    finally:
+        with rc.app.store.session() as s:  # no chord will settle them: out of the sweeper's way
+            for t in (spent, one, two):
+                s.get(Task, t.id).state = "dead"
+
+
 def test_a_hung_replica_does_not_delay_an_agreeing_quorum(rc):
     data = [payload(4000, i) for i in range(4)]
     rc.client.submit("sha256", payload(100, 99)).get(timeout=120)  # everyone warm
@@ -116,7 +194,7 @@ def test_a_straggler_gets_a_speculative_replica(rc):
     spec = [a for a in assigned if a.speculative]
     assert held, "gpu1 got no replica (six tasks of R=2 over three workers)"
     # every task that waited on gpu1 got one speculative replica, on another worker
-    assert {a.task_id for a in spec} == held
+    assert {a.task_id for a in spec} == held and len(spec) == len(held)
     assert all(a.worker_id not in (stopped, None) for a in spec)
     voted = {(r.task_id, r.replica) for r in rows(rc, ids) if r.verdict == "agree"}
     assert all((a.task_id, a.replica) in voted for a in spec)
