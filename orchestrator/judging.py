@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shardy.celery_app import ShardyCelery
 from shardy.orchestrator import reputation, standing
+from shardy.orchestrator import spot as spots
 from shardy.store import Replica, Task
 from shardy.store.models import utcnow
 
@@ -127,6 +128,8 @@ def assurance(
     if task.redundancy == 1 and len(agreeing) == 1:
         task.single_voter = agreeing[0]
     return {
+        # a known-answer copy of this task was sent: did its answer confirm this result?
+        "spot_checked": spots.confirmation(task, task.digest),
         "quorum": task.quorum,
         "redundancy": task.redundancy,
         "voters": sorted(agreeing),

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +51,15 @@ def known_answer(kernel: Kernel, data: bytes, params: Mapping[str, Any], seed: i
     return hashlib.sha256(out.tobytes()).hexdigest()
 
 
+class Check(NamedTuple):
+    """One spot check: the payload, the digest the kernel must produce, and the index of the
+    submitted task it copies (whose result the check's answer then confirms)."""
+
+    data: bytes
+    digest: str
+    original: int
+
+
 def draw(
     kernel: Kernel,
     params: Mapping[str, Any],
@@ -58,17 +67,44 @@ def draw(
     payloads: Sequence[bytes | memoryview],
     rate: float,
     rng: random.Random | None = None,
-) -> list[tuple[bytes, str]]:
-    """The spot checks for a submission of ``payloads``: about ``rate`` per task, each
-    (payload, expected digest), the payload an exact copy of one of the submission's."""
+) -> list[Check]:
+    """The spot checks for a submission of ``payloads``: about ``rate`` per task, each an
+    exact copy of one of the submission's payloads with the digest it must produce."""
     if rate <= 0 or not payloads or not checkable(kernel):
         return []
     rng = rng or random.SystemRandom()
     out = []
     for _ in range(sum(rng.random() < rate for _ in payloads)):
-        data = bytes(rng.choice(payloads))
+        index = rng.randrange(len(payloads))
+        data = bytes(payloads[index])
         digest = known_answer(kernel, data, params, seed)
         if digest is None:
             return []
-        out.append((data, digest))
+        out.append(Check(data, digest, index))
     return out
+
+
+def twin(checks: list[Check], tasks: list[Any]) -> None:
+    """Link each checked task to its known-answer copy: ``tasks`` are the submission's rows
+    followed by the checks' (in ``checks`` order). The link rides in the original's
+    assurance (``spot_twin``: the copy's id and answer) until settle judges it."""
+    base = len(tasks) - len(checks)
+    for j, check in enumerate(checks):
+        original = tasks[check.original]
+        if original.assurance is None:
+            original.assurance = {"spot_twin": {"task": tasks[base + j].id,
+                                                "digest": check.digest}}  # fmt: skip
+
+
+def confirmation(task: Any, digest: str | None) -> dict[str, Any] | None:
+    """Whether a verified result equals the answer of its known-answer copy: ``{"task": the
+    copy's id, "agrees": bool}``, or None when no copy of it was sent."""
+    found = (task.assurance or {}).get("spot_twin")
+    if not isinstance(found, dict):
+        return None
+    agrees = found.get("digest") == digest
+    if not agrees:
+        log.error("task %s verified %s, but the kernel's own reference gives %s (its spot "
+                  "check %s): the agreeing voters may collude", task.id, digest,
+                  found.get("digest"), found.get("task"))  # fmt: skip
+    return {"task": found.get("task"), "agrees": agrees}

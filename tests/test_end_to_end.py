@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
@@ -205,6 +206,29 @@ def test_a_large_payload_is_streamed_to_disk_and_verifies(cluster):
     assert any(res.task_id in line for line in streamed)
     small = cluster.client.submit("sha256", payload(100_000, 8), params={"block": 1000}).get(120)
     assert not any(small.task_id in line for line in streamed)  # below the threshold: in RAM
+
+
+def test_a_result_records_whether_its_known_answer_copy_confirmed_it(cluster):
+    """Spot checks copy submitted tasks; the copied task's assurance says whether the copy's
+    known answer (the kernel's reference) equals its verified result."""
+    from shardy.api import Client
+
+    checking = Client(dataclasses.replace(cluster.settings, spot_check_rate=1.0))
+    unchecked = Client(dataclasses.replace(cluster.settings, spot_check_rate=0.0))
+    try:
+        data = payload(4096, 11)
+        res = checking.submit("sha256", data, params={"block": 1024}).get(timeout=120)
+        plain = unchecked.submit("sha256", data, params={"block": 1024}).get(timeout=120)
+    finally:
+        checking.close()
+        unchecked.close()
+    found = res.assurance["spot_checked"]
+    assert found["agrees"] is True and found["task"] != res.task_id
+    with cluster.app.store.read() as s:
+        copy = s.get(Task, found["task"])
+        assert copy.spot_digest == res.digest and copy.payload_sha256 == s.get(
+            Task, res.task_id).payload_sha256  # fmt: skip
+    assert plain.assurance["spot_checked"] is None  # no copy of it was sent
 
 
 def test_kernel_with_a_wasm_preprocessor_verifies(cluster):

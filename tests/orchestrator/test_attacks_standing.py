@@ -152,7 +152,7 @@ def test_a_worker_cannot_tell_spot_checks_from_payloads_it_has_seen():
     rng = random.Random(5)
     real = [rng.randbytes(1024) for _ in range(20)]  # a submission
     checks = spot.draw(k, params, 0, real, 0.5, random.Random(9))
-    assert checks and all(data in real for data, _ in checks)
+    assert checks and all(c.data == real[c.original] for c in checks)
 
     def meta(task_id: str, data: bytes) -> dict:
         order = ReplicaOrder(
@@ -168,7 +168,7 @@ def test_a_worker_cannot_tell_spot_checks_from_payloads_it_has_seen():
         )
         return {**ReplicaOrder.decode(order.encode()).__dict__, "task_id": None}  # fmt: skip
 
-    for data, _ in checks:
+    for data, _, _ in checks:
         assert meta(str(uuid.uuid4()), data) == meta(str(uuid.uuid4()), data)
 
 

@@ -136,8 +136,8 @@ def test_spot_checks_know_the_answer_of_exact_builtins_only():
     real = [bytes(range(256)) * 2, random.Random(2).randbytes(1000)]
     drawn = spot.draw(k, k.resolve_params(None), 0, real, 1.0, random.Random(1))
     assert len(drawn) == 2
-    for data, digest in drawn:  # a copy of one of the submission's payloads
-        assert data in real
+    for data, digest, original in drawn:  # a copy of one of the submission's payloads
+        assert data == real[original]
         assert digest == spot.known_answer(k, data, k.resolve_params(None), 0)
     assert spot.draw(k, k.resolve_params(None), 0, real * 25, 0.0) == []
 
@@ -169,3 +169,21 @@ def test_a_new_voter_judged_twice_before_a_flush_gets_one_row(store):
     with store.read() as s:
         (st,) = s.query(Standing).all()
         assert (st.voter, st.judged, st.faults) == ("fresh", 2, 1)
+
+
+def test_a_copied_tasks_result_is_confirmed_or_flagged_by_its_known_answer():
+    from types import SimpleNamespace
+
+    k = registry.get("histogram")
+    real = [bytes(range(256)) * 2, bytes(512)]
+    checks = spot.draw(k, k.resolve_params(None), 0, real, 1.0, random.Random(3))
+    rows = [SimpleNamespace(id=f"t{i}", assurance=None) for i in range(len(real) + len(checks))]
+    spot.twin(checks, rows)
+    first = rows[checks[0].original]
+    assert first.assurance["spot_twin"] == {"task": rows[len(real)].id,
+                                            "digest": checks[0].digest}  # fmt: skip
+    assert spot.confirmation(first, checks[0].digest) == {"task": rows[len(real)].id,
+                                                          "agrees": True}  # fmt: skip
+    assert spot.confirmation(first, "00" * 32)["agrees"] is False  # a verified wrong answer
+    unchecked = SimpleNamespace(id="u", assurance=None)
+    assert spot.confirmation(unchecked, "00" * 32) is None
