@@ -1,14 +1,21 @@
 """The browser worker in headless Chromium (WebGPU on SwiftShader), against its yardsticks on
-the same machine, in one run and one browser:
+the same machine, in one run (parts 1 and 2 in one browser, part 3 in three):
 
 1. the worker page's prover (@noble/curves, π_A/π_B on a helper worker) against snarkjs's
    browser build proving the same circuit and inputs (snarkjs is GPL: this bench serves it from
    circuits/node_modules on its own page; the worker page never loads it): inputs → proof;
 2. a histogram and a sha256 replica's stage times in the page against the Python worker's GPU
-   stage (wgpu on the local adapter: lavapipe on CPU machines).
+   stage (wgpu on the local adapter: lavapipe on CPU machines);
+3. verified tasks/s, end to end, of three tabs against three Python remote workers in one real
+   cluster behind one gateway, R = quorum = 3, the same attestation batch size K, the same
+   burst of tasks; the two scenarios alternate for ``--rounds`` rounds, each warmed up first
+   (bench/browser_fabric.py; target: tabs >= 0.5x Python).
 
-usage: python bench/browser.py [--proofs 10] [--mib 4]
-Not yet here (issue 19): verified tasks/s of three tabs against three Python workers.
+Results: docs/benchmarks.md, "Browser worker". Part 3 alone, as recorded there:
+    flock /tmp/shardy-bench.lock .venv/bin/python bench/browser.py --parts 3 --rounds 3
+
+usage: python bench/browser.py [--parts 1,2,3] [--proofs 10] [--mib 4] [--runs 5]
+           [--rounds 3] [--tasks 96] [--kib 64] [--batch 16] [--warmup 6]
 """
 
 from __future__ import annotations
@@ -140,7 +147,24 @@ def main() -> None:
     ap.add_argument("--proofs", type=int, default=10)
     ap.add_argument("--mib", type=float, default=4.0, help="payload of the kernel replicas")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--parts", default="1,2,3", help="which parts to run (comma-separated)")
+    ap.add_argument("--rounds", type=int, default=3, help="part 3: rounds of both scenarios")
+    ap.add_argument("--tasks", type=int, default=96, help="part 3: tasks per burst")
+    ap.add_argument("--kib", type=float, default=64.0, help="part 3: payload of each task")
+    ap.add_argument("--batch", type=int, default=16, help="part 3: K, replicas per proof")
+    ap.add_argument("--warmup", type=int, default=6, help="part 3: tasks before each burst")
     args = ap.parse_args()
+    parts = {int(p) for p in args.parts.split(",") if p}
+    if parts & {1, 2}:
+        page_bench(args, parts)
+    if 3 in parts:
+        from browser_fabric import fabric_bench
+
+        fabric_bench(args.rounds, args.tasks, args.kib, args.batch, args.warmup)
+
+
+def page_bench(args: argparse.Namespace, parts: set[int]) -> None:
+    """Parts 1 and 2, in one browser on a page server without a cluster."""
     from selenium import webdriver
 
     url, stop, kid = serve()
@@ -157,50 +181,53 @@ def main() -> None:
         while not driver.execute_script("return window.shardy && shardy.state.adapter"):
             time.sleep(0.2)
         adapter = driver.execute_script("return shardy.state.adapter")
-        digest = hashlib.sha256(b"bench").hexdigest()
-        subject = Subject("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 7, 4096, "histogram", {},
-                          "ab" * 32)  # fmt: skip
-        inputs = replica_inputs(version_of(json.loads((default_build() / "vkey.json").read_text())),
-                                subject, digest, new_worker_secret(), 1, 0)  # fmt: skip
-        text = {k: str(v) for k, v in inputs.items()}
-        ours = driver.execute_async_script(PAGE_PROVE, kid, text, args.proofs)
-        page = driver.current_window_handle
-        driver.switch_to.new_window("tab")
-        driver.get(f"{url}/bench/")
-        theirs = driver.execute_async_script(SNARKJS_PROVE, text, args.proofs)
-        driver.switch_to.window(page)
-        print(f"Chromium headless, {adapter}; {args.proofs} proofs each (inputs -> proof)\n")
-        print(f"{'prover':<34}{'median':>12}")
-        print(f"{'page (noble, 2 workers)':<34}{stats(ours)}")
-        print(f"{'snarkjs browser build':<34}{stats(theirs)}")
-        ratio = statistics.median(ours) / statistics.median(theirs)
-        print(f"{'ratio page / snarkjs':<34}{ratio:8.2f}x\n")
+        if 1 in parts:
+            digest = hashlib.sha256(b"bench").hexdigest()
+            subject = Subject("6f1c9f0e-8d2a-4b8e-9f3e-2a1b0c9d8e7f", 7, 4096, "histogram", {},
+                              "ab" * 32)  # fmt: skip
+            version = version_of(json.loads((default_build() / "vkey.json").read_text()))
+            inputs = replica_inputs(version, subject, digest, new_worker_secret(), 1, 0)
+            text = {k: str(v) for k, v in inputs.items()}
+            ours = driver.execute_async_script(PAGE_PROVE, kid, text, args.proofs)
+            page = driver.current_window_handle
+            driver.switch_to.new_window("tab")
+            driver.get(f"{url}/bench/")
+            theirs = driver.execute_async_script(SNARKJS_PROVE, text, args.proofs)
+            driver.switch_to.window(page)
+            print(f"Chromium headless, {adapter}; {args.proofs} proofs each (inputs -> proof)\n")
+            print(f"{'prover':<34}{'median':>12}")
+            print(f"{'page (noble, 2 workers)':<34}{stats(ours)}")
+            print(f"{'snarkjs browser build':<34}{stats(theirs)}")
+            ratio = statistics.median(ours) / statistics.median(theirs)
+            print(f"{'ratio page / snarkjs':<34}{ratio:8.2f}x\n")
 
-        from shardy.kernels import registry
-        from shardy.workers.gpu import GPU
+        if 2 in parts:
+            from shardy.kernels import registry
+            from shardy.workers.gpu import GPU
 
-        gpu = GPU()
-        n = int(args.mib * (1 << 20))
-        payload = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
-        print(f"{'kernel (' + f'{args.mib:g} MiB' + ')':<20}{'page gpu s':>12}{'page total s':>14}"
-              f"{'python gpu s':>14}{'ratio':>8}  ({gpu.name})")  # fmt: skip
-        for name in ("histogram", "sha256"):
-            k = registry.get(name)
-            plan = k.make_plan(n, {}, 3)
-            py = []
-            expected = None
-            for _ in range(args.runs + 1):
-                t0 = time.perf_counter()
-                expected = bytes(gpu.run(k, payload, plan))
-                py.append(time.perf_counter() - t0)
-            order = {"kernel": name, "payload": base64.b64encode(payload).decode(), "params": {},
-                     "seed": "3"}  # fmt: skip
-            runs = driver.execute_async_script(PAGE_RUN, order, args.runs)
-            assert runs[0]["digest"] == hashlib.sha256(expected).hexdigest(), name
-            g = statistics.median(r["gpu"] for r in runs)
-            tot = statistics.median(r["total"] for r in runs)
-            p = statistics.median(py[1:])
-            print(f"{name:<20}{g:12.3f}{tot:14.3f}{p:14.3f}{g / p:7.2f}x")
+            gpu = GPU()
+            n = int(args.mib * (1 << 20))
+            payload = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
+            head = f"kernel ({args.mib:g} MiB)"
+            print(f"{head:<20}{'page gpu s':>12}{'page total s':>14}{'python gpu s':>14}"
+                  f"{'ratio':>8}  ({gpu.name})")  # fmt: skip
+            for name in ("histogram", "sha256"):
+                k = registry.get(name)
+                plan = k.make_plan(n, {}, 3)
+                py = []
+                expected = None
+                for _ in range(args.runs + 1):
+                    t0 = time.perf_counter()
+                    expected = bytes(gpu.run(k, payload, plan))
+                    py.append(time.perf_counter() - t0)
+                order = {"kernel": name, "payload": base64.b64encode(payload).decode(),
+                         "params": {}, "seed": "3"}  # fmt: skip
+                runs = driver.execute_async_script(PAGE_RUN, order, args.runs)
+                assert runs[0]["digest"] == hashlib.sha256(expected).hexdigest(), name
+                g = statistics.median(r["gpu"] for r in runs)
+                tot = statistics.median(r["total"] for r in runs)
+                p = statistics.median(py[1:])
+                print(f"{name:<20}{g:12.3f}{tot:14.3f}{p:14.3f}{g / p:7.2f}x")
     finally:
         driver.quit()
         stop()
