@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -19,6 +18,7 @@ from shardy import merkle
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt
 from shardy.blobs import BlobRef
 from shardy.kernels import registry
+from shardy.keyring import default_build
 from shardy.orchestrator import keys
 from shardy.orchestrator.settle import settle
 from shardy.store import AttestationBatch, Replica
@@ -27,7 +27,7 @@ from shardy.zk import load_circuit, new_worker_secret
 from shardy.zk.codec import proof_from_json, proof_to_json, vkey_from_json
 
 pytestmark = pytest.mark.cluster
-BUILD = Path(__file__).resolve().parents[1] / "circuits" / "build"
+BUILD = default_build()  # the key the cluster proves with (statement v2)
 
 
 @pytest.fixture(scope="module")

@@ -190,3 +190,32 @@ def test_a_tab_that_returns_a_wrong_output_is_refused(rc, tabs) -> None:
     votes = {a.worker_id: a for a in res.attestations}
     assert {w for w, a in votes.items() if a.valid and a.agrees} == honest
     assert liar in votes and not votes[liar].valid  # its proof is not for what it sent
+
+
+def test_a_tab_put_away_leaves_and_comes_back(rc, tabs) -> None:
+    """pagehide closes the session at once (close code 1000: browsers refuse 1001 from a
+    page); pageshow from the back-forward cache joins again, with one serving loop."""
+    wid = tabs.join("tab-away")
+    driver = tabs.ids[wid]
+
+    def wait(present: bool) -> None:
+        deadline = time.monotonic() + 60
+        while (wid in live_remote(rc)) != present and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (wid in live_remote(rc)) == present
+
+    wait(True)
+    driver.execute_script(
+        "window.__errors = []; addEventListener('error', (e) => __errors.push(e.message));"
+        "dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}));"
+    )
+    wait(False)
+    assert driver.execute_script("return shardy.session.stopped") is True
+    driver.execute_script("dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    wait(True)
+    driver.execute_script("dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    assert driver.execute_script("return shardy.session.running && !shardy.session.stopped")
+    assert driver.execute_script("return window.__errors") == []
+    res = rc.client.submit("histogram", bytes(range(256)) * 4, seed=9,
+                           redundancy=len(tabs.ids), quorum=2).get(timeout=240)  # fmt: skip
+    assert wid in {a.worker_id for a in res.attestations if a.valid and a.agrees}

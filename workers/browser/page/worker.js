@@ -5691,6 +5691,7 @@ var Session = class {
       error: null
     };
     this.stopped = false;
+    this.running = false;
   }
   #set(patch) {
     Object.assign(this.state, patch);
@@ -5699,10 +5700,19 @@ var Session = class {
   /** Leave: close the session (the gateway gives the replicas in flight to other workers). */
   stop() {
     this.stopped = true;
-    this.ws?.close(1001, "the tab is closing");
+    this.ws?.close(1e3, "the tab is closing");
   }
   /** Serve until stopped; throws AuthError when the gateway refuses this worker. */
   async run() {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.#serve();
+    } finally {
+      this.running = false;
+    }
+  }
+  async #serve() {
     let failures = 0;
     while (!this.stopped) {
       try {

@@ -61,6 +61,7 @@ export class Session {
     this.state = { connected: false, workerId: identity.workerId, done: 0, failed: 0, task: null,
                    stage: "connecting", lastProof: null, error: null };
     this.stopped = false;
+    this.running = false;
   }
 
   #set(patch) {
@@ -71,11 +72,21 @@ export class Session {
   /** Leave: close the session (the gateway gives the replicas in flight to other workers). */
   stop() {
     this.stopped = true;
-    this.ws?.close(1001, "the tab is closing");
+    this.ws?.close(1000, "the tab is closing");  // browsers refuse 1001 from a page
   }
 
   /** Serve until stopped; throws AuthError when the gateway refuses this worker. */
   async run() {
+    if (this.running) return;  // one loop per session (a tab back from the cache restarts it)
+    this.running = true;
+    try {
+      await this.#serve();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async #serve() {
     let failures = 0;
     while (!this.stopped) {
       try {
