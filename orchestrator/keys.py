@@ -50,14 +50,20 @@ def _seed(app: ShardyCelery, session: Session, manifest: Path = keyring.MANIFEST
     session.flush()
 
 
-def _publish(app: ShardyCelery, build_dir: Path, kid: str) -> None:
+def _publish(app: ShardyCelery, build_dir: Path, kid: str, *, rotating: bool = False) -> None:
     """Publish a key's files in Redis with its signed announcement (`shardy.p2p.announce`),
-    which sidecars gossip so peers without this Redis learn the key. A key that cannot be
-    signed is still published (logged: peers outside then do not learn it)."""
+    which sidecars gossip so peers without this Redis learn the key.
+
+    Only a process that holds the orchestrator's signing key announces: a rotation (run on the
+    orchestrator's host) creates the key if it is new; seeding and republishing, which any
+    submitting process may do, never create one (a packaged key needs no announcement: peers
+    ship with it). A key that cannot be signed is still published (logged)."""
     from shardy.orchestrator import signing
     from shardy.p2p import announce
 
     keyring.publish(app.redis, build_dir, expect=kid)
+    if not rotating and not signing.key_path(app.settings).exists():
+        return
     try:
         vkey = json.loads((Path(build_dir) / keyring.FILES["vkey"]).read_text())
         signed = announce.sign_key(
@@ -109,7 +115,7 @@ def rotate(app: ShardyCelery, build_dir: Path, grace: int) -> str:
     ``grace`` seconds; new tasks prove with the new key, which workers fetch from Redis.
     """
     kid, circuit = keyring.load_build(build_dir)  # the id covers vkey, zkey and witness wasm
-    _publish(app, build_dir, kid)
+    _publish(app, build_dir, kid, rotating=True)
     with app.store.session() as session:
         if session.scalars(select(VerifierKey)).first() is None:
             _seed(app, session)

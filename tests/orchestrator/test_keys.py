@@ -82,10 +82,10 @@ def test_seeded_manifest_key_matches_its_build(app: ShardyCelery, home: Path) ->
     assert [(r["id"], r["state"], r["statement"]) for r in keys.listing(app)] == [
         (kid, "active", 2)
     ]
-    # and it carries a signed announcement for gossip peers without this Redis
-    announced = announce.decode_key(app.redis.hget(KEY_PREFIX + kid, announce.FIELD))
-    assert announced.key_id == kid and announce.verify(announced)
-    assert announced.signer == signing.public_key(app.settings)
+    # seeding (which any submitting process may do) neither creates the orchestrator's signing
+    # key nor announces the packaged key (peers ship with it)
+    assert not signing.key_path(app.settings).exists()
+    assert app.redis.hget(KEY_PREFIX + kid, announce.FIELD) is None
 
 
 def test_seeding_refuses_a_build_that_differs_from_the_manifest(
@@ -129,6 +129,10 @@ def test_rotation_computes_the_same_id_as_publish(
     rotated = keys.rotate(app, new, grace=600)
     vkey = json.loads((new / FILES["vkey"]).read_text())
     digest = {f: hashlib.sha256((new / n).read_bytes()).hexdigest() for f, n in FILES.items()}
+    # a rotation (on the orchestrator's host) announces the key, signed, for gossip peers
+    announced = announce.decode_key(app.redis.hget(KEY_PREFIX + rotated, announce.FIELD))
+    assert announced.key_id == rotated and announced.vkey == vkey and announce.verify(announced)
+    assert announced.signer == signing.public_key(app.settings)
     assert rotated != old
     assert rotated == publish(app.redis, new) == load_build(new)[0] == stored_id(app, rotated)
     assert rotated == key_id(vkey, digest["zkey"], digest["wasm"])
