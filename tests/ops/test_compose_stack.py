@@ -126,8 +126,11 @@ def test_state_survives_down_and_up(client, stack):
     stack.down()  # containers go, volumes stay
     stack.compose("up", "-d")
     wait_for("the database to answer again", lambda: _answers(client, before.task_id), timeout=180)
-    again = client.submit("histogram", data)  # same payload, a new task, same digest
+    # the workers first: a task dispatched while no worker is eligible waits in the shared
+    # fleet queue, which a remote-only stack does not consume, until the sweeper re-sends it
+    # (SHARDY_STALE_AFTER, 10 min)
     wait_for("the remote workers to rejoin", lambda: len(_remote_ids(client)) == 2, timeout=180)
+    again = client.submit("histogram", data)  # same payload, a new task, same digest
     assert again.get(timeout=180).digest == before.digest
     assert client.handle(before.task_id).get(timeout=30).digest == before.digest
 
