@@ -286,8 +286,8 @@ def check(
         label, _, signals, key = c.statement()
         reason = _shape(signals, key, accepted_keys)
         if reason is None and c.batch is not None:
-            proven = c.batch_proof()
-            if batches.setdefault(c.batch.id, proven) != proven:
+            stated = c.batch_proof()
+            if batches.setdefault(c.batch.id, stated) != stated:
                 # else it would ride on the first claim's proof
                 reason = "batch id re-used for a different statement"
         version = statement.version_of(accepted_keys[key]) if reason is None else 0
