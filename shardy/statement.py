@@ -121,23 +121,21 @@ class Subject:
         Raises:
             ProofError: a value is out of range, or version 2 lacks the round or replica.
         """
-        from shardy.zk.inputs import digest_to_field, task_id_to_field
-
         if version == V1:
+            from shardy.zk.inputs import digest_to_field, task_id_to_field
+
             values = [task_id_to_field(self.task_id), self.seed, self.output_len,
                       digest_to_field(digest), int(commitment)]  # fmt: skip
-        elif version == V2:
+            return [str(v) for v in values]
+        if version == V2:
             if self.enrollment:
                 oh = 0
             elif round_ is None or replica is None:
                 raise ProofError("a version 2 statement needs the replica's round and number")
             else:
                 oh = self.order_hash(round_, replica)
-            hi, lo = digest_halves(digest)
-            values = [V2, task_id_to_field(self.task_id), oh, hi, lo, int(commitment)]
-        else:
-            raise ProofError(f"unknown statement version {version!r}")
-        return [str(v) for v in values]
+            return _v2_signals(self.task_id, oh, digest, commitment)
+        raise ProofError(f"unknown statement version {version!r}")
 
 
 def batch_signals(version: int, batch_id: str, size: int, root: str, commitment: str) -> list[str]:
@@ -147,10 +145,16 @@ def batch_signals(version: int, batch_id: str, size: int, root: str, commitment:
     subject = Subject(batch_id, size, BATCH_OUTPUT_LEN)
     if version == V1:
         return subject.signals(V1, root, commitment, None, None)
+    return _v2_signals(batch_id, size, digest=root, commitment=commitment)
+
+
+def _v2_signals(task_id: str, order_slot: int, digest: str, commitment: str) -> list[str]:
+    """Version 2's signals: [2, task id, order hash (or batch size, or 0), digest halves,
+    commitment]."""
     from shardy.zk.inputs import task_id_to_field
 
-    hi, lo = digest_halves(root)
-    return [str(v) for v in (V2, task_id_to_field(batch_id), size, hi, lo, int(commitment))]
+    hi, lo = digest_halves(digest)
+    return [str(v) for v in (V2, task_id_to_field(task_id), order_slot, hi, lo, int(commitment))]
 
 
 def inputs_for(signals: list[str], secret: int) -> dict[str, int]:

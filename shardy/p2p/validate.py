@@ -112,8 +112,7 @@ class RecordValidator:
         return self.check(signed.record, signed.enrolled_voters())
 
     def _unknown_keys(self, record: VerifiedRecord) -> set[str]:
-        wanted = {a.key_id for a in record.attestations
-                  if record.tolerance or a.digest.lower() == record.digest}  # fmt: skip
+        wanted = {a.key_id for a in record.attestations if _for_record(record, a)}
         unknown = {k for k in wanted if k is not None and k not in self.keys}
         for kid in list(unknown):
             vkey = self.key_loader(kid) if self.key_loader is not None else None
@@ -140,7 +139,7 @@ class RecordValidator:
         batches: dict[str, attestations.BatchProof] = {}
         numbers: set[int] = set()
         for i, att in enumerate(record.attestations):
-            if att.digest.lower() != record.digest.lower() and not record.tolerance:
+            if not _for_record(record, att):
                 continue
             if enrolled is not None and commitment_signal(att.public_signals) not in enrolled:
                 continue
@@ -176,3 +175,9 @@ class RecordValidator:
             what = "workers" if enrolled is None else "enrolled voters"
             return Verdict(False, len(units), f"{len(units)} valid distinct {what} < {need}")
         return Verdict(True, len(units))
+
+
+def _for_record(record: VerifiedRecord, att: attestations.Claim) -> bool:
+    """Whether ``att`` can count for ``record``: it attests the record's digest, or the record
+    is a tolerance quorum, where each worker proves its own."""
+    return record.tolerance or att.digest.lower() == record.digest.lower()
