@@ -345,14 +345,10 @@ def _in_batch(subject: Subject, version: int, c: Claim) -> str | None:
     """None when the replica's leaf sits at its index under the batch root."""
     b = c.batch
     assert b is not None
+    if version != statement.V1 and (c.round is None or c.replica is None):
+        return "a version 2 batched claim needs its round and replica"
     try:
-        if version == statement.V1:
-            leaf = merkle.leaf(subject.task_id, subject.seed, subject.output_len, c.digest)
-        elif c.round is None or c.replica is None:
-            return "a version 2 batched claim needs its round and replica"
-        else:
-            oh = subject.order_hash(c.round, c.replica)
-            leaf = merkle.leaf_v2(subject.task_id, oh, c.digest)
+        leaf = subject.leaf(version, c.digest, c.round, c.replica)
         root = bytes.fromhex(b.root)
     except (TypeError, ValueError, OverflowError, ProofError):
         return "batch root, digest, seed or output length is malformed"

@@ -44,6 +44,10 @@ class ReplicaOrder:
         return Subject(self.task_id, self.seed, self.output_len, self.kernel, self.params,
                        self.payload.sha256)  # fmt: skip
 
+    def order_hash_hex(self) -> str:
+        """This replica's order hash (`shardy.statement`) as 64 hex digits (the frame's form)."""
+        return f"{self.subject().order_hash(self.round, self.replica):064x}"
+
     def encode(self) -> bytes:
         """The order as a Shardy frame; inline payload bytes ride as a raw segment."""
         meta = {
@@ -61,7 +65,7 @@ class ReplicaOrder:
             "assignee": self.assignee,
         }
         if self.with_order_hash:
-            meta["order_hash"] = f"{self.subject().order_hash(self.round, self.replica):064x}"
+            meta["order_hash"] = self.order_hash_hex()
         segments, inline = [], []
         if self.payload.inline is not None:
             segments.append(self.payload.inline)
@@ -138,10 +142,7 @@ class ReplicaOrder:
         )
         if order.with_order_hash:
             try:
-                ok = (
-                    m["order_hash"]
-                    == f"{order.subject().order_hash(order.round, order.replica):064x}"
-                )
+                ok = m["order_hash"] == order.order_hash_hex()
             except ProofError as exc:
                 raise FrameError(f"replica order params are not plain JSON: {exc}") from exc
             if not ok:

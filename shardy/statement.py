@@ -113,6 +113,20 @@ class Subject:
         return order_hash(self.kernel, self.params, self.payload_sha256, self.seed,
                           self.output_len, round_, replica)  # fmt: skip
 
+    def leaf(self, version: int, digest: str, round_: int | None, replica: int | None) -> bytes:
+        """This replica's batch leaf (`shardy.merkle`) under statement ``version``.
+
+        Raises:
+            ProofError: version 2 lacks the round or replica.
+        """
+        from shardy import merkle
+
+        if version == V1:
+            return merkle.leaf(self.task_id, self.seed, self.output_len, digest)
+        if round_ is None or replica is None:
+            raise ProofError("a version 2 batched claim needs its round and replica")
+        return merkle.leaf_v2(self.task_id, self.order_hash(round_, replica), digest)
+
     def signals(
         self, version: int, digest: str, commitment: str, round_: int | None, replica: int | None
     ) -> list[str]:

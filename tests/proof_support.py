@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shardy import merkle, statement
+from shardy import statement
 from shardy.statement import Subject
 from shardy.zk import Circuit, prove
 
@@ -26,9 +26,7 @@ def replica_proof(
 
 def leaf(circuit: Circuit, subject: Subject, digest: str, round_: int = 1, replica: int = 0):
     """The batch leaf of one replica's claim under the circuit's statement version."""
-    if circuit.statement == statement.V1:
-        return merkle.leaf(subject.task_id, subject.seed, subject.output_len, digest)
-    return merkle.leaf_v2(subject.task_id, subject.order_hash(round_, replica), digest)
+    return subject.leaf(circuit.statement, digest, round_, replica)
 
 
 def batch_proof(

@@ -186,11 +186,8 @@ class Engine:
         if self.batcher is None:
             proof, signals = self.attest(order, digest)
             return {"proof": proof, "public_signals": signals, "key_id": order.key_id}
-        if self.keys.circuit(order.key_id).statement == statement.V1:
-            leaf = merkle.leaf(order.task_id, order.seed, order.output_len, digest)
-        else:
-            order_hash = order.subject().order_hash(order.round, order.replica)
-            leaf = merkle.leaf_v2(order.task_id, order_hash, digest)
+        version = self.keys.circuit(order.key_id).statement
+        leaf = order.subject().leaf(version, digest, order.round, order.replica)
         receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
         return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
 
