@@ -229,7 +229,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256, help="payload bytes (tiny kernel)")
     ap.add_argument(
         "--sweep", default="default,1,16",
-        help="attestation batch caps K ('default': SHARDY_ATTEST_BATCH and _WAIT_MS unset)",
+        help="attestation batch caps K ('default': SHARDY_ATTEST_BATCH and _WAIT_MS unset; "
+        "'chords': the default but SHARDY_GROUP_ORDERS=1, a chord per task)",
     )  # fmt: skip
     ap.add_argument("--lone", type=int, default=20, help="tasks run one at a time, each side")
     ap.add_argument(
@@ -263,8 +264,10 @@ def main() -> None:
         for path in paths:
             home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
             fixed = (
-                {} if k == "default" else {"attest_batch": int(k), "attest_wait_ms": args.wait_ms}
-            )
+                {} if k == "default"
+                else {"group_orders": 1} if k == "chords"
+                else {"attest_batch": int(k), "attest_wait_ms": args.wait_ms}
+            )  # fmt: skip
             settings = Settings(home=home, **fixed)
             runs[k, path], lone[k, path] = bench_shardy(
                 settings, payloads, args.workers, rates, remote=path == "gateway", lone=args.lone

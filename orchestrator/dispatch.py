@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel, is_shipped
 from shardy.messages import ReplicaOrder
-from shardy.orchestrator import adaptive, homogeneous, keys, spot
+from shardy.orchestrator import adaptive, grouped, homogeneous, keys, spot
 from shardy.store import Assignment, Replica, Standing, Task
 from shardy.store.models import utcnow
 
@@ -46,6 +46,7 @@ def dispatch_many(
     params: Mapping[str, Any] | None = None,
     redundancy: int | None = None,
     quorum: int | None = None,
+    send: Callable[..., None] | None = None,
 ) -> list[Task]:
     """Validate, record and send one task per payload. Returns the task rows, in order.
 
@@ -53,7 +54,9 @@ def dispatch_many(
     live workers are read once, every task row and assignment is written in one SQL
     transaction, and the in-flight counts in one pipeline; then each task's chord is sent.
     Every payload is validated before anything is stored, so an invalid one sends nothing.
-    Per-task retries, rounds and dead letters are unchanged.
+    Per-task retries, rounds and dead letters are unchanged. ``send(*rounds)`` sends the
+    recorded rounds (default: `send_planned` now; a client passes its
+    `shardy.orchestrator.sender.Sender`, which batches bursts of submits).
 
     A `WgslKernel` is recorded (SQL and blob store, once per hash) and travels with the task;
     its payload may be given as its inputs (name -> values), packed by `WgslKernel.pack`.
@@ -148,7 +151,10 @@ def dispatch_many(
         session.add_all([a for p in planned for a in p.assignments()])
     if checks:
         random.shuffle(planned)  # checks go out among the tasks, not after them
-    send_planned(app, *planned)
+    if send is None:
+        send_planned(app, *planned)
+    else:
+        send(*planned)
     return tasks[: len(datas)]
 
 
@@ -270,7 +276,9 @@ def plan_round(
 def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
     """Count the assignments against their workers (one pipeline for all rounds) and send each
     round: one chord of the replicas (fleet: ``shardy.execute``; remote: ``shardy.relay`` on
-    the gateway's queue) whose body settles it. Call after the assignments are committed."""
+    the gateway's queue) whose body settles it, or, for many rounds at once that go to named
+    fleet workers, grouped orders (`shardy.orchestrator.grouped`). Call after the assignments
+    are committed."""
     deadline = time.time() + 2 * app.settings.task_time_limit
     routing.track(
         app.redis,
@@ -282,6 +290,9 @@ def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
         ],  # fmt: skip
         deadline,
     )
+    together, rounds = grouped.split(app, rounds)
+    if together:
+        grouped.send(app, together)
     for planned in rounds:
         header = [replica_signature(app, planned.kernel, o, t) for o, t in planned.orders]
         body = app.signature(

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from celery.backends.base import KeyValueStoreBackend
 from sqlalchemy import select
 
 from shardy import arrivals, routing
@@ -65,6 +64,8 @@ PAGE = 256
 RECENT = 50
 #: Workers a speculative replica's target is chosen from (the least loaded of them).
 CHOICES = 3
+#: Seconds a grouped round stays whole without its collect before the watch settles it.
+COLLECT_WAIT = 2.0
 #: Threads that settle rounds for a watch (each settle in its own transaction; settle is
 #: idempotent, and a round has one job at a time).
 SETTLERS = 4
@@ -83,24 +84,6 @@ def could_decide(ok_votes: int, quorum: int, pending: int, probation: bool) -> b
     partial settle that cannot verify would only record rows that the round's final settle
     records anyway, and would take time that a straggler's verdict waits for."""
     return ok_votes >= quorum + (pending if probation else 0)
-
-
-def stored_results(app: ShardyCelery, ids: list[str]) -> list[dict[str, Any] | None]:
-    """The results replica tasks ``ids`` have stored (None where not finished)."""
-    if not ids:
-        return []
-    backend = app.backend
-    if isinstance(backend, KeyValueStoreBackend):
-        values = backend.mget([backend.get_key_for_task(i) for i in ids])
-        metas = [backend.decode_result(v) if v else None for v in values]
-    else:
-        metas = [backend.get_task_meta(i) for i in ids]
-    return [
-        m["result"]
-        if m and m.get("status") == "SUCCESS" and isinstance(m.get("result"), dict)
-        else None
-        for m in metas
-    ]
 
 
 def speculate(app: ShardyCelery, rounds: Sequence[tuple[Task, int, tuple[str, ...]]]) -> list[bool]:
@@ -182,6 +165,8 @@ class _Round:
     recorded: dict[int, tuple[str, str | None, bool | None]]
     probation: bool
     results: list[dict[str, Any]] = field(default_factory=list)
+    #: sent as grouped orders: no chord settles it (`shardy.orchestrator.grouped`)
+    grouped: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -237,6 +222,8 @@ class Watch:
     _late_lock: threading.Lock = field(default_factory=threading.Lock)
     #: rounds whose partial settle or speculative replica is under way
     _busy: set[tuple[str, int]] = field(default_factory=set)
+    #: grouped rounds seen with every replica back, and when (their collect is due)
+    _whole: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def start(self) -> Watch:
         self._settlers = ThreadPoolExecutor(SETTLERS, thread_name_prefix="shardy-early-settle")
@@ -281,6 +268,7 @@ class Watch:
         acted = self._pass(self._read(wanted, now), now) if wanted else 0
         if len(self._next) > 16 * PAGE:  # forget rounds long settled
             self._next = {k: v for k, v in self._next.items() if v > now}
+            self._whole = {k: v for k, v in self._whole.items() if v > now - 60}
         return acted
 
     def _read(self, due: list[tuple[str, int, float]], now: float) -> list[_Round]:
@@ -316,9 +304,13 @@ class Watch:
             seen = assigned.get((task_id, round_no), [])
             rounds.append(_Round(task, round_no, first, grace, seen, recorded.get(task_id, {}),
                                  probation))  # fmt: skip
+        marked = arrivals.grouped(app.redis, [r.key for r in rounds])
+        for r in rounds:
+            r.grouped = r.key in marked
         outs = [(r, arrivals.replica_task_id(r.task.id, r.round_no, a[0]))
                 for r in rounds for a in r.out]  # fmt: skip
-        for (r, _), result in zip(outs, stored_results(app, [i for _, i in outs]), strict=True):
+        stored = arrivals.stored_results(app, [i for _, i in outs])
+        for (r, _), result in zip(outs, stored, strict=True):
             if result is not None:
                 r.results.append(result)
         return rounds
@@ -333,8 +325,10 @@ class Watch:
         for r in rounds:
             # looked at again soon: its stragglers (or a speculative replica) may land any moment
             self._next[r.key] = now + max(self.interval, min(r.grace / 2, 1.0))
-            if r.pending == 0 and not r.settled:
-                continue  # all back: the chord's settle is on its way
+            if r.pending == 0 and not r.settled:  # all back: its chord's settle or collect is due
+                if r.grouped and now - self._whole.setdefault(r.key, now) > COLLECT_WAIT:
+                    to_settle.append(r)  # the collect was lost: settle it in full here
+                continue
             if r.settleable(app.settings.early_quorum):
                 to_settle.append(r)
                 continue
@@ -395,5 +389,6 @@ class Watch:
                 self._next[r.key] = time.time() + self.interval  # its answer settles it
 
     def _settle(self, r: _Round) -> None:
-        outcome = settle(self.app, r.results, r.task.id, r.round_no, partial=True)
+        whole = r.grouped and r.pending == 0 and not r.settled
+        outcome = settle(self.app, r.results, r.task.id, r.round_no, partial=not whole)
         log.info("task %s round %d looked at early: %s", r.task.id, r.round_no, outcome["action"])

@@ -10,7 +10,7 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from shardy.celery_app import CONTROL_QUEUE, app
-from shardy.orchestrator import reputation, standing
+from shardy.orchestrator import grouped, reputation, standing
 from shardy.orchestrator.early import Watch
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
@@ -30,6 +30,21 @@ from shardy.orchestrator.sweep import Sweeper
 def settle_task(self, results: list[Any], task_id: str, round_no: int) -> dict:
     """Chord body: settle one round of replica results for ``task_id``."""
     return settle(app, results, task_id, round_no)
+
+
+@app.task(
+    name="shardy.collect",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(SQLAlchemyError, RedisError),
+    retry_backoff=0.5,
+    retry_backoff_max=30,
+    max_retries=20,
+)
+def collect_task(rounds: list[Any]) -> dict:
+    """Settle the named rounds of grouped orders whose replicas are all back."""
+    return grouped.collect(app, rounds if isinstance(rounds, list) else [])
 
 
 @app.task(name="shardy.register_worker", acks_late=True)

@@ -111,7 +111,17 @@ class Client:
             if isinstance(p, np.ndarray) else p
             for p in payloads
         ]  # fmt: skip
-        return [TaskHandle(t.id, self) for t in dispatch_many(self.app, kernel, raw, **kw)]
+        tasks = dispatch_many(self.app, kernel, raw, send=self._sender.put, **kw)
+        return [TaskHandle(t.id, self) for t in tasks]
+
+    @cached_property
+    def _sender(self) -> Any:
+        """Sends recorded rounds in the background, a burst's together
+        (`shardy.orchestrator.sender`)."""
+        from shardy.orchestrator.dispatch import send_planned
+        from shardy.orchestrator.sender import Sender
+
+        return Sender(lambda *rounds: send_planned(self.app, *rounds))
 
     def map(
         self,
@@ -164,7 +174,10 @@ class Client:
         return n == bar.tasks[job].total
 
     def close(self) -> None:
-        """Drop Celery's result subscriptions (call before the broker goes away)."""
+        """Send what is still queued, then drop Celery's result subscriptions (call before
+        the broker goes away)."""
+        if "_sender" in self.__dict__:
+            self.__dict__.pop("_sender").close()
         consumer = getattr(self.app.backend, "result_consumer", None)
         if consumer is not None:
             consumer.stop()

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
+from celery.backends.base import BaseKeyValueStoreBackend
 
 from shardy import frames
 from shardy.errors import FrameError
@@ -31,6 +32,8 @@ log = logging.getLogger("shardy.arrivals")
 ARRIVALS_KEY = "shardy:arrivals"
 #: The same members, scored by the time the latest replica came back.
 LAST_KEY = "shardy:arrivals:last"
+#: Rounds sent as grouped orders (no chord settles them: a collect or the watch does).
+GROUPED_KEY = "shardy:arrivals:grouped"
 #: Prefix of the key that says a task is decided (workers skip its queued replicas).
 DECIDED_PREFIX = "shardy:decided:"
 #: Prefix of a kernel's recent round spreads (seconds from first to last arrival).
@@ -96,6 +99,36 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
 
+def mark_rounds(client: redis.Redis, rounds: list[tuple[str, int]]) -> None:
+    """`mark` for many rounds at once (one pipeline): replicas of ``rounds`` came back now.
+    Best effort, as `mark`."""
+    if not rounds:
+        return
+    now = time.time()
+    try:
+        pipe = client.pipeline(transaction=False)
+        for task_id, round_no in rounds:
+            pipe.eval(_MARK, 3, ARRIVALS_KEY, decided_key(task_id), LAST_KEY,
+                      member(task_id, round_no), now)  # fmt: skip
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not mark arrivals of %d rounds (%s)", len(rounds), exc)
+
+
+def mark_grouped(client: redis.Redis, rounds: list[tuple[str, int]]) -> None:
+    """Note that ``rounds`` went out as grouped orders (`shardy.orchestrator.grouped`)."""
+    if rounds:
+        client.sadd(GROUPED_KEY, *(member(t, n) for t, n in rounds))
+
+
+def grouped(client: redis.Redis, rounds: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of ``rounds`` went out as grouped orders."""
+    if not rounds:
+        return set()
+    flags = client.smismember(GROUPED_KEY, [member(t, n) for t, n in rounds])
+    return {r for r, f in zip(rounds, flags, strict=True) if f}
+
+
 def due(
     client: redis.Redis, before: float, start: int = 0, limit: int = 256
 ) -> list[tuple[str, int, float]]:
@@ -132,6 +165,7 @@ def close(
     pipe.zscore(LAST_KEY, key)
     pipe.zrem(ARRIVALS_KEY, key)
     pipe.zrem(LAST_KEY, key)
+    pipe.srem(GROUPED_KEY, key)
     if decided:
         pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
     first, last = pipe.execute()[:2]
@@ -146,3 +180,21 @@ def close(
 def spreads(client: redis.Redis, kernel: str) -> list[float]:
     """The recent spreads of ``kernel``'s rounds (seconds), newest first."""
     return [float(x) for x in client.lrange(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)]
+
+
+def stored_results(app: Any, ids: list[str]) -> list[dict[str, Any] | None]:
+    """The results replica tasks ``ids`` have stored (None where not finished)."""
+    if not ids:
+        return []
+    backend = app.backend
+    if isinstance(backend, BaseKeyValueStoreBackend):
+        values = backend.mget([backend.get_key_for_task(i) for i in ids])
+        metas = [backend.decode_result(v) if v else None for v in values]
+    else:
+        metas = [backend.get_task_meta(i) for i in ids]
+    return [
+        m["result"]
+        if m and m.get("status") == "SUCCESS" and isinstance(m.get("result"), dict)
+        else None
+        for m in metas
+    ]

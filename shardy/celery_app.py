@@ -136,6 +136,7 @@ def celery_config(s: Settings) -> dict:
         "task_routes": {
             "shardy.execute": {"queue": GPU_QUEUE, "routing_key": GPU_QUEUE},
             "shardy.settle": {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
+            "shardy.collect": {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
             "shardy.register_worker": {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
         },
         "task_acks_late": True,

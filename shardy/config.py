@@ -205,6 +205,14 @@ class Settings:
             "doc": "Extra time a batch may wait to fill (ms); 0: prove what is waiting at once."
         },
     )
+    group_orders: int = field(
+        default=32,
+        metadata={
+            "doc": "Most replica orders a fleet worker receives in one message when many tasks "
+            "are dispatched together (shardy.map, bursts of submit; settled by collects); 1 "
+            "sends every replica as a member of its task's chord."
+        },
+    )
     task_events: bool = field(
         default=False,
         metadata={
@@ -437,6 +445,8 @@ class Settings:
             )
         if self.attest_batch < 1 or self.attest_wait_ms < 0:
             raise ConfigError("need SHARDY_ATTEST_BATCH >= 1 and SHARDY_ATTEST_WAIT_MS >= 0")
+        if self.group_orders < 1:
+            raise ConfigError(f"SHARDY_GROUP_ORDERS must be >= 1, got {self.group_orders}")
         if self.max_workgroups < 1:
             raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
         for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output",

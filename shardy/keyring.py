@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,7 @@ class KeyCache:
         self.client = client
         self.directory = directory
         self._circuits: dict[str, Circuit] = {}
+        self._lock = threading.Lock()  # one load per key, however many threads ask at once
 
     def circuit(self, kid: str) -> Circuit:
         """The Circuit for key ``kid``.
@@ -268,6 +270,10 @@ class KeyCache:
         circuit = self._circuits.get(kid)
         if circuit is not None:
             return circuit
+        with self._lock:
+            return self._circuits.get(kid) or self._load(kid)
+
+    def _load(self, kid: str) -> Circuit:
         if not isinstance(kid, str) or _KEY_ID.fullmatch(kid) is None:
             raise ProofError(f"verifier key id {kid!r} is not lower-case hex")
         target = self.directory / kid
@@ -304,7 +310,7 @@ class KeyCache:
             kid, files, fields.get(MANIFEST_FIELD), where=where,
             fix="republish it from its trusted build directory with `shardy keys rotate DIR`",
         )  # fmt: skip
-        tmp = self.directory / f".{kid}.{os.getpid()}"
+        tmp = self.directory / f".{kid}.{os.getpid()}.{threading.get_ident()}"
         tmp.mkdir(parents=True, exist_ok=True)
         for field, name in FILES.items():
             (tmp / name).write_bytes(files[field])

@@ -3,9 +3,10 @@
 A test worker imports it through `Cluster(worker_modules=...)`.
 
 Each replica this worker serves publishes malformed frames (a non-frame body on the GPU
-and control queues) and returns one of several malformed replica results instead of
-computing: wrong types, missing fields, a digest that is not hex, a proof that is not a
-proof. None of them may crash the orchestrator or count as a vote.
+and control queues, grouped orders and collects of the wrong shape) and returns one of
+several malformed replica results instead of computing: wrong types, missing fields, a
+digest that is not hex, a proof that is not a proof. None of them may crash the
+orchestrator or count as a vote.
 """
 
 import itertools
@@ -33,6 +34,11 @@ def _malformed(rt, order, attempts, report=None):
     n = next(_turn)
     _publish_garbage(rt.app, GPU_QUEUE, "shardy.execute", b"SHF\x01\xff\xff\xff\xffjunk")
     _publish_garbage(rt.app, CONTROL_QUEUE, "shardy.settle", b"\x00not a frame" * (n % 3 + 1))
+    _publish_garbage(rt.app, CONTROL_QUEUE, "shardy.collect", b"\x00not a frame")
+    # well-formed messages with arguments of the wrong shape
+    rt.app.send_task("shardy.collect", args=([["not-a-task", 1], [order.task_id, "1"], 7],),
+                     queue=CONTROL_QUEUE)  # fmt: skip
+    rt.app.send_task("shardy.execute_many", args=(["junk", b"SHF\x01junk", 3],), queue=GPU_QUEUE)
     base = {"task_id": order.task_id, "replica": order.replica, "worker_id": rt.worker_id}
     variants = [
         {**base, "status": "ok"},  # lacks digest, proof, ...

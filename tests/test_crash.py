@@ -51,3 +51,30 @@ def test_sigkill_mid_task_is_redelivered_and_not_double_counted(cluster):
     assert len(rows) == 3 and len(ok) == 3
     assert len({r.worker_id for r in ok}) == 3
     assert any(r.worker_id.startswith("gpu0@") for r in ok)  # the killed replica was redone
+
+
+def test_sigkill_mid_group_is_redelivered_and_counted_once(cluster):
+    # a map's replicas go to each worker as grouped orders (one message, several replicas)
+    rng = np.random.default_rng(6)
+    datas = [rng.integers(0, 256, 4000, dtype=np.uint8).tobytes() for _ in range(4)]
+    handles = cluster.client.map("slow_histogram", datas)
+    deadline = time.monotonic() + 60
+    keys = [claim_key(h.id, 1) for h in handles]
+    while not all(cluster.app.redis.hlen(k) == 3 for k in keys):  # every group is running
+        assert time.monotonic() < deadline, "replicas never started"
+        time.sleep(0.05)
+    cluster.cluster.kill("gpu1")
+    cluster.cluster.start_worker(1)
+    k = registry.get("histogram")
+    for handle, data in zip(handles, datas, strict=True):
+        res = handle.get(timeout=120)
+        assert np.array_equal(res.output, k.reference(data, {}, 0))
+    with cluster.app.store.session() as s:
+        rows = s.scalars(select(Replica).where(Replica.task_id.in_([h.id for h in handles])))
+        by_task: dict[str, list[Replica]] = {}
+        for r in rows:
+            by_task.setdefault(r.task_id, []).append(r)
+    for task_rows in by_task.values():
+        ok = [r for r in task_rows if r.status == "ok"]
+        assert len(task_rows) == 3 and len({r.worker_id for r in ok}) == len(ok) == 3
+        assert any(r.worker_id.startswith("gpu1@") for r in ok)  # its group was redone

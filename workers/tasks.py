@@ -14,6 +14,7 @@ from shardy import arrivals, deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
 from shardy.messages import ReplicaOrder
 from shardy.workers.execute import Retry, execute
+from shardy.workers.group import finish_alone, run_group
 from shardy.workers.identity import worker_commitment, worker_secret
 from shardy.workers.runtime import Liveness, WorkerRuntime
 
@@ -135,4 +136,14 @@ def execute_replica(
             args=(frame,), kwargs=r.kwargs, countdown=r.countdown, queue=queue
         ) from None
     arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
+    if self.request.chord is None:  # a grouped order re-sent alone, a speculative replica
+        finish_alone(app, self.request.id, frame, result)
     return result
+
+
+@app.task(name="shardy.execute_many", bind=True, acks_late=True, reject_on_worker_lost=True,
+          ignore_result=True)  # fmt: skip
+def execute_group(self, orders: list[bytes]) -> int:
+    """Run a group of replicas (see `shardy.workers.group`); returns how many it answered."""
+    rt = runtime(self.request.hostname)
+    return run_group(app, orders, lambda frame: execute(rt, frame, report=rt.progress))

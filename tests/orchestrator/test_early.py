@@ -26,7 +26,6 @@ from shardy.orchestrator.early import (
     could_decide,
     grace_of,
     speculate,
-    stored_results,
 )
 from shardy.store import Assignment, Replica, Task
 from shardy.store.models import utcnow
@@ -149,7 +148,7 @@ def test_speculative_replicas_go_out_together_within_each_budget(rc):
         assert {a.replica for a in got} == {2}
         ids = [arrivals.replica_task_id(t.id, 1, 2) for t in (one, two)]
         end = time.monotonic() + 90
-        while None in (results := stored_results(rc.app, ids)) and time.monotonic() < end:
+        while None in (results := arrivals.stored_results(rc.app, ids)) and time.monotonic() < end:
             time.sleep(0.5)
         assert [r["status"] for r in results] == ["ok", "ok"], results
         assert [r["worker_id"] for r in results] == [by_task[one.id].worker_id, gpu2]

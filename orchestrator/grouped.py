@@ -1,0 +1,131 @@
+"""Grouped orders: many tasks' replicas for one fleet worker in one message, settled by collects.
+
+A chord per task costs R replica messages, R result writes with the chord's counters, and a
+settle message. When many tasks are dispatched together (`shardy.map`, a burst that a client
+coalesces), their rounds whose replicas all go to named fleet workers are sent instead as one
+``shardy.execute_many`` message per worker (up to SHARDY_GROUP_ORDERS orders;
+`shardy.workers.group`). The worker stores each replica's result under the replica's own task
+id and sends one ``shardy.collect`` naming the rounds it answered; `collect` settles, in one
+call, every named round whose replicas are all back. Rounds with a remote or an unplaced
+replica keep their chord.
+
+Nothing here is trusted more than a chord body: a collect only names rounds. Settle reads
+their results from the result backend and admits them exactly as a chord's (an assigned
+replica, a registered fleet worker, a valid proof). A collect that is lost, or that names a
+round not yet complete, costs nothing: the early watch (`shardy.orchestrator.early`) settles a
+grouped round that stays complete without one, and the sweeper covers the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from shardy import arrivals
+from shardy.celery_app import ShardyCelery
+from shardy.store import Assignment, Replica, Task
+
+log = logging.getLogger("shardy.orchestrator")
+
+#: The fewest rounds one dispatch must send for them to be grouped (a lone task keeps its
+#: chord: it has nothing to share).
+GROUP_MIN = 2
+#: The most rounds one collect looks at.
+COLLECT_MAX = 512
+
+
+def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """(grouped, chorded): the planned rounds (`shardy.orchestrator.dispatch.PlannedRound`)
+    that go out grouped (every replica to a named fleet worker, and enough of them), and the
+    rest. A group's replicas are answered together, so a larger group holds its first
+    results back longer: SHARDY_GROUP_ORDERS caps it (1: every round keeps its chord)."""
+    if app.settings.group_orders < 2:
+        return [], list(rounds)
+    fits = [p for p in rounds if p.orders and all(
+        t.kind == "fleet" and t.worker_id is not None for _, t in p.orders)]  # fmt: skip
+    if len(fits) < GROUP_MIN:
+        return [], list(rounds)
+    chosen = {id(p) for p in fits}
+    return fits, [p for p in rounds if id(p) not in chosen]
+
+
+def send(app: ShardyCelery, rounds: Sequence[Any]) -> int:
+    """Send the orders of ``rounds`` (all fleet, named workers) as one ``shardy.execute_many``
+    message per worker and SHARDY_GROUP_ORDERS orders. The rounds are marked grouped first, so the
+    early watch knows no chord settles them. Returns the number of messages sent."""
+    arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no) for p in rounds])
+    by_queue: dict[str, list[bytes]] = {}
+    for planned in rounds:
+        for o, t in planned.orders:
+            by_queue.setdefault(t.queue, []).append(o.encode())
+    sent, most = 0, app.settings.group_orders
+    for queue, orders in by_queue.items():
+        for i in range(0, len(orders), most):
+            part = orders[i : i + most]
+            app.send_task("shardy.execute_many", args=(part,), queue=app.queue(queue),
+                          argsrepr=f"({len(part)} orders)")  # fmt: skip
+            sent += 1
+    return sent
+
+
+def complete(
+    assigned: list[tuple[int, bool]], recorded: set[int], stored: dict[int, dict[str, Any]]
+) -> bool:
+    """Whether a round's replicas are all back: every assignment but speculative ones
+    (``assigned``: (replica, speculative)) is recorded or has a stored result."""
+    return all(spec or r in recorded or r in stored for r, spec in assigned)
+
+
+def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int]:
+    """Settle the named rounds (``[task id, round]`` pairs) whose replicas are all back and
+    that no full settle has decided yet; each in its own transaction (`settle`). Pairs that
+    are malformed, unknown, or not complete yet are left alone. Returns counts."""
+    wanted: list[tuple[str, int]] = []
+    for item in list(rounds)[:COLLECT_MAX]:
+        if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], int) and not isinstance(item[1], bool)):  # fmt: skip
+            wanted.append((item[0], item[1]))
+    from shardy.orchestrator.settle import settle  # settle dispatches: import it late
+
+    ready = _ready(app, sorted(set(wanted)))
+    for task_id, round_no, results in ready:
+        settle(app, results, task_id, round_no)
+    return {"named": len(wanted), "settled": len(ready)}
+
+
+def _ready(
+    app: ShardyCelery, wanted: list[tuple[str, int]]
+) -> list[tuple[str, int, list[dict[str, Any]]]]:
+    """The rounds of ``wanted`` ready for their full settle, with their stored results."""
+    if not wanted:
+        return []
+    ids = sorted({t for t, _ in wanted})
+    assigned: dict[tuple[str, int], list[tuple[int, bool]]] = {}
+    recorded: dict[str, set[int]] = {}
+    with app.store.read() as session:
+        tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))}
+        for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(ids))):
+            assigned.setdefault((a.task_id, a.round), []).append((a.replica, bool(a.speculative)))
+        rows = session.execute(select(Replica.task_id, Replica.replica)
+                               .where(Replica.task_id.in_(ids)))  # fmt: skip
+        for task_id, replica in rows:
+            recorded.setdefault(task_id, set()).add(replica)
+        settled = {t.id: t.rounds_settled for t in tasks.values()}
+        sent = {t.id: t.rounds_sent for t in tasks.values()}
+    open_ = [(t, n) for t, n in wanted if t in tasks and settled[t] < n <= sent[t]]
+    outs = [(t, n, r) for t, n in open_ for r, _ in assigned.get((t, n), [])
+            if r not in recorded.get(t, set())]  # fmt: skip
+    values = arrivals.stored_results(app, [arrivals.replica_task_id(*o) for o in outs])
+    stored: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
+    for (t, n, r), value in zip(outs, values, strict=True):
+        if value is not None:
+            stored.setdefault((t, n), {})[r] = value
+    ready = []
+    for t, n in open_:
+        have = stored.get((t, n), {})
+        if assigned.get((t, n)) and complete(assigned[(t, n)], recorded.get(t, set()), have):
+            ready.append((t, n, list(have.values())))
+    return ready

@@ -1,0 +1,129 @@
+"""A client's order sender: rounds recorded by `submit` go out on one background thread.
+
+`shardy.submit` records its task (SQL row, assignments, payload) before it returns, then hands
+the round's orders to the client's `Sender`. The sender sends whatever has accumulated since
+its last send together (`shardy.orchestrator.dispatch.send_planned`, which groups the orders
+of many rounds per fleet worker: `shardy.orchestrator.grouped`): the first round at once when
+idle, so a lone task waits for nothing, and bursts of submits share their messages as
+`shardy.map`'s batches do.
+
+A send that fails (the broker restarting) is retried with backoff; a round still unsent after
+that is logged and left to the sweeper, which re-sends rounds of recorded tasks that stay
+silent: nothing recorded is lost. `Client.close` and interpreter exit wait for what is queued.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+log = logging.getLogger("shardy.client")
+
+#: The most rounds one send takes.
+MAX_ROUNDS = 512
+#: While sends follow each other within `BUSY` seconds (a burst), a send waits up to
+#: `LINGER` seconds for more rounds to join it; an idle client's first round goes at once.
+BUSY = 0.05
+LINGER = 0.02
+#: Seconds between attempts of a failed send (then the sweeper's business).
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
+_live: weakref.WeakSet[Sender] = weakref.WeakSet()
+
+
+class Sender:
+    """Sends planned rounds with ``send(*rounds)`` on a daemon thread, batching what waits."""
+
+    def __init__(self, send: Callable[..., None]) -> None:
+        self._send = send
+        self._cond = threading.Condition()
+        self._queue: list[Any] = []
+        self._busy = False
+        self._closed = False
+        self._last = 0.0  # when the last send started (monotonic)
+        self.sizes: list[int] = []  # rounds per send, the latest `MAX_ROUNDS` sends
+        self._thread = threading.Thread(target=self._loop, name="shardy-sender", daemon=True)
+        self._thread.start()
+        _live.add(self)
+
+    def put(self, *rounds: Any) -> None:
+        """Queue ``rounds`` (already recorded) to be sent soon."""
+        if not rounds:
+            return
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("this client is closed")
+            self._queue.extend(rounds)
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued round was sent (or given up on); False on timeout."""
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._busy:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self, timeout: float | None = 60.0) -> None:
+        """Send what is queued, then stop the thread."""
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _take(self) -> list[Any] | None:
+        with self._cond:
+            while not self._queue and not self._closed:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            if time.monotonic() - self._last < BUSY:  # a burst: let more rounds join
+                end = time.monotonic() + LINGER
+                while len(self._queue) < MAX_ROUNDS and not self._closed:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            self._last = time.monotonic()
+            batch, self._queue = self._queue[:MAX_ROUNDS], self._queue[MAX_ROUNDS:]
+            self._busy = True
+            self.sizes = [*self.sizes[1 - MAX_ROUNDS :], len(batch)]
+            return batch
+
+    def _loop(self) -> None:
+        while (batch := self._take()) is not None:
+            try:
+                self._deliver(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _deliver(self, batch: Sequence[Any]) -> None:
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                self._send(*batch)
+                return
+            except Exception as exc:  # noqa: BLE001 - the broker may be restarting
+                if delay is None:
+                    log.error("could not send %d recorded rounds (%s); the sweeper re-sends "
+                              "them once they stay silent", len(batch), exc)  # fmt: skip
+                    return
+                log.warning("sending %d rounds failed (%s); retrying in %.1fs",
+                            len(batch), exc, delay)  # fmt: skip
+                time.sleep(delay)
+
+
+@atexit.register
+def _flush_all() -> None:
+    """At exit: send what every live sender still holds (a script may submit and exit)."""
+    for sender in list(_live):
+        sender.close(timeout=30.0)

@@ -1,0 +1,23 @@
+"""Test-only worker behaviour: loses its collects while a flag file exists.
+
+A test worker imports it through `Cluster(worker_modules=...)`. While the file named by
+SHARDY_TEST_NO_COLLECT_FILE exists, the worker stores its grouped replicas' results and marks
+their arrivals as usual but never sends the ``shardy.collect`` that asks the orchestrator to
+settle them (as if the message were lost): the early watch must settle the rounds itself.
+"""
+
+import os
+
+from shardy.workers import group
+
+_request_collect = group.request_collect
+
+
+def _maybe_collect(app, rounds):
+    flag = os.environ.get("SHARDY_TEST_NO_COLLECT_FILE")
+    if flag and os.path.exists(flag):
+        return
+    _request_collect(app, rounds)
+
+
+group.request_collect = _maybe_collect

@@ -1,0 +1,136 @@
+"""Grouped orders on a real cluster: a burst's replicas go to each fleet worker in a few
+``shardy.execute_many`` messages and are settled by collects, with the per-replica behaviour
+of chords (retries, dead letters, early verdicts) unchanged."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
+import numpy as np
+import pytest
+from cluster_support import make_settings, short_home, start_cluster
+from sqlalchemy import select
+
+from shardy import arrivals
+from shardy.kernels import registry
+from shardy.orchestrator import grouped
+from shardy.store import Replica, Task
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def rc():
+    home = short_home()
+    env = {"SHARDY_TEST_FAULT_FILE": str(home / "fault"),
+           "SHARDY_TEST_NO_COLLECT_FILE": str(home / "no-collect")}  # fmt: skip
+    settings = make_settings(home, max_replicas=3, group_orders=4, retry_max=8,
+                             spot_check_rate=0.0, probation_votes=10**6)  # fmt: skip
+    modules = {i: ["kernels_faults", "behaviour_no_collect"] for i in range(3)}
+    yield from start_cluster(settings, workers=3, worker_env={i: env for i in range(3)},
+                             worker_modules=modules)  # fmt: skip
+
+
+def payloads(n: int, seed: int) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, 2000, dtype=np.uint8).tobytes() for _ in range(n)]
+
+
+def oracle(data: bytes) -> np.ndarray:
+    return registry.get("histogram").reference(data, {}, 0)
+
+
+def received(rc) -> str:
+    """Everything the workers logged (Celery logs each task message it receives)."""
+    return "".join(p.read_text(errors="replace") for p in rc.cluster.logdir.glob("gpu*.log"))
+
+
+def replica_ids(task_ids: list[str], rounds: int = 1) -> list[str]:
+    return [arrivals.replica_task_id(t, n, r) for t in task_ids
+            for n in range(1, rounds + 1) for r in range(3)]  # fmt: skip
+
+
+def check_verified(rc, handles, datas) -> None:
+    for h, data in zip(handles, datas, strict=True):
+        res = h.get(timeout=180)
+        assert np.array_equal(res.output, oracle(data))
+        agreeing = [a for a in res.attestations if a.agrees]
+        assert len({a.worker_id for a in agreeing}) >= 2
+
+
+def test_a_map_goes_out_grouped_and_verifies(rc):
+    datas = payloads(12, 1)
+    handles = rc.client.map("histogram", datas)
+    check_verified(rc, handles, datas)
+    logs = received(rc)
+    # 12 tasks x 3 replicas over 3 workers in groups of at most 4: a few messages, and no
+    # replica ran as a Celery task of its own
+    assert len(re.findall(r"Task shardy\.execute_many\[[^\]]+\] received", logs)) >= 9
+    alone = [i for i in replica_ids([h.id for h in handles]) if i in logs]
+    assert not alone, [x for x in logs.splitlines() if any(i in x for i in alone)][:8]
+    with rc.app.store.read() as s:
+        tasks = s.scalars(select(Task).where(Task.id.in_([h.id for h in handles]))).all()
+        assert {t.state for t in tasks} == {"verified"}
+        assert all(t.rounds_settled == 1 for t in tasks)
+    assert not rc.app.redis.smembers(arrivals.GROUPED_KEY) & {
+        arrivals.member(h.id, 1).encode() for h in handles}  # fmt: skip
+
+
+def test_a_lone_submit_keeps_its_chord(rc):
+    data = payloads(1, 2)[0]
+    handle = rc.client.submit("histogram", data)
+    check_verified(rc, [handle], [data])
+    logs = received(rc)
+    assert any(i in logs for i in replica_ids([handle.id]))
+
+
+def test_transient_faults_in_a_group_retry_alone_then_verify(rc):
+    fault = rc.settings.home / "fault"
+    fault.touch()
+    datas = payloads(6, 3)
+    try:
+        handles = rc.client.map("flaky_histogram", datas)
+        deadline = time.monotonic() + 60
+        ids = replica_ids([h.id for h in handles])
+        while not any(i in received(rc) for i in ids):  # a replica was re-sent alone
+            assert time.monotonic() < deadline, "no replica was retried"
+            time.sleep(0.2)
+    finally:
+        fault.unlink()
+    check_verified(rc, handles, datas)
+    with rc.app.store.read() as s:
+        rows = s.scalars(select(Replica).where(Replica.task_id.in_([h.id for h in handles])))
+        assert max(r.attempts for r in rows) > 1  # counted as retries of the replica
+
+
+def test_rounds_whose_collect_is_lost_are_settled_by_the_watch(rc):
+    flag = rc.settings.home / "no-collect"
+    flag.touch()
+    try:
+        datas = payloads(8, 4)
+        handles = rc.client.map("histogram", datas)
+        check_verified(rc, handles, datas)
+    finally:
+        flag.unlink()
+    with rc.app.store.read() as s:
+        tasks = s.scalars(select(Task).where(Task.id.in_([h.id for h in handles]))).all()
+        assert all(t.rounds_settled == 1 for t in tasks)  # a full settle, not only an early one
+
+
+def test_forged_collects_settle_nothing_and_break_nothing(rc):
+    # a round not complete (no result stored), unknown tasks, malformed pairs: nothing settles
+    flag = rc.settings.home / "no-collect"
+    datas = payloads(4, 5)
+    handles = rc.client.map("histogram", datas)
+    junk = [["no-such-task", 1], [handles[0].id, 99], [handles[0].id, "1"], 7, "x", [True, 1]]
+    assert grouped.collect(rc.app, junk)["settled"] == 0
+    rc.app.send_task("shardy.collect", args=(junk,), queue="shardy.control")
+    rc.app.send_task("shardy.collect", args=("not a list",), queue="shardy.control")
+    check_verified(rc, handles, datas)
+    # once settled, a collect naming the rounds again changes nothing
+    assert grouped.collect(rc.app, [[h.id, 1] for h in handles])["settled"] == 0
+    assert not flag.exists()
+    more = payloads(4, 6)
+    check_verified(rc, rc.client.map("histogram", more), more)  # the orchestrator still serves

@@ -1,0 +1,132 @@
+"""Grouped orders on a fleet worker: many replicas (of different tasks) in one Celery message.
+
+A burst dispatched together (`shardy.orchestrator.grouped`) sends each fleet worker its
+replicas as one ``shardy.execute_many`` message instead of one chord member each, so the
+broker, the result backend and the chord bookkeeping are paid once per group rather than once
+per replica. The worker runs the group's replicas side by side (their proofs share batches,
+`shardy.workers.batcher`), stores each result in the result backend under the replica's own
+task id (`shardy.arrivals.replica_task_id`, where the trusted side reads it), marks the
+arrivals, and sends one ``shardy.collect`` naming the rounds it answered: the orchestrator
+settles those whose replicas are all back.
+
+Per replica nothing else changes: a replica that must be retried or handed back is re-sent
+alone as ``shardy.execute`` under its own task id (it stores its result there and asks for a
+collect itself); a replica that fails for good is dead-lettered as before. A worker lost
+mid-group is redelivered the whole message (``acks_late``): replicas already answered are
+skipped by their claims or judged once by settle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from celery.backends.base import BaseKeyValueStoreBackend
+
+from shardy import arrivals, frames
+from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, ShardyCelery
+from shardy.errors import FrameError
+from shardy.workers.execute import Retry
+
+log = logging.getLogger("shardy.worker")
+
+#: The most replicas of one group that run at the same time on a worker.
+PARALLEL = 16
+
+#: ``run(frame) -> result``: one replica (`shardy.workers.execute.execute` with the worker's
+#: progress reporting); raises `Retry` when it must be re-sent.
+RunOne = Callable[[bytes], dict[str, Any]]
+
+
+def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
+    """Run the replicas of one group, store their results, mark their arrivals and ask for a
+    collect of their rounds. Returns how many results it stored (retried ones are not)."""
+    frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
+    metas = [_meta(f) for f in frames_]
+    with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
+        outcomes = list(pool.map(lambda fm: _one(app, *fm, run), zip(frames_, metas, strict=True)))
+    stored, rounds, arrived = [], set(), set()
+    for meta, result in zip(metas, outcomes, strict=True):
+        if meta is None or result is None or result.get("task_id") != meta["task_id"]:
+            continue  # re-sent alone, or a malformed order (dead-lettered by execute)
+        key = (meta["task_id"], meta["round"])
+        stored.append((arrivals.replica_task_id(*key, meta["replica"]), result))
+        rounds.add(key)
+        if result.get("status") != "skipped":  # a skip completes a round but is no arrival
+            arrived.add(key)
+    store_results(app, stored)
+    arrivals.mark_rounds(app.redis, sorted(arrived))
+    if rounds:
+        request_collect(app, sorted(rounds))
+    return len(stored)
+
+
+def _one(
+    app: ShardyCelery, frame: bytes, meta: dict[str, Any] | None, run: RunOne
+) -> dict[str, Any] | None:
+    """One replica of a group: its result, or None once it was re-sent alone."""
+    try:
+        return run(frame)
+    except Retry as r:
+        task_id = None
+        if meta is not None:
+            task_id = arrivals.replica_task_id(meta["task_id"], meta["round"], meta["replica"])
+        app.send_task("shardy.execute", args=(frame,), kwargs=r.kwargs, countdown=r.countdown,
+                      queue=app.queue(r.queue or GPU_QUEUE), task_id=task_id)  # fmt: skip
+        return None
+
+
+def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
+    """Store replica results in the result backend as their tasks' SUCCESS results (one
+    pipeline on a key-value backend), where `shardy.arrivals.stored_results` and
+    the collect read them."""
+    backend = app.backend
+    results = [(i, r) for i, r in results if i is not None]
+    if not results:
+        return
+    now = datetime.now(UTC).isoformat()
+    metas = [(i, {"status": "SUCCESS", "result": r, "traceback": None, "children": [],
+                  "date_done": now, "task_id": i}) for i, r in results]  # fmt: skip
+    if isinstance(backend, BaseKeyValueStoreBackend) and hasattr(backend, "client"):
+        pipe = backend.client.pipeline(transaction=False)
+        ttl = int(backend.expires or 86_400)
+        for i, meta in metas:
+            pipe.setex(backend.get_key_for_task(i), ttl, backend.encode(meta))
+        pipe.execute()
+        return
+    for i, r in results:  # other backends: one store each
+        backend.store_result(i, r, "SUCCESS")
+
+
+def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
+    """A replica that ran outside any chord (a grouped order re-sent alone, a speculative
+    replica): store its result under its task id now (Celery stores it only after the task
+    returns) and ask for a collect of its round."""
+    meta = _meta(frame)
+    if meta is None or result.get("task_id") != meta["task_id"]:
+        return
+    store_results(app, [(task_id, result)])
+    request_collect(app, [(meta["task_id"], meta["round"])])
+
+
+def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> None:
+    """Ask the orchestrator to settle ``rounds`` whose replicas are all back."""
+    app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
+
+
+def _meta(frame: bytes) -> dict[str, Any] | None:
+    """The order header fields of ``frame`` (task id, round, replica), or None."""
+    try:
+        meta = frames.decode_frame(frame).meta
+    except (FrameError, AttributeError, TypeError, ValueError):
+        return None
+    if (
+        isinstance(meta.get("task_id"), str)
+        and isinstance(meta.get("round"), int)
+        and isinstance(meta.get("replica"), int)
+    ):
+        return meta
+    return None
