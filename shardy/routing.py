@@ -12,7 +12,8 @@ captured every replica by reporting a negative backlog).
 A round's replicas go to distinct live workers chosen at random, weighted by free slots,
 and to distinct voters (operators, with SHARDY_DISTINCT=operator) while enough are live.
 Replicas beyond the live workers go to the shared queue ``shardy.gpu``, which fleet workers
-consume; the per-round claims in Redis still keep one replica per fleet worker there.
+consume (the per-round claims in Redis still keep one replica per fleet worker there), or,
+while no fleet worker is live but a gateway is, to a gateway's queue (`_unassigned`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ ALIVE_KEY = "shardy:workers:alive"
 INFO_KEY = "shardy:workers:info"
 #: Per-worker sorted set of its assignments ("task:round:replica") scored by deadline.
 INFLIGHT_PREFIX = "shardy:inflight:"
+#: Sorted set of gateway queues scored by the time their gateway last beat (with or without
+#: sessions): where a replica waits when no worker at all is live in a remote-only cluster.
+GATEWAYS_KEY = "shardy:gateways:alive"
 #: Set of quarantined voters (orchestrator/standing.py keeps it; SQL is the truth).
 QUARANTINED_KEY = "shardy:quarantined"
 #: A worker that has not beaten for this many seconds counts as gone.
@@ -98,6 +102,22 @@ def beat_all(r: redis.Redis, workers: Sequence[Live]) -> None:
         for w in workers
     })  # fmt: skip
     pipe.execute()
+
+
+def beat_gateway(r: redis.Redis, queue: str) -> None:
+    """Mark the gateway of ``queue`` alive now (it beats whether or not it has sessions)."""
+    r.zadd(GATEWAYS_KEY, {queue: time.time()})
+
+
+def leave_gateway(r: redis.Redis, queue: str) -> None:
+    """Take a gateway out of the live set (it is shutting down)."""
+    r.zrem(GATEWAYS_KEY, queue)
+
+
+def live_gateways(r: redis.Redis) -> list[str]:
+    """Queues of the gateways that beat within the liveness window."""
+    since = time.time() - ALIVE_WINDOW
+    return sorted(q.decode() for q in r.zrangebyscore(GATEWAYS_KEY, since, "+inf"))
 
 
 def leave(r: redis.Redis, *worker_ids: str) -> None:
@@ -225,7 +245,10 @@ def assign(
     chosen = choose(pool, load(r, [w.worker_id for w in pool]), count, avoid_voters=voters,
                     rng=rng)  # fmt: skip
     targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
-    return targets + [_unassigned(workers)] * (count - len(targets))
+    if len(targets) == count:
+        return targets
+    gateways = [] if any(w.kind == "fleet" for w in workers.values()) else live_gateways(r)
+    return targets + [_unassigned(workers, gateways)] * (count - len(targets))
 
 
 def eligible(r: redis.Redis, workers: dict[str, Live]) -> dict[str, Live]:
@@ -234,13 +257,17 @@ def eligible(r: redis.Redis, workers: dict[str, Live]) -> dict[str, Live]:
     return {wid: w for wid, w in workers.items() if w.voter not in banned} if banned else workers
 
 
-def _unassigned(workers: dict[str, Live]) -> Target:
+def _unassigned(workers: dict[str, Live], gateways: Sequence[str] = ()) -> Target:
     """Where a replica no distinct live worker can take now waits for one: the shared queue
-    while fleet workers are live (or none at all is); else a gateway's queue, whose relay
-    gives it to the first eligible remote worker that joins (a restarted one, say)."""
-    gateways = sorted({w.queue for w in workers.values() if w.kind == "remote"})
-    if gateways and not any(w.kind == "fleet" for w in workers.values()):
-        return Target(None, gateways[0], "remote")
+    while fleet workers are live (or neither a remote worker nor a gateway is); else a
+    gateway's queue (one with live sessions first, else one of the live ``gateways``),
+    whose relay gives it to the first eligible remote worker that joins (a restarted one,
+    say), so a remote-only cluster never leaves a task on a queue nobody consumes."""
+    if any(w.kind == "fleet" for w in workers.values()):
+        return Target(None, GPU_QUEUE, "fleet")
+    serving = sorted({w.queue for w in workers.values() if w.kind == "remote"})
+    if serving or gateways:
+        return Target(None, (serving or sorted(gateways))[0], "remote")
     return Target(None, GPU_QUEUE, "fleet")
 
 

@@ -80,6 +80,7 @@ class Gateway:
             asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         with contextlib.suppress(Exception):
             routing.leave(self.app.redis, *(s.worker_id for s in self.sessions.all()))
+            routing.leave_gateway(self.app.redis, self.queue)
         self.loop.call_soon_threadsafe(self.loop.stop)
 
     @property
@@ -224,13 +225,16 @@ class Gateway:
         ])  # fmt: skip
 
     def _beats(self) -> None:
-        while not self._stop.wait(routing.ALIVE_WINDOW / 3):
-            try:
+        while True:
+            try:  # the gateway itself, then its sessions
+                routing.beat_gateway(self.app.redis, self.queue)
                 self._beat(self.sessions.all())
             except ShardyError as exc:
                 log.warning("beating for sessions failed: %s", exc)
             except Exception as exc:  # noqa: BLE001 - Redis restarting: keep beating
                 log.warning("beating for sessions failed: %r", exc)
+            if self._stop.wait(routing.ALIVE_WINDOW / 3):
+                return
 
     def _revocations(self) -> None:
         """Close the sessions of workers the orchestrator revokes (`shardy operators revoke`)."""

@@ -233,3 +233,24 @@ def test_a_replica_no_worker_could_take_waits_for_one_at_the_gateway(rc):
     time.sleep(2)
     rc.cluster.restart("rw0")
     assert np.array_equal(handle.get(timeout=120).output, np.bincount(data, minlength=256))
+
+
+def test_a_task_sent_while_no_worker_is_live_waits_at_the_gateway(rc):
+    """With every remote worker down, a task's replicas wait at the gateway (which beats on
+    its own), not on the fleet queue that nobody in a remote-only cluster consumes."""
+    import signal
+
+    for name in ("rw0", "rw1"):
+        rc.cluster.kill(name, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while routing.alive(rc.app.redis) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not routing.alive(rc.app.redis)
+    assert routing.live_gateways(rc.app.redis)
+    data = np.random.default_rng(78).integers(0, 256, 5000, dtype=np.uint8)
+    handle = rc.client.submit("histogram", data)
+    time.sleep(2)
+    for name in ("rw0", "rw1"):
+        rc.cluster.restart(name)
+    # well before the sweeper would re-send the round (SHARDY_STALE_AFTER)
+    assert np.array_equal(handle.get(timeout=120).output, np.bincount(data, minlength=256))
