@@ -72,8 +72,9 @@ class Settings:
     stream_threshold: int = field(
         default=64 * 1024 * 1024,
         metadata={
-            "doc": "A worker streams payloads of at least this many bytes from the blob store "
-            "to a disk-backed scratch in chunks (checked as they come) instead of into RAM."
+            "doc": "A worker streams payloads of at least this many bytes (a fleet worker from "
+            "the blob store, a remote worker from its gateway) to a disk-backed scratch in "
+            "chunks (checked as they come) instead of into RAM."
         },
     )
     max_workgroups: int = field(

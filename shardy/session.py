@@ -5,31 +5,52 @@ ends; anything malformed raises `GatewayError` (code ``malformed``).
     gateway → worker   challenge {nonce, gateway, key_id}   (on connect, and after enrolling)
     worker  → gateway  enroll {token, public_key, commitment, signature, key_id, proof, ...}
     gateway → worker   enrolled {worker_id}
-    worker  → gateway  hello {public_key, signature, slots, adapter}
+    worker  → gateway  hello {public_key, signature, slots, adapter, protocol}
     gateway → worker   welcome {worker_id, slots}
-    gateway → worker   a replica order (`shardy.messages.ReplicaOrder`, payload inline)
+    gateway → worker   a replica order (`shardy.messages.ReplicaOrder`): payload inline when it
+                         fits one CHUNK; larger, the order's header names the payload's sha256
+                         and size and ``chunks`` (its count), no payload segment, and
+    gateway → worker   order_chunk {task_id, round, replica, index} + [the next CHUNK bytes]
+                         follow it (in order; each CHUNK bytes but the last), or one
+                         order_chunk {..., index, abort} with no bytes: the gateway could not
+                         read the rest, the worker drops the order and does not answer it
     worker  → gateway  result {task_id, round, replica, key_id, proof | batch, timings, size,
                          chunks} + [output if it fits one chunk, batch proof JSON (batched)]
     worker  → gateway  chunk {task_id, round, replica, index} + [the next CHUNK bytes]
     worker  → gateway  failure {task_id, round, replica, error, permanent}
     either  → other    error {code, message}   (then the gateway closes the session)
+
+A worker's hello names its ``protocol``: payloads stream to workers saying 2 (`PROTOCOL`); one
+saying 1 (or nothing) gets every payload inline, as before. Orders stream in chunks for the
+reason results do: no frame above FRAME_LIMIT is built or held whole, and a worker never needs
+the payload in memory (the Python worker spools it to disk from SHARDY_STREAM_THRESHOLD up, the
+page to OPFS). A worker checks each chunk's place and length and the payload's sha256
+(`Inbound`) before any byte is used; what breaks the rules fails the replica (a ``failure``
+message), never the session. Chunks of different orders may interleave.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from shardy import frames
 from shardy.attestations import BatchReceipt
-from shardy.errors import FrameError, GatewayError
+from shardy.blobs import BlobRef
+from shardy.errors import FrameError, GatewayError, PayloadError
+from shardy.messages import ReplicaOrder
 
-PROTOCOL = 1
-KINDS = ("challenge", "enroll", "enrolled", "hello", "welcome", "result", "chunk", "failure",
-         "error")  # fmt: skip
+#: 2: orders stream their payload in ``order_chunk`` messages (a worker saying 1 in its hello gets
+#: every payload inline, as before).
+PROTOCOL = 2
+KINDS = ("challenge", "enroll", "enrolled", "hello", "welcome", "result", "chunk", "order_chunk",
+         "failure", "error")  # fmt: skip
 _PREFIX = "shardy.session."
-#: Output bytes per message: larger outputs follow their result in ``chunk`` messages, so the
-#: gateway never takes a frame larger than FRAME_LIMIT, before authentication or after.
+#: Output (and payload) bytes per message: larger outputs follow their result in ``chunk``
+#: messages, so the gateway never takes a frame larger than FRAME_LIMIT, before authentication or
+#: after; payloads larger than this follow their order in ``order_chunk`` messages.
 CHUNK = 1 << 20
 #: The largest message the gateway accepts (a chunk, its header and a batch proof fit).
 FRAME_LIMIT = CHUNK + (1 << 20)
@@ -209,3 +230,144 @@ class Failure:
 def error(code: str, message: str) -> bytes:
     """An error message (the sender closes the session after it)."""
     return encode("error", {"code": code, "message": message[:500]})
+
+
+# ---- orders whose payload streams in chunks (gateway → worker) ---------------------------------
+
+
+def chunk_count(size: int) -> int:
+    """How many CHUNK-sized ``order_chunk`` messages carry a payload of ``size`` bytes (0: it
+    rides inline in the order)."""
+    return -(-size // CHUNK) if size > CHUNK else 0
+
+
+def order_messages(order: ReplicaOrder, pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
+    """An order for a remote worker as messages: one frame, payload inline, when it fits one
+    CHUNK; else its header (no payload bytes; ``chunks`` named), then ``order_chunk`` messages of
+    ``pieces`` (the payload's bytes, read lazily: e.g. `shardy.blobs.BlobStore.chunks`) cut to
+    CHUNK bytes. Holds about one chunk at a time.
+
+    Raises:
+        PayloadError: ``pieces`` do not add up to the order's payload size.
+        Whatever ``pieces`` raises (a blob read failing midway: see `abort_message`).
+    """
+    ref = order.payload
+    n = chunk_count(ref.size)
+    if n == 0:
+        if ref.inline is None:
+            data = b"".join(pieces)
+            order = replace(order, payload=BlobRef(ref.sha256, ref.size, data))
+        yield order.encode()
+        return
+    head = frames.decode_frame(replace(order, payload=BlobRef(ref.sha256, ref.size)).encode())
+    yield frames.encode_frame({**head.meta, "chunks": n}, list(head.segments))
+    key = {"task_id": order.task_id, "round": order.round, "replica": order.replica}
+    index, sent, held = 0, 0, bytearray()
+    source: Iterable[bytes | memoryview] = [ref.inline] if ref.inline is not None else pieces
+    for piece in source:
+        view = memoryview(piece).cast("B")
+        while len(held) + len(view) >= CHUNK:
+            if held:  # the rest of a short piece before: top it up to one CHUNK
+                take = CHUNK - len(held)
+                held += view[:take]
+                body, view, held = bytes(held), view[take:], bytearray()
+            else:
+                body, view = view[:CHUNK], view[CHUNK:]
+            yield encode("order_chunk", {**key, "index": index}, [body])
+            index, sent = index + 1, sent + len(body)
+        held += view
+    if held:
+        yield encode("order_chunk", {**key, "index": index}, [held])
+        index, sent = index + 1, sent + len(held)
+    if sent != ref.size or index != n:
+        raise PayloadError(f"the payload gave {sent} bytes, its reference says {ref.size}")
+
+
+def abort_message(key: tuple[str, int, int], index: int, reason: str) -> bytes:
+    """The ``order_chunk`` that ends a streamed order (``key``: task, round, replica) early:
+    the worker drops it unanswered."""
+    return encode("order_chunk", {"task_id": key[0], "round": key[1], "replica": key[2],
+                                  "index": index, "abort": reason[:500]})  # fmt: skip
+
+
+def streamed(msg: Message) -> int:
+    """The chunk count of a decoded ``order`` message whose payload streams (0: inline).
+
+    Raises:
+        GatewayError: ``chunks`` is present but not a positive integer.
+    """
+    if msg.meta.get("chunks") is None:
+        return 0
+    return integer(msg.meta, "chunks", 1, 1 << 31)
+
+
+class Sink(Protocol):
+    """Where a streamed payload's bytes go (a file, `workers.streaming.Spool`, a buffer)."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+
+def chunk_key(msg: Message) -> tuple[str, int, int]:
+    """(task, round, replica) of an ``order_chunk`` message.
+
+    Raises:
+        GatewayError: the fields are missing or malformed.
+    """
+    m = msg.meta
+    return (text(m, "task_id", 64), integer(m, "round", 0, 1 << 16),
+            integer(m, "replica", 0, 1 << 16))  # fmt: skip
+
+
+class Inbound:
+    """A streamed order arriving at a worker: its chunks are checked (their place, their length,
+    the count the header named) and written to ``sink``; the payload's sha256 is checked once
+    the last is in, before the worker uses a byte.
+
+    Args:
+        order: the decoded order header (its payload reference: sha256 and size, no bytes).
+        chunks: the header's ``chunks``.
+        sink: where the bytes go.
+
+    Raises:
+        PayloadError: the header's chunk count does not fit the payload's size.
+    """
+
+    def __init__(self, order: ReplicaOrder, chunks: int, sink: Sink) -> None:
+        ref = order.payload
+        if ref.inline is not None or chunks != chunk_count(ref.size):
+            raise PayloadError(f"the order names {chunks} chunks for a payload of {ref.size} "
+                               f"bytes; {chunk_count(ref.size)} carry it")  # fmt: skip
+        self.order, self.chunks, self.sink = order, chunks, sink
+        self.received = 0
+        self._digest = hashlib.sha256()
+
+    def take(self, msg: Message) -> bool:
+        """Take the next ``order_chunk``; True once the payload is whole and checked.
+
+        Raises:
+            PayloadError: out of order, a wrong length, one chunk too many, the gateway
+                aborted the order, or the whole does not hash to the order's sha256.
+        """
+        what = f"replica {self.order.replica} of task {self.order.task_id[:12]}"
+        if msg.meta.get("abort") is not None:
+            raise PayloadError(f"the gateway aborted {what}: {str(msg.meta['abort'])[:500]}")
+        index = msg.meta.get("index")
+        if type(index) is not int or index != self.received:
+            raise PayloadError(f"chunk {str(index)[:20]} of {what} came out of order (expected "
+                               f"chunk {self.received} of {self.chunks})")  # fmt: skip
+        if index >= self.chunks:
+            raise PayloadError(f"{what} sent more than the {self.chunks} chunks its order named")
+        size = self.order.payload.size
+        want = size - CHUNK * index if index == self.chunks - 1 else CHUNK
+        data = msg.segments[0] if len(msg.segments) == 1 else b""
+        if len(msg.segments) != 1 or len(data) != want:
+            raise PayloadError(f"chunk {index} of {what} has {len(data)} bytes; it needs {want}")
+        self._digest.update(data)
+        self.sink.write(data)
+        self.received += 1
+        if self.received < self.chunks:
+            return False
+        if self._digest.hexdigest() != self.order.payload.sha256:
+            raise PayloadError(f"the streamed payload of {what} does not hash to its order's "
+                               "sha256")  # fmt: skip
+        return True

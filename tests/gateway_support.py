@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass, field
+import io
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -57,12 +58,13 @@ def enroll_meta(ident: Identity, token: str, challenge: dict[str, Any]) -> dict[
             "public_signals": signals}  # fmt: skip
 
 
-def hello_meta(ident: Identity, challenge: dict[str, Any], slots: int = 2) -> dict[str, Any]:
+def hello_meta(ident: Identity, challenge: dict[str, Any], slots: int = 2,
+               protocol: int = wire.PROTOCOL) -> dict[str, Any]:  # fmt: skip
     """An honest hello's fields for ``challenge``."""
     message = enrollment.session_message(challenge["gateway"], challenge["nonce"],
                                          ident.key.public_hex)  # fmt: skip
     return {"public_key": ident.key.public_hex, "signature": ident.key.sign(message),
-            "slots": slots, "adapter": "test client", "protocol": wire.PROTOCOL}  # fmt: skip
+            "slots": slots, "adapter": "test client", "protocol": protocol}  # fmt: skip
 
 
 class Client:
@@ -107,23 +109,36 @@ class Client:
                             aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):  # fmt: skip
                 return True
 
-    async def join(self, ident: Identity, token: str | None = None, slots: int = 2) -> str:
-        """Enroll (when a token is given) and say hello; returns the worker id."""
+    async def join(self, ident: Identity, token: str | None = None, slots: int = 2,
+                   protocol: int = wire.PROTOCOL) -> str:  # fmt: skip
+        """Enroll (when a token is given) and say hello (naming ``protocol``); returns the
+        worker id."""
         challenge = (await self.message("challenge")).meta
         if token is not None:
             await self.send(wire.encode("enroll", enroll_meta(ident, token, challenge)))
             await self.message("enrolled")
             challenge = (await self.message("challenge")).meta
-        await self.send(wire.encode("hello", hello_meta(ident, challenge, slots)))
+        await self.send(wire.encode("hello", hello_meta(ident, challenge, slots, protocol)))
         return wire.text((await self.message("welcome")).meta, "worker_id")
 
     async def order(self, timeout: float = 60.0) -> ReplicaOrder:
-        """The next replica order."""
+        """The next replica order (a streamed payload reassembled and checked: inline)."""
+        data = await self._binary(timeout)
+        n = wire.streamed(wire.decode(data, "order"))
+        order = ReplicaOrder.decode(data)
+        if n == 0:
+            return order
+        sink = io.BytesIO()
+        inbound = wire.Inbound(order, n, sink)
+        while not inbound.take(wire.decode(await self._binary(timeout), "order_chunk")):
+            pass
+        return replace(order, payload=replace(order.payload, inline=sink.getvalue()))
+
+    async def _binary(self, timeout: float) -> bytes:
         msg = await self.ws.receive(timeout)
         if msg.type != aiohttp.WSMsgType.BINARY:
             raise ConnectionError(f"session closed ({msg.type.name})")
-        wire.decode(msg.data, "order")
-        return ReplicaOrder.decode(msg.data)
+        return msg.data
 
 
 def run(coro: Any) -> Any:

@@ -44,9 +44,12 @@ from shardy.messages import ReplicaOrder
 from shardy.statement import Subject, inputs_for
 from shardy.workers.engine import Engine, compute
 from shardy.workers.identity import worker_secret
+from shardy.workers.streaming import Arrivals
 from shardy.zk import prove_checked
 
 log = logging.getLogger("shardy.worker")
+
+Key = tuple[str, int, int]  # (task id, round, replica)
 
 PERMANENT = (FrameError, KernelError, PayloadError, BlobError, PreprocessError, ProofError)
 
@@ -108,6 +111,9 @@ class RemoteWorker:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._running: set[asyncio.Task] = set()
         self._closing: asyncio.Future | None = None
+        #: streamed orders whose payload is arriving (on disk from SHARDY_STREAM_THRESHOLD up)
+        self.arrivals = Arrivals(settings.stream_threshold, settings.max_payload,
+                                 2 * self.slots, self.engine.gpu.scratch_dir)  # fmt: skip
 
     def _keep_batch(self, proof: bytes) -> tuple[str, int]:
         """A batch proof stays here until its results carry it to the gateway."""
@@ -219,8 +225,17 @@ class RemoteWorker:
                     break
                 if msg.type != aiohttp.WSMsgType.BINARY:
                     raise GatewayError(f"session closed ({msg.type.name})", code="closed")
-                wire.decode(msg.data, "order")
-                job = asyncio.create_task(self._run(ws, msg.data))
+                m = wire.decode(msg.data, "order", "order_chunk")
+                if m.kind == "order_chunk":
+                    frame, payload, timings = await self._arriving(ws, m)
+                elif m.meta.get("chunks") is not None:  # its payload follows in chunks
+                    await self._begin(ws, msg.data, m)
+                    continue
+                else:
+                    frame, payload, timings = msg.data, None, {}
+                if frame is None:
+                    continue
+                job = asyncio.create_task(self._run(ws, frame, payload, timings))
                 running.add(job)
                 job.add_done_callback(running.discard)
             if self._closing is not None:
@@ -229,25 +244,77 @@ class RemoteWorker:
             self._ws = None
             for job in running:
                 job.cancel()
+            self.arrivals.close()  # a new session: the gateway sends its orders again
 
-    async def _run(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes) -> None:
-        answer = await asyncio.get_running_loop().run_in_executor(self.pool, self._compute, frame)
+    async def _begin(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes,
+                     msg: wire.Message) -> None:  # fmt: skip
+        """A streamed order's header: its payload follows (`workers.streaming.Arrivals`)."""
+        try:
+            order = ReplicaOrder.decode(frame)
+        except FrameError as exc:
+            await self._send(ws, [wire.error("malformed", f"unreadable order: {exc}")])
+            return
+        key = (order.task_id, order.round, order.replica)
+        try:
+            if self.arrivals.begin(frame, order, wire.streamed(msg)):
+                log.info("%s: spooling its payload to disk as it streams in", order.summary())
+        except (PayloadError, GatewayError) as exc:
+            await self._fail(ws, key, exc)
+
+    async def _arriving(
+        self, ws: aiohttp.ClientWebSocketResponse, msg: wire.Message
+    ) -> tuple[bytes | None, memoryview | None, dict[str, float]]:
+        """One chunk of a streamed order's payload: (its order frame, the payload, timings)
+        once the payload is whole and checked, else (None, None, {})."""
+        try:
+            key = wire.chunk_key(msg)
+        except GatewayError as exc:
+            log.warning("a payload chunk naming no replica was dropped: %s", exc)
+            return None, None, {}
+        try:
+            ready = self.arrivals.take(key, msg)
+        except PayloadError as exc:
+            await self._fail(ws, key, exc)
+            return None, None, {}
+        if ready is None:
+            return None, None, {}
+        return ready.frame, ready.payload, ready.timings
+
+    async def _fail(self, ws: aiohttp.ClientWebSocketResponse, key: Key, exc: Exception) -> None:
+        """Fail replica ``key`` (permanent: its order broke the protocol)."""
+        log.warning("replica %s failed: %s", key, exc)
+        self.arrivals.drop(key)  # the rest of its chunks pass in silence
+        await self._send(ws, [wire.Failure(*key, f"{type(exc).__name__}: {exc}", True).encode()])
+
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, messages: list[bytes]) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             async with self._sending:  # a chunked result's messages stay together
-                for message in answer:
+                for message in messages:
                     await ws.send_bytes(message)
 
-    def _compute(self, frame: bytes) -> list[bytes]:
-        """One order, computed: the result's messages, or a failure message."""
+    async def _run(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes,
+                   payload: memoryview | None, timings: dict[str, float]) -> None:  # fmt: skip
+        answer = await asyncio.get_running_loop().run_in_executor(
+            self.pool, self._compute, frame, payload, timings
+        )
+        await self._send(ws, answer)
+
+    def _compute(
+        self, frame: bytes, payload: bytes | memoryview | None = None, timings: dict | None = None
+    ) -> list[bytes]:
+        """One order, computed: the result's messages, or a failure message. ``payload``: a
+        streamed order's payload, already checked against the order's sha256."""
         try:
             order = ReplicaOrder.decode(frame)
         except FrameError as exc:
             return [wire.error("malformed", f"unreadable order: {exc}")]
         ref, key = order.payload, (order.task_id, order.round, order.replica)
         try:
-            if ref.inline is None or hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
-                raise PayloadError("the order's payload does not hash to its reference")
-            done = compute(self.engine, order, ref.inline, lambda o: hashlib.sha256(o).hexdigest())
+            if payload is None:  # inline: checked here
+                if ref.inline is None or hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
+                    raise PayloadError("the order's payload does not hash to its reference")
+                payload = ref.inline
+            done = compute(self.engine, order, payload, lambda o: hashlib.sha256(o).hexdigest())
         except PERMANENT as exc:
             return [wire.Failure(*key, f"{type(exc).__name__}: {exc}", True).encode()]
         except Exception as exc:  # noqa: BLE001 - transient or unexpected: the gateway retries
@@ -261,7 +328,7 @@ class RemoteWorker:
                            batch=batch,
                            batch_proof=None if batch is None else self._batches.get(
                                batch.proof_sha256),
-                           timings=done.timings).encode()  # fmt: skip
+                           timings={**(timings or {}), **done.timings}).encode()  # fmt: skip
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse, timeout: float = 60.0) -> bytes:

@@ -1,21 +1,33 @@
 """Streaming a payload above the binding limit through the GPU in chunks, with disk-backed
-(mmap) scratch for payloads and outputs that should not live in host memory."""
+(mmap) scratch for payloads and outputs that should not live in host memory, and a remote
+worker's payloads arriving from its gateway in chunks (`Arrivals`)."""
 
 from __future__ import annotations
 
+import io
+import logging
 import mmap
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shardy.errors import KernelError
+from shardy.errors import KernelError, PayloadError
 from shardy.kernels import Kernel, Plan
+from shardy.messages import ReplicaOrder
+from shardy.session import Inbound, Message
 
 if TYPE_CHECKING:
     from shardy.workers.gpu import GPU
+
+log = logging.getLogger("shardy.worker")
+
+Key = tuple[str, int, int]  # (task id, round, replica)
 
 
 def _mapped_file(nbytes: int, directory: str | Path | None) -> mmap.mmap:
@@ -32,16 +44,41 @@ def scratch_array(nbytes: int, directory: str | Path | None = None) -> np.ndarra
     return np.frombuffer(_mapped_file(nbytes, directory), dtype=np.uint8)
 
 
+class Spool:
+    """A disk-backed scratch written piece by piece: an unlinked file in ``directory`` (its disk
+    space is freed once the file and its map are dropped), then mapped read-only by `view`."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed in view/close
+        self.size = 0
+
+    def write(self, piece: Any) -> None:
+        """Append ``piece`` (a buffer)."""
+        self.size += self._file.write(piece)
+
+    def view(self) -> memoryview:
+        """The bytes written, mapped read-only (the file is closed; the map keeps them)."""
+        with self._file as f:
+            f.flush()
+            if self.size == 0:
+                return memoryview(b"")
+            return memoryview(mmap.mmap(f.fileno(), self.size, access=mmap.ACCESS_READ))
+
+    def close(self) -> None:
+        """Drop what was written (a payload given up before it was whole)."""
+        self._file.close()
+
+
 def spool(pieces: Iterable[Any], directory: str | Path | None = None) -> memoryview:
     """Write ``pieces`` (buffers) one after another to a disk-backed scratch; its bytes."""
-    with tempfile.TemporaryFile(dir=directory) as f:
+    out = Spool(directory)
+    try:
         for piece in pieces:
-            f.write(piece)
-        f.flush()
-        size = f.tell()
-        if size == 0:
-            return memoryview(b"")
-        return memoryview(mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ))
+            out.write(piece)
+    except BaseException:
+        out.close()
+        raise
+    return out.view()
 
 
 def run_chunked(
@@ -149,3 +186,128 @@ def run_row_bands(
         gpu.dispatch(kernel, chunk, cplan, part)
         keep = (r0 - s0) * out_row
         out[r0 * out_row : r1 * out_row] = part[keep : keep + (r1 - r0) * out_row]
+
+
+# ---- a remote worker's streamed payloads ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A streamed order whose payload is whole and checked."""
+
+    frame: bytes
+    payload: memoryview
+    #: ``fetch``: seconds from its header to its last chunk; ``spool``: of which writing to disk
+    timings: dict[str, float]
+
+
+@dataclass(eq=False)
+class _Arriving:
+    frame: bytes
+    inbound: Inbound
+    sink: Spool | io.BytesIO
+    since: float = field(default_factory=time.perf_counter)
+    writing: float = 0.0
+
+
+class Arrivals:
+    """Streamed orders whose payloads are arriving at a remote worker in ``order_chunk``
+    messages (`shardy.session`): from ``threshold`` bytes up into a disk-backed `Spool`, below
+    it into memory; each chunk checked as it comes, the sha256 before the payload is handed
+    out. Orders given up are remembered, so the rest of their chunks pass in silence.
+
+    Args:
+        threshold: SHARDY_STREAM_THRESHOLD.
+        max_payload: SHARDY_MAX_PAYLOAD (a larger order is refused at its header).
+        limit: how many payloads may arrive at once.
+        directory: where spools go (the GPU's scratch directory).
+    """
+
+    def __init__(self, threshold: int, max_payload: int, limit: int,
+                 directory: str | Path | None = None) -> None:  # fmt: skip
+        self.threshold, self.max_payload, self.limit = threshold, max_payload, limit
+        self.directory = directory
+        self._arriving: dict[Key, _Arriving] = {}
+        self._dropped: OrderedDict[Key, None] = OrderedDict()
+        #: payloads spooled to disk so far
+        self.spooled = 0
+
+    def begin(self, frame: bytes, order: ReplicaOrder, chunks: int) -> bool:
+        """Expect the payload of ``order`` (its header ``frame``, naming ``chunks``); True when it
+        goes to disk.
+
+        Raises:
+            PayloadError: too large, too many arriving, ordered twice, or a chunk count that
+                does not fit its size (the order is given up).
+        """
+        key, sink = (order.task_id, order.round, order.replica), None
+        try:
+            if key in self._arriving:
+                self._arriving.pop(key).sink.close()
+                raise PayloadError(f"replica {key} was ordered again while its payload came")
+            if order.payload.size > self.max_payload:
+                raise PayloadError(f"payload of {order.payload.size} bytes exceeds "
+                                   "SHARDY_MAX_PAYLOAD")  # fmt: skip
+            if len(self._arriving) >= self.limit:
+                raise PayloadError(f"more than {self.limit} payloads arriving at once")
+            spooled = order.payload.size >= self.threshold
+            sink = Spool(self.directory) if spooled else io.BytesIO()
+            self._arriving[key] = _Arriving(frame, Inbound(order, chunks, sink), sink)
+        except PayloadError:
+            if sink is not None:
+                sink.close()
+            self.drop(key)
+            raise
+        return spooled
+
+    def take(self, key: Key, msg: Message) -> Ready | None:
+        """Take an ``order_chunk`` for ``key``: the order once its payload is whole and checked,
+        else None (more to come, an order given up before, or one the gateway aborted).
+
+        Raises:
+            PayloadError: a chunk for no order held here, or one that breaks the rules
+                (`shardy.session.Inbound.take`): the order is given up.
+        """
+        arriving = self._arriving.get(key)
+        if arriving is None:
+            if key in self._dropped:
+                return None
+            self.drop(key)
+            raise PayloadError(f"a payload chunk came for replica {key}, which this worker does "
+                               "not hold (its order never came)")  # fmt: skip
+        t0 = time.perf_counter()
+        try:
+            whole = arriving.inbound.take(msg)
+        except PayloadError as exc:
+            self.drop(key)
+            if msg.meta.get("abort") is None:
+                raise
+            log.warning("replica %s: %s", key, exc)  # the gateway gave it up: no answer
+            return None
+        finally:
+            arriving.writing += time.perf_counter() - t0
+        if not whole:
+            return None
+        del self._arriving[key]
+        timings = {"fetch": time.perf_counter() - arriving.since}
+        if isinstance(arriving.sink, Spool):
+            self.spooled += 1
+            log.info("replica %s: its payload is on disk (%d bytes)", key, arriving.sink.size)
+            timings["spool"] = arriving.writing
+            return Ready(arriving.frame, arriving.sink.view(), timings)
+        return Ready(arriving.frame, arriving.sink.getbuffer(), timings)
+
+    def close(self) -> None:
+        """Give up every payload arriving (the session ended)."""
+        for arriving in self._arriving.values():
+            arriving.sink.close()
+        self._arriving.clear()
+
+    def drop(self, key: Key) -> None:
+        """Forget the order ``key`` (if held) and pass the rest of its chunks in silence."""
+        arriving = self._arriving.pop(key, None)
+        if arriving is not None:
+            arriving.sink.close()
+        self._dropped[key] = None
+        while len(self._dropped) > 1024:
+            self._dropped.popitem(last=False)

@@ -1,7 +1,9 @@
-"""Relaying one replica (in a Celery pool thread of the gateway): send the order, payload
-inline, to the assignee's session, and turn its answer into a replica result the trusted
-side vouches for: the worker id is the session's, the output is stored here and its sha256
-is the digest, and a batch proof is stored here (its sha256 checked against the receipt).
+"""Relaying one replica (in a Celery pool thread of the gateway): send the order to the
+assignee's session (payload inline up to one `shardy.session.CHUNK`; larger, read from the blob
+store and sent in ``order_chunk`` messages one chunk at a time, never held whole here), and
+turn its answer into a replica result the trusted side vouches for: the worker id is the
+session's, the output is stored here and its sha256 is the digest, and a batch proof is stored
+here (its sha256 checked against the receipt).
 
 A session that is gone gets ``SHARDY_SESSION_GRACE`` seconds to come back, once; then the
 replica goes to another live remote worker (the assignment row follows it), at most
@@ -16,6 +18,7 @@ worker (one restarting, say) before it is handed back.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from dataclasses import replace
@@ -26,7 +29,7 @@ from sqlalchemy import select
 from shardy import arrivals, deadletter, routing
 from shardy import session as wire
 from shardy.blobs import BlobRef
-from shardy.errors import BlobError, BlobNotFound, GatewayError
+from shardy.errors import BlobError, BlobNotFound, GatewayError, PayloadError
 from shardy.kernels.catalog import blob_loader
 from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
@@ -79,26 +82,30 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     if session is None:
         return _elsewhere(gw, order, "its session did not come back", reassigned)
     try:
-        payload = order.payload.inline
-        if payload is None:
-            payload = gw.app.blobs.get(order.payload)
+        ref, pieces = order.payload, ()
+        streams = session.protocol >= 2 and wire.chunk_count(ref.size) > 0
+        if ref.inline is None and not streams:  # fits one message (or an old worker's way)
+            ref = BlobRef(ref.sha256, ref.size, gw.app.blobs.get(ref))
+        elif ref.inline is None:  # read chunk by chunk as they are sent (checked at the end);
+            reader = gw.app.blobs.chunks(ref, wire.CHUNK)  # the first before the header: a
+            pieces = itertools.chain([next(reader)], reader)  # missing blob sends nothing
         spec = None
         if is_shipped(order.kernel):  # the worker never saw it: it travels with the order
             spec = blob_loader(gw.app.redis)(order.kernel[len(PREFIX) :])
             if spec is None:
                 raise BlobNotFound(f"shipped kernel {order.kernel[5:17]} is not in the store")
-        ref = BlobRef(order.payload.sha256, order.payload.size, payload)
-        inline = replace(order, payload=ref, kernel_spec=spec, with_order_hash=True)
+        out = replace(order, payload=ref, kernel_spec=spec, with_order_hash=True)
         key = (order.task_id, order.round, order.replica)
         started = time.perf_counter()
-        answer = gw.sessions.call(session, key, inline.encode(), order.output_len,
+        messages = wire.order_messages(out, pieces) if streams else [out.encode()]
+        answer = gw.sessions.call(session, key, messages, order.output_len,
                                   float(s.task_time_limit))  # fmt: skip
     except SessionLost as exc:
         log.warning("%s: %s", order.summary(), exc)
         if attempt == 0 and gw.sessions.wait_for(order.assignee or "", s.session_grace):
             raise Retry(0.0) from None  # it came back: send it the order again, once
         return _elsewhere(gw, order, str(exc), reassigned)
-    except BlobError as exc:
+    except (BlobError, PayloadError) as exc:
         return _dead(gw, order, frame, f"payload or kernel unavailable: {exc}", attempt)
     if isinstance(answer, wire.Failure):
         if answer.permanent or attempt >= s.retry_max:

@@ -212,7 +212,8 @@ class Gateway:
             worker = operators.session_worker(session, public_key)
             worker.adapter = adapter
             voter = self.settings.voter(worker.id, worker.operator, "remote")
-            s = Session(worker.id, worker.operator or "", voter, slots, adapter, ws)
+            s = Session(worker.id, worker.operator or "", voter, slots, adapter, ws,
+                        protocol=_protocol(meta))  # fmt: skip
         log.info("session of %s (%s, %d slots)", s.worker_id, adapter, slots)
         return s
 
@@ -256,6 +257,12 @@ class Gateway:
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         return await self.loop.run_in_executor(None, fn, *args)
+
+
+def _protocol(meta: dict[str, Any]) -> int:
+    """The session protocol a hello names (1 when absent or not a small integer)."""
+    value = meta.get("protocol")
+    return value if type(value) is int and 1 <= value <= wire.PROTOCOL else 1
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

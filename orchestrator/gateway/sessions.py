@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class Session:
     pending: dict[Key, Pending] = field(default_factory=dict)
     opened: float = field(default_factory=time.time)
     closed: bool = False
+    #: the session protocol its hello named (1: payloads inline only; 2: streamed in chunks)
+    protocol: int = 1
 
     async def send(self, data: bytes, timeout: float) -> None:
         """Send a frame; a worker that does not read within ``timeout`` loses its session."""
@@ -163,16 +166,25 @@ class Sessions:
                 self._changed.wait(left)
             return s
 
-    def call(self, s: Session, key: Key, frame: bytes, output_len: int, timeout: float) -> Any:
+    def call(
+        self, s: Session, key: Key, messages: Iterable[bytes], output_len: int, timeout: float
+    ) -> Any:
         """Send an order to ``s`` and wait for its answer (a `shardy.session.Result` or
         `Failure`).
+
+        Args:
+            messages: the order's messages (`shardy.session.order_messages`): its frame, or
+                its header and then its payload's chunks, made as they are sent (one at a time,
+                off the loop: they may read the blob store), so about one chunk is held.
 
         Raises:
             SessionLost: the session closed, or did not answer within ``timeout`` seconds
                 (it is closed then: a worker that sits on an order loses its session).
+            Whatever making a message raises (the payload could not be read midway): the
+                worker is told to drop the order (an ``abort`` chunk) first.
         """
         fut: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(
-            self._call(s, key, frame, output_len, timeout), self.loop
+            self._call(s, key, iter(messages), output_len, timeout), self.loop
         )
         try:
             return fut.result(timeout + 35)
@@ -183,7 +195,7 @@ class Sessions:
             raise SessionLost(f"the order to {s.worker_id} was cancelled with its session") from exc
 
     async def _call(
-        self, s: Session, key: Key, frame: bytes, output_len: int, timeout: float
+        self, s: Session, key: Key, messages: Iterator[bytes], output_len: int, timeout: float
     ) -> Any:
         if s.closed:
             raise SessionLost(f"{s.worker_id}'s session is closed")
@@ -192,10 +204,19 @@ class Sessions:
         waiter = self.loop.create_future()
         s.pending[key] = Pending(waiter, output_len)
         try:
+            sent = 0
             try:
-                await s.send(frame, timeout=min(timeout, 30.0))
+                while not waiter.done() and (frame := await self._next(messages, sent)):
+                    await s.send(frame, timeout=min(timeout, 30.0))  # answered early (a
+                    sent += 1  # failure): the rest of its payload is not sent
             except SessionLost:  # a worker that does not read loses its session
                 await close(s, "timeout", "the worker does not read its orders")
+                raise
+            except Exception as exc:  # the payload could not be read: the worker drops it
+                if sent > 0:
+                    abort = wire.abort_message(key, sent - 1, f"{type(exc).__name__}: {exc}")
+                    with contextlib.suppress(SessionLost):
+                        await s.send(abort, timeout=min(timeout, 30.0))
                 raise
             try:
                 async with asyncio.timeout(timeout):
@@ -206,6 +227,13 @@ class Sessions:
         finally:
             if s.pending.get(key) is not None and s.pending[key].future is waiter:
                 del s.pending[key]
+
+    async def _next(self, messages: Iterator[bytes], sent: int) -> bytes | None:
+        """The next message to send (None: no more); the first is made on the loop, the rest
+        (payload chunks, read from the blob store) on a thread."""
+        if sent == 0:
+            return next(messages, None)
+        return await self.loop.run_in_executor(None, next, messages, None)
 
     def run(self, coro_fn: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run a coroutine on the loop from a thread and wait for its result."""

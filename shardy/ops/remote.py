@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: The only settings a remote worker process gets (never broker, Redis or database URLs).
 REMOTE_ENV = ("SHARDY_ATTEST_BATCH", "SHARDY_ATTEST_WAIT_MS", "SHARDY_WASM", "SHARDY_MAX_PAYLOAD",
               "SHARDY_MAX_OUTPUT", "SHARDY_TASK_TIME_LIMIT", "SHARDY_REMOTE_SLOTS",
-              "SHARDY_GPU_ADAPTER", "SHARDY_GATEWAY_CA")  # fmt: skip
+              "SHARDY_GPU_ADAPTER", "SHARDY_GATEWAY_CA", "SHARDY_STREAM_THRESHOLD")  # fmt: skip
 
 
 def free_port() -> int:

@@ -5008,6 +5008,8 @@ var FrameError = class extends PageError {
 };
 var AuthError = class extends PageError {
 };
+var PayloadError = class extends PageError {
+};
 
 // src/poseidon_constants.js
 var ALPHA = 5n;
@@ -5490,9 +5492,9 @@ var Batcher = class {
     };
   }
   /** Add a leaf; resolves to {receipt (this leaf's index and path), proofBytes}. */
-  attest(keyId, leaf2) {
+  attest(keyId2, leaf2) {
     return new Promise((resolve2, reject) => {
-      this.pending.push({ keyId, leaf: leaf2, added: now(), resolve: resolve2, reject });
+      this.pending.push({ keyId: keyId2, leaf: leaf2, added: now(), resolve: resolve2, reject });
       if (!this.busy) this.#loop();
     });
   }
@@ -5614,8 +5616,14 @@ function parseOrder({ meta: m, segments }) {
   const orderHash = parseOrderHash(m.order_hash);
   const names = m.inline ?? (segments.length ? ["payload"] : []);
   if (names.length !== segments.length) throw new FrameError("replica order segments do not match its 'inline' list");
-  if (!names.includes("payload")) throw new FrameError("the browser worker needs the payload inline");
+  const chunks = m.chunks ?? null;
+  if (chunks !== null && (!Number.isSafeInteger(chunks) || chunks < 1 || names.includes("payload"))) {
+    throw new FrameError("a streamed order names a positive chunk count and carries no payload inline");
+  }
+  if (chunks === null && !names.includes("payload")) throw new FrameError("the browser worker needs the payload inline or in chunks");
   if (names.includes("kernel")) throw new FrameError("the browser worker runs built-in kernels only (this order ships a kernel)");
+  const payloadSize = m.payload.size;
+  if (!Number.isSafeInteger(payloadSize) || payloadSize < 0) throw new FrameError("replica order payload size must be a non-negative integer");
   return {
     taskId: m.task_id,
     replica: m.replica,
@@ -5626,7 +5634,9 @@ function parseOrder({ meta: m, segments }) {
     params: m.params,
     keyId: m.key_id,
     payloadSha256: m.payload.sha256,
-    payload: segments[names.indexOf("payload")],
+    payloadSize,
+    chunks,
+    payload: chunks === null ? segments[names.indexOf("payload")] : null,
     orderHash
   };
 }
@@ -5638,8 +5648,77 @@ function parseOrderHash(value) {
   return BigInt(`0x${value}`);
 }
 
+// src/page/inbound.js
+function chunkCount(size) {
+  return size > CHUNK ? Math.ceil(size / CHUNK) : 0;
+}
+var MemorySink = class {
+  constructor(size) {
+    this.bytes = new Uint8Array(size);
+  }
+  write(data, at) {
+    this.bytes.set(data, at);
+  }
+};
+var SpillSink = class {
+  constructor(client, size) {
+    this.client = client;
+    this.id = client.spoolBegin(size);
+  }
+  write(data, at) {
+    this.client.spoolWrite(this.id, data, at);
+  }
+  drop() {
+    this.client.spoolDrop(this.id);
+  }
+};
+var Inbound = class {
+  /**
+   * @param order the parsed header (parseOrder: payloadSha256, payloadSize, chunks)
+   * @param sink {write(Uint8Array, at)}: where the bytes go
+   * @throws {PayloadError} the header's chunk count does not fit the payload's size
+   */
+  constructor(order, sink) {
+    const want = chunkCount(order.payloadSize);
+    if (order.chunks !== want) {
+      throw new PayloadError(`the order names ${order.chunks} chunks for a payload of ${order.payloadSize} bytes; ${want} carry it`);
+    }
+    Object.assign(this, { order, sink, received: 0, hasher: sha256.create() });
+    this.what = `replica ${order.replica} of task ${order.taskId.slice(0, 12)}`;
+  }
+  /**
+   * Take the next `order_chunk` message; true once the payload is whole and checked.
+   *
+   * @throws {PayloadError} out of order, a wrong length, one too many, an abort, a wrong sha256
+   */
+  take({ meta, segments }) {
+    const { order } = this;
+    if (meta.abort !== void 0 && meta.abort !== null) {
+      throw new PayloadError(`the gateway aborted ${this.what}: ${String(meta.abort).slice(0, 500)}`);
+    }
+    if (meta.index !== this.received) {
+      throw new PayloadError(`chunk ${String(meta.index).slice(0, 20)} of ${this.what} came out of order (expected chunk ${this.received} of ${order.chunks})`);
+    }
+    if (meta.index >= order.chunks) throw new PayloadError(`${this.what} sent more than the ${order.chunks} chunks its order named`);
+    const at = CHUNK * meta.index;
+    const want = meta.index === order.chunks - 1 ? order.payloadSize - at : CHUNK;
+    const data = segments.length === 1 ? segments[0] : new Uint8Array(0);
+    if (segments.length !== 1 || data.length !== want) {
+      throw new PayloadError(`chunk ${meta.index} of ${this.what} has ${data.length} bytes; it needs ${want}`);
+    }
+    this.hasher.update(data);
+    this.sink.write(data, at);
+    this.received += 1;
+    if (this.received < order.chunks) return false;
+    if (bytesToHex(this.hasher.digest()) !== order.payloadSha256) {
+      throw new PayloadError(`the streamed payload of ${this.what} does not hash to its order's sha256`);
+    }
+    return true;
+  }
+};
+
 // src/page/session.js
-var PROTOCOL = 1;
+var PROTOCOL = 2;
 var PERMANENT = /* @__PURE__ */ new Set(["KernelError", "PreprocessError", "ProofError", "FrameError", "PayloadError", "AssetError"]);
 var Inbox = class {
   constructor(ws) {
@@ -5669,11 +5748,12 @@ var Session = class {
    * @param opts {url (ws://host/session), token (or null once enrolled), client
    *   (ComputeClient), identity (Identity), adapter, batch (K: replicas per proof, default 1;
    *   the session then takes K orders at once), wait (ms a replica may wait for its batch to
-   *   fill, default 0), onchange (state → void)}
+   *   fill, default 0), spill (streamed payloads of at least this many bytes go to OPFS;
+   *   Infinity: none, e.g. without OPFS), onchange (state → void)}
    */
-  constructor({ url, token, client, identity, adapter, batch = 1, wait = 0, onchange = () => {
+  constructor({ url, token, client, identity, adapter, batch = 1, wait = 0, spill = Infinity, onchange = () => {
   } }) {
-    Object.assign(this, { url, token, client, identity, adapter, onchange });
+    Object.assign(this, { url, token, client, identity, adapter, spill, onchange });
     this.slots = Math.max(1, Math.min(64, Math.floor(batch) || 1));
     this.batcher = this.slots > 1 ? new Batcher(
       this.slots,
@@ -5688,8 +5768,11 @@ var Session = class {
       task: null,
       stage: "connecting",
       lastProof: null,
-      error: null
+      error: null,
+      spilled: 0
     };
+    this.arriving = /* @__PURE__ */ new Map();
+    this.dropped = /* @__PURE__ */ new Set();
     this.stopped = false;
     this.running = false;
   }
@@ -5744,12 +5827,16 @@ var Session = class {
       await this.#handshake(ws, inbox);
       this.#set({ connected: true, stage: "waiting for orders", error: null });
       for (; ; ) {
-        const msg = decodeMessage(await inbox.next(), "order");
-        this.#answer(ws, msg);
+        const msg = decodeMessage(await inbox.next(), "order", "order_chunk");
+        if (msg.kind === "order_chunk") this.#chunk(ws, msg);
+        else if (msg.meta.chunks !== void 0 && msg.meta.chunks !== null) this.#begin(ws, msg);
+        else this.#answer(ws, msg);
       }
     } finally {
       ws.close();
       this.ws = null;
+      for (const a of this.arriving.values()) a.sink.drop?.();
+      this.arriving.clear();
     }
   }
   async #handshake(ws, inbox) {
@@ -5794,31 +5881,110 @@ var Session = class {
       public_signals: publicSignals
     });
   }
-  /** Compute, attest and answer one order (a failure message when it cannot). */
-  async #answer(ws, msg) {
-    let order;
+  #parse(ws, msg) {
     try {
-      order = parseOrder(msg);
+      return parseOrder(msg);
     } catch (err) {
       ws.send(encodeMessage("error", { code: "malformed", message: `unreadable order: ${err.message}` }));
       ws.close();
+      return null;
+    }
+  }
+  /** A streamed order's header: its payload follows, into memory or (from `spill` up) OPFS. */
+  #begin(ws, msg) {
+    const order = this.#parse(ws, msg);
+    if (order === null) return;
+    const key = { task_id: order.taskId, round: order.round, replica: order.replica };
+    const id = keyId(key);
+    let sink = null;
+    try {
+      if (this.arriving.has(id)) {
+        this.arriving.get(id).sink.drop?.();
+        this.arriving.delete(id);
+        throw new PayloadError(`replica ${id} was ordered again while its payload came`);
+      }
+      if (this.arriving.size >= 2 * this.slots) throw new PayloadError(`more than ${2 * this.slots} payloads arriving at once`);
+      const spilled = order.payloadSize >= this.spill;
+      sink = spilled ? new SpillSink(this.client, order.payloadSize) : new MemorySink(order.payloadSize);
+      const inbound = new Inbound(order, sink);
+      this.arriving.set(id, { order, inbound, sink, spilled, since: performance.now(), writing: 0 });
+    } catch (err) {
+      sink?.drop?.();
+      this.#refuse(ws, key, err);
+    }
+  }
+  /** One chunk of a streamed order's payload; the order runs once it is whole and checked. */
+  #chunk(ws, { meta, segments }) {
+    const key = { task_id: meta.task_id, round: meta.round, replica: meta.replica };
+    if (typeof key.task_id !== "string" || !Number.isSafeInteger(key.round) || !Number.isSafeInteger(key.replica)) {
+      this.#set({ error: "a payload chunk naming no replica was dropped" });
       return;
     }
+    const id = keyId(key);
+    const a = this.arriving.get(id);
+    if (a === void 0) {
+      if (!this.dropped.has(id)) {
+        this.#refuse(ws, key, new PayloadError(`a payload chunk came for replica ${id}, which this worker does not hold (its order never came)`));
+      }
+      return;
+    }
+    const t0 = performance.now();
+    let whole;
+    try {
+      whole = a.inbound.take({ meta, segments });
+    } catch (err) {
+      this.arriving.delete(id);
+      a.sink.drop?.();
+      if (meta.abort === void 0 || meta.abort === null) return this.#refuse(ws, key, err);
+      this.#forget(id);
+      return this.#set({ error: err.message });
+    } finally {
+      a.writing += (performance.now() - t0) / 1e3;
+    }
+    if (!whole) return;
+    this.arriving.delete(id);
+    const timings = { fetch: (performance.now() - a.since) / 1e3 };
+    if (a.spilled) {
+      timings.spool = a.writing;
+      this.#set({ spilled: this.state.spilled + 1 });
+    }
+    this.#run(ws, a.order, a.spilled ? { spool: a.sink.id } : { payload: a.sink.bytes }, timings);
+  }
+  /** Fail replica `key` at once (its order broke the protocol: permanent). */
+  #refuse(ws, key, err) {
+    this.#forget(keyId(key));
+    this.#set({ failed: this.state.failed + 1, error: `${err.name}: ${err.message}` });
+    ws.send(encodeMessage("failure", { ...key, error: `${err.name}: ${err.message}`.slice(0, 2e3), permanent: true }));
+  }
+  #forget(id) {
+    this.dropped.add(id);
+    if (this.dropped.size > 1024) this.dropped.delete(this.dropped.values().next().value);
+  }
+  /** Compute, attest and answer one order with its payload inline. */
+  #answer(ws, msg) {
+    const order = this.#parse(ws, msg);
+    if (order !== null) this.#run(ws, order, null, {});
+  }
+  /**
+   * Compute, attest and answer one order (a failure message when it cannot).
+   *
+   * @param input null (the payload inline, checked here), or a streamed payload, checked:
+   *   {payload: Uint8Array} or {spool: id} (in OPFS)
+   */
+  async #run(ws, order, input, timings) {
     const key = { task_id: order.taskId, round: order.round, replica: order.replica };
     this.#set({ task: `${order.kernel} ${order.taskId.slice(0, 8)} (replica ${order.replica})`, stage: "payload" });
     let messages;
     const joined = this.batcher?.computing() ?? (() => {
     });
     try {
-      if (sha256Hex(order.payload) !== order.payloadSha256) {
-        const err = new Error("the order's payload does not hash to its reference");
-        err.name = "PayloadError";
-        throw err;
+      if (input === null && sha256Hex(order.payload) !== order.payloadSha256) {
+        throw new PayloadError("the order's payload does not hash to its reference");
       }
-      const payload = order.payload.slice();
+      const payload = input === null ? { payload: order.payload.slice() } : input;
       const done = await this.client.run({
         kernel: order.kernel,
-        payload,
+        ...payload,
         params: order.params,
         seed: order.seed,
         outputLen: order.outputLen
@@ -5838,7 +6004,7 @@ var Session = class {
         attestation = await this.client.prove(order.keyId, inputs);
       }
       const seconds = (performance.now() - t0) / 1e3;
-      messages = resultMessages(key, order.keyId, done.output, attestation, { ...done.timings, attest: seconds });
+      messages = resultMessages(key, order.keyId, done.output, attestation, { ...timings, ...done.timings, attest: seconds });
       this.#set({ done: this.state.done + 1, lastProof: seconds });
     } catch (err) {
       messages = [encodeMessage("failure", {
@@ -5854,13 +6020,13 @@ var Session = class {
     for (const m of messages) ws.send(m);
   }
   /** One batch's proof, as workers/engine.py `_prove_batch`: {receipt of leaf 0, proofBytes}. */
-  async #proveBatch(keyId, leaves) {
+  async #proveBatch(keyId2, leaves) {
     const id = crypto.randomUUID();
     const rootHex = root(leaves);
-    const version = await this.client.version(keyId);
+    const version = await this.client.version(keyId2);
     const inputs = batchInputs(version, id, leaves.length, rootHex, this.identity.secret);
-    const { proof, publicSignals } = await this.client.prove(keyId, inputs);
-    const stored = { id, root: rootHex, size: leaves.length, key_id: keyId, proof, public_signals: publicSignals };
+    const { proof, publicSignals } = await this.client.prove(keyId2, inputs);
+    const stored = { id, root: rootHex, size: leaves.length, key_id: keyId2, proof, public_signals: publicSignals };
     const proofBytes = new TextEncoder().encode(JSON.stringify(stored));
     const receipt = {
       id,
@@ -5868,17 +6034,20 @@ var Session = class {
       size: leaves.length,
       root: rootHex,
       path: [],
-      key_id: keyId,
+      key_id: keyId2,
       proof_sha256: sha256Hex(proofBytes),
       proof_size: proofBytes.length
     };
     return { receipt, proofBytes };
   }
 };
-function resultMessages(key, keyId, output, attestation, timings) {
+function keyId(key) {
+  return `${key.task_id}/${key.round}/${key.replica}`;
+}
+function resultMessages(key, keyId2, output, attestation, timings) {
   const n = output.length;
   const chunked = n > CHUNK;
-  const meta = { ...key, key_id: keyId, timings, size: n, chunks: chunked ? Math.ceil(n / CHUNK) : 0 };
+  const meta = { ...key, key_id: keyId2, timings, size: n, chunks: chunked ? Math.ceil(n / CHUNK) : 0 };
   const segments = chunked ? [] : [output];
   if (attestation.batch) {
     meta.batch = attestation.batch;
@@ -5906,6 +6075,7 @@ var ComputeClient = class {
     this.worker = worker;
     this.pending = /* @__PURE__ */ new Map();
     this.nextId = 1;
+    this.nextSpool = 1;
     this.onstage = () => {
     };
     worker.addEventListener("message", (event) => this.#receive(event.data));
@@ -5945,6 +6115,10 @@ var ComputeClient = class {
    * @returns {Promise<{output: Uint8Array, digest: string, timings: object}>}
    */
   async run(order) {
+    if (order.spool !== void 0) {
+      const msg2 = await this.#call({ type: "run", order });
+      return { output: new Uint8Array(msg2.output), digest: msg2.digest, timings: msg2.timings };
+    }
     let payload = order.payload;
     if (payload instanceof Uint8Array) {
       payload = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload.buffer : payload.slice().buffer;
@@ -5952,20 +6126,50 @@ var ComputeClient = class {
     const msg = await this.#call({ type: "run", order: { ...order, payload } }, [payload]);
     return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
   }
+  /** Start a payload spilled to OPFS in the worker; its id. */
+  spoolBegin(size) {
+    const spool = this.nextSpool++;
+    this.worker.postMessage({ type: "spool-begin", spool, size });
+    return spool;
+  }
+  /** Write `data` (a Uint8Array; its buffer is transferred) at `at` of spilled payload `spool`. */
+  spoolWrite(spool, data, at) {
+    this.worker.postMessage({
+      type: "spool-write",
+      spool,
+      at,
+      data: data.buffer,
+      offset: data.byteOffset,
+      length: data.byteLength
+    }, [data.buffer]);
+  }
+  /** Delete spilled payload `spool`. */
+  spoolDrop(spool) {
+    this.worker.postMessage({ type: "spool-drop", spool });
+  }
   /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
-  async version(keyId) {
-    return (await this.#call({ type: "version", keyId })).version;
+  async version(keyId2) {
+    return (await this.#call({ type: "version", keyId: keyId2 })).version;
   }
   /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
-  prove(keyId, inputs) {
-    return this.#call({ type: "prove", keyId, inputs });
+  prove(keyId2, inputs) {
+    return this.#call({ type: "prove", keyId: keyId2, inputs });
   }
 };
 function startPage(bundleUrl) {
   const base = new URL(".", bundleUrl);
   const worker = new Worker(bundleUrl, { type: "module", name: "compute" });
   const client = new ComputeClient(worker);
-  const state = { adapter: null, done: 0, task: null, stage: "starting", errors: [], workerId: null };
+  const state = {
+    adapter: null,
+    done: 0,
+    task: null,
+    stage: "starting",
+    errors: [],
+    workerId: null,
+    spill: "…",
+    spilled: 0
+  };
   const render = () => {
     show("adapter", state.adapter ?? "…");
     show("done", String(state.done));
@@ -5973,6 +6177,7 @@ function startPage(bundleUrl) {
     show("stage", state.stage);
     show("worker", state.workerId ?? "not joined");
     show("proofs", state.proof ?? "–");
+    show("spill", `${state.spill}; ${state.spilled} spilled`);
     show("errors", state.errors.slice(-5).join("\n"));
   };
   const fail = (err) => {
@@ -5988,7 +6193,7 @@ function startPage(bundleUrl) {
       state.adapter = msg.adapter;
       state.stage = "ready";
       render();
-      join2(msg.adapter).catch(fail);
+      join2(msg).catch(fail);
       return msg;
     },
     (err) => {
@@ -5997,12 +6202,14 @@ function startPage(bundleUrl) {
       throw err;
     }
   );
-  async function join2(adapter) {
+  async function join2({ adapter, spill: opfs, spillReason }) {
     const fragment = new URLSearchParams(location.hash.slice(1));
     const token = fragment.get("token");
     const query = new URLSearchParams(location.search);
     const option = (name, fallback) => Number(fragment.get(name) ?? query.get(name) ?? fallback);
     const [batch, wait] = [option("batch", 1), option("wait", 0)];
+    const threshold = option("spill", 64 * 2 ** 20);
+    state.spill = opfs ? `OPFS from ${threshold} bytes` : `memory (no OPFS here: ${spillReason})`;
     if (token) history.replaceState(null, "", location.pathname + location.search);
     const identity = await Identity.load();
     if (!token && !identity.workerId) {
@@ -6020,6 +6227,7 @@ function startPage(bundleUrl) {
       batch,
       wait,
       adapter: `${adapter} (WebGPU; ${browser})`,
+      spill: opfs ? threshold : Infinity,
       onchange: (s) => {
         Object.assign(state, {
           done: s.done,
@@ -6027,7 +6235,8 @@ function startPage(bundleUrl) {
           stage: s.stage,
           workerId: s.workerId,
           connected: s.connected,
-          failed: s.failed
+          failed: s.failed,
+          spilled: s.spilled
         });
         if (s.lastProof !== null) state.proof = `${(s.lastProof * 1e3).toFixed(0)} ms`;
         if (s.error && state.errors.at(-1)?.endsWith(s.error) !== true) fail({ name: "session", message: s.error });
@@ -6071,6 +6280,17 @@ function startPage(bundleUrl) {
 
 // src/page/gpu.js
 var UNIFORM_BYTES = 64;
+var UPLOAD_STEP = 1 << 20;
+function upload(device, buffer, source, padded) {
+  const step = new Uint8Array(Math.min(UPLOAD_STEP, padded));
+  for (let at = 0; at < padded; at += step.length) {
+    const piece = step.subarray(0, Math.min(step.length, padded - at));
+    const have = Math.max(0, Math.min(piece.length, source.length - at));
+    piece.fill(0, have);
+    source.read(piece.subarray(0, have), at);
+    device.queue.writeBuffer(buffer, at, piece);
+  }
+}
 var GPU = class _GPU {
   constructor(adapter, device) {
     this.adapter = adapter;
@@ -6133,7 +6353,8 @@ var GPU = class _GPU {
    * One dispatch: upload `data`, run `pipe` over the plan's workgroups, read back the output.
    *
    * @param pipe from `pipeline`
-   * @param {Uint8Array} data the (preprocessed) payload
+   * @param {Uint8Array | {length, read(target, at)}} data the (preprocessed) payload, or a
+   *   spilled one (spill.js), uploaded in chunks
    * @param plan {outputLen, groups, uniforms: Uint32Array(16)}
    * @param {number} align 4 or 16: the bindings are zero-padded to it
    * @returns {Promise<Uint8Array>} exactly plan.outputLen bytes
@@ -6163,12 +6384,16 @@ var GPU = class _GPU {
       const res = make(outSize, U.STORAGE | U.COPY_SRC | U.COPY_DST, "output");
       const uni = make(UNIFORM_BYTES, U.UNIFORM | U.COPY_DST, "uniforms");
       const staging = make(outSize, U.MAP_READ | U.COPY_DST, "staging");
-      const whole = n - n % 4;
-      if (whole) device.queue.writeBuffer(inp, 0, data, 0, whole);
-      if (padded > whole) {
-        const tail = new Uint8Array(padded - whole);
-        tail.set(data.subarray(whole));
-        device.queue.writeBuffer(inp, whole, tail);
+      if (data instanceof Uint8Array) {
+        const whole = n - n % 4;
+        if (whole) device.queue.writeBuffer(inp, 0, data, 0, whole);
+        if (padded > whole) {
+          const tail = new Uint8Array(padded - whole);
+          tail.set(data.subarray(whole));
+          device.queue.writeBuffer(inp, whole, tail);
+        }
+      } else {
+        upload(device, inp, data, padded);
       }
       device.queue.writeBuffer(uni, 0, plan.uniforms);
       const bind = device.createBindGroup({
@@ -6451,7 +6676,7 @@ var Preprocessor = class _Preprocessor {
    * Run preprocessor `name` on `data`.
    *
    * @param {string} name e.g. "ema"
-   * @param {Uint8Array} data the payload
+   * @param {Uint8Array | {length, read(target, at)}} data the payload (or a spilled one)
    * @param {object} params the preprocessor's params
    * @returns {Promise<Uint8Array>} the output bytes (a view of a fresh buffer)
    * @throws {PreprocessError} unknown name, bad params, nonzero status, a trap
@@ -6476,7 +6701,9 @@ var Preprocessor = class _Preprocessor {
       for (let i = 0; i < FRAME_PARAMS; i++) {
         header.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(args[i] ?? 0)), true);
       }
-      new Uint8Array(memory.buffer, ptr + FRAME_BYTES, data.length).set(data);
+      const into = new Uint8Array(memory.buffer, ptr + FRAME_BYTES, data.length);
+      if (data instanceof Uint8Array) into.set(data);
+      else data.read(into, 0);
       status = func(ptr);
     } catch (err) {
       if (err instanceof PreprocessError) throw err;
@@ -6513,7 +6740,9 @@ var Computer = class _Computer {
   /**
    * Run one order.
    *
-   * @param order {kernel, payload: Uint8Array | ArrayBuffer, params?, seed, outputLen?}
+   * @param order {kernel, payload: Uint8Array | ArrayBuffer | a spilled payload ({length,
+   *   read(target, at)}: spill.js, read in chunks into the GPU or wasm memory), params?, seed,
+   *   outputLen?}
    * @param report called with each stage's name as it starts
    * @returns {Promise<{output: Uint8Array, digest: string, timings: object}>} the output, its
    *   sha256 (hex) and each stage's seconds
@@ -6521,7 +6750,8 @@ var Computer = class _Computer {
    */
   async run(order, report = () => {
   }) {
-    let payload = order.payload instanceof Uint8Array ? order.payload : new Uint8Array(order.payload);
+    let payload = order.payload;
+    if (!(payload instanceof Uint8Array) && typeof payload?.read !== "function") payload = new Uint8Array(payload);
     const { kernel, params } = resolve(order.kernel, order.params ?? {});
     const plan = makePlan(kernel, payload.length, params, order.seed ?? 0);
     if (order.outputLen !== void 0 && order.outputLen !== null && plan.outputLen !== order.outputLen) {
@@ -6807,24 +7037,129 @@ var Prover = class {
   }
 };
 
+// src/page/spill.js
+var STEP = 1 << 20;
+var Source = class {
+  constructor(handle, length) {
+    this.handle = handle;
+    this.length = length;
+  }
+  /** Fill `target` (a Uint8Array) with the payload's bytes from offset `at`. */
+  read(target, at) {
+    for (let done = 0; done < target.length; ) {
+      const n = this.handle.read(target.subarray(done, Math.min(target.length, done + STEP)), { at: at + done });
+      if (n <= 0) throw new Error(`the spilled payload ends at ${at + done} of ${this.length} bytes`);
+      done += n;
+    }
+  }
+};
+var Spill = class _Spill {
+  constructor(dir) {
+    this.dir = dir;
+    this.files = /* @__PURE__ */ new Map();
+    this.chains = /* @__PURE__ */ new Map();
+  }
+  /**
+   * OPFS, if this browser offers it to a worker: {spill: Spill} or {reason} why not.
+   */
+  static async open() {
+    try {
+      const dir = await globalThis.navigator.storage.getDirectory();
+      const probe = await dir.getFileHandle(`probe-${crypto.randomUUID()}`, { create: true });
+      const handle = await probe.createSyncAccessHandle();
+      handle.close();
+      await dir.removeEntry(probe.name);
+      return { spill: new _Spill(dir) };
+    } catch (err) {
+      return { reason: `${err.name}: ${err.message}` };
+    }
+  }
+  /** Start payload `id` of `size` bytes (a fresh file). */
+  begin(id, size) {
+    const name = `payload-${crypto.randomUUID()}`;
+    const opened = (async () => {
+      const file = await this.dir.getFileHandle(name, { create: true });
+      const handle = await file.createSyncAccessHandle();
+      handle.truncate(0);
+      return { name, handle, size };
+    })();
+    this.files.set(id, opened);
+    this.chains.set(id, opened);
+    opened.catch(() => null);
+  }
+  /** Write `bytes` at `at` of payload `id` (after the writes before it). */
+  write(id, bytes, at) {
+    const next = this.#get(id).then((f) => {
+      f.handle.write(bytes, { at });
+      return f;
+    });
+    this.chains.set(id, next);
+    next.catch(() => null);
+  }
+  /** Payload `id`, once every write is in, as a source the compute path reads in chunks. */
+  async source(id) {
+    const f = await this.#get(id);
+    f.handle.flush();
+    if (f.handle.getSize() !== f.size) throw new Error(`the spilled payload has ${f.handle.getSize()} bytes, not ${f.size}`);
+    return new Source(f.handle, f.size);
+  }
+  /** Close and delete payload `id`. */
+  async drop(id) {
+    const opened = this.files.get(id);
+    this.files.delete(id);
+    this.chains.delete(id);
+    if (opened === void 0) return;
+    const f = await opened.catch(() => null);
+    if (f === null) return;
+    f.handle.close();
+    await this.dir.removeEntry(f.name).catch(() => null);
+  }
+  #get(id) {
+    const f = this.chains.get(id);
+    if (f === void 0) throw new Error(`no spilled payload ${id}`);
+    return f;
+  }
+};
+
 // src/page/worker.js
 function serveCompute(port, bundleUrl = null) {
   let computer = null;
   let opening = null;
   let prover = null;
+  let spill = null;
   port.addEventListener("message", async (event) => {
     const msg = event.data;
     try {
-      if (msg.type === "init") {
+      if (msg.type === "spool-write") {
+        spill.write(msg.spool, new Uint8Array(msg.data, msg.offset, msg.length), msg.at);
+      } else if (msg.type === "spool-begin") {
+        spill.begin(msg.spool, msg.size);
+      } else if (msg.type === "spool-drop") {
+        await spill?.drop(msg.spool);
+      } else if (msg.type === "init") {
         prover ??= new Prover(new URL(msg.base).origin, bundleUrl);
-        opening ??= Computer.open(msg.base);
-        computer = await opening;
-        port.postMessage({ type: "ready", adapter: computer.gpu.name, maxBinding: computer.gpu.maxBinding });
+        opening ??= Promise.all([Computer.open(msg.base), Spill.open()]);
+        let opfs;
+        [computer, opfs] = await opening;
+        spill = opfs.spill ?? null;
+        port.postMessage({
+          type: "ready",
+          adapter: computer.gpu.name,
+          maxBinding: computer.gpu.maxBinding,
+          spill: spill ? "opfs" : null,
+          spillReason: opfs.reason ?? null
+        });
       } else if (msg.type === "run") {
         if (computer === null) throw new Error("the compute worker has no gateway yet: send init first");
         const report = (stage) => port.postMessage({ type: "stage", id: msg.id, stage });
-        const { output, digest, timings } = await computer.run(msg.order, report);
-        port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+        let order = msg.order;
+        try {
+          if (order.spool !== void 0) order = { ...order, payload: await spill.source(order.spool) };
+          const { output, digest, timings } = await computer.run(order, report);
+          port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+        } finally {
+          if (order.spool !== void 0) await spill.drop(order.spool);
+        }
       } else if (msg.type === "version") {
         if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
         port.postMessage({ type: "version", id: msg.id, version: await prover.version(msg.keyId) });

@@ -34,14 +34,17 @@ export class Computer {
   /**
    * Run one order.
    *
-   * @param order {kernel, payload: Uint8Array | ArrayBuffer, params?, seed, outputLen?}
+   * @param order {kernel, payload: Uint8Array | ArrayBuffer | a spilled payload ({length,
+   *   read(target, at)}: spill.js, read in chunks into the GPU or wasm memory), params?, seed,
+   *   outputLen?}
    * @param report called with each stage's name as it starts
    * @returns {Promise<{output: Uint8Array, digest: string, timings: object}>} the output, its
    *   sha256 (hex) and each stage's seconds
    * @throws {KernelError | PreprocessError | GPUError | AssetError}
    */
   async run(order, report = () => {}) {
-    let payload = order.payload instanceof Uint8Array ? order.payload : new Uint8Array(order.payload);
+    let payload = order.payload;
+    if (!(payload instanceof Uint8Array) && typeof payload?.read !== "function") payload = new Uint8Array(payload);
     const { kernel, params } = resolve(order.kernel, order.params ?? {});
     const plan = makePlan(kernel, payload.length, params, order.seed ?? 0);
     if (order.outputLen !== undefined && order.outputLen !== null && plan.outputLen !== order.outputLen) {

@@ -25,3 +25,6 @@ export class FrameError extends PageError {}
 
 /** The gateway refused this worker's enrollment or key, or the page has no enrollment link. */
 export class AuthError extends PageError {}
+
+/** A payload is malformed: it does not hash to its order, or its chunks break the protocol. */
+export class PayloadError extends PageError {}

@@ -7,7 +7,8 @@ const MAGIC = [0x53, 0x48, 0x46];  // "SHF"
 const VERSION = 1;
 const PREFIX = 8;
 const SESSION = "shardy.session.";
-/** Output bytes per message (larger outputs follow in chunk messages), as session.CHUNK. */
+/** Output and payload bytes per message (larger ones follow in chunk / order_chunk messages), as
+ * session.CHUNK. */
 export const CHUNK = 1 << 20;
 
 const utf8 = new TextEncoder();
@@ -106,7 +107,7 @@ export function decodeMessage(data, ...expected) {
 
 /**
  * A replica order (shardy/messages.py ReplicaOrder) from its message: the fields the page
- * uses, with the payload bytes.
+ * uses, with the payload bytes (null for a streamed order: `chunks` says how many follow).
  *
  * @throws {FrameError} a field is missing or of the wrong type, or the segments do not fit
  */
@@ -120,12 +121,19 @@ export function parseOrder({ meta: m, segments }) {
   const orderHash = parseOrderHash(m.order_hash);
   const names = m.inline ?? (segments.length ? ["payload"] : []);
   if (names.length !== segments.length) throw new FrameError("replica order segments do not match its 'inline' list");
-  if (!names.includes("payload")) throw new FrameError("the browser worker needs the payload inline");
+  const chunks = m.chunks ?? null;  // a streamed order: its payload follows in order_chunk messages
+  if (chunks !== null && (!Number.isSafeInteger(chunks) || chunks < 1 || names.includes("payload"))) {
+    throw new FrameError("a streamed order names a positive chunk count and carries no payload inline");
+  }
+  if (chunks === null && !names.includes("payload")) throw new FrameError("the browser worker needs the payload inline or in chunks");
   if (names.includes("kernel")) throw new FrameError("the browser worker runs built-in kernels only (this order ships a kernel)");
+  const payloadSize = m.payload.size;
+  if (!Number.isSafeInteger(payloadSize) || payloadSize < 0) throw new FrameError("replica order payload size must be a non-negative integer");
   return {
     taskId: m.task_id, replica: m.replica, round: m.round, kernel: m.kernel, seed,
     outputLen: Number(m.output_len), params: m.params, keyId: m.key_id,
-    payloadSha256: m.payload.sha256, payload: segments[names.indexOf("payload")], orderHash,
+    payloadSha256: m.payload.sha256, payloadSize, chunks,
+    payload: chunks === null ? segments[names.indexOf("payload")] : null, orderHash,
   };
 }
 

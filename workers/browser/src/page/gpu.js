@@ -5,6 +5,20 @@
 import { GPUError, KernelError } from "./errors.js";
 
 const UNIFORM_BYTES = 64;
+/** Bytes of a spilled payload uploaded per step (writeBuffer copies them at once). */
+const UPLOAD_STEP = 1 << 20;
+
+/** Upload a spilled payload `source` into `buffer` a step at a time, zero-padded to `padded`. */
+function upload(device, buffer, source, padded) {
+  const step = new Uint8Array(Math.min(UPLOAD_STEP, padded));
+  for (let at = 0; at < padded; at += step.length) {
+    const piece = step.subarray(0, Math.min(step.length, padded - at));
+    const have = Math.max(0, Math.min(piece.length, source.length - at));
+    piece.fill(0, have);
+    source.read(piece.subarray(0, have), at);
+    device.queue.writeBuffer(buffer, at, piece);
+  }
+}
 
 /** One adapter's device and its compiled kernels. */
 export class GPU {
@@ -72,7 +86,8 @@ export class GPU {
    * One dispatch: upload `data`, run `pipe` over the plan's workgroups, read back the output.
    *
    * @param pipe from `pipeline`
-   * @param {Uint8Array} data the (preprocessed) payload
+   * @param {Uint8Array | {length, read(target, at)}} data the (preprocessed) payload, or a
+   *   spilled one (spill.js), uploaded in chunks
    * @param plan {outputLen, groups, uniforms: Uint32Array(16)}
    * @param {number} align 4 or 16: the bindings are zero-padded to it
    * @returns {Promise<Uint8Array>} exactly plan.outputLen bytes
@@ -103,12 +118,16 @@ export class GPU {
       const res = make(outSize, U.STORAGE | U.COPY_SRC | U.COPY_DST, "output");
       const uni = make(UNIFORM_BYTES, U.UNIFORM | U.COPY_DST, "uniforms");
       const staging = make(outSize, U.MAP_READ | U.COPY_DST, "staging");
-      const whole = n - (n % 4);
-      if (whole) device.queue.writeBuffer(inp, 0, data, 0, whole);
-      if (padded > whole) {  // a partial last word and the padding: at most 15 bytes
-        const tail = new Uint8Array(padded - whole);
-        tail.set(data.subarray(whole));
-        device.queue.writeBuffer(inp, whole, tail);
+      if (data instanceof Uint8Array) {
+        const whole = n - (n % 4);
+        if (whole) device.queue.writeBuffer(inp, 0, data, 0, whole);
+        if (padded > whole) {  // a partial last word and the padding: at most 15 bytes
+          const tail = new Uint8Array(padded - whole);
+          tail.set(data.subarray(whole));
+          device.queue.writeBuffer(inp, whole, tail);
+        }
+      } else {
+        upload(device, inp, data, padded);
       }
       device.queue.writeBuffer(uni, 0, plan.uniforms);
       const bind = device.createBindGroup({

@@ -54,7 +54,7 @@ export class Preprocessor {
    * Run preprocessor `name` on `data`.
    *
    * @param {string} name e.g. "ema"
-   * @param {Uint8Array} data the payload
+   * @param {Uint8Array | {length, read(target, at)}} data the payload (or a spilled one)
    * @param {object} params the preprocessor's params
    * @returns {Promise<Uint8Array>} the output bytes (a view of a fresh buffer)
    * @throws {PreprocessError} unknown name, bad params, nonzero status, a trap
@@ -79,7 +79,9 @@ export class Preprocessor {
       for (let i = 0; i < FRAME_PARAMS; i++) {
         header.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(args[i] ?? 0)), true);
       }
-      new Uint8Array(memory.buffer, ptr + FRAME_BYTES, data.length).set(data);
+      const into = new Uint8Array(memory.buffer, ptr + FRAME_BYTES, data.length);
+      if (data instanceof Uint8Array) into.set(data);
+      else data.read(into, 0);  // a spilled payload: read from OPFS straight into wasm memory
       status = func(ptr);
     } catch (err) {
       if (err instanceof PreprocessError) throw err;

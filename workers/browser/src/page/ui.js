@@ -18,6 +18,7 @@ export class ComputeClient {
     this.worker = worker;
     this.pending = new Map();
     this.nextId = 1;
+    this.nextSpool = 1;
     this.onstage = () => {};
     worker.addEventListener("message", (event) => this.#receive(event.data));
     worker.addEventListener("error", (event) => {
@@ -60,6 +61,10 @@ export class ComputeClient {
    * @returns {Promise<{output: Uint8Array, digest: string, timings: object}>}
    */
   async run(order) {
+    if (order.spool !== undefined) {  // a payload spilled to OPFS in the worker already
+      const msg = await this.#call({ type: "run", order });
+      return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
+    }
     let payload = order.payload;
     if (payload instanceof Uint8Array) {
       payload = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength
@@ -67,6 +72,24 @@ export class ComputeClient {
     }
     const msg = await this.#call({ type: "run", order: { ...order, payload } }, [payload]);
     return { output: new Uint8Array(msg.output), digest: msg.digest, timings: msg.timings };
+  }
+
+  /** Start a payload spilled to OPFS in the worker; its id. */
+  spoolBegin(size) {
+    const spool = this.nextSpool++;
+    this.worker.postMessage({ type: "spool-begin", spool, size });
+    return spool;
+  }
+
+  /** Write `data` (a Uint8Array; its buffer is transferred) at `at` of spilled payload `spool`. */
+  spoolWrite(spool, data, at) {
+    this.worker.postMessage({ type: "spool-write", spool, at, data: data.buffer, offset: data.byteOffset,
+                              length: data.byteLength }, [data.buffer]);
+  }
+
+  /** Delete spilled payload `spool`. */
+  spoolDrop(spool) {
+    this.worker.postMessage({ type: "spool-drop", spool });
   }
 
   /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
@@ -85,7 +108,8 @@ export function startPage(bundleUrl) {
   const base = new URL(".", bundleUrl);
   const worker = new Worker(bundleUrl, { type: "module", name: "compute" });
   const client = new ComputeClient(worker);
-  const state = { adapter: null, done: 0, task: null, stage: "starting", errors: [], workerId: null };
+  const state = { adapter: null, done: 0, task: null, stage: "starting", errors: [], workerId: null,
+                  spill: "…", spilled: 0 };
   const render = () => {
     show("adapter", state.adapter ?? "…");
     show("done", String(state.done));
@@ -93,6 +117,7 @@ export function startPage(bundleUrl) {
     show("stage", state.stage);
     show("worker", state.workerId ?? "not joined");
     show("proofs", state.proof ?? "–");
+    show("spill", `${state.spill}; ${state.spilled} spilled`);
     show("errors", state.errors.slice(-5).join("\n"));
   };
   const fail = (err) => {
@@ -108,7 +133,7 @@ export function startPage(bundleUrl) {
       state.adapter = msg.adapter;
       state.stage = "ready";
       render();
-      join(msg.adapter).catch(fail);
+      join(msg).catch(fail);
       return msg;
     },
     (err) => {
@@ -117,12 +142,15 @@ export function startPage(bundleUrl) {
       throw err;
     },
   );
-  async function join(adapter) {
+  async function join({ adapter, spill: opfs, spillReason }) {
     const fragment = new URLSearchParams(location.hash.slice(1));
     const token = fragment.get("token");
     const query = new URLSearchParams(location.search);
     const option = (name, fallback) => Number(fragment.get(name) ?? query.get(name) ?? fallback);
     const [batch, wait] = [option("batch", 1), option("wait", 0)];  // K and T of batch proofs
+    // streamed payloads from this many bytes up go to OPFS (as SHARDY_STREAM_THRESHOLD's default)
+    const threshold = option("spill", 64 * 2 ** 20);
+    state.spill = opfs ? `OPFS from ${threshold} bytes` : `memory (no OPFS here: ${spillReason})`;
     if (token) history.replaceState(null, "", location.pathname + location.search);  // keep it off screen
     const identity = await Identity.load();
     if (!token && !identity.workerId) {
@@ -134,9 +162,10 @@ export function startPage(bundleUrl) {
     const browser = navigator.userAgentData?.brands?.find((b) => !/Not/.test(b.brand))?.brand ?? "browser";
     const session = new Session({
       url, token, client, identity, batch, wait, adapter: `${adapter} (WebGPU; ${browser})`,
+      spill: opfs ? threshold : Infinity,
       onchange: (s) => {
         Object.assign(state, { done: s.done, task: s.task, stage: s.stage, workerId: s.workerId,
-                               connected: s.connected, failed: s.failed });
+                               connected: s.connected, failed: s.failed, spilled: s.spilled });
         if (s.lastProof !== null) state.proof = `${(s.lastProof * 1000).toFixed(0)} ms`;
         if (s.error && state.errors.at(-1)?.endsWith(s.error) !== true) fail({ name: "session", message: s.error });
         render();

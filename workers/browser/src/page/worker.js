@@ -2,8 +2,13 @@
 // owns the GPU, the preprocessor and the prover and answers the page, so the page stays
 // responsive.
 //
-// Messages in: {type: "init", base} → {type: "ready", adapter, maxBinding};
-// {type: "run", id, order} (order.payload an ArrayBuffer, transferred) → {type: "stage", id,
+// Messages in: {type: "init", base} → {type: "ready", adapter, maxBinding, spill ("opfs" or
+// null), spillReason (why not)};
+// {type: "spool-begin", spool, size}, {type: "spool-write", spool, data (ArrayBuffer,
+// transferred), offset, length, at}, {type: "spool-drop", spool}: a streamed payload written to
+// OPFS as its chunks arrive (spill.js; no answer: a failed write fails the run that reads it);
+// {type: "run", id, order} (order.payload an ArrayBuffer, transferred, or order.spool: a
+// spilled payload, read in chunks and deleted after) → {type: "stage", id,
 // stage}…, then {type: "output", id, output (ArrayBuffer, transferred), digest, timings};
 // {type: "version", id, keyId} → {type: "version", id, version} (the statement version the key
 // proves, from its verifying key; the key is loaded for proving as well);
@@ -11,6 +16,7 @@
 // any failure → {type: "error", id, name, message}.
 import { Computer } from "./compute.js";
 import { Prover } from "./prover.js";
+import { Spill } from "./spill.js";
 
 /**
  * Serve orders on `port` (the worker's global scope).
@@ -21,19 +27,35 @@ export function serveCompute(port, bundleUrl = null) {
   let computer = null;
   let opening = null;
   let prover = null;
+  let spill = null;
   port.addEventListener("message", async (event) => {
     const msg = event.data;
     try {
-      if (msg.type === "init") {
+      if (msg.type === "spool-write") {  // first: the most frequent, and never awaited here
+        spill.write(msg.spool, new Uint8Array(msg.data, msg.offset, msg.length), msg.at);
+      } else if (msg.type === "spool-begin") {
+        spill.begin(msg.spool, msg.size);
+      } else if (msg.type === "spool-drop") {
+        await spill?.drop(msg.spool);
+      } else if (msg.type === "init") {
         prover ??= new Prover(new URL(msg.base).origin, bundleUrl);
-        opening ??= Computer.open(msg.base);
-        computer = await opening;
-        port.postMessage({ type: "ready", adapter: computer.gpu.name, maxBinding: computer.gpu.maxBinding });
+        opening ??= Promise.all([Computer.open(msg.base), Spill.open()]);
+        let opfs;
+        [computer, opfs] = await opening;
+        spill = opfs.spill ?? null;
+        port.postMessage({ type: "ready", adapter: computer.gpu.name, maxBinding: computer.gpu.maxBinding,
+                           spill: spill ? "opfs" : null, spillReason: opfs.reason ?? null });
       } else if (msg.type === "run") {
         if (computer === null) throw new Error("the compute worker has no gateway yet: send init first");
         const report = (stage) => port.postMessage({ type: "stage", id: msg.id, stage });
-        const { output, digest, timings } = await computer.run(msg.order, report);
-        port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+        let order = msg.order;
+        try {
+          if (order.spool !== undefined) order = { ...order, payload: await spill.source(order.spool) };
+          const { output, digest, timings } = await computer.run(order, report);
+          port.postMessage({ type: "output", id: msg.id, output: output.buffer, digest, timings }, [output.buffer]);
+        } finally {
+          if (order.spool !== undefined) await spill.drop(order.spool);
+        }
       } else if (msg.type === "version") {
         if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
         port.postMessage({ type: "version", id: msg.id, version: await prover.version(msg.keyId) });

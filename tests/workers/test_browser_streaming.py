@@ -1,0 +1,79 @@
+"""A payload larger than several chunks streams from a real gateway to a headless Chromium tab
+(and a Python remote worker) in ``order_chunk`` messages: the tab, opened with ``?spill=1048576``,
+writes it to OPFS from its compute worker as it arrives, checks its sha256, uploads it to the
+GPU in chunks, and its vote agrees with the Python worker's (R = 2, quorum 2: both must vote)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from browser_support import chromium
+from cluster_support import make_settings, start_cluster
+from sqlalchemy import select
+
+from shardy.orchestrator import operators
+from shardy.store import Replica
+
+pytestmark = pytest.mark.cluster
+
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def rc():
+    home = Path(tempfile.mkdtemp(prefix="sbs", dir="/tmp"))  # short: a unix socket lives there
+    settings = make_settings(home, redundancy_factor=2, quorum=2, task_time_limit=180,
+                             speculate_factor=0.0, probation_share=1.0,
+                             max_payload=64 * MiB)  # fmt: skip
+    yield from start_cluster(settings, workers=0, remote=1,
+                             remote_env={0: {"SHARDY_STREAM_THRESHOLD": str(MiB)}})  # fmt: skip
+
+
+def _state(driver: Any) -> dict[str, Any]:
+    return driver.execute_script("return window.shardy ? shardy.state : null") or {}
+
+
+def test_a_tab_spills_a_large_payload_to_opfs_and_verifies(rc) -> None:
+    with contextlib.ExitStack() as stack:
+        with rc.app.store.session() as s:
+            token = str(operators.add(s, "tab-opfs"))
+        driver = stack.enter_context(chromium())
+        port = rc.cluster.remote.port
+        driver.get(f"http://127.0.0.1:{port}/worker/?spill={MiB}#token={token}")
+        deadline, state = time.monotonic() + 120, {}
+        while time.monotonic() < deadline:
+            state = _state(driver)
+            if state.get("connected") and state.get("workerId"):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the tab did not join: {state}")
+        rc.cluster.remote.wait_sessions(2, 60)
+        assert state["spill"] == f"OPFS from {MiB} bytes", state  # this Chromium has OPFS
+
+        data = np.random.default_rng(9).integers(0, 256, 5 * MiB + 777, dtype=np.uint8)
+        res = rc.client.submit("histogram", data.tobytes()).get(timeout=300)
+        assert np.array_equal(res.output, np.bincount(data, minlength=256))
+        tab, python = state["workerId"], rc.cluster.remote.worker_id(0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with rc.app.store.session() as s:
+                rows = {r.worker_id: r for r in s.scalars(
+                    select(Replica).where(Replica.task_id == res.task_id))}  # fmt: skip
+            if {tab, python} <= set(rows):
+                break
+            time.sleep(0.5)
+        assert set(rows) == {tab, python}, rows
+        assert all(r.status == "ok" and r.verdict == "agree" for r in rows.values())
+        assert "spool" in rows[tab].timings and "fetch" in rows[tab].timings, rows[tab].timings
+        assert "spool" in rows[python].timings, rows[python].timings
+        state = _state(driver)
+        assert state["spilled"] >= 1 and state["errors"] == [], state
+        shown = driver.execute_script("return document.getElementById('spill').textContent")
+        assert shown.startswith("OPFS from") and "1 spilled" in shown, shown
