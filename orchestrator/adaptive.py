@@ -10,7 +10,9 @@ and any voter with a decayed fault of half a vote or more, always get full repli
 one disagreement on a checked task sends its operator back to full replication until the
 fault has decayed (SHARDY_STANDING_HALFLIFE).
 
-A task the user gave a redundancy or quorum to is never adapted.
+A task the user gave a redundancy or quorum to is never adapted. A single replica's order
+carries a replica number drawn as one of a full round's would be (the numbers below it are
+never sent), so a worker cannot tell from its order whether the task is checked.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ FAULT_FLOOR = 0.5
 
 @dataclass(frozen=True)
 class Replication:
-    """How one task is replicated: R, quorum, and the assignee of a single replica."""
+    """How one task is replicated: R, quorum, and the assignee of a single replica with the
+    replica number its order carries (`plan`)."""
 
     redundancy: int
     quorum: int
     single: routing.Target | None = None
+    index: int = 0
 
 
 def p_full(st: Standing | None, s: Settings) -> float:
@@ -64,7 +68,11 @@ def plan(
         chosen = routing.choose(pool, loads, 1, rng=rng)
         w = chosen[0] if chosen else None
         if w is not None and rng.random() >= p_full(standings.get(w.voter), s):
-            out.append(Replication(1, 1, routing.Target(w.worker_id, w.queue, w.kind)))
+            # numbered as one replica of a full round would be (0..R-1 over the live
+            # workers), so an order does not tell a single-replica task from a checked one
+            index = rng.randrange(max(1, min(full[0], len(pool))))
+            target = routing.Target(w.worker_id, w.queue, w.kind)
+            out.append(Replication(1, 1, target, index))
         else:
             out.append(Replication(*full))
     return out

@@ -138,7 +138,7 @@ def dispatch_many(
             app,
             task,
             ref,
-            range(task.replicas_sent),
+            replicas(task, rep),
             1,
             live=live,
             targets=None if rep.single is None else [rep.single],
@@ -182,8 +182,9 @@ def _task(
         payload_size=ref.size,
         redundancy=r,
         quorum=q,
-        max_replicas=max(s.effective_max_replicas, s.redundancy_factor, r),
-        replicas_sent=min(r, live) if live >= q else r,
+        # a single replica numbered k counts k unsent numbers below it, outside its budget
+        max_replicas=max(s.effective_max_replicas, s.redundancy_factor, r) + rep.index,
+        replicas_sent=rep.index + 1 if rep.single is not None else min(r, live) if live >= q else r,
         rounds_sent=1,
         rounds_settled=0,
         sweeps=0,
@@ -193,6 +194,12 @@ def _task(
         updated_at=utcnow(),
         spot_digest=spot_digest,
     )
+
+
+def replicas(task: Task, rep: adaptive.Replication) -> range:
+    """The replica numbers of a new task's first round: 0.. for a full round, the drawn
+    number alone for a single replica (`shardy.orchestrator.adaptive`)."""
+    return range(task.replicas_sent) if rep.single is None else range(rep.index, rep.index + 1)
 
 
 def _replication(s: Any, redundancy: int | None, quorum: int | None) -> tuple[int, int]:

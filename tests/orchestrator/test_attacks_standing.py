@@ -1,7 +1,6 @@
 """Adversarial review of early quorum, standing, spot checks, adaptive replication, re-checks
 and homogeneous redundancy (issue 20): each test is an attack by a remote worker or a new
-operator, written to assert the safe behaviour. Those still marked ``xfail(strict=True)``
-succeed today (see their reasons); the others were fixed in the module they name.
+operator, written to assert the safe behaviour; each was fixed in the module it names.
 
 Pure decisions and settle's helpers on SQLite and the embedded Redis; no cluster.
 """
@@ -315,13 +314,6 @@ def test_the_gateway_keeps_a_homogeneous_replica_on_its_platform(app):
 # ---- adaptive replication -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adaptive replication: a single-replica task's order is always replica 0 of round 1, "
-    "a fully replicated one's are replicas 0..R-1, so an established operator that lies only on "
-    "replica 0 is never caught by the checked tasks in which it holds replica 1 or 2 (about "
-    "(R-1)/R of the checks that draw it): the order itself tells a checked task",
-)
 def test_an_order_does_not_tell_a_single_replica_task_from_a_checked_one(app):
     from shardy import routing
     from shardy.blobs import BlobRef
@@ -338,9 +330,12 @@ def test_an_order_does_not_tell_a_single_replica_task_from_a_checked_one(app):
     single, checked = set(), set()
     for rep in reps:
         task = _task(redundancy=rep.redundancy, quorum=rep.quorum, replicas_sent=rep.redundancy)
+        if rep.single is not None:
+            task.replicas_sent = rep.index + 1
         targets = None if rep.single is None else [rep.single]
         payload = BlobRef("0" * 64, 512)
-        planned = dispatch.plan_round(app, task, payload, range(rep.redundancy), 1, targets=targets)
+        planned = dispatch.plan_round(app, task, payload, dispatch.replicas(task, rep), 1,
+                                      targets=targets)  # fmt: skip
         for order, target in planned.orders:
             if target.worker_id == "w0":  # what the operator of w0 sees
                 (single if rep.single is not None else checked).add(order.replica)
