@@ -66,9 +66,12 @@ def established(app: ShardyCelery, session: Session, voters: set[str]) -> frozen
     return frozenset(v for v in voters if standing.established(standings.get(v), s))
 
 
-def record(app: ShardyCelery, session: Session, task: Task, rows: list[Replica]) -> None:
+def record(
+    app: ShardyCelery, session: Session, task: Task, rows: list[Replica], *, known: bool = False
+) -> None:
     """Count each row's verdict against its worker and its voter: ``agree`` and
-    ``disagree`` (once, when the task is decided), ``invalid`` (once, as it is admitted)."""
+    ``disagree`` (once, when the task is decided), ``invalid`` (once, as it is admitted).
+    ``known``: a disagreement is with a known answer (a spot check's fault: quarantine)."""
     for r in rows:
         if r.verdict not in ("agree", "disagree", "invalid") or not r.worker_id:
             continue
@@ -76,7 +79,8 @@ def record(app: ShardyCelery, session: Session, task: Task, rows: list[Replica])
             reputation.record(session, r.worker_id, status="", verdict=r.verdict)
         if r.verdict == "disagree":
             log.warning("worker %s disagreed on task %s", r.worker_id, task.id)
-        kind = "spot" if task.spot_digest and r.verdict == "disagree" else r.verdict
+        spotted = (task.spot_digest or known) and r.verdict == "disagree"
+        kind = "spot" if spotted else r.verdict
         reason = f"{kind} on task {task.id} (worker {r.worker_id})"
         who = voter(app, session, r.worker_id)
         seconds = _seconds(r.timings) if r.verdict == "agree" else None
@@ -84,6 +88,23 @@ def record(app: ShardyCelery, session: Session, task: Task, rows: list[Replica])
             session.info["quarantined"] = True
         if kind != "agree":  # its single-replica results are re-checked (recheck.py)
             session.info.setdefault("faulted", set()).add(who)
+
+
+def vetoed(
+    app: ShardyCelery, session: Session, task: Task, rows: list[Replica], digest: str
+) -> bool:
+    """Whether a quorum's ``digest`` contradicts the answer the orchestrator computed itself
+    for this task (a known-answer copy of it was sent: `shardy.orchestrator.spot.twin`).
+    Then the quorum colluded or shares a fault: each of its votes is judged as a failed spot
+    check (quarantine), and the task may not verify on it (settle decides without them)."""
+    known = spots.confirmation(task, digest)
+    if known is None or known["agrees"]:
+        return False
+    liars = [r for r in rows if r.status == "ok" and r.digest == digest and r.verdict == "none"]
+    for r in liars:
+        r.verdict = "disagree"
+    record(app, session, task, liars, known=True)
+    return True
 
 
 def _seconds(timings: object) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -183,8 +184,8 @@ def _decide(
         outputs = _outputs(app, task, _output_refs(valid))
         votes = quorum.tolerance_votes(votes, outputs, tol.atol, tol.rtol)
     in_flight = 1 if task.rounds_sent > round_no else 0  # a later round will settle again
-    d = quorum.decide(
-        votes,
+    decide = functools.partial(
+        quorum.decide,
         quorum=task.quorum,
         replicas_sent=task.replicas_sent,
         max_replicas=task.max_replicas,
@@ -194,6 +195,9 @@ def _decide(
         # an early look: replicas still out may dissent (quorum.decide's ``pending``)
         pending=task.replicas_sent - len({r.replica for r in rows}) if early else 0,
     )
+    d = decide(votes)
+    if d.kind == "verified" and judging.vetoed(app, session, task, rows, d.digest):
+        d = decide([v for v in votes if v.digest != d.digest])  # the kernel's answer differs
     if d.kind in ("extend", "dead") and (early or _speculating(session, task, rows)):
         return Outcome(task.id, task.state, "waiting" if early else SPECULATING)
     by_replica = {r.replica: r for r in rows}

@@ -95,6 +95,30 @@ def test_colluders_answering_first_cannot_beat_the_dissent_rule_by_early_quorum(
     assert out.state != "verified", f"verified {out.digest[:8]} on the colluders' word alone"
 
 
+def test_a_quorum_against_the_kernels_own_answer_does_not_verify(app):
+    # a known-answer copy of this task went to other workers; the whole quorum on the task
+    # itself returned another digest (colluding, or sharing one fault): before, the result was
+    # only flagged (assurance.spot_checked.agrees = False) and its voters kept their standing
+    _workers(app, {f"c{i}": ("fleet", f"c{i}", "") for i in range(3)})
+    _establish(app, "c0", "c1", "c2")
+    task = _task(assurance={"spot_twin": {"task": str(uuid.uuid4()), "digest": A}})
+    with app.store.session() as session:
+        session.add(task)
+        session.flush()
+        session.add_all([_ok(task.id, i, f"c{i}", B) for i in range(3)])
+    follow: list = []
+    with app.store.session() as session, session.no_autoflush:
+        task = session.get(Task, task.id)
+        rows = list(session.query(Replica).filter_by(task_id=task.id))
+        out = settle._decide(app, session, task, rows, 1, follow)
+    assert out.state != "verified", f"verified {B[:8]} against the kernel's answer {A[:8]}"
+    assert [a for a, _ in follow] == ["extend"]  # fresh replicas decide it
+    assert {r.verdict for r in rows} == {"disagree"}
+    with app.store.read() as session:
+        standings = {st.voter: st for st in session.query(Standing)}
+    assert all(standings[f"c{i}"].quarantined_at is not None for i in range(3))
+
+
 # ---- the dissent bar: votes on probation split over digests -----------------------------------
 
 
