@@ -376,6 +376,10 @@ def submit(
         redundancy: replicas (default SHARDY_REDUNDANCY_FACTOR).
         quorum: agreeing distinct workers needed (default SHARDY_QUORUM or majority).
 
+    The task is recorded (SQL row, assignments, payload) when this returns; its orders go out
+    from the client's sender thread at once, a burst's together (docs/architecture.md,
+    "Grouped orders").
+
     Raises:
         KernelError, PayloadError, ConfigError, BrokerUnavailable: nothing was dispatched.
     """
