@@ -15,33 +15,26 @@ from shardy.orchestrator.early import Watch
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
 
+#: Options of the tasks that settle rounds: the decision lands in SQL (nobody reads their
+#: results); redelivered if their process dies; retried while the store or Redis restarts.
+SETTLING = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (SQLAlchemyError, RedisError),
+    "retry_backoff": 0.5,
+    "retry_backoff_max": 30,
+    "max_retries": 20,
+}
 
-@app.task(
-    name="shardy.settle",
-    bind=True,
-    ignore_result=True,  # the decision lands in SQL; nobody reads the chord body's result
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(SQLAlchemyError, RedisError),
-    retry_backoff=0.5,
-    retry_backoff_max=30,
-    max_retries=20,
-)
+
+@app.task(name="shardy.settle", bind=True, **SETTLING)
 def settle_task(self, results: list[Any], task_id: str, round_no: int) -> dict:
     """Chord body: settle one round of replica results for ``task_id``."""
     return settle(app, results, task_id, round_no)
 
 
-@app.task(
-    name="shardy.collect",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(SQLAlchemyError, RedisError),
-    retry_backoff=0.5,
-    retry_backoff_max=30,
-    max_retries=20,
-)
+@app.task(name="shardy.collect", **SETTLING)
 def collect_task(rounds: list[Any]) -> dict:
     """Settle the named rounds of grouped orders whose replicas are all back."""
     return grouped.collect(app, rounds if isinstance(rounds, list) else [])

@@ -173,3 +173,20 @@ def run_in_page(driver: Any, kernel: str, payload: bytes, params: dict[str, Any]
     if "output" in result:
         result["output"] = base64.b64decode(result["output"])
     return result
+
+
+def page_state(driver: Any) -> dict[str, Any]:
+    """The page's `shardy.state` (worker id, connected, done, stage, errors)."""
+    return driver.execute_script("return window.shardy ? shardy.state : null") or {}
+
+
+def wait_joined(driver: Any, who: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Wait until the tab in ``driver`` has a session (connected, with its worker id) and
+    return its state; fails the test after ``timeout`` seconds."""
+    deadline, state = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline:
+        state = page_state(driver)
+        if state.get("connected") and state.get("workerId"):
+            return state
+        time.sleep(0.5)
+    pytest.fail(f"the tab of {who} did not join: {state}")

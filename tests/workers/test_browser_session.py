@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser_support import chromium
+from browser_support import chromium, page_state, wait_joined
 from cluster_support import make_settings, start_cluster
 
 from shardy import routing
@@ -38,11 +38,6 @@ def rc():
     yield from start_cluster(settings, workers=0, remote=1)
 
 
-def page_state(driver: Any) -> dict[str, Any]:
-    """The page's `shardy.state` (worker id, connected, done, stage, errors)."""
-    return driver.execute_script("return window.shardy ? shardy.state : null") or {}
-
-
 class Tabs:
     """Browser tabs joined to the cluster's gateway, each under an operator of its own."""
 
@@ -57,14 +52,7 @@ class Tabs:
         driver = self.stack.enter_context(chromium())
         port = self.rc.cluster.remote.port
         driver.get(f"http://127.0.0.1:{port}/worker/{query}#token={token}")
-        deadline, state = time.monotonic() + 120, {}
-        while time.monotonic() < deadline:
-            state = page_state(driver)
-            if state.get("connected") and state.get("workerId"):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"the tab of {operator} did not join: {state}")
+        state = wait_joined(driver, operator)
         assert "#token" not in driver.current_url  # the token leaves the address bar
         self.ids[state["workerId"]] = driver
         return state["workerId"]

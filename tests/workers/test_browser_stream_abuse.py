@@ -10,17 +10,13 @@ import uuid
 from typing import Any
 
 import numpy as np
-from browser_support import chromium
+from browser_support import chromium, page_state
 from stream_support import FakeGateway, answer, broken_streams, order
 
 from shardy import enrollment
 from shardy import session as wire
 
 SIZE = 3 * wire.CHUNK + 4321
-
-
-def _state(driver: Any) -> dict[str, Any]:
-    return driver.execute_script("return window.shardy ? shardy.state : null") or {}
 
 
 async def _scenario(driver: Any) -> None:
@@ -42,7 +38,7 @@ async def _scenario(driver: Any) -> None:
         expected = np.bincount(np.frombuffer(data, np.uint8), minlength=256).astype("<u4")
         assert result.output == expected.tobytes()
         assert "spool" in result.timings and "fetch" in result.timings, result.timings
-        state = await asyncio.to_thread(_state, driver)
+        state = await asyncio.to_thread(page_state, driver)
         assert state["spill"].startswith("OPFS") and state["spilled"] == 1, state
         assert state["done"] == 1 and state["failed"] == 4, state
     finally:

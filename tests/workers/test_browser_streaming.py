@@ -9,11 +9,10 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from browser_support import chromium
+from browser_support import chromium, page_state, wait_joined
 from cluster_support import make_settings, start_cluster
 from sqlalchemy import select
 
@@ -35,10 +34,6 @@ def rc():
                              remote_env={0: {"SHARDY_STREAM_THRESHOLD": str(MiB)}})  # fmt: skip
 
 
-def _state(driver: Any) -> dict[str, Any]:
-    return driver.execute_script("return window.shardy ? shardy.state : null") or {}
-
-
 def test_a_tab_spills_a_large_payload_to_opfs_and_verifies(rc) -> None:
     with contextlib.ExitStack() as stack:
         with rc.app.store.session() as s:
@@ -46,14 +41,7 @@ def test_a_tab_spills_a_large_payload_to_opfs_and_verifies(rc) -> None:
         driver = stack.enter_context(chromium())
         port = rc.cluster.remote.port
         driver.get(f"http://127.0.0.1:{port}/worker/?spill={MiB}#token={token}")
-        deadline, state = time.monotonic() + 120, {}
-        while time.monotonic() < deadline:
-            state = _state(driver)
-            if state.get("connected") and state.get("workerId"):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"the tab did not join: {state}")
+        state = wait_joined(driver, "tab-opfs")
         rc.cluster.remote.wait_sessions(2, 60)
         assert state["spill"] == f"OPFS from {MiB} bytes", state  # this Chromium has OPFS
 
@@ -73,7 +61,7 @@ def test_a_tab_spills_a_large_payload_to_opfs_and_verifies(rc) -> None:
         assert all(r.status == "ok" and r.verdict == "agree" for r in rows.values())
         assert "spool" in rows[tab].timings and "fetch" in rows[tab].timings, rows[tab].timings
         assert "spool" in rows[python].timings, rows[python].timings
-        state = _state(driver)
+        state = page_state(driver)
         assert state["spilled"] >= 1 and state["errors"] == [], state
         shown = driver.execute_script("return document.getElementById('spill').textContent")
         assert shown.startswith("OPFS from") and "1 spilled" in shown, shown
