@@ -11,8 +11,9 @@ one disagreement on a checked task sends its operator back to full replication u
 fault has decayed (SHARDY_STANDING_HALFLIFE).
 
 A task the user gave a redundancy or quorum to is never adapted. A single replica's order
-carries a replica number drawn as one of a full round's would be (the numbers below it are
-never sent), so a worker cannot tell from its order whether the task is checked.
+carries a replica number drawn as one of a full round's would be (later replicas of the task
+take numbers past it: `dispatch.next_replica`), so a worker cannot tell from its order
+whether the task is checked.
 """
 
 from __future__ import annotations

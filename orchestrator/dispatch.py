@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import chord
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from shardy import arrivals, routing
@@ -182,9 +182,8 @@ def _task(
         payload_size=ref.size,
         redundancy=r,
         quorum=q,
-        # a single replica numbered k counts k unsent numbers below it, outside its budget
-        max_replicas=max(s.effective_max_replicas, s.redundancy_factor, r) + rep.index,
-        replicas_sent=rep.index + 1 if rep.single is not None else min(r, live) if live >= q else r,
+        max_replicas=max(s.effective_max_replicas, s.redundancy_factor, r),
+        replicas_sent=min(r, live) if live >= q else r,
         rounds_sent=1,
         rounds_settled=0,
         sweeps=0,
@@ -200,6 +199,15 @@ def replicas(task: Task, rep: adaptive.Replication) -> range:
     """The replica numbers of a new task's first round: 0.. for a full round, the drawn
     number alone for a single replica (`shardy.orchestrator.adaptive`)."""
     return range(task.replicas_sent) if rep.single is None else range(rep.index, rep.index + 1)
+
+
+def next_replica(session: Session, task: Task) -> int:
+    """The first replica number not used yet by ``task``: its count of replicas sent, or past
+    the highest number assigned (a single replica may carry a number above its count). A
+    caller that sends replicas from here sets ``replicas_sent`` past the last it sends (so a
+    single-replica task that needs more counts the numbers below its first as used)."""
+    top = session.scalar(select(func.max(Assignment.replica)).where(Assignment.task_id == task.id))
+    return task.replicas_sent if top is None else max(task.replicas_sent, top + 1)
 
 
 def _replication(s: Any, redundancy: int | None, quorum: int | None) -> tuple[int, int]:
@@ -358,18 +366,18 @@ def new_round(app: ShardyCelery, task: Task) -> tuple:
     Used by `shardy dlq replay` and by the sweeper for tasks whose round went missing.
     """
     s = app.settings
-    start = task.replicas_sent
-    task.replicas_sent += task.redundancy
+    session = object_session(task)
+    start = task.replicas_sent if session is None else next_replica(session, task)
+    task.replicas_sent = start + task.redundancy
     task.rounds_sent += 1
     task.max_replicas = task.replicas_sent + max(0, s.effective_max_replicas - s.redundancy_factor)
     task.state, task.error, task.settled_at = "running", None, None
     task.updated_at = utcnow()
-    session = object_session(task)
     exclude = voters(session, task) if session is not None else ()
     return (
         task,
         payload_ref(app, task),
-        range(start, task.replicas_sent),
+        range(start, start + task.redundancy),
         task.rounds_sent,
         exclude,
     )

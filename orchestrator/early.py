@@ -124,8 +124,8 @@ def speculate(app: ShardyCelery, rounds: Sequence[tuple[Task, int, tuple[str, ..
                 row = session.get(Task, task.id, with_for_update=True)
                 if row is None or row.state != "running" or row.replicas_sent >= row.max_replicas:
                     continue
-                reserved[i] = replica = row.replicas_sent
-                row.replicas_sent += 1
+                reserved[i] = replica = dispatch.next_replica(session, row)
+                row.replicas_sent = replica + 1
                 row.updated_at = utcnow()
                 session.add(Assignment(task_id=task.id, round=round_no, replica=replica,
                                        worker_id=target.worker_id, kind=target.kind,

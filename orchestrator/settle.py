@@ -221,8 +221,8 @@ def _decide(
     if d.kind == "wait":
         return Outcome(task.id, task.state, "waiting")
     if d.kind == "extend":
-        start = task.replicas_sent
-        task.replicas_sent += d.extra
+        start = dispatch.next_replica(session, task)
+        task.replicas_sent = start + d.extra
         task.rounds_sent += 1
         follow_up.append(("extend", (range(start, start + d.extra), task.rounds_sent)))
         return Outcome(task.id, task.state, f"extended by {d.extra}")

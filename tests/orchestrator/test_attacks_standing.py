@@ -23,7 +23,7 @@ from shardy.embedded import EmbeddedRedis
 from shardy.kernels import registry
 from shardy.orchestrator import homogeneous, recheck, settle, spot, standing
 from shardy.orchestrator.quorum import Vote, decide
-from shardy.store import Replica, Standing, Task, Worker
+from shardy.store import Assignment, Replica, Standing, Task, Worker
 from shardy.store.models import utcnow
 
 A, B = "a" * 64, "b" * 64
@@ -354,8 +354,6 @@ def test_an_order_does_not_tell_a_single_replica_task_from_a_checked_one(app):
     single, checked = set(), set()
     for rep in reps:
         task = _task(redundancy=rep.redundancy, quorum=rep.quorum, replicas_sent=rep.redundancy)
-        if rep.single is not None:
-            task.replicas_sent = rep.index + 1
         targets = None if rep.single is None else [rep.single]
         payload = BlobRef("0" * 64, 512)
         planned = dispatch.plan_round(app, task, payload, dispatch.replicas(task, rep), 1,
@@ -365,3 +363,26 @@ def test_an_order_does_not_tell_a_single_replica_task_from_a_checked_one(app):
                 (single if rep.single is not None else checked).add(order.replica)
     assert single and checked
     assert checked <= single, f"replicas {sorted(checked - single)} only ever come in checks"
+
+
+def test_replicas_after_a_single_one_take_numbers_past_it(app):
+    # a single replica carries a number drawn from 0..R-1 (above): one that failed is
+    # followed by replicas numbered past it, never by one that reuses its number
+    _workers(app, {"w0": ("fleet", "op0", "")})
+    task = _task(redundancy=1, quorum=1, replicas_sent=1, max_replicas=3)
+    with app.store.session() as session:
+        session.add(task)
+        session.flush()
+        session.add(Assignment(task_id=task.id, round=1, replica=2, worker_id="w0",
+                               kind="fleet", assigned_at=utcnow()))  # fmt: skip
+        session.add(Replica(task_id=task.id, replica=2, round=1, status="failed",
+                            worker_id="w0", attempts=1, verdict="none", error="lost"))  # fmt: skip
+    follow: list = []
+    with app.store.session() as session, session.no_autoflush:
+        task = session.get(Task, task.id)
+        rows = list(session.query(Replica).filter_by(task_id=task.id))
+        settle._decide(app, session, task, rows, 1, follow)
+        sent = task.replicas_sent
+    ((action, (numbers, round_no)),) = follow
+    assert action == "extend" and round_no == 2
+    assert numbers.start == 3 and sent == numbers.stop
