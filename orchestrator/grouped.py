@@ -30,6 +30,10 @@ from shardy.store import Assignment, Replica, Task
 
 log = logging.getLogger("shardy.orchestrator")
 
+#: The largest payload (bytes) whose rounds are grouped: a group's replicas share one GPU in
+#: turn, so a group of heavy tasks would hold its first answers (and its message) long, and
+#: their per-message cost is small next to their work anyway.
+GROUP_PAYLOAD_MAX = 1 << 20
 #: The fewest rounds one dispatch must send for them to be grouped (a lone task keeps its
 #: chord: it has nothing to share).
 GROUP_MIN = 2
@@ -39,13 +43,17 @@ COLLECT_MAX = 512
 
 def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     """(grouped, chorded): the planned rounds (`shardy.orchestrator.dispatch.PlannedRound`)
-    that go out grouped (every replica to a named fleet worker, and enough of them), and the
-    rest. A group's replicas are answered together, so a larger group holds its first
-    results back longer: SHARDY_GROUP_ORDERS caps it (1: every round keeps its chord)."""
+    that go out grouped (every replica to a named fleet worker, a payload up to
+    `GROUP_PAYLOAD_MAX`, and enough of them), and the rest. A group's replicas are answered
+    together, so a larger group holds its first results back longer: SHARDY_GROUP_ORDERS
+    caps it (1: every round keeps its chord)."""
     if app.settings.group_orders < 2:
         return [], list(rounds)
-    fits = [p for p in rounds if p.orders and all(
-        t.kind == "fleet" and t.worker_id is not None for _, t in p.orders)]  # fmt: skip
+    fits = [
+        p for p in rounds
+        if p.orders and p.orders[0][0].payload.size <= GROUP_PAYLOAD_MAX
+        and all(t.kind == "fleet" and t.worker_id is not None for _, t in p.orders)
+    ]  # fmt: skip
     if len(fits) < GROUP_MIN:
         return [], list(rounds)
     chosen = {id(p) for p in fits}

@@ -44,6 +44,9 @@ RunOne = Callable[[bytes], dict[str, Any]]
 def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
     """Run the replicas of one group, store their results, mark their arrivals and ask for a
     collect of their rounds. Returns how many results it stored (retried ones are not)."""
+    if not isinstance(orders, (list, tuple)):  # a message of another shape: nothing to run
+        log.error("a grouped order message without a list of orders was dropped")
+        return 0
     frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
     metas = [_meta(f) for f in frames_]
     with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
@@ -68,15 +71,20 @@ def _one(
     app: ShardyCelery, frame: bytes, meta: dict[str, Any] | None, run: RunOne
 ) -> dict[str, Any] | None:
     """One replica of a group: its result, or None once it was re-sent alone."""
+    kwargs: dict[str, Any] = {}
+    countdown, queue = 0.0, None
     try:
         return run(frame)
     except Retry as r:
-        task_id = None
-        if meta is not None:
-            task_id = arrivals.replica_task_id(meta["task_id"], meta["round"], meta["replica"])
-        app.send_task("shardy.execute", args=(frame,), kwargs=r.kwargs, countdown=r.countdown,
-                      queue=app.queue(r.queue or GPU_QUEUE), task_id=task_id)  # fmt: skip
-        return None
+        kwargs, countdown, queue = r.kwargs, r.countdown, r.queue
+    except Exception:  # `execute` raises nothing else; should it, the replica is not lost
+        log.exception("a grouped replica failed unexpectedly; re-sending it alone")
+    task_id = None
+    if meta is not None:
+        task_id = arrivals.replica_task_id(meta["task_id"], meta["round"], meta["replica"])
+    app.send_task("shardy.execute", args=(frame,), kwargs=kwargs, countdown=countdown,
+                  queue=app.queue(queue or GPU_QUEUE), task_id=task_id)  # fmt: skip
+    return None
 
 
 def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
