@@ -1,14 +1,7 @@
 """Shardy: verifiable GPU compute on Celery."""
 
-from shardy.api import (
-    Attestation,
-    Client,
-    TaskHandle,
-    TaskStatus,
-    VerifiedResult,
-    map,
-    submit,
-)
+from shardy.api import Client, TaskHandle, map, submit
+from shardy.attestations import Attestation
 from shardy.errors import (
     AuthError,
     BlobError,
@@ -36,6 +29,7 @@ from shardy.errors import (
 )
 from shardy.kernels.kernel import Determinism
 from shardy.kernels.shipped import Buffer, WgslKernel
+from shardy.results import TaskStatus, VerifiedResult
 
 __all__ = [
     "Attestation",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -14,50 +13,18 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from shardy.attestations import Attestation, BatchPart
 from shardy.blobs import BlobRef
 from shardy.config import Settings
 from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel
+from shardy.results import TaskStatus, VerifiedResult, attestation_of
 from shardy.settled import Waiter
 
 #: `Client.map` dispatches this many tasks per batch of round trips (`dispatch_many`).
 MAP_CHUNK = 64
 #: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
 _RECHECK_S = 1.0
-
-
-@dataclass(frozen=True)
-class VerifiedResult:
-    """A task's verified output and the evidence behind it."""
-
-    task_id: str
-    kernel: str
-    output: np.ndarray | bytes
-    digest: str
-    redundancy: int
-    quorum: int
-    attestations: list[Attestation] = field(default_factory=list)
-    #: seconds the slowest agreeing replica spent on its attestation (batching adds waiting)
-    attestation_wait: float = 0.0
-    #: what the result rests on: quorum, redundancy, the agreeing voters (operators), those
-    #: of them past probation, and replication ``full`` or ``single`` (SHARDY_REPLICATION)
-    assurance: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TaskStatus:
-    """Where a task stands: state (running | verified | dead) and replica counts."""
-
-    task_id: str
-    state: str
-    replicas_sent: int
-    replicas_done: int
-    agreeing: int
-    error: str | None
-    #: replica → {"stage", "percent", "worker"} for replicas still running
-    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class Client:
@@ -234,7 +201,7 @@ class TaskHandle:
         with Waiter(self._client.app.redis) as waiter:
             while True:
                 try:
-                    st = self.status()
+                    state, error, result = self._poll()
                 except OperationalError as exc:  # the database is restarting or busy: ask again
                     if deadline is not None and time.monotonic() >= deadline:
                         raise TaskTimeout(
@@ -246,14 +213,15 @@ class TaskHandle:
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
                     continue
-                if st.state == "verified":
-                    return self._result()
-                if st.state == "dead":
+                if result is not None:
+                    return result
+                if state == "dead":
                     raise TaskFailed(
-                        f"task {self.id} was dead-lettered: {st.error}", task_id=self.id,
+                        f"task {self.id} was dead-lettered: {error}", task_id=self.id,
                         state="dead",
                     )  # fmt: skip
                 if deadline is not None and time.monotonic() >= deadline:
+                    st = self.status()
                     raise TaskTimeout(
                         f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
                         f"{st.replicas_sent} replicas back); are GPU workers running "
@@ -267,22 +235,30 @@ class TaskHandle:
                 waiter.wait(self.id, pause)
                 delay = min(delay * 1.5, 0.25)
 
-    def _result(self) -> VerifiedResult:
-        from shardy.store import AttestationBatch, Replica, Task, Worker
+    def _poll(self) -> tuple[str, str | None, VerifiedResult | None]:
+        """(state, error, the result once verified), read in one session."""
+        from shardy.store import Task
+
+        with self._client.app.store.read() as s:
+            task = s.get(Task, self.id)
+            if task is None:
+                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+            result = self._result(s, task) if task.state == "verified" else None
+            return task.state, task.error, result
+
+    def _result(self, s: Any, task: Any) -> VerifiedResult:
+        """The verified result of ``task`` (its row, read in session ``s``)."""
+        from shardy.store import AttestationBatch, Replica, Worker
 
         app = self._client.app
-        with app.store.read() as s:
-            task = s.get(Task, self.id)
-            rows = s.scalars(
-                select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)
-            ).all()
-            ids = {r.batch_id for r in rows if r.batch_id}
-            batches = {
-                b.id: b
-                for b in s.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(ids)))
-            }
-            ran = {r.worker_id for r in rows}
-            workers = {w.id: w for w in s.scalars(select(Worker).where(Worker.id.in_(ran)))}
+        rows = s.scalars(
+            select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)
+        ).all()
+        ids = {r.batch_id for r in rows if r.batch_id}
+        query = select(AttestationBatch).where(AttestationBatch.id.in_(ids))
+        batches = {b.id: b for b in s.scalars(query)}
+        ran = {r.worker_id for r in rows}
+        workers = {w.id: w for w in s.scalars(select(Worker).where(Worker.id.in_(ran)))}
         data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
         if hashlib.sha256(data).hexdigest() != task.digest:  # never hand out another output
             raise IntegrityError(
@@ -305,7 +281,7 @@ class TaskHandle:
             redundancy=task.redundancy,
             quorum=task.quorum,
             attestations=[
-                _attestation(r, batches.get(r.batch_id), workers.get(r.worker_id))
+                attestation_of(r, batches.get(r.batch_id), workers.get(r.worker_id))
                 for r in rows
                 if r.status == "ok"
             ],
@@ -315,31 +291,6 @@ class TaskHandle:
             ),
             assurance=dict(task.assurance or {}),
         )
-
-
-def _attestation(row: Any, batch: Any, worker: Any) -> Attestation:
-    """A recorded ok replica (and its batch row, if batched, and its worker's row) as a judged
-    `Attestation`."""
-    proof, signals, part = row.proof, row.public_signals, None
-    if batch is not None:
-        proof, signals = batch.proof, batch.public_signals
-        steps = tuple((bool(left), str(sib)) for left, sib in row.batch_path or [])
-        part = BatchPart(batch.id, row.batch_index, batch.size, batch.root, steps)
-    return Attestation(
-        worker_id=row.worker_id,
-        digest=row.digest,
-        key_id=row.key_id,
-        proof=proof,
-        public_signals=signals,
-        batch=part,
-        replica=row.replica,
-        valid=bool(row.proof_valid),
-        agrees=row.verdict == "agree",
-        attest_seconds=(row.timings or {}).get("attest"),
-        worker_kind=None if worker is None else worker.kind,
-        operator=None if worker is None else (worker.operator or worker.id),
-        adapter=None if worker is None else (worker.adapter or None),
-    )
 
 
 _default: Client | None = None
