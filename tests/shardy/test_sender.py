@@ -1,0 +1,64 @@
+"""The client's order sender (`shardy.orchestrator.sender`): what waits goes out together, a
+failed send is retried, and closing sends what is queued."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from shardy.orchestrator import sender as sender_mod
+from shardy.orchestrator.sender import Sender
+
+
+def test_rounds_queued_while_a_send_runs_go_out_together():
+    sent: list[tuple] = []
+    gate = threading.Event()
+
+    def send(*rounds):
+        sent.append(rounds)
+        gate.wait(5)  # the first send is slow: the next rounds gather meanwhile
+
+    s = Sender(send)
+    s.put("r0")
+    time.sleep(0.05)
+    for i in range(1, 6):
+        s.put(f"r{i}")
+    gate.set()
+    assert s.flush(5)
+    assert sent[0] == ("r0",)  # an idle sender sends its first round at once
+    assert [r for batch in sent[1:] for r in batch] == [f"r{i}" for i in range(1, 6)]
+    assert len(sent) == 2  # the rest in one send
+    s.close()
+
+
+def test_a_failed_send_is_retried_and_close_sends_what_is_queued(monkeypatch):
+    monkeypatch.setattr(sender_mod, "RETRY_DELAYS", (0.01, 0.01, 0.01))
+    calls: list[tuple] = []
+
+    def flaky(*rounds):
+        calls.append(rounds)
+        if len(calls) < 3:
+            raise ConnectionError("broker restarting")
+
+    s = Sender(flaky)
+    s.put("a", "b")
+    s.close(timeout=5)
+    assert calls == [("a", "b")] * 3  # retried until it went out, nothing lost or split
+
+
+def test_a_send_that_keeps_failing_is_given_up_and_the_sender_serves_on(monkeypatch, caplog):
+    monkeypatch.setattr(sender_mod, "RETRY_DELAYS", (0.01,))
+    good: list[tuple] = []
+
+    def send(*rounds):
+        if "bad" in rounds:
+            raise ConnectionError("no broker")
+        good.append(rounds)
+
+    s = Sender(send)
+    s.put("bad")
+    assert s.flush(5)
+    s.put("ok")
+    s.close(timeout=5)
+    assert good == [("ok",)]
+    assert "the sweeper re-sends them" in caplog.text
