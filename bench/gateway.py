@@ -62,6 +62,57 @@ def _children(pid: int) -> list[int]:
     return [int(k) for k in kids] + [g for k in kids for g in _children(int(k))]
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, all its threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def switches(pid: int) -> int:
+    """Context switches (voluntary and not) of all of a process's threads so far."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+class CpuMeter:
+    """CPU seconds each named process spends between `start` and `stop` (the bench's own
+    process as ``bench``), to see who the machine's two cores went to."""
+
+    def __init__(self, **pids: int) -> None:
+        self.pids = pids
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return {"bench": me.ru_utime + me.ru_stime,
+                **{name: cpu_s(pid) for name, pid in self.pids.items()},
+                **{f"{name} switches": switches(pid) for name, pid in self.pids.items()
+                   if name in ("gateway", "worker")}}  # fmt: skip
+
+    def start(self) -> CpuMeter:
+        self._t0 = self._now()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        now = self._now()
+        self.used = {k: now[k] - self._t0[k] for k in now}
+        return self.used
+
+
 def enroll_many(settings: Settings, n: int, operator: str) -> list[Identity]:
     """``n`` identities bound in SQL to one operator (what enrollment leaves behind)."""
     app = Client(settings).app
@@ -133,9 +184,12 @@ async def _with_rss(coro, pid: int):
         sampler.cancel()
 
 
-def relay_rate(settings: Settings, url: str, queue: str, orders: int, clients: int) -> float:
+def relay_rate(
+    settings: Settings, url: str, queue: str, orders: int, clients: int, pids: dict[str, int]
+) -> tuple[float, dict[str, float]]:
     """Orders relayed per second: ``orders`` shardy.relay messages for ``clients`` sessions
-    whose workers answer at once; first send → last result stored."""
+    whose workers answer at once; first send → last result stored. Also the CPU seconds
+    the gateway, the simulated workers, Redis and this process spent meanwhile."""
     idents = enroll_many(settings, clients, f"relay{time.monotonic_ns() % 10**6}")
     env = {**os.environ, "BENCH_URL": url, "BENCH_KEYS": ",".join(
         i.key.private_hex() for i in idents)}  # fmt: skip
@@ -148,6 +202,7 @@ def relay_rate(settings: Settings, url: str, queue: str, orders: int, clients: i
     ids = [by_key[i.key.public_hex] for i in idents]
     payload = BlobRef("0" * 64, 16, b"\0" * 16)
     sent = []
+    meter = CpuMeter(**pids, workers=answering.pid).start()
     t0 = time.perf_counter()
     for n in range(orders):
         task_id = f"00000000-0000-4000-8000-{n:012d}"
@@ -157,8 +212,15 @@ def relay_rate(settings: Settings, url: str, queue: str, orders: int, clients: i
         sent.append(app.send_task("shardy.relay", args=(order.encode(),), queue=app.queue(queue)))
     _wait_stored(app, [r.id for r in sent])
     rate = orders / (time.perf_counter() - t0)
+    used = meter.stop()
     answering.terminate()
-    return rate
+    return rate, used
+
+
+#: Results looked for per poll: the oldest outstanding ones (they come back about in order).
+#: Polling every outstanding key instead loads Redis and this process in proportion to the
+#: backlog times the run's length, which weighs on whichever side is slower.
+WINDOW = 128
 
 
 def _wait_stored(app, ids: list[str], timeout: float = 600) -> None:
@@ -168,14 +230,19 @@ def _wait_stored(app, ids: list[str], timeout: float = 600) -> None:
     while left:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(left)} results never arrived")
-        stored = app.backend.client.mget(left)
-        left = [k for k, v in zip(left, stored, strict=True) if v is None]
-        if left:
+        window = left[:WINDOW]
+        stored = app.backend.client.mget(window)
+        head = [k for k, v in zip(window, stored, strict=True) if v is None]
+        left = head + left[WINDOW:]
+        if head:
             time.sleep(0.01)
 
 
-def noop_rate(settings: Settings, orders: int) -> float:
-    """Plain Celery: ``orders`` no-op tasks on a threads pool of the same size, same broker."""
+def noop_rate(
+    settings: Settings, orders: int, pids: dict[str, int]
+) -> tuple[float, dict[str, float]]:
+    """Plain Celery: ``orders`` no-op tasks on a threads pool of the same size, same broker;
+    and the CPU seconds its worker, Redis and this process spent meanwhile."""
     env = {**os.environ, "PLAIN_BROKER": settings.broker, "PYTHONPATH": str(HERE)}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "plain_celery", "worker", "-Q", "plain",
@@ -188,10 +255,12 @@ def noop_rate(settings: Settings, orders: int) -> float:
         import plain_celery
 
         plain_celery.noop.delay().get(timeout=120)  # warm
+        meter = CpuMeter(**pids, worker=worker.pid).start()
         t0 = time.perf_counter()
         results = [plain_celery.noop.delay() for _ in range(orders)]
         _wait_stored(plain_celery.app, [r.id for r in results])
-        return orders / (time.perf_counter() - t0)
+        rate = orders / (time.perf_counter() - t0)
+        return rate, meter.stop()
     finally:
         worker.terminate()
         worker.wait()
@@ -212,13 +281,22 @@ def main() -> None:
         fleet = RemoteFleet(cluster, 0).start()  # a gateway, no workers of its own
         pid = cluster.procs["gateway"].pid
         queue = f"shardy.gw.{fleet.gateway_id}"
+        print(f"gateway pid {pid}", flush=True)  # for a profiler (py-spy record -p PID)
+        redis = cluster.redis.process.pid if cluster.redis and cluster.redis.process else 0
         rows = []
         for r in range(a.rounds):
-            noop = noop_rate(settings, a.orders)
-            relay = relay_rate(settings, fleet.url, queue, a.orders, a.clients)
+            noop, noop_cpu = noop_rate(settings, a.orders, {"redis": redis})
+            relay, relay_cpu = relay_rate(settings, fleet.url, queue, a.orders, a.clients,
+                                          {"gateway": pid, "redis": redis})  # fmt: skip
             rows.append((noop, relay))
             print(f"round {r + 1}: plain Celery no-op {noop:.0f}/s, gateway relay {relay:.0f}/s,"
                   f" ratio {relay / noop:.2f}", flush=True)  # fmt: skip
+            for name, used in (("no-op", noop_cpu), ("relay", relay_cpu)):
+                per = ", ".join(f"{k} {v * 1000 / a.orders:.2f}" for k, v in used.items()
+                                if not k.endswith("switches"))  # fmt: skip
+                ctx = ", ".join(f"{k} {v / a.orders:.0f}" for k, v in used.items()
+                                if k.endswith("switches"))  # fmt: skip
+                print(f"  {name} per order: CPU ms {per}; context {ctx}", flush=True)
         idle = idle_sessions(settings, pid, fleet.url, a.sessions)
     print("\n| measure | value | target |\n|---|---|---|")
     ratios = [relay / noop for noop, relay in rows]

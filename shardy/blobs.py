@@ -98,6 +98,24 @@ class BlobStore:
             for sha, v in zip(shas, views, strict=True)
         ]  # fmt: skip
 
+    def stage(self, pipe: redis.client.Pipeline, data: bytes | bytearray | memoryview) -> BlobRef:
+        """Queue `put`'s writes of ``data`` on ``pipe``, which the caller executes (with its
+        own commands: one round trip); returns the reference, never inline.
+
+        Raises:
+            PayloadError: ``data`` exceeds ``max_size``.
+        """
+        v = memoryview(data).cast("B")
+        if v.nbytes > self.max_size:
+            raise PayloadError(
+                f"blob of {v.nbytes} bytes exceeds the limit of {self.max_size}; "
+                "split the payload or raise SHARDY_MAX_PAYLOAD / SHARDY_MAX_OUTPUT"
+            )
+        sha = sha256_hex(v)
+        pipe.set(KEY_PREFIX + sha, v, ex=self.ttl, nx=True)
+        pipe.expire(KEY_PREFIX + sha, self.ttl)
+        return BlobRef(sha, v.nbytes)
+
     def get(self, ref: BlobRef) -> bytes:
         """Return the blob's bytes after checking their sha256 and size.
 

@@ -13,6 +13,11 @@ round. Nothing a worker sends names a replica it does not hold. A replica dispat
 assign (fewer distinct live workers than R and no fleet worker to take it from the shared
 queue) comes here unassigned and waits, with backoff, about a minute for an eligible remote
 worker (one restarting, say) before it is handed back.
+
+The common case (the assignee's session open, the payload inline, the kernel registered) is
+`_direct`: this thread hands the order to the loop and waits once; whether the task was
+decided meanwhile, and the storing of the answer, go to Redis in the gateway's batches
+(`shardy.orchestrator.gateway.batch`) with other relays' commands.
 """
 
 from __future__ import annotations
@@ -24,18 +29,20 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import redis
 from sqlalchemy import select
 
 from shardy import arrivals, deadletter, routing
 from shardy import session as wire
 from shardy.blobs import BlobRef
-from shardy.errors import BlobError, BlobNotFound, GatewayError, PayloadError
+from shardy.errors import BlobError, BlobNotFound, BlobUnavailable, GatewayError, PayloadError
 from shardy.kernels.catalog import blob_loader
 from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator import homogeneous
+from shardy.orchestrator.gateway import handoff
 from shardy.orchestrator.gateway.server import Gateway
-from shardy.orchestrator.gateway.sessions import SessionLost
+from shardy.orchestrator.gateway.sessions import Session, SessionLost
 from shardy.store import Assignment, Task
 
 log = logging.getLogger("shardy.gateway")
@@ -74,6 +81,11 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     """
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
+    ref = order.payload
+    if order.assignee is not None and ref.inline is not None and not wire.chunk_count(ref.size):
+        session = gw.sessions.get(order.assignee)  # open now, and nothing to read first
+        if session is not None and not session.closed and not is_shipped(order.kernel):
+            return _direct(gw, order, frame, session, attempt, reassigned)
     if gw.app.redis.exists(arrivals.decided_key(order.task_id)):  # an early quorum decided it
         return ReplicaResult.decided(order, order.assignee)
     if order.assignee is None:  # no distinct worker was live at dispatch: wait for one
@@ -112,23 +124,121 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
             return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)
         raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
     try:
-        return _accept(gw, order, session.worker_id, answer, time.perf_counter() - started)
+        return _accept(gw, order, frame, session.worker_id, answer,
+                       time.perf_counter() - started)  # fmt: skip
     except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
-        refused = exc
-    gw.sessions.run(lambda: _close(gw, session.worker_id, refused))
-    return ReplicaResult("failed", order.task_id, order.replica, worker_id=session.worker_id,
+        return _refuse(gw, order, session.worker_id, exc)
+
+
+def _direct(
+    gw: Gateway,
+    order: ReplicaOrder,
+    frame: bytes,
+    session: Session,
+    attempt: int,
+    reassigned: int,
+) -> dict[str, Any]:
+    """`relay` when the assignee's session is open and the order needs nothing read first
+    (the common case): whether the task was decided, the send, the answer and its storage
+    run on the gateway's loop and Redis batches while this thread waits once."""
+    s = gw.settings
+    key = (order.task_id, order.round, order.replica)
+    started = time.perf_counter()
+
+    def then(answer: Any) -> handoff.Staged | None:
+        if isinstance(answer, wire.Failure):
+            return None
+        return _staged(gw, order, frame, session.worker_id, answer, time.perf_counter() - started)
+
+    around = handoff.Around(skip_if=arrivals.decided_key(order.task_id), then=then)
+    out = replace(order, with_order_hash=True)
+    try:
+        answer = gw.sessions.call(session, key, [out.encode()], order.output_len,
+                                  float(s.task_time_limit), around)  # fmt: skip
+    except SessionLost as exc:
+        log.warning("%s: %s", order.summary(), exc)
+        if attempt == 0 and gw.sessions.wait_for(order.assignee or "", s.session_grace):
+            raise Retry(0.0) from None  # it came back: send it the order again, once
+        return _elsewhere(gw, order, str(exc), reassigned)
+    except _Unstored as exc:
+        raise exc.cause from None  # as when it was stored in this thread
+    except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
+        return _refuse(gw, order, session.worker_id, exc)
+    if answer is handoff.SKIPPED:  # an early quorum decided it
+        return ReplicaResult.decided(order, order.assignee)
+    if isinstance(answer, wire.Failure):
+        if answer.permanent or attempt >= s.retry_max:
+            return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)
+        raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
+    return answer
+
+
+def _refuse(gw: Gateway, order: ReplicaOrder, worker_id: str, refused: GatewayError) -> dict:
+    gw.sessions.run(lambda: _close(gw, worker_id, refused))
+    return ReplicaResult("failed", order.task_id, order.replica, worker_id=worker_id,
                          error=f"refused at the gateway: {refused}").to_dict()  # fmt: skip
 
 
+class _Unstored(Exception):  # noqa: N818
+    """Storing an answer failed (carried out of `Sessions.call` as itself)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _staged(
+    gw: Gateway,
+    order: ReplicaOrder,
+    frame: bytes,
+    worker_id: str,
+    res: wire.Result,
+    seconds: float,
+) -> handoff.Staged:
+    """`_accept` in two steps for a Redis batch: its checks now (raising `GatewayError`), then
+    its writes queued on the batch's pipeline and its result made of their replies."""
+    _check(order, res)
+    made: dict[str, Any] = {}
+
+    def build(pipe: Any) -> None:
+        made["result"], made["writes"] = _queue(gw, order, frame, worker_id, res, seconds, pipe)
+
+    def outcome(replies: Any) -> dict[str, Any]:
+        try:
+            return _stored(order, made["result"], made["writes"], replies)
+        except BlobUnavailable as exc:
+            raise _Unstored(exc) from exc
+
+    return build, outcome
+
+
 def _accept(
-    gw: Gateway, order: ReplicaOrder, worker_id: str, res: wire.Result, seconds: float
+    gw: Gateway,
+    order: ReplicaOrder,
+    frame: bytes,
+    worker_id: str,
+    res: wire.Result,
+    seconds: float,
 ) -> dict[str, Any]:
+    """The result of an answer the gateway vouches for: its output (and batch proof) stored
+    and its round's arrival marked, in one round trip to Redis."""
+    _check(order, res)
+    pipe = gw.app.blobs.client.pipeline(transaction=False)
+    result, writes = _queue(gw, order, frame, worker_id, res, seconds, pipe)
+    try:
+        replies = pipe.execute(raise_on_error=False)
+    except redis.RedisError as exc:
+        replies = exc
+    return _stored(order, result, writes, replies)
+
+
+def _check(order: ReplicaOrder, res: wire.Result) -> None:
+    """Raises `GatewayError` when the answer does not fit its order."""
     if res.key_id != order.key_id:
         raise GatewayError(f"proved under key {res.key_id}, the order said {order.key_id}")
     if len(res.output) != order.output_len:
         raise GatewayError(f"an output of {len(res.output)} bytes; the order needs "
                            f"{order.output_len}")  # fmt: skip
-    fields: dict[str, Any] = {"key_id": res.key_id}
     if res.batch is not None:
         proof = res.batch_proof or b""
         r = res.batch
@@ -136,15 +246,54 @@ def _accept(
             raise GatewayError("the batch proof does not match its receipt")
         if len(proof) != r.proof_size or len(proof) > 1 << 16:
             raise GatewayError("the batch proof's size does not match its receipt")
-        gw.app.blobs.put(proof, inline=False)
-        fields["batch"] = r
+
+
+def _queue(
+    gw: Gateway,
+    order: ReplicaOrder,
+    frame: bytes,
+    worker_id: str,
+    res: wire.Result,
+    seconds: float,
+    pipe: Any,
+) -> tuple[dict[str, Any], int]:
+    """Queue a checked answer's writes on ``pipe`` (its output and batch proof, then its
+    round's arrival); returns its result and how many of the pipeline's replies, from where
+    it started, are the writes'."""
+    start = len(pipe)
+    fields: dict[str, Any] = {"key_id": res.key_id}
+    if res.batch is not None:
+        gw.app.blobs.stage(pipe, res.batch_proof or b"")
+        fields["batch"] = res.batch
     else:
         fields.update(proof=res.proof, public_signals=res.public_signals)
-    ref = gw.app.blobs.put(res.output, inline=False)  # our hash: the digest is what we stored
+    ref = gw.app.blobs.stage(pipe, res.output)  # our hash: the digest is what we stored
     timings = {**{k: v for k, v in res.timings.items() if k != "relay"}, "relay": seconds}
-    return ReplicaResult("ok", order.task_id, order.replica, worker_id=worker_id,
-                         digest=ref.sha256, output_sha256=ref.sha256, output_size=ref.size,
-                         timings=timings, **fields).to_dict()  # fmt: skip
+    result = ReplicaResult("ok", order.task_id, order.replica, worker_id=worker_id,
+                           digest=ref.sha256, output_sha256=ref.sha256, output_size=ref.size,
+                           timings=timings, **fields).to_dict()  # fmt: skip
+    writes = len(pipe) - start  # the blobs' writes; the arrival mark comes after them
+    arrivals.mark(pipe, frame, result)  # queued on the pipeline (the same round trip)
+    return result, writes
+
+
+def _stored(
+    order: ReplicaOrder, result: dict[str, Any], writes: int, replies: Any
+) -> dict[str, Any]:
+    """``result`` once the replies to its writes say they were made.
+
+    Raises:
+        BlobUnavailable: Redis did not store the output.
+    """
+    if isinstance(replies, Exception):
+        raise BlobUnavailable(f"could not store the output of {order.summary()}: {replies}")
+    failed = [r for r in replies[:writes] if isinstance(r, Exception)]
+    if failed:
+        raise BlobUnavailable(f"could not store the output of {order.summary()}: {failed[0]}")
+    for r in replies[writes:]:  # best effort, as arrivals.mark: only the early verdict is lost
+        if isinstance(r, Exception):
+            log.warning("could not mark an arrival for task %s (%s)", order.task_id, r)
+    return result
 
 
 async def _close(gw: Gateway, worker_id: str, exc: GatewayError) -> None:

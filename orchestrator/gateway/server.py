@@ -24,6 +24,7 @@ from shardy import session as wire
 from shardy.celery_app import ShardyCelery
 from shardy.errors import AuthError, GatewayError, ShardyError
 from shardy.orchestrator import keys, operators
+from shardy.orchestrator.gateway.batch import Batcher
 from shardy.orchestrator.gateway.page import PREFIX, WorkerPage
 from shardy.orchestrator.gateway.sessions import Session, Sessions, close
 
@@ -49,7 +50,8 @@ class Gateway:
         self.id = gateway_id
         self.queue = routing.gateway_queue(gateway_id)
         self.loop = _new_loop()
-        self.sessions = Sessions(self.loop)
+        self.batch = Batcher(app.redis, self.loop)
+        self.sessions = Sessions(self.loop, self.batch)
         self.address: tuple[str, int] | None = None
         self.page = WorkerPage()
         self._runner: web.AppRunner | None = None
@@ -61,6 +63,7 @@ class Gateway:
     def start(self, timeout: float = 30.0) -> Gateway:
         """Serve on SHARDY_GATEWAY_LISTEN from a daemon thread; returns once listening."""
         threading.Thread(target=self.loop.run_forever, name="shardy-gateway", daemon=True).start()
+        self.batch.start()
         asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(timeout)
         threading.Thread(target=self._beats, name="shardy-gateway-beat", daemon=True).start()
         threading.Thread(target=self._revocations, name="shardy-revoked", daemon=True).start()
@@ -69,6 +72,7 @@ class Gateway:
     def stop(self) -> None:
         """Close every session and the server."""
         self._stop.set()
+        self.batch.stop()
 
         async def shutdown() -> None:
             for s in self.sessions.all():

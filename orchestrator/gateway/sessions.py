@@ -4,12 +4,12 @@ with the orders it holds; and the thread-safe door relay threads use to reach th
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
 import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,8 @@ from aiohttp import web
 
 from shardy import session as wire
 from shardy.errors import GatewayError
+from shardy.orchestrator.gateway.batch import Batcher
+from shardy.orchestrator.gateway.handoff import SKIPPED, Around, Messages, Reply, settle
 
 log = logging.getLogger("shardy.gateway")
 
@@ -29,14 +31,43 @@ class SessionLost(Exception):
 
 @dataclass(eq=False)
 class Pending:
-    """An order out on a session: the relay thread's future, and a chunked output arriving."""
+    """An order out on a session: the relay thread's reply, the deadline of its answer, and
+    a chunked output arriving."""
 
-    future: asyncio.Future
+    reply: Reply
     output_len: int
+    around: Around | None = None
+    batch: Batcher | None = None
+    timer: asyncio.TimerHandle | None = None
+    answered: bool = False
     head: wire.Message | None = None
     output: bytearray | None = None
     chunks: int = 0
     received: int = 0
+
+    def finish(self, value: Any = None, error: BaseException | None = None) -> None:
+        """On the loop: stop the answer's clock and answer the relay thread, once (after the
+        answer's Redis work, when there is some)."""
+        if self.answered:
+            return
+        self.answered = True
+        if self.timer is not None:
+            self.timer.cancel()
+        then = self.around.then if self.around is not None else None
+        if error is not None or then is None or self.batch is None:
+            self.reply.set(value, error)
+            return
+        try:
+            staged = then(value)
+        except Exception as exc:  # noqa: BLE001 - handed to the relay thread
+            self.reply.set(error=exc)
+            return
+        if staged is None:
+            self.reply.set(value)
+            return
+        build, outcome = staged
+        # the relay thread is answered from the batch thread: no further turn of the loop
+        self.batch.submit(build, lambda r: settle(self.reply, outcome, r), on_loop=False)
 
 
 @dataclass(eq=False)
@@ -103,17 +134,13 @@ class Session:
             raise GatewayError(f"an unexpected {msg.kind} for replica {key}", code="malformed")
 
     def _answer(self, key: Key, outcome: Any) -> None:
-        p = self.pending.pop(key)
-        if not p.future.done():
-            p.future.set_result(outcome)
+        self.pending.pop(key).finish(outcome)
 
     def fail_all(self, reason: str) -> None:
         """The session is gone: every order it held is lost."""
         self.closed = True
         for p in self.pending.values():
-            if not p.future.done():
-                p.future.set_exception(SessionLost(reason))
-                p.future.exception()  # retrieved: its waiter, if any, still gets it
+            p.finish(error=SessionLost(reason))
         self.pending.clear()
 
 
@@ -121,10 +148,16 @@ class Sessions:
     """The sessions of this gateway, by worker id. Coroutines run on ``loop``; relay threads
     call `wait_for` and `call`."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, batch: Batcher | None = None) -> None:
         self.loop = loop
+        self.batch = batch
         self._by_worker: dict[str, Session] = {}
         self._changed = threading.Condition()
+        #: orders handed over by relay threads, started on the loop in batches: one wake-up
+        #: of the loop (a write to its self-pipe) for however many came meanwhile
+        self._inbox: collections.deque[Callable[[], None]] = collections.deque()
+        self._woken = False
+        self._sending: set[asyncio.Task] = set()
 
     # ---- on the loop ------------------------------------------------------------------------
 
@@ -167,15 +200,22 @@ class Sessions:
             return s
 
     def call(
-        self, s: Session, key: Key, messages: Iterable[bytes], output_len: int, timeout: float
+        self,
+        s: Session,
+        key: Key,
+        messages: Iterable[bytes],
+        output_len: int,
+        timeout: float,
+        around: Around | None = None,
     ) -> Any:
         """Send an order to ``s`` and wait for its answer (a `shardy.session.Result` or
-        `Failure`).
+        `Failure`), or for what ``around`` makes of it.
 
         Args:
             messages: the order's messages (`shardy.session.order_messages`): its frame, or
                 its header and then its payload's chunks, made as they are sent (one at a time,
                 off the loop: they may read the blob store), so about one chunk is held.
+            around: Redis work before and after (needs this object's ``batch``).
 
         Raises:
             SessionLost: the session closed, or did not answer within ``timeout`` seconds
@@ -183,57 +223,124 @@ class Sessions:
             Whatever making a message raises (the payload could not be read midway): the
                 worker is told to drop the order (an ``abort`` chunk) first.
         """
-        fut: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(
-            self._call(s, key, iter(messages), output_len, timeout), self.loop
-        )
-        try:
-            return fut.result(timeout + 35)
-        except concurrent.futures.TimeoutError as exc:
-            fut.cancel()
-            raise SessionLost(f"{s.worker_id} did not answer within {timeout:.0f}s") from exc
-        except (concurrent.futures.CancelledError, asyncio.CancelledError) as exc:
-            raise SessionLost(f"the order to {s.worker_id} was cancelled with its session") from exc
+        reply = Reply()
+        if around is not None and self.batch is None:
+            raise ValueError("Redis work around an order needs the gateway's Batcher")
+        self._hand_over(lambda: self._start(s, key, messages, output_len, timeout, reply, around))
+        if not reply.wait(timeout + 35):
+            self.loop.call_soon_threadsafe(self._abandon, s, key, reply)
+            raise SessionLost(f"{s.worker_id} did not answer within {timeout:.0f}s")
+        if reply.error is not None:
+            raise reply.error
+        return reply.value
 
-    async def _call(
-        self, s: Session, key: Key, messages: Iterator[bytes], output_len: int, timeout: float
-    ) -> Any:
+    def _hand_over(self, start: Callable[[], None]) -> None:
+        """From a relay thread: run ``start`` on the loop soon. The flag is cleared before the
+        loop drains, so an order appended meanwhile is drained then or wakes it again."""
+        self._inbox.append(start)
+        if not self._woken:
+            self._woken = True
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._woken = False
+        while self._inbox:
+            self._inbox.popleft()()
+
+    def _start(
+        self,
+        s: Session,
+        key: Key,
+        messages: Iterable[bytes],
+        output_len: int,
+        timeout: float,
+        reply: Reply,
+        around: Around | None,
+    ) -> None:
         if s.closed:
-            raise SessionLost(f"{s.worker_id}'s session is closed")
+            reply.set(error=SessionLost(f"{s.worker_id}'s session is closed"))
+            return
         if key in s.pending:
-            raise SessionLost(f"replica {key} is already out on {s.worker_id}'s session")
-        waiter = self.loop.create_future()
-        s.pending[key] = Pending(waiter, output_len)
-        try:
-            sent = 0
-            try:
-                while not waiter.done() and (frame := await self._next(messages, sent)):
-                    await s.send(frame, timeout=min(timeout, 30.0))  # answered early (a
-                    sent += 1  # failure): the rest of its payload is not sent
-            except SessionLost:  # a worker that does not read loses its session
-                await close(s, "timeout", "the worker does not read its orders")
-                raise
-            except Exception as exc:  # the payload could not be read: the worker drops it
-                if sent > 0:
-                    abort = wire.abort_message(key, sent - 1, f"{type(exc).__name__}: {exc}")
-                    with contextlib.suppress(SessionLost):
-                        await s.send(abort, timeout=min(timeout, 30.0))
-                raise
-            try:
-                async with asyncio.timeout(timeout):
-                    return await waiter
-            except TimeoutError:
-                await close(s, "timeout", f"no answer to replica {key} within {timeout:.0f}s")
-                raise SessionLost(f"{s.worker_id} did not answer replica {key}") from None
-        finally:
-            if s.pending.get(key) is not None and s.pending[key].future is waiter:
-                del s.pending[key]
+            reply.set(error=SessionLost(f"replica {key} is already out on {s.worker_id}'s session"))
+            return
+        p = s.pending[key] = Pending(reply, output_len, around, self.batch)
+        go = lambda: self._go(s, key, p, messages, timeout)  # noqa: E731
+        if around is None or around.skip_if is None or self.batch is None:
+            go()
+            return
+        skip_if = around.skip_if
 
-    async def _next(self, messages: Iterator[bytes], sent: int) -> bytes | None:
-        """The next message to send (None: no more); the first is made on the loop, the rest
-        (payload chunks, read from the blob store) on a thread."""
-        if sent == 0:
-            return next(messages, None)
-        return await self.loop.run_in_executor(None, next, messages, None)
+        def checked(replies: Any) -> None:
+            if p.answered:  # the session closed meanwhile
+                return
+            if isinstance(replies, Exception) or isinstance(replies[0], Exception):
+                self._finish(s, key, p, replies if isinstance(replies, Exception) else replies[0])
+            elif replies[0]:
+                self._finish(s, key, p, None, SKIPPED)
+            else:
+                go()
+
+        self.batch.submit(lambda pipe: pipe.exists(skip_if), checked)
+
+    def _go(self, s: Session, key: Key, p: Pending, messages: Iterable[bytes], timeout: float):
+        task = self.loop.create_task(self._send(s, key, p, messages, timeout))
+        self._sending.add(task)  # held until done (the loop keeps weak references)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(
+        self, s: Session, key: Key, p: Pending, messages: Iterable[bytes], timeout: float
+    ) -> None:
+        """Send an order's messages, then give its answer ``timeout`` seconds."""
+        sent = 0
+        made = Messages(messages, self.loop)
+        try:
+            while not p.answered and (frame := await made.next()):
+                await s.send(frame, timeout=min(timeout, 30.0))  # answered early (a
+                sent += 1  # failure): the rest of its payload is not sent
+        except asyncio.CancelledError:
+            self._finish(s, key, p, SessionLost(f"the order to {s.worker_id} was cancelled"))
+            raise
+        except SessionLost as exc:  # a worker that does not read loses its session
+            self._finish(s, key, p, error=exc)
+            await close(s, "timeout", "the worker does not read its orders")
+            return
+        except Exception as exc:  # the payload could not be read: the worker drops it
+            if sent > 0:
+                abort = wire.abort_message(key, sent - 1, f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(SessionLost):
+                    await s.send(abort, timeout=min(timeout, 30.0))
+            self._finish(s, key, p, error=exc)
+            return
+        if not p.answered:
+            p.timer = self.loop.call_later(timeout, self._late, s, key, p, timeout)
+
+    def _late(self, s: Session, key: Key, p: Pending, timeout: float) -> None:
+        """No answer in time: the order is lost and the session closed."""
+        if p.answered:
+            return
+        self._finish(s, key, p, error=SessionLost(f"{s.worker_id} did not answer replica {key}"))
+        self.loop.create_task(
+            close(s, "timeout", f"no answer to replica {key} within {timeout:.0f}s")
+        )
+
+    @staticmethod
+    def _finish(
+        s: Session, key: Key, p: Pending, error: BaseException | None, value: Any = None
+    ) -> None:
+        if s.pending.get(key) is p:
+            del s.pending[key]
+        if not p.answered:
+            p.answered = True
+            if p.timer is not None:
+                p.timer.cancel()
+            p.reply.set(value, error)
+
+    @staticmethod
+    def _abandon(s: Session, key: Key, reply: Reply) -> None:
+        """The relay thread gave up waiting: forget its order."""
+        p = s.pending.get(key)
+        if p is not None and p.reply is reply:
+            Sessions._finish(s, key, p, SessionLost("abandoned"))
 
     def run(self, coro_fn: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run a coroutine on the loop from a thread and wait for its result."""

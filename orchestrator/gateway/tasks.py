@@ -60,6 +60,9 @@ def _stop(**_: Any) -> None:
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
+    # Celery reprs every return value for its "succeeded" log line, logged or not; a relay's
+    # record is a nested dict and a full repr cost about 5% of the gateway's GIL time
+    resultrepr_maxsize=64,
 )
 def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> dict[str, Any]:
     """Relay one replica to its remote worker (see `shardy.orchestrator.gateway.relay`)."""
@@ -84,5 +87,6 @@ def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> 
         except Exception:  # noqa: BLE001 - not even the ids: settle skips it
             ids = (None, None)
         return ReplicaResult("skipped", *ids, error=f"relay failed: {exc!r}"[:500]).to_dict()
-    arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
+    if result.get("status") != "ok":  # an ok result's arrival is marked as it is stored
+        arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
     return result

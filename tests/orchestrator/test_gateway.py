@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 import uuid
 
@@ -13,9 +14,11 @@ import pytest
 from cluster_support import make_settings, short_home, start_cluster
 from gateway_support import Client, Identity, answer, enroll_meta, hello_meta, run
 
-from shardy import routing
+from shardy import arrivals, routing
 from shardy import session as wire
+from shardy.blobs import BlobRef
 from shardy.errors import GatewayError
+from shardy.messages import ReplicaOrder
 from shardy.orchestrator import operators
 
 pytestmark = pytest.mark.cluster
@@ -190,6 +193,38 @@ def test_an_enrolled_worker_answers_an_order_through_the_door(rc, token):
 
     run(main())
     assert orders
+
+
+def test_an_order_for_a_decided_task_is_not_sent(rc, token):
+    """An early quorum decided the task: the gateway records its replica as skipped and the
+    worker never sees the order (the check runs in the gateway's Redis batch, before the
+    send); the next order, for an open task, goes out and its answer is stored."""
+    ident = Identity()
+    decided, open_ = str(uuid.uuid4()), str(uuid.uuid4())
+    rc.app.redis.set(arrivals.decided_key(decided), b"1", ex=300)
+    queue = rc.app.queue(routing.gateway_queue(rc.cluster.remote.gateway_id))
+
+    def relay(worker_id: str, task_id: str) -> dict:
+        order = ReplicaOrder(task_id=task_id, replica=0, round=1, kernel="histogram", seed=0,
+                             output_len=1024, params={}, payload=BlobRef("0" * 64, 4, b"\0" * 4),
+                             key_id="k", assignee=worker_id)  # fmt: skip
+        return rc.app.send_task("shardy.relay", args=(order.encode(),), queue=queue).get(60)
+
+    async def scenario() -> tuple[dict, dict, ReplicaOrder]:
+        async with Client(rc.cluster.remote.url) as c:
+            worker_id = await c.join(ident, token)
+            skipped = await asyncio.to_thread(relay, worker_id, decided)
+            sent = asyncio.create_task(asyncio.to_thread(relay, worker_id, open_))
+            order = await c.order()  # the first order this session sees
+            await c.send(wire.Result(order.task_id, order.round, order.replica, order.key_id,
+                                     bytes(1024), {}, ["1"] * 5).encode()[0])  # fmt: skip
+            return skipped, await sent, order
+
+    skipped, stored, order = run(scenario())
+    assert skipped["status"] == "skipped" and "decided" in skipped["error"]
+    assert order.task_id == open_
+    assert stored["status"] == "ok" and stored["digest"] == hashlib.sha256(bytes(1024)).hexdigest()
+    assert rc.app.blobs.get(BlobRef(stored["digest"], 1024)) == bytes(1024)
 
 
 def test_a_remote_worker_leaves_on_sigterm_and_nothing_is_lost(rc):

@@ -85,3 +85,16 @@ def test_chunks_stream_a_blob_checked_to_the_end(store, tmp_path):
         next(store.chunks(ref))
     small = store.put(b"tiny")
     assert list(store.chunks(small)) == [b"tiny"]
+
+
+def test_stage_queues_the_writes_of_put_on_a_callers_pipeline(store):
+    data = b"s" * 300
+    pipe = store.client.pipeline(transaction=False)
+    pipe.exists("unrelated")
+    ref = store.stage(pipe, data)
+    assert ref == BlobRef(sha256_hex(data), 300) and len(pipe) == 3  # nothing sent yet
+    assert not store.client.exists(KEY_PREFIX + ref.sha256)
+    pipe.execute()
+    assert store.get(ref) == data and store.client.ttl(KEY_PREFIX + ref.sha256) > 0
+    with pytest.raises(PayloadError, match="exceeds the limit"):
+        store.stage(store.client.pipeline(), bytes((1 << 20) + 1))
