@@ -46,7 +46,6 @@ class Sender:
         self._busy = False
         self._closed = False
         self._last = 0.0  # when the last send started (monotonic)
-        self.sizes: list[int] = []  # rounds per send, the latest `MAX_ROUNDS` sends
         self._thread = threading.Thread(target=self._loop, name="shardy-sender", daemon=True)
         self._thread.start()
         _live.add(self)
@@ -95,7 +94,6 @@ class Sender:
             self._last = time.monotonic()
             batch, self._queue = self._queue[:MAX_ROUNDS], self._queue[MAX_ROUNDS:]
             self._busy = True
-            self.sizes = [*self.sizes[1 - MAX_ROUNDS :], len(batch)]
             return batch
 
     def _loop(self) -> None:
