@@ -113,16 +113,11 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
         answer = gw.sessions.call(session, key, messages, order.output_len,
                                   float(s.task_time_limit))  # fmt: skip
     except SessionLost as exc:
-        log.warning("%s: %s", order.summary(), exc)
-        if attempt == 0 and gw.sessions.wait_for(order.assignee or "", s.session_grace):
-            raise Retry(0.0) from None  # it came back: send it the order again, once
-        return _elsewhere(gw, order, str(exc), reassigned)
+        return _lost(gw, order, exc, attempt, reassigned)
     except (BlobError, PayloadError) as exc:
         return _dead(gw, order, frame, f"payload or kernel unavailable: {exc}", attempt)
     if isinstance(answer, wire.Failure):
-        if answer.permanent or attempt >= s.retry_max:
-            return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)
-        raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
+        return _failed(gw, order, frame, session.worker_id, answer, attempt)
     try:
         return _accept(gw, order, frame, session.worker_id, answer,
                        time.perf_counter() - started)  # fmt: skip
@@ -156,10 +151,7 @@ def _direct(
         answer = gw.sessions.call(session, key, [out.encode()], order.output_len,
                                   float(s.task_time_limit), around)  # fmt: skip
     except SessionLost as exc:
-        log.warning("%s: %s", order.summary(), exc)
-        if attempt == 0 and gw.sessions.wait_for(order.assignee or "", s.session_grace):
-            raise Retry(0.0) from None  # it came back: send it the order again, once
-        return _elsewhere(gw, order, str(exc), reassigned)
+        return _lost(gw, order, exc, attempt, reassigned)
     except _Unstored as exc:
         raise exc.cause from None  # as when it was stored in this thread
     except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
@@ -167,10 +159,30 @@ def _direct(
     if answer is handoff.SKIPPED:  # an early quorum decided it
         return ReplicaResult.decided(order, order.assignee)
     if isinstance(answer, wire.Failure):
-        if answer.permanent or attempt >= s.retry_max:
-            return _dead(gw, order, frame, f"{session.worker_id}: {answer.error}", attempt)
-        raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
+        return _failed(gw, order, frame, session.worker_id, answer, attempt)
     return answer
+
+
+def _lost(
+    gw: Gateway, order: ReplicaOrder, exc: SessionLost, attempt: int, reassigned: int
+) -> dict[str, Any]:
+    """The assignee's session was lost with the order: if it comes back within the grace,
+    send it the order again (once, raising `Retry`), else the replica goes elsewhere."""
+    log.warning("%s: %s", order.summary(), exc)
+    if attempt == 0 and gw.sessions.wait_for(order.assignee or "", gw.settings.session_grace):
+        raise Retry(0.0) from None
+    return _elsewhere(gw, order, str(exc), reassigned)
+
+
+def _failed(
+    gw: Gateway, order: ReplicaOrder, frame: bytes, worker_id: str, answer: Any, attempt: int
+) -> dict[str, Any]:
+    """The worker reported a failure: dead-lettered when permanent or out of retries, else
+    retried with backoff (raising `Retry`)."""
+    s = gw.settings
+    if answer.permanent or attempt >= s.retry_max:
+        return _dead(gw, order, frame, f"{worker_id}: {answer.error}", attempt)
+    raise Retry(min(s.backoff_max, s.backoff_base * 2**attempt))
 
 
 def _refuse(gw: Gateway, order: ReplicaOrder, worker_id: str, refused: GatewayError) -> dict:
