@@ -89,18 +89,17 @@ def complete(
 
 def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int]:
     """Settle the named rounds (``[task id, round]`` pairs) whose replicas are all back and
-    that no full settle has decided yet; each in its own transaction (`settle`). Pairs that
-    are malformed, unknown, or not complete yet are left alone. Returns counts."""
+    that no full settle has decided yet, together in one transaction (`settle.settle_many`).
+    Pairs that are malformed, unknown, or not complete yet are left alone. Returns counts."""
     wanted: list[tuple[str, int]] = []
     for item in list(rounds)[:COLLECT_MAX]:
         if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
                 and isinstance(item[1], int) and not isinstance(item[1], bool)):  # fmt: skip
             wanted.append((item[0], item[1]))
-    from shardy.orchestrator.settle import settle  # settle dispatches: import it late
+    from shardy.orchestrator.settle import settle_many  # settle dispatches: import it late
 
     ready = _ready(app, sorted(set(wanted)))
-    for task_id, round_no, results in ready:
-        settle(app, results, task_id, round_no)
+    settle_many(app, ready)
     return {"named": len(wanted), "settled": len(ready)}
 
 

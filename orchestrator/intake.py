@@ -46,7 +46,8 @@ def admit(
     workers = {w.id: w for w in reputation.preload(
         session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
     )}  # fmt: skip
-    session.info["workers"] = list(workers.values())  # held: see reputation.preload
+    # held while the session lives (see reputation.preload): the rounds of a collect share them
+    session.info.setdefault("workers", []).extend(workers.values())
     fresh, receipts, back = [], {}, []
     for raw in results:
         r = ReplicaResult.from_dict(raw)

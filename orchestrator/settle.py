@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,18 @@ class Outcome:
     digest: str | None = None
 
 
+@dataclass
+class _Settled:
+    """What one round's settle leaves for after its commit."""
+
+    outcome: Outcome
+    round_no: int
+    kernel: str = ""
+    follow_up: list = field(default_factory=list)
+    quarantined: bool = False
+    faulted: set = field(default_factory=set)
+
+
 def settle(
     app: ShardyCelery, results: list[Any], task_id: str, round_no: int, *, partial: bool = False
 ) -> dict:
@@ -60,57 +73,116 @@ def settle(
     any other decision waits for the chord. Once the chord has settled the round (a
     speculative replica came back after it), a partial settle decides like a full one.
     """
-    follow_up: list[tuple[str, Any]] = []
-    # one flush, at the commit: rows are judged and decided in memory (the task's replicas are
-    # loaded once), so each row is written once, and each worker and the task updated once
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
-        if task is None:
-            log.error("settle for unknown task %s ignored", task_id)
-            return Outcome(task_id, "unknown", "ignored").__dict__
-        if not 1 <= round_no <= task.rounds_sent:  # a round never dispatched: forged or stale
-            log.error("settle of task %s for round %s it never sent; ignored", task_id, round_no)
-            return Outcome(task_id, task.state, "ignored").__dict__
-        task.updated_at = utcnow()
+        done = _record(app, session, task, task_id, results, round_no, partial=partial)
+    _after(app, task_id, done, partial)
+    return done.outcome.__dict__
+
+
+def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]]) -> list[dict]:
+    """Full settles of several rounds (``(task id, round, results)``, the rounds of a collect)
+    in one transaction: the tasks are locked and their replicas read in one query each, in id
+    order, and the workers, keys and batch proofs they share are loaded once. Each round is
+    flushed before the next is judged, so it sees what the ones before it wrote, as separate
+    settles would. Should the shared transaction fail, each round is settled alone."""
+    if len(rounds) < 2:
+        return [settle(app, results, t, n) for t, n, results in rounds]
+    try:
+        done = []
+        with app.store.session() as session, session.no_autoflush:
+            ids = sorted({t for t, _, _ in rounds})
+            locked = select(Task).where(Task.id.in_(ids)).order_by(Task.id).with_for_update()
+            tasks = {t.id: t for t in session.scalars(locked)}
+            replicas: dict[str, list[Replica]] = {t: [] for t in ids}
+            for row in session.scalars(select(Replica).where(Replica.task_id.in_(ids))):
+                replicas[row.task_id].append(row)
+            for task_id, round_no, results in rounds:
+                task = tasks.get(task_id)
+                done.append(_record(app, session, task, task_id, results, round_no,
+                                    rows=replicas[task_id]))  # fmt: skip
+                session.flush()
+    except Exception:  # noqa: BLE001 - one bad round must not hold the others back
+        log.warning("settling %d rounds together failed; settling each alone", len(rounds),
+                    exc_info=True)  # fmt: skip
+        return [settle(app, results, t, n) for t, n, results in rounds]
+    for (task_id, _, _), one in zip(rounds, done, strict=True):
+        _after(app, task_id, one, False)
+    return [one.outcome.__dict__ for one in done]
+
+
+def _record(
+    app: ShardyCelery,
+    session: Session,
+    task: Task | None,
+    task_id: str,
+    results: list[Any],
+    round_no: int,
+    *,
+    partial: bool = False,
+    rows: list[Replica] | None = None,
+) -> _Settled:
+    """Record and decide one round of ``task`` (locked) in ``session``; written at the flush.
+
+    ``rows``: the task's replicas, when the caller read them already."""
+    # rows are judged and decided in memory (the task's replicas are loaded once), so each
+    # row is written once, and each worker and the task updated once
+    if task is None:
+        log.error("settle for unknown task %s ignored", task_id)
+        return _Settled(Outcome(task_id, "unknown", "ignored"), round_no)
+    if not 1 <= round_no <= task.rounds_sent:  # a round never dispatched: forged or stale
+        log.error("settle of task %s for round %s it never sent; ignored", task_id, round_no)
+        return _Settled(Outcome(task_id, task.state, "ignored"), round_no)
+    follow_up: list[tuple[str, Any]] = []
+    task.updated_at = utcnow()
+    if rows is None:
         rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
-        known = len(rows)
-        fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
-        fresh, batches = evidence.judge(app, session, task, fresh, receipts)
-        refused = [r for r in rows[known:] if r.verdict == "invalid"]
-        judging.record(app, session, task, refused)
-        early = partial and round_no > task.rounds_settled  # the round's chord is still out
-        if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
-            if task.state == "verified":
-                _judge_late(app, session, task, rows, fresh)
-                if task.spot_digest is None:  # a spot check is the orchestrator's own
-                    _publish(app, session, task, rows, batches)
-            if not partial:
-                task.rounds_settled = max(task.rounds_settled, round_no)
-            outcome = Outcome(task_id, task.state, "recorded", task.digest)
-        else:
-            if not partial:
-                task.rounds_settled = round_no
-            outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
-            if task.state == "verified" and task.spot_digest is None:
+    known = len(rows)
+    fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
+    fresh, batches = evidence.judge(app, session, task, fresh, receipts)
+    refused = [r for r in rows[known:] if r.verdict == "invalid"]
+    judging.record(app, session, task, refused)
+    early = partial and round_no > task.rounds_settled  # the round's chord is still out
+    if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
+        if task.state == "verified":
+            _judge_late(app, session, task, rows, fresh)
+            if task.spot_digest is None:  # a spot check is the orchestrator's own
                 _publish(app, session, task, rows, batches)
-        kernel = task.kernel
-        quarantined = session.info.pop("quarantined", False)
-        faulted = session.info.pop("faulted", set())
-    if quarantined:  # routing's copy of the quarantined voters
+        if not partial:
+            task.rounds_settled = max(task.rounds_settled, round_no)
+        outcome = Outcome(task_id, task.state, "recorded", task.digest)
+    else:
+        if not partial:
+            task.rounds_settled = round_no
+        outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
+        if task.state == "verified" and task.spot_digest is None:
+            _publish(app, session, task, rows, batches)
+    return _Settled(outcome, round_no, task.kernel, follow_up,
+                    session.info.pop("quarantined", False),
+                    session.info.pop("faulted", set()))  # fmt: skip
+
+
+def _after(app: ShardyCelery, task_id: str, done: _Settled, partial: bool) -> None:
+    """A round's side effects once its decision committed: routing's copy of quarantined
+    voters, re-checks, extensions and dead letters, and waking the task's waiters."""
+    outcome = done.outcome
+    if outcome.action == "ignored":
+        return
+    if done.quarantined:  # routing's copy of the quarantined voters
         with app.store.read() as session:
             standing.mirror(app.redis, session)
-    if faulted:  # rare: a voter at fault has its single-replica results re-checked
-        _recheck(app, faulted)
+    if done.faulted:  # rare: a voter at fault has its single-replica results re-checked
+        _recheck(app, done.faulted)
     try:
-        for action, arg in follow_up:
+        for action, arg in done.follow_up:
             _follow(app, task_id, action, arg)
     finally:  # committed (and dead-lettered): wake clients waiting on the task
         decided = outcome.state in ("verified", "dead")
         if decided or (not partial and outcome.action != SPECULATING):
-            _close(app, task_id, round_no, kernel, outcome.state == "verified", not partial)
+            _close(app, task_id, done.round_no, done.kernel, outcome.state == "verified",
+                   not partial)  # fmt: skip
         if decided:
             settled.announce(app.redis, task_id)
-    return outcome.__dict__
 
 
 def _recheck(app: ShardyCelery, voters: set[str]) -> None:

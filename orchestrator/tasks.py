@@ -9,8 +9,9 @@ from celery.signals import worker_ready, worker_shutdown
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from shardy import zk  # noqa: F401 - imported before the pool forks, not on a first settle
 from shardy.celery_app import CONTROL_QUEUE, app
-from shardy.orchestrator import grouped, reputation, standing
+from shardy.orchestrator import grouped, reputation, signing, standing  # noqa: F401
 from shardy.orchestrator.early import Watch
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper

@@ -193,7 +193,7 @@ class Settings:
         },
     )
     attest_batch: int = field(
-        default=16,
+        default=32,
         metadata={
             "doc": "Most replicas per Groth16 proof: a worker proves whatever is waiting "
             "whenever its prover is free (one alone when idle, more under load), up to this "
