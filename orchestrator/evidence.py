@@ -1,9 +1,10 @@
 """Settle's attestation step (I/O around the pure `shardy.attestations`): resolve batch
 proofs (once per batch id), judge the new attestations, apply the replay guard, and assemble
-the evidence that is published with a verified result."""
+the evidence that is published with a verified result, and publish it."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import orjson
@@ -13,9 +14,9 @@ from sqlalchemy.orm import Session
 from shardy import attestations, statement
 from shardy.attestations import BatchPart, BatchProof, BatchReceipt, Claim
 from shardy.blobs import BlobRef
-from shardy.celery_app import ShardyCelery
+from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import ShardyError
-from shardy.orchestrator import keys, reputation
+from shardy.orchestrator import judging, keys, reputation, signing
 from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS
 from shardy.statement import Subject
 from shardy.store import AttestationBatch, Replica, Task, Worker
@@ -251,3 +252,44 @@ def _published_claim(row: Replica, batches: dict[str, BatchProof]) -> Claim | No
     part = BatchPart(b.id, row.batch_index, b.size, b.root, steps)
     return Claim(row.worker_id, row.digest, b.key_id, b.proof, b.public_signals, batch=part,
                  replica=row.replica, round=row.round)  # fmt: skip
+
+
+def publish(
+    app: ShardyCelery,
+    session: Session,
+    task: Task,
+    rows: list[Replica],
+    batches: dict[str, BatchProof],
+    tolerance: bool,
+) -> None:
+    """Announce a verified task on the verified stream, once, inside settle's transaction
+    (``tolerance``: it was decided within the kernel's tolerance).
+
+    Every write of this settle (the replay guard's unique keys included, and the mark that
+    the task is published) is flushed first, so a write that fails stops the announcement.
+    The entry is added before the commit: if the commit fails, settle runs again and the entry
+    may appear twice (readers key on the task id), but it is never missing. It is signed with
+    the orchestrator's key (`orchestrator.signing`), with the enrolled commitment and voter of
+    each agreeing worker, so gossip peers can tell it from a forgery.
+    """
+    if task.published:
+        return
+    task.published = True
+    session.flush()
+    fields = {
+        "task_id": task.id,
+        "kernel": task.kernel,
+        "seed": str(task.seed),
+        "output_len": str(task.output_len),
+        "params": json.dumps(task.params or {}, sort_keys=True, separators=(",", ":")),
+        "payload_sha256": task.payload_sha256,
+        "tolerance": "1" if tolerance else "0",
+        "digest": task.digest or "",
+        "quorum": str(task.quorum),
+        "agreeing": str(task.agreeing),
+        "attestations": json.dumps(published(session, rows, batches)),
+    }
+    enrolled = [(r.commitment, judging.voter(app, session, r.worker_id)) for r in rows
+                if r.verdict == "agree" and r.commitment]  # fmt: skip
+    fields.update(signing.sign_entry(app, fields, enrolled))
+    app.redis.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shardy import arrivals, deadletter, settled
-from shardy.attestations import BatchProof
 from shardy.blobs import BlobRef
-from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
+from shardy.celery_app import ShardyCelery
 from shardy.errors import BlobError, KernelError
 from shardy.kernels import Determinism, catalog
 from shardy.orchestrator import (
@@ -146,8 +144,7 @@ def _record(
     if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
         if task.state == "verified":
             _judge_late(app, session, task, rows, fresh)
-            if task.spot_digest is None:  # a spot check is the orchestrator's own
-                _publish(app, session, task, rows, batches)
+            _announce(app, session, task, rows, batches)
         if not partial:
             task.rounds_settled = max(task.rounds_settled, round_no)
         outcome = Outcome(task_id, task.state, "recorded", task.digest)
@@ -155,11 +152,20 @@ def _record(
         if not partial:
             task.rounds_settled = round_no
         outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
-        if task.state == "verified" and task.spot_digest is None:
-            _publish(app, session, task, rows, batches)
+        if task.state == "verified":
+            _announce(app, session, task, rows, batches)
     return _Settled(outcome, round_no, task.kernel, follow_up,
                     session.info.pop("quarantined", False),
                     session.info.pop("faulted", set()))  # fmt: skip
+
+
+def _announce(
+    app: ShardyCelery, session: Session, task: Task, rows: list[Replica], batches: dict
+) -> None:
+    """Publish a verified task once (`evidence.publish`); a spot check is the orchestrator's
+    own, never published."""
+    if not task.published and task.spot_digest is None:
+        evidence.publish(app, session, task, rows, batches, _tolerance(app, task) is not None)
 
 
 def _after(app: ShardyCelery, task_id: str, done: _Settled, partial: bool) -> None:
@@ -353,47 +359,6 @@ def _judge_late(
         row.verdict = "agree" if agrees else "disagree"
         task.agreeing += agrees  # one more distinct worker confirms the verified result
     judging.record(app, session, task, [r for r in fresh if r.verdict in ("agree", "disagree")])
-
-
-def _publish(
-    app: ShardyCelery,
-    session: Session,
-    task: Task,
-    rows: list[Replica],
-    batches: dict[str, BatchProof],
-) -> None:
-    """Announce a verified task on the verified stream, once, inside settle's transaction.
-
-    Every write of this settle (the replay guard's unique keys included, and the mark that
-    the task is published) is flushed first, so a write that fails stops the announcement.
-    The entry is added before the commit: if the commit fails, settle runs again and the entry
-    may appear twice (readers key on the task id), but it is never missing. It is signed with
-    the orchestrator's key (`orchestrator.signing`), with the enrolled commitment and voter of
-    each agreeing worker, so gossip peers can tell it from a forgery.
-    """
-    from shardy.orchestrator import signing
-
-    if task.published:
-        return
-    task.published = True
-    session.flush()
-    fields = {
-        "task_id": task.id,
-        "kernel": task.kernel,
-        "seed": str(task.seed),
-        "output_len": str(task.output_len),
-        "params": json.dumps(task.params or {}, sort_keys=True, separators=(",", ":")),
-        "payload_sha256": task.payload_sha256,
-        "tolerance": "1" if _tolerance(app, task) is not None else "0",
-        "digest": task.digest or "",
-        "quorum": str(task.quorum),
-        "agreeing": str(task.agreeing),
-        "attestations": json.dumps(evidence.published(session, rows, batches)),
-    }
-    enrolled = [(r.commitment, _voter(app, session, r.worker_id)) for r in rows
-                if r.verdict == "agree" and r.commitment]  # fmt: skip
-    fields.update(signing.sign_entry(app, fields, enrolled))
-    app.redis.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
 
 
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:

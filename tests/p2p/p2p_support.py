@@ -45,8 +45,9 @@ def sign_entry(
     key: Ed25519PrivateKey = ORCHESTRATOR,
     enrolled: list[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
-    """``entry`` signed as the orchestrator's `_publish` signs it (previous signature dropped);
-    by default every attestation's commitment is enrolled, worker i under operator op<i>."""
+    """``entry`` signed as the orchestrator's `evidence.publish` signs it (previous signature
+    dropped); by default every attestation's commitment is enrolled, worker i under operator
+    op<i>."""
     fields = {k: v for k, v in entry.items() if k not in SIGNED_FIELDS}
     if enrolled is None:
         atts = json.loads(fields["attestations"])
