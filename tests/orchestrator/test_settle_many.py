@@ -9,7 +9,14 @@ import uuid
 import numpy as np
 import orjson
 import pytest
-from cluster_support import make_settings, record_assignments, short_home, start_cluster
+from cluster_support import (
+    DATABASE_URL,
+    make_settings,
+    record_assignments,
+    reset_database,
+    short_home,
+    start_cluster,
+)
 from proof_support import batch_proof, leaf, task_subject
 from sqlalchemy import select
 
@@ -28,7 +35,13 @@ SECRET = new_worker_secret()  # the worker binds its commitment on its first val
 
 @pytest.fixture(scope="module")
 def cluster():
-    yield from start_cluster(make_settings(short_home(), max_replicas=4), workers=2)
+    """On the machine's PostgreSQL when SHARDY_TEST_DATABASE_URL is set (row locks taken
+    together, in id order), else on the embedded SQLite."""
+    store = {}
+    if DATABASE_URL:
+        reset_database(DATABASE_URL)
+        store["database_url"] = DATABASE_URL
+    yield from start_cluster(make_settings(short_home(), max_replicas=4, **store), workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +84,7 @@ def test_rounds_settled_together_share_one_batch_proof_and_skip_bad_rounds(
     cluster, circuit, caplog
 ):
     app = cluster.app
+    assert app.store.engine.dialect.name == ("postgresql" if DATABASE_URL else "sqlite")
     results = verified(cluster, 3, seed=1)
     ids = [r.task_id for r in results]
     for task_id in ids:
