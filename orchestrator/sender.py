@@ -19,17 +19,24 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 log = logging.getLogger("shardy.client")
 
 #: The most rounds one send takes.
 MAX_ROUNDS = 512
-#: While sends follow each other within `BUSY` seconds (a burst), a send waits up to
-#: `LINGER` seconds for more rounds to join it; an idle client's first round goes at once.
-BUSY = 0.05
-LINGER = 0.02
+#: A send waits for more rounds to join it only while submits come fast: the last
+#: `PACE_GAPS` gaps between them all under `FAST_GAP` seconds (a burst or a steady stream;
+#: a client that waits for each result before its next submit never waits here). It then
+#: waits for about `GATHER` gaps' worth of rounds, at most `LINGER` seconds, so a stream's
+#: rounds go out grouped (one message per worker, shared proofs) instead of one by one.
+FAST_GAP = 0.03
+PACE_GAPS = 4
+GATHER = 8
+LINGER = 0.1
 #: Seconds between attempts of a failed send (then the sweeper's business).
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
@@ -45,7 +52,7 @@ class Sender:
         self._queue: list[Any] = []
         self._busy = False
         self._closed = False
-        self._last = 0.0  # when the last send started (monotonic)
+        self._arrivals: deque[float] = deque(maxlen=PACE_GAPS + 1)  # of the latest puts
         self._thread = threading.Thread(target=self._loop, name="shardy-sender", daemon=True)
         self._thread.start()
         _live.add(self)
@@ -58,6 +65,7 @@ class Sender:
             if self._closed:
                 raise RuntimeError("this client is closed")
             self._queue.extend(rounds)
+            self._arrivals.append(time.monotonic())
             self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -84,17 +92,22 @@ class Sender:
                 self._cond.wait()
             if not self._queue:
                 return None
-            if time.monotonic() - self._last < BUSY:  # a burst: let more rounds join
-                end = time.monotonic() + LINGER
-                while len(self._queue) < MAX_ROUNDS and not self._closed:
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-            self._last = time.monotonic()
+            end = time.monotonic() + self._linger()
+            while len(self._queue) < MAX_ROUNDS and not self._closed:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
             batch, self._queue = self._queue[:MAX_ROUNDS], self._queue[MAX_ROUNDS:]
             self._busy = True
             return batch
+
+    def _linger(self) -> float:
+        """How long this send waits for more rounds (0 unless submits come fast)."""
+        gaps = [b - a for a, b in pairwise(self._arrivals)]
+        if len(gaps) < PACE_GAPS or max(gaps) >= FAST_GAP:
+            return 0.0
+        return min(LINGER, GATHER * sum(gaps) / len(gaps))
 
     def _loop(self) -> None:
         while (batch := self._take()) is not None:
