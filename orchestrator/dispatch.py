@@ -25,6 +25,9 @@ from shardy.orchestrator import adaptive, grouped, homogeneous, keys, spot
 from shardy.store import Assignment, Replica, Standing, Task
 from shardy.store.models import utcnow
 
+#: Seeds are recorded in a signed 64-bit column: 0 <= seed < SEED_LIMIT.
+SEED_LIMIT = 1 << 63
+
 
 def dispatch(
     app: ShardyCelery,
@@ -62,11 +65,14 @@ def dispatch_many(
     its payload may be given as its inputs (name -> values), packed by `WgslKernel.pack`.
 
     Raises:
-        KernelError: unknown kernel, bad params, or ``output_len`` disagrees with the kernel.
+        KernelError: unknown kernel, bad params, a seed outside [0, 2**63), or ``output_len``
+            disagrees with the kernel.
         PayloadError: a payload exceeds SHARDY_MAX_PAYLOAD.
         ConfigError: redundancy/quorum out of range.
     """
     s = app.settings
+    if type(seed) is not int or not 0 <= seed < SEED_LIMIT:  # a BIGINT column holds it
+        raise KernelError(f"seed must be an int in [0, 2**63), got {seed!r:.60}")
     shipped = isinstance(kernel, WgslKernel)
     k = catalog.save(app, kernel) if shipped else catalog.lookup(app, kernel)  # type: ignore[arg-type]
     resolved = k.resolve_params(params)

@@ -173,6 +173,11 @@ def test_bad_input_is_refused_with_typed_errors(cluster):
         cluster.client.submit("histogram", b"\0" * ((1 << 20) + 1))
     with pytest.raises(KernelError, match="output_len"):
         cluster.client.submit("histogram", b"abc", output_len=12)
+    for seed in (1 << 63, -1, 1.5, True):  # outside the recorded column, or not an int
+        with pytest.raises(KernelError, match="seed must be an int"):
+            cluster.client.submit("histogram", b"abc", seed=seed)
+    big = cluster.client.submit("histogram", b"abc", seed=(1 << 63) - 1).get(timeout=120)
+    assert big.task_id
 
 
 def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(cluster):
