@@ -6,8 +6,10 @@ coalesces), their rounds whose replicas all go to named fleet workers are sent i
 ``shardy.execute_many`` message per worker (up to SHARDY_GROUP_ORDERS orders;
 `shardy.workers.group`). The worker stores each replica's result under the replica's own task
 id and sends one ``shardy.collect`` naming the rounds it answered; `collect` settles, in one
-call, every named round whose replicas are all back. Rounds with a remote or an unplaced
-replica keep their chord.
+call, every named round whose replicas are all back. A remote worker's replicas go the same
+way to its gateway, one ``shardy.relay_many`` message per gateway
+(`shardy.orchestrator.gateway.many`), when their payload rides inline in the order. Rounds
+with an unplaced replica keep their chord.
 
 Nothing here is trusted more than a chord body: a collect only names rounds. Settle reads
 their results from the result backend and admits them exactly as a chord's (an assigned
@@ -26,6 +28,7 @@ from sqlalchemy import select
 
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
+from shardy.kernels.shipped import is_shipped
 from shardy.store import Assignment, Replica, Task
 
 log = logging.getLogger("shardy.orchestrator")
@@ -52,7 +55,7 @@ def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any
     fits = [
         p for p in rounds
         if p.orders and p.orders[0][0].payload.size <= GROUP_PAYLOAD_MAX
-        and all(t.kind == "fleet" and t.worker_id is not None for _, t in p.orders)
+        and all(_groups(o, t) for o, t in p.orders)
     ]  # fmt: skip
     if len(fits) < GROUP_MIN:
         return [], list(rounds)
@@ -60,20 +63,34 @@ def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any
     return fits, [p for p in rounds if id(p) not in chosen]
 
 
+def _groups(order: Any, target: Any) -> bool:
+    """Whether a replica may go out in a group: to a named fleet worker, or to a remote
+    worker's gateway when the relay needs nothing read first (an inline payload, a registered
+    kernel: the gateway hands a group's orders to their sessions at once)."""
+    if target.worker_id is None:
+        return False
+    if target.kind == "fleet":
+        return True
+    return (target.kind == "remote" and order.payload.inline is not None
+            and not is_shipped(order.kernel))  # fmt: skip
+
+
 def send(app: ShardyCelery, rounds: Sequence[Any]) -> int:
-    """Send the orders of ``rounds`` (all fleet, named workers) as one ``shardy.execute_many``
-    message per worker and SHARDY_GROUP_ORDERS orders. The rounds are marked grouped first, so the
-    early watch knows no chord settles them. Returns the number of messages sent."""
+    """Send the orders of ``rounds`` (named workers) as one message per queue and
+    SHARDY_GROUP_ORDERS orders: ``shardy.execute_many`` to a fleet worker, ``shardy.relay_many``
+    to a gateway (`shardy.orchestrator.gateway.many`). The rounds are marked grouped first, so
+    the early watch knows no chord settles them. Returns the number of messages sent."""
     arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no) for p in rounds])
-    by_queue: dict[str, list[bytes]] = {}
+    by_queue: dict[tuple[str, str], list[bytes]] = {}
     for planned in rounds:
         for o, t in planned.orders:
-            by_queue.setdefault(t.queue, []).append(o.encode())
+            name = "shardy.execute_many" if t.kind == "fleet" else "shardy.relay_many"
+            by_queue.setdefault((name, t.queue), []).append(o.encode())
     sent, most = 0, app.settings.group_orders
-    for queue, orders in by_queue.items():
+    for (name, queue), orders in by_queue.items():
         for i in range(0, len(orders), most):
             part = orders[i : i + most]
-            app.send_task("shardy.execute_many", args=(part,), queue=app.queue(queue),
+            app.send_task(name, args=(part,), queue=app.queue(queue),
                           argsrepr=f"({len(part)} orders)")  # fmt: skip
             sent += 1
     return sent

@@ -209,9 +209,10 @@ class Settings:
     group_orders: int = field(
         default=32,
         metadata={
-            "doc": "Most replica orders a fleet worker receives in one message when many tasks "
-            "are dispatched together (shardy.map, bursts of submit; settled by collects); 1 "
-            "sends every replica as a member of its task's chord."
+            "doc": "Most replica orders a fleet worker (or a gateway, for its remote workers) "
+            "receives in one message when many tasks are dispatched together (shardy.map, "
+            "bursts of submit; settled by collects); 1 sends every replica as a member of its "
+            "task's chord."
         },
     )
     task_events: bool = field(

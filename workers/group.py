@@ -21,14 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
-from celery.backends.base import BaseKeyValueStoreBackend
-
-from shardy import arrivals, frames
-from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, ShardyCelery
-from shardy.errors import FrameError
+from shardy import arrivals
+from shardy.celery_app import GPU_QUEUE, ShardyCelery
+from shardy.collects import order_meta, request_collect, store_results
 from shardy.workers.execute import Retry
 
 log = logging.getLogger("shardy.worker")
@@ -48,7 +45,7 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         log.error("a grouped order message without a list of orders was dropped")
         return 0
     frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
-    metas = [_meta(f) for f in frames_]
+    metas = [order_meta(f) for f in frames_]
     with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
         outcomes = list(pool.map(lambda fm: _one(app, *fm, run), zip(frames_, metas, strict=True)))
     stored, rounds, arrived = [], set(), set()
@@ -87,54 +84,12 @@ def _one(
     return None
 
 
-def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
-    """Store replica results in the result backend as their tasks' SUCCESS results (one
-    pipeline on a key-value backend), where `shardy.arrivals.stored_results` and
-    the collect read them."""
-    backend = app.backend
-    results = [(i, r) for i, r in results if i is not None]
-    if not results:
-        return
-    now = datetime.now(UTC).isoformat()
-    metas = [(i, {"status": "SUCCESS", "result": r, "traceback": None, "children": [],
-                  "date_done": now, "task_id": i}) for i, r in results]  # fmt: skip
-    if isinstance(backend, BaseKeyValueStoreBackend) and hasattr(backend, "client"):
-        pipe = backend.client.pipeline(transaction=False)
-        ttl = int(backend.expires or 86_400)
-        for i, meta in metas:
-            pipe.setex(backend.get_key_for_task(i), ttl, backend.encode(meta))
-        pipe.execute()
-        return
-    for i, r in results:  # other backends: one store each
-        backend.store_result(i, r, "SUCCESS")
-
-
 def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
     """A replica that ran outside any chord (a grouped order re-sent alone, a speculative
     replica): store its result under its task id now (Celery stores it only after the task
     returns) and ask for a collect of its round."""
-    meta = _meta(frame)
+    meta = order_meta(frame)
     if meta is None or result.get("task_id") != meta["task_id"]:
         return
     store_results(app, [(task_id, result)])
     request_collect(app, [(meta["task_id"], meta["round"])])
-
-
-def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> None:
-    """Ask the orchestrator to settle ``rounds`` whose replicas are all back."""
-    app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
-
-
-def _meta(frame: bytes) -> dict[str, Any] | None:
-    """The order header fields of ``frame`` (task id, round, replica), or None."""
-    try:
-        meta = frames.decode_frame(frame).meta
-    except (FrameError, AttributeError, TypeError, ValueError):
-        return None
-    if (
-        isinstance(meta.get("task_id"), str)
-        and isinstance(meta.get("round"), int)
-        and isinstance(meta.get("replica"), int)
-    ):
-        return meta
-    return None

@@ -17,30 +17,30 @@ worker (one restarting, say) before it is handed back.
 The common case (the assignee's session open, the payload inline, the kernel registered) is
 `_direct`: this thread hands the order to the loop and waits once; whether the task was
 decided meanwhile, and the storing of the answer, go to Redis in the gateway's batches
-(`shardy.orchestrator.gateway.batch`) with other relays' commands.
+(`shardy.orchestrator.gateway.batch`) with other relays' commands. A grouped relay
+(`shardy.orchestrator.gateway.many`) takes the same path in two halves, `start_direct` for
+every order of its group and then `finish_direct` for each.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import redis
 from sqlalchemy import select
 
 from shardy import arrivals, deadletter, routing
 from shardy import session as wire
 from shardy.blobs import BlobRef
-from shardy.errors import BlobError, BlobNotFound, BlobUnavailable, GatewayError, PayloadError
+from shardy.errors import BlobError, BlobNotFound, GatewayError, PayloadError
 from shardy.kernels.catalog import blob_loader
 from shardy.kernels.shipped import PREFIX, is_shipped
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator import homogeneous
-from shardy.orchestrator.gateway import handoff
+from shardy.orchestrator.gateway import answers, handoff
 from shardy.orchestrator.gateway.server import Gateway
 from shardy.orchestrator.gateway.sessions import Session, SessionLost
 from shardy.store import Assignment, Task
@@ -81,11 +81,9 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     """
     order = ReplicaOrder.decode(frame)  # our own dispatch's frame
     s = gw.settings
-    ref = order.payload
-    if order.assignee is not None and ref.inline is not None and not wire.chunk_count(ref.size):
-        session = gw.sessions.get(order.assignee)  # open now, and nothing to read first
-        if session is not None and not session.closed and not is_shipped(order.kernel):
-            return _direct(gw, order, frame, session, attempt, reassigned)
+    session = direct_session(gw, order)  # open now, and nothing to read first
+    if session is not None:
+        return _direct(gw, order, frame, session, attempt, reassigned)
     if gw.app.redis.exists(arrivals.decided_key(order.task_id)):  # an early quorum decided it
         return ReplicaResult.decided(order, order.assignee)
     if order.assignee is None:  # no distinct worker was live at dispatch: wait for one
@@ -119,10 +117,33 @@ def relay(gw: Gateway, frame: bytes, attempt: int = 0, reassigned: int = 0) -> d
     if isinstance(answer, wire.Failure):
         return _failed(gw, order, frame, session.worker_id, answer, attempt)
     try:
-        return _accept(gw, order, frame, session.worker_id, answer,
-                       time.perf_counter() - started)  # fmt: skip
+        return answers.accept(gw, order, frame, session.worker_id, answer,
+                              time.perf_counter() - started)  # fmt: skip
     except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
         return _refuse(gw, order, session.worker_id, exc)
+
+
+def direct_session(gw: Gateway, order: ReplicaOrder) -> Session | None:
+    """The assignee's open session when ``order`` can take `_direct` (the common case: the
+    session open, the payload inline, nothing to read first), else None."""
+    ref = order.payload
+    if order.assignee is None or ref.inline is None or wire.chunk_count(ref.size):
+        return None
+    session = gw.sessions.get(order.assignee)
+    if session is None or session.closed or is_shipped(order.kernel):
+        return None
+    return session
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An order `start_direct` handed to its session; `finish_direct` waits for it."""
+
+    order: ReplicaOrder
+    frame: bytes
+    session: Session
+    reply: handoff.Reply
+    started: float
 
 
 def _direct(
@@ -136,30 +157,60 @@ def _direct(
     """`relay` when the assignee's session is open and the order needs nothing read first
     (the common case): whether the task was decided, the send, the answer and its storage
     run on the gateway's loop and Redis batches while this thread waits once."""
-    s = gw.settings
-    key = (order.task_id, order.round, order.replica)
+    return finish_direct(gw, start_direct(gw, order, frame, session), attempt, reassigned)
+
+
+def start_direct(gw: Gateway, order: ReplicaOrder, frame: bytes, session: Session) -> Sent:
+    """`_direct`'s first half: hand the order to the loop (returns at once)."""
     started = time.perf_counter()
 
     def then(answer: Any) -> handoff.Staged | None:
         if isinstance(answer, wire.Failure):
             return None
-        return _staged(gw, order, frame, session.worker_id, answer, time.perf_counter() - started)
+        return answers.staged(
+            gw, order, frame, session.worker_id, answer, time.perf_counter() - started
+        )
 
     around = handoff.Around(skip_if=arrivals.decided_key(order.task_id), then=then)
     out = replace(order, with_order_hash=True)
+    key = (order.task_id, order.round, order.replica)
+    reply = gw.sessions.start(session, key, [out.encode()], order.output_len,
+                              float(gw.settings.task_time_limit), around)  # fmt: skip
+    return Sent(order, frame, session, reply, started)
+
+
+def finish_direct(
+    gw: Gateway,
+    sent: Sent,
+    attempt: int,
+    reassigned: int,
+    *,
+    deadline: float | None = None,
+    grace: bool = True,
+) -> dict[str, Any]:
+    """`_direct`'s second half: wait for the answer (until ``deadline``, a `time.monotonic`
+    time; default the task time limit and a margin) and make the replica's result of it.
+    Raises `Retry` and `Reassign` as `relay` does; without ``grace`` a lost session raises
+    `Retry` at once (the relay sent again waits for the session to come back)."""
+    order, session = sent.order, sent.session
+    key = (order.task_id, order.round, order.replica)
+    if deadline is None:
+        deadline = time.monotonic() + gw.settings.task_time_limit + 35
     try:
-        answer = gw.sessions.call(session, key, [out.encode()], order.output_len,
-                                  float(s.task_time_limit), around)  # fmt: skip
+        answer = gw.sessions.wait(session, key, sent.reply, deadline - time.monotonic())
     except SessionLost as exc:
+        if not grace:
+            log.warning("%s: %s", order.summary(), exc)
+            raise Retry(0.0) from None
         return _lost(gw, order, exc, attempt, reassigned)
-    except _Unstored as exc:
+    except answers.Unstored as exc:
         raise exc.cause from None  # as when it was stored in this thread
     except GatewayError as exc:  # the answer is malformed: it does not count, the worker pays
         return _refuse(gw, order, session.worker_id, exc)
     if answer is handoff.SKIPPED:  # an early quorum decided it
         return ReplicaResult.decided(order, order.assignee)
     if isinstance(answer, wire.Failure):
-        return _failed(gw, order, frame, session.worker_id, answer, attempt)
+        return _failed(gw, order, sent.frame, session.worker_id, answer, attempt)
     return answer
 
 
@@ -189,123 +240,6 @@ def _refuse(gw: Gateway, order: ReplicaOrder, worker_id: str, refused: GatewayEr
     gw.sessions.run(lambda: _close(gw, worker_id, refused))
     return ReplicaResult("failed", order.task_id, order.replica, worker_id=worker_id,
                          error=f"refused at the gateway: {refused}").to_dict()  # fmt: skip
-
-
-class _Unstored(Exception):  # noqa: N818
-    """Storing an answer failed (carried out of `Sessions.call` as itself)."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
-def _staged(
-    gw: Gateway,
-    order: ReplicaOrder,
-    frame: bytes,
-    worker_id: str,
-    res: wire.Result,
-    seconds: float,
-) -> handoff.Staged:
-    """`_accept` in two steps for a Redis batch: its checks now (raising `GatewayError`), then
-    its writes queued on the batch's pipeline and its result made of their replies."""
-    _check(order, res)
-    made: dict[str, Any] = {}
-
-    def build(pipe: Any) -> None:
-        made["result"], made["writes"] = _queue(gw, order, frame, worker_id, res, seconds, pipe)
-
-    def outcome(replies: Any) -> dict[str, Any]:
-        try:
-            return _stored(order, made["result"], made["writes"], replies)
-        except BlobUnavailable as exc:
-            raise _Unstored(exc) from exc
-
-    return build, outcome
-
-
-def _accept(
-    gw: Gateway,
-    order: ReplicaOrder,
-    frame: bytes,
-    worker_id: str,
-    res: wire.Result,
-    seconds: float,
-) -> dict[str, Any]:
-    """The result of an answer the gateway vouches for: its output (and batch proof) stored
-    and its round's arrival marked, in one round trip to Redis."""
-    _check(order, res)
-    pipe = gw.app.blobs.client.pipeline(transaction=False)
-    result, writes = _queue(gw, order, frame, worker_id, res, seconds, pipe)
-    try:
-        replies = pipe.execute(raise_on_error=False)
-    except redis.RedisError as exc:
-        replies = exc
-    return _stored(order, result, writes, replies)
-
-
-def _check(order: ReplicaOrder, res: wire.Result) -> None:
-    """Raises `GatewayError` when the answer does not fit its order."""
-    if res.key_id != order.key_id:
-        raise GatewayError(f"proved under key {res.key_id}, the order said {order.key_id}")
-    if len(res.output) != order.output_len:
-        raise GatewayError(f"an output of {len(res.output)} bytes; the order needs "
-                           f"{order.output_len}")  # fmt: skip
-    if res.batch is not None:
-        proof = res.batch_proof or b""
-        r = res.batch
-        if r.key_id != order.key_id or hashlib.sha256(proof).hexdigest() != r.proof_sha256:
-            raise GatewayError("the batch proof does not match its receipt")
-        if len(proof) != r.proof_size or len(proof) > 1 << 16:
-            raise GatewayError("the batch proof's size does not match its receipt")
-
-
-def _queue(
-    gw: Gateway,
-    order: ReplicaOrder,
-    frame: bytes,
-    worker_id: str,
-    res: wire.Result,
-    seconds: float,
-    pipe: Any,
-) -> tuple[dict[str, Any], int]:
-    """Queue a checked answer's writes on ``pipe`` (its output and batch proof, then its
-    round's arrival); returns its result and how many of the pipeline's replies, from where
-    it started, are the writes'."""
-    start = len(pipe)
-    fields: dict[str, Any] = {"key_id": res.key_id}
-    if res.batch is not None:
-        gw.app.blobs.stage(pipe, res.batch_proof or b"")
-        fields["batch"] = res.batch
-    else:
-        fields.update(proof=res.proof, public_signals=res.public_signals)
-    ref = gw.app.blobs.stage(pipe, res.output)  # our hash: the digest is what we stored
-    timings = {**{k: v for k, v in res.timings.items() if k != "relay"}, "relay": seconds}
-    result = ReplicaResult("ok", order.task_id, order.replica, worker_id=worker_id,
-                           digest=ref.sha256, output_sha256=ref.sha256, output_size=ref.size,
-                           timings=timings, **fields).to_dict()  # fmt: skip
-    writes = len(pipe) - start  # the blobs' writes; the arrival mark comes after them
-    arrivals.mark(pipe, frame, result)  # queued on the pipeline (the same round trip)
-    return result, writes
-
-
-def _stored(
-    order: ReplicaOrder, result: dict[str, Any], writes: int, replies: Any
-) -> dict[str, Any]:
-    """``result`` once the replies to its writes say they were made.
-
-    Raises:
-        BlobUnavailable: Redis did not store the output.
-    """
-    if isinstance(replies, Exception):
-        raise BlobUnavailable(f"could not store the output of {order.summary()}: {replies}")
-    failed = [r for r in replies[:writes] if isinstance(r, Exception)]
-    if failed:
-        raise BlobUnavailable(f"could not store the output of {order.summary()}: {failed[0]}")
-    for r in replies[writes:]:  # best effort, as arrivals.mark: only the early verdict is lost
-        if isinstance(r, Exception):
-            log.warning("could not mark an arrival for task %s (%s)", order.task_id, r)
-    return result
 
 
 async def _close(gw: Gateway, worker_id: str, exc: GatewayError) -> None:

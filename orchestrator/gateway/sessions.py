@@ -223,13 +223,32 @@ class Sessions:
             Whatever making a message raises (the payload could not be read midway): the
                 worker is told to drop the order (an ``abort`` chunk) first.
         """
+        reply = self.start(s, key, messages, output_len, timeout, around)
+        return self.wait(s, key, reply, timeout + 35)
+
+    def start(
+        self,
+        s: Session,
+        key: Key,
+        messages: Iterable[bytes],
+        output_len: int,
+        timeout: float,
+        around: Around | None = None,
+    ) -> Reply:
+        """`call`'s first half: hand the order to the loop and return at once; `wait` on the
+        reply (a group's orders all go out before its thread waits for the first answer)."""
         reply = Reply()
         if around is not None and self.batch is None:
             raise ValueError("Redis work around an order needs the gateway's Batcher")
         self._hand_over(lambda: self._start(s, key, messages, output_len, timeout, reply, around))
-        if not reply.wait(timeout + 35):
+        return reply
+
+    def wait(self, s: Session, key: Key, reply: Reply, timeout: float) -> Any:
+        """`call`'s second half: the outcome of the order `start` sent, raised if an error;
+        after ``timeout`` seconds the order is abandoned (`SessionLost`)."""
+        if not reply.wait(max(0.0, timeout)):
             self.loop.call_soon_threadsafe(self._abandon, s, key, reply)
-            raise SessionLost(f"{s.worker_id} did not answer within {timeout:.0f}s")
+            raise SessionLost(f"{s.worker_id} did not answer in time")
         if reply.error is not None:
             raise reply.error
         return reply.value

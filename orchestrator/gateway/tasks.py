@@ -1,5 +1,6 @@
 """The gateway's Celery side: the ``shardy.relay`` task (in a threads pool, one thread per
-replica in flight) and the signal handlers that start and stop the server.
+replica in flight), ``shardy.relay_many`` (a group of replicas, one thread each group), and
+the signal handlers that start and stop the server.
 
 ``shardy gateway`` runs ``celery -A shardy.orchestrator.gateway.tasks worker -Q
 shardy.gw.<id> -P threads``; the sessions live on the server's event loop, so idle sessions
@@ -18,7 +19,7 @@ from celery.signals import worker_ready, worker_shutdown
 from shardy import arrivals, deadletter, routing
 from shardy.celery_app import app
 from shardy.messages import ReplicaOrder, ReplicaResult
-from shardy.orchestrator.gateway import relay
+from shardy.orchestrator.gateway import many, relay
 from shardy.orchestrator.gateway.server import Gateway
 
 log = logging.getLogger("shardy.gateway")
@@ -64,19 +65,32 @@ def _stop(**_: Any) -> None:
     # record is a nested dict and a full repr cost about 5% of the gateway's GIL time
     resultrepr_maxsize=64,
 )
-def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> dict[str, Any]:
-    """Relay one replica to its remote worker (see `shardy.orchestrator.gateway.relay`)."""
+def relay_replica(
+    self, frame: bytes, attempt: int = 0, reassigned: int = 0, grouped: bool = False
+) -> dict[str, Any]:
+    """Relay one replica to its remote worker (see `shardy.orchestrator.gateway.relay`);
+    ``grouped``: a replica of a grouped relay sent alone (`many.alone`): it stores its result
+    and asks for a collect of its round itself."""
+    result = _relay_one(self, frame, attempt, reassigned, grouped)  # raises Celery's Retry
+    if grouped and self.request.chord is None:
+        many.finish_alone(app, self.request.id, frame, result)
+    return result
+
+
+def _relay_one(task: Any, frame: bytes, attempt: int, reassigned: int, grouped: bool) -> dict:
     if not _started.wait(60) or process.gateway is None:  # a replica ends in a record
         log.error("this process serves no gateway (start it with `shardy gateway`)")
         return ReplicaResult("skipped", None, None, error="no gateway in this process").to_dict()
+    keep = {"grouped": True} if grouped else {}
     try:
         result = relay.relay(process.gateway, frame, attempt, reassigned)
     except relay.Reassign as r:
-        raise self.retry(args=(r.frame,), kwargs={"attempt": 0, "reassigned": r.reassigned},
+        raise task.retry(args=(r.frame,),
+                         kwargs={"attempt": 0, "reassigned": r.reassigned, **keep},
                          countdown=0, queue=app.queue(r.queue)) from None  # fmt: skip
     except relay.Retry as r:
-        raise self.retry(args=(frame,),
-                         kwargs={"attempt": attempt + 1, "reassigned": reassigned},
+        raise task.retry(args=(frame,),
+                         kwargs={"attempt": attempt + 1, "reassigned": reassigned, **keep},
                          countdown=r.countdown,
                          queue=app.queue(process.gateway.queue)) from None  # fmt: skip
     except Exception as exc:  # a bug or a library error: a replica ends in a record, never in
@@ -90,3 +104,14 @@ def relay_replica(self, frame: bytes, attempt: int = 0, reassigned: int = 0) -> 
     if result.get("status") != "ok":  # an ok result's arrival is marked as it is stored
         arrivals.mark(app.redis, frame, result)  # the orchestrator may judge the round early
     return result
+
+
+@app.task(name="shardy.relay_many", bind=True, acks_late=True, reject_on_worker_lost=True,
+          ignore_result=True)  # fmt: skip
+def relay_group(self, orders: list[bytes]) -> int:
+    """Relay a group of replicas (see `shardy.orchestrator.gateway.many`); returns how many
+    results it stored."""
+    gateway = process.gateway if _started.wait(60) else None
+    if gateway is None:
+        log.error("this process serves no gateway (start it with `shardy gateway`)")
+    return many.relay_many(app, gateway, orders)

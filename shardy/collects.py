@@ -1,0 +1,59 @@
+"""Results of grouped orders, on either side of the broker: a fleet worker's group
+(`shardy.workers.group`) and a gateway's grouped relay (`shardy.orchestrator.gateway.many`)
+store each replica's result under the replica's own task id and ask for one
+``shardy.collect`` of the rounds they answered; the orchestrator's collect
+(`shardy.orchestrator.grouped.collect`) reads them there and admits them as a chord's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from celery.backends.base import BaseKeyValueStoreBackend
+
+from shardy import frames
+from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
+from shardy.errors import FrameError
+
+
+def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
+    """Store replica results in the result backend as their tasks' SUCCESS results (one
+    pipeline on a key-value backend), where `shardy.arrivals.stored_results` and
+    the collect read them."""
+    backend = app.backend
+    results = [(i, r) for i, r in results if i is not None]
+    if not results:
+        return
+    now = datetime.now(UTC).isoformat()
+    metas = [(i, {"status": "SUCCESS", "result": r, "traceback": None, "children": [],
+                  "date_done": now, "task_id": i}) for i, r in results]  # fmt: skip
+    if isinstance(backend, BaseKeyValueStoreBackend) and hasattr(backend, "client"):
+        pipe = backend.client.pipeline(transaction=False)
+        ttl = int(backend.expires or 86_400)
+        for i, meta in metas:
+            pipe.setex(backend.get_key_for_task(i), ttl, backend.encode(meta))
+        pipe.execute()
+        return
+    for i, r in results:  # other backends: one store each
+        backend.store_result(i, r, "SUCCESS")
+
+
+def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> None:
+    """Ask the orchestrator to settle ``rounds`` whose replicas are all back."""
+    app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
+
+
+def order_meta(frame: bytes) -> dict[str, Any] | None:
+    """The order header fields of ``frame`` (task id, round, replica), or None."""
+    try:
+        meta = frames.decode_frame(frame).meta
+    except (FrameError, AttributeError, TypeError, ValueError):
+        return None
+    if (
+        isinstance(meta.get("task_id"), str)
+        and isinstance(meta.get("round"), int)
+        and isinstance(meta.get("replica"), int)
+    ):
+        return meta
+    return None
