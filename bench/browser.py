@@ -11,6 +11,9 @@ the same machine, in one run (parts 1 and 2 in one browser, part 3 in three):
    burst of tasks; the two scenarios alternate for ``--rounds`` rounds, each warmed up first
    (bench/browser_fabric.py; target: tabs >= 0.5x Python).
 
+Where part 3's time goes (CPU by process and thread, proofs, stage times):
+bench/browser_profile.py.
+
 Results: docs/benchmarks.md, "Browser worker". Part 3 alone, as recorded there:
     flock /tmp/shardy-bench.lock .venv/bin/python bench/browser.py --parts 3 --rounds 3
 

@@ -38,9 +38,15 @@ CHROMIUM_FLAGS = (
 )  # fmt: skip
 
 
+#: A Chromium without the origin private file system: Blink's runtime feature behind
+#: ``navigator.storage.getDirectory`` switched off, as in a browser that lacks OPFS.
+NO_OPFS_FLAGS = ("--disable-blink-features=FileSystemAccessOriginPrivate",)
+
+
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A selenium driver of headless Chromium with a fresh profile (skips when absent)."""
+def chromium(extra_flags: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A selenium driver of headless Chromium with a fresh profile (skips when absent), started
+    with `CHROMIUM_FLAGS` and ``extra_flags``."""
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium "
                     "chromium-driver); the worker page's tests need a real browser")  # fmt: skip
@@ -48,7 +54,7 @@ def chromium() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="shardy-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+    for flag in (*CHROMIUM_FLAGS, *extra_flags, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     driver = webdriver.Chrome(options=options, service=service)

@@ -5408,6 +5408,11 @@ var Identity = class _Identity {
 function sha256Hex(bytes) {
   return bytesToHex(sha256(bytes));
 }
+async function sha256HexAsync(bytes) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return sha256Hex(bytes);
+  return bytesToHex(new Uint8Array(await subtle.digest("SHA-256", bytes)));
+}
 var Assets = class _Assets {
   /** @param {string} base the page's folder URL, e.g. "http://host:port/worker/" */
   constructor(base, manifest, fetchFn = globalThis.fetch.bind(globalThis)) {
@@ -5466,7 +5471,6 @@ var Assets = class _Assets {
 
 // src/page/batcher.js
 var COMING_WAIT_S = 0.1;
-var sleep = (s) => new Promise((r) => setTimeout(r, s * 1e3));
 var now = () => performance.now() / 1e3;
 var Batcher = class {
   /**
@@ -5481,13 +5485,24 @@ var Batcher = class {
     this.pending = [];
     this.coming = 0;
     this.busy = false;
+    this.expected = 0;
+    this.freedAt = 0;
+    this.wake = null;
+  }
+  #notify() {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
   /** Around a replica's computation: call the returned function once it attests or fails. */
   computing() {
     this.coming += 1;
     let done = false;
     return () => {
-      if (!done) this.coming -= 1;
+      if (!done) {
+        this.coming -= 1;
+        this.#notify();
+      }
       done = true;
     };
   }
@@ -5495,8 +5510,18 @@ var Batcher = class {
   attest(keyId2, leaf2) {
     return new Promise((resolve2, reject) => {
       this.pending.push({ keyId: keyId2, leaf: leaf2, added: now(), resolve: resolve2, reject });
-      if (!this.busy) this.#loop();
+      this.expected = Math.max(0, this.expected - 1);
+      if (this.busy) this.#notify();
+      else this.#loop();
     });
+  }
+  /** Seconds until the oldest leaf's batch is due (0: now), as workers/batcher.py `_take`. */
+  #due(oldest) {
+    const t = now();
+    const waited = oldest.added + this.wait - t;
+    let coming = this.coming ? oldest.added + COMING_WAIT_S - t : 0;
+    if (this.expected) coming = Math.max(coming, this.freedAt + COMING_WAIT_S - t);
+    return Math.max(waited, coming, 0);
   }
   async #loop() {
     this.busy = true;
@@ -5504,8 +5529,18 @@ var Batcher = class {
       while (this.pending.length) {
         const oldest = this.pending[0];
         const same = () => this.pending.filter((p) => p.keyId === oldest.keyId);
-        const due = () => now() - oldest.added >= this.wait && (this.coming === 0 || now() - oldest.added >= COMING_WAIT_S);
-        while (same().length < this.size && !due()) await sleep(5e-3);
+        for (let left; same().length < this.size && (left = this.#due(oldest)) > 0; ) {
+          await new Promise((resolve2) => {
+            const timer = setTimeout(() => {
+              this.wake = null;
+              resolve2();
+            }, Math.max(1, left * 1e3));
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve2();
+            };
+          });
+        }
         const batch = same().slice(0, this.size);
         this.pending = this.pending.filter((p) => !batch.includes(p));
         const leaves = batch.map((p) => p.leaf);
@@ -5514,6 +5549,9 @@ var Batcher = class {
           batch.forEach((p, i) => p.resolve({ receipt: { ...receipt, index: i, path: path(leaves, i) }, proofBytes }));
         } catch (err) {
           for (const p of batch) p.reject(err);
+        } finally {
+          this.expected = batch.length;
+          this.freedAt = now();
         }
       }
     } finally {
@@ -5769,7 +5807,9 @@ var Session = class {
       stage: "connecting",
       lastProof: null,
       error: null,
-      spilled: 0
+      spilled: 0,
+      proofs: 0,
+      proving: 0
     };
     this.arriving = /* @__PURE__ */ new Map();
     this.dropped = /* @__PURE__ */ new Set();
@@ -5978,7 +6018,7 @@ var Session = class {
     const joined = this.batcher?.computing() ?? (() => {
     });
     try {
-      if (input === null && sha256Hex(order.payload) !== order.payloadSha256) {
+      if (input === null && await sha256HexAsync(order.payload) !== order.payloadSha256) {
         throw new PayloadError("the order's payload does not hash to its reference");
       }
       const payload = input === null ? { payload: order.payload.slice() } : input;
@@ -6025,7 +6065,10 @@ var Session = class {
     const rootHex = root(leaves);
     const version = await this.client.version(keyId2);
     const inputs = batchInputs(version, id, leaves.length, rootHex, this.identity.secret);
+    const t0 = performance.now();
     const { proof, publicSignals } = await this.client.prove(keyId2, inputs);
+    this.state.proofs += 1;
+    this.state.proving += (performance.now() - t0) / 1e3;
     const stored = { id, root: rootHex, size: leaves.length, key_id: keyId2, proof, public_signals: publicSignals };
     const proofBytes = new TextEncoder().encode(JSON.stringify(stored));
     const receipt = {
@@ -6068,22 +6111,27 @@ function resultMessages(key, keyId2, output, attestation, timings) {
 var byId = (id) => document.getElementById(id);
 function show(id, text) {
   const el = byId(id);
-  if (el) el.textContent = text;
+  if (el && el.textContent !== text) el.textContent = text;
 }
+var RENDER_MS = 100;
 var ComputeClient = class {
-  constructor(worker) {
+  constructor(worker, proverWorker = worker) {
     this.worker = worker;
+    this.proverWorker = proverWorker;
     this.pending = /* @__PURE__ */ new Map();
     this.nextId = 1;
     this.nextSpool = 1;
+    this.versions = /* @__PURE__ */ new Map();
     this.onstage = () => {
     };
-    worker.addEventListener("message", (event) => this.#receive(event.data));
-    worker.addEventListener("error", (event) => {
-      const err = new Error(`the compute worker failed: ${event.message}`);
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
-    });
+    for (const [w, what] of /* @__PURE__ */ new Map([[proverWorker, "prover"], [worker, "compute"]])) {
+      w.addEventListener("message", (event) => this.#receive(event.data));
+      w.addEventListener("error", (event) => {
+        const err = new Error(`the ${what} worker failed: ${event.message}`);
+        for (const waiter of this.pending.values()) waiter.reject(err);
+        this.pending.clear();
+      });
+    }
   }
   #receive(msg) {
     if (msg.type === "stage") return this.onstage(msg.id, msg.stage);
@@ -6098,16 +6146,24 @@ var ComputeClient = class {
       waiter.resolve(msg);
     }
   }
-  #call(msg, transfer = []) {
-    const id = msg.type === "init" ? 0 : this.nextId++;
+  #call(msg, transfer = [], worker = this.worker) {
+    const id = this.nextId++;
     return new Promise((resolve2, reject) => {
       this.pending.set(id, { resolve: resolve2, reject });
-      this.worker.postMessage({ ...msg, id: id || void 0 }, transfer);
+      worker.postMessage({ ...msg, id }, transfer);
     });
   }
-  /** Load the gateway's files and open the GPU; resolves to {adapter, maxBinding}. */
-  init(base) {
-    return this.#call({ type: "init", base: String(base) });
+  /**
+   * Load the gateway's files and open the GPU (and give the prover the gateway); resolves to
+   * the compute worker's {adapter, maxBinding, spill, spillReason}.
+   */
+  async init(base) {
+    const msg = { type: "init", base: String(base) };
+    const [ready] = await Promise.all([
+      this.#call(msg),
+      this.proverWorker === this.worker ? null : this.#call(msg, [], this.proverWorker)
+    ]);
+    return ready;
   }
   /**
    * Run an order in the worker (its payload's buffer is transferred, not copied).
@@ -6147,19 +6203,29 @@ var ComputeClient = class {
   spoolDrop(spool) {
     this.worker.postMessage({ type: "spool-drop", spool });
   }
-  /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
-  async version(keyId2) {
-    return (await this.#call({ type: "version", keyId: keyId2 })).version;
+  /**
+   * The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic; asked
+   * of the prover once per key (a busy prover would answer each replica late).
+   */
+  version(keyId2) {
+    let known = this.versions.get(keyId2);
+    if (known === void 0) {
+      known = this.#call({ type: "version", keyId: keyId2 }, [], this.proverWorker).then((msg) => msg.version);
+      this.versions.set(keyId2, known);
+      known.catch(() => this.versions.delete(keyId2));
+    }
+    return known;
   }
   /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
   prove(keyId2, inputs) {
-    return this.#call({ type: "prove", keyId: keyId2, inputs });
+    return this.#call({ type: "prove", keyId: keyId2, inputs }, [], this.proverWorker);
   }
 };
 function startPage(bundleUrl) {
   const base = new URL(".", bundleUrl);
   const worker = new Worker(bundleUrl, { type: "module", name: "compute" });
-  const client = new ComputeClient(worker);
+  const prover = new Worker(bundleUrl, { type: "module", name: "prover" });
+  const client = new ComputeClient(worker, prover);
   const state = {
     adapter: null,
     done: 0,
@@ -6170,7 +6236,12 @@ function startPage(bundleUrl) {
     spill: "…",
     spilled: 0
   };
+  let drawing = null;
   const render = () => {
+    drawing ??= setTimeout(draw, RENDER_MS);
+  };
+  const draw = () => {
+    drawing = null;
     show("adapter", state.adapter ?? "…");
     show("done", String(state.done));
     show("task", state.task ?? "idle");
@@ -6306,6 +6377,7 @@ var GPU = class _GPU {
       }))
     });
     this.pipelines = /* @__PURE__ */ new Map();
+    this.compiling = Promise.resolve();
     this.lost = false;
     device.lost.then(() => this.lost = true);
   }
@@ -6326,27 +6398,40 @@ var GPU = class _GPU {
     });
     return new _GPU(adapter, device);
   }
-  /** The compute pipeline of `name`'s WGSL `source` on the ABI layout (compiled once). */
-  async pipeline(name, source, entry = "main") {
+  /**
+   * The compute pipeline of `name`'s WGSL `source` on the ABI layout (compiled once; replicas
+   * that ask meanwhile wait for the same compilation, and compilations run one at a time, so
+   * each one's error scope holds its own errors).
+   */
+  pipeline(name, source, entry = "main") {
     const key = `${name}\0${entry}`;
     let pipe = this.pipelines.get(key);
     if (pipe === void 0) {
-      const module = this.device.createShaderModule({ code: source, label: name });
-      const info = await module.getCompilationInfo();
-      const errors = info.messages.filter((m) => m.type === "error");
-      if (errors.length) {
-        const m = errors[0];
-        throw new KernelError(`kernel ${name}: WGSL does not compile: ${m.lineNum}:${m.linePos}: ${m.message}`);
-      }
-      this.device.pushErrorScope("validation");
-      pipe = await this.device.createComputePipelineAsync({
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
-        compute: { module, entryPoint: entry }
-      });
-      const error = await this.device.popErrorScope();
-      if (error) throw new KernelError(`kernel ${name}: pipeline: ${error.message}`);
+      pipe = this.compiling.then(() => this.#compile(name, source, entry));
+      this.compiling = pipe.catch(() => null);
       this.pipelines.set(key, pipe);
+      pipe.catch(() => this.pipelines.delete(key));
     }
+    return pipe;
+  }
+  async #compile(name, source, entry) {
+    const module = this.device.createShaderModule({ code: source, label: name });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length) {
+      const m = errors[0];
+      throw new KernelError(`kernel ${name}: WGSL does not compile: ${m.lineNum}:${m.linePos}: ${m.message}`);
+    }
+    this.device.pushErrorScope("validation");
+    const created = this.device.createComputePipelineAsync({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
+      compute: { module, entryPoint: entry }
+    });
+    const scope = this.device.popErrorScope();
+    const [pipe, error] = await Promise.all([created.catch((err) => {
+      throw new KernelError(`kernel ${name}: pipeline: ${err.message}`);
+    }), scope]);
+    if (error) throw new KernelError(`kernel ${name}: pipeline: ${error.message}`);
     return pipe;
   }
   /**
@@ -6414,10 +6499,14 @@ var GPU = class _GPU {
       encoder.copyBufferToBuffer(res, 0, staging, 0, outSize);
       device.queue.submit([encoder.finish()]);
       scopes = 0;
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      if (validation || oom) throw new GPUError(`kernel dispatch failed on ${this.name}: ${(validation ?? oom).message}`);
-      await staging.mapAsync(GPUMapMode.READ, 0, outSize);
+      const popped = [device.popErrorScope(), device.popErrorScope()];
+      const mapped = staging.mapAsync(GPUMapMode.READ, 0, outSize);
+      const [validation, oom] = await Promise.all(popped);
+      if (validation || oom) {
+        mapped.catch(() => null);
+        throw new GPUError(`kernel dispatch failed on ${this.name}: ${(validation ?? oom).message}`);
+      }
+      await mapped;
       const out = new Uint8Array(plan.outputLen);
       out.set(new Uint8Array(staging.getMappedRange(0, outSize), 0, plan.outputLen));
       staging.unmap();
@@ -6426,7 +6515,7 @@ var GPU = class _GPU {
       if (err instanceof GPUError || err instanceof KernelError) throw err;
       throw new GPUError(`kernel dispatch failed on ${this.name}: ${err.message}; retry the task`, { cause: err });
     } finally {
-      for (; scopes > 0; scopes--) await device.popErrorScope().catch(() => null);
+      for (; scopes > 0; scopes--) device.popErrorScope().catch(() => null);
       for (const b of buffers) b.destroy();
     }
   }
@@ -6719,12 +6808,33 @@ var Preprocessor = class _Preprocessor {
 
 // src/page/compute.js
 var now2 = () => performance.now() / 1e3;
+var INFLIGHT_BYTES = 64 * 2 ** 20;
 var Computer = class _Computer {
   constructor(assets, gpu) {
     this.assets = assets;
     this.gpu = gpu;
     this.preprocessor = null;
-    this.gpuQueue = Promise.resolve();
+    this.inflight = 0;
+    this.waiting = [];
+  }
+  /** Wait until a dispatch of `bytes` may start; resolves to its release (call it once). */
+  #admit(bytes) {
+    return new Promise((resolve2) => {
+      this.waiting.push({ bytes, resolve: resolve2 });
+      this.#pump();
+    });
+  }
+  #pump() {
+    while (this.waiting.length) {
+      const next = this.waiting[0];
+      if (this.inflight > 0 && this.inflight + next.bytes > INFLIGHT_BYTES) return;
+      this.waiting.shift();
+      this.inflight += next.bytes;
+      next.resolve(() => {
+        this.inflight -= next.bytes;
+        this.#pump();
+      });
+    }
   }
   /** Load the gateway's manifest and open the GPU. */
   static async open(base) {
@@ -6766,12 +6876,14 @@ var Computer = class _Computer {
     const t1 = now2();
     report("gpu");
     const source = await this.assets.text(`shaders/${kernel.shader}`);
-    const turn = this.gpuQueue.then(async () => {
-      const pipe = await this.gpu.pipeline(kernel.shader, source);
-      return this.gpu.dispatch(pipe, payload, plan, kernel.align);
-    });
-    this.gpuQueue = turn.catch(() => null);
-    const output = await turn;
+    const pipe = await this.gpu.pipeline(kernel.shader, source);
+    const release = await this.#admit(2 * (payload.length + plan.outputLen));
+    let output;
+    try {
+      output = await this.gpu.dispatch(pipe, payload, plan, kernel.align);
+    } finally {
+      release();
+    }
     const t2 = now2();
     const digest = sha256Hex(output);
     return { output, digest, timings: { preprocess: t1 - t0, gpu: t2 - t1, digest: now2() - t2 } };
@@ -7122,11 +7234,12 @@ var Spill = class _Spill {
 };
 
 // src/page/worker.js
-function serveCompute(port, bundleUrl = null) {
+function serveCompute(port, bundleUrl = null, role = "all") {
   let computer = null;
   let opening = null;
   let prover = null;
   let spill = null;
+  const noGateway = () => new Error("the compute worker has no gateway yet: send init first");
   port.addEventListener("message", async (event) => {
     const msg = event.data;
     try {
@@ -7136,21 +7249,25 @@ function serveCompute(port, bundleUrl = null) {
         spill.begin(msg.spool, msg.size);
       } else if (msg.type === "spool-drop") {
         await spill?.drop(msg.spool);
-      } else if (msg.type === "init") {
+      } else if (msg.type === "init" && role === "prover") {
         prover ??= new Prover(new URL(msg.base).origin, bundleUrl);
+        port.postMessage({ type: "ready", id: msg.id });
+      } else if (msg.type === "init") {
+        if (role === "all") prover ??= new Prover(new URL(msg.base).origin, bundleUrl);
         opening ??= Promise.all([Computer.open(msg.base), Spill.open()]);
         let opfs;
         [computer, opfs] = await opening;
         spill = opfs.spill ?? null;
         port.postMessage({
           type: "ready",
+          id: msg.id,
           adapter: computer.gpu.name,
           maxBinding: computer.gpu.maxBinding,
           spill: spill ? "opfs" : null,
           spillReason: opfs.reason ?? null
         });
       } else if (msg.type === "run") {
-        if (computer === null) throw new Error("the compute worker has no gateway yet: send init first");
+        if (computer === null) throw noGateway();
         const report = (stage) => port.postMessage({ type: "stage", id: msg.id, stage });
         let order = msg.order;
         try {
@@ -7161,10 +7278,10 @@ function serveCompute(port, bundleUrl = null) {
           if (order.spool !== void 0) await spill.drop(order.spool);
         }
       } else if (msg.type === "version") {
-        if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
+        if (prover === null) throw noGateway();
         port.postMessage({ type: "version", id: msg.id, version: await prover.version(msg.keyId) });
       } else if (msg.type === "prove") {
-        if (prover === null) throw new Error("the compute worker has no gateway yet: send init first");
+        if (prover === null) throw noGateway();
         const t0 = performance.now();
         const { proof, publicSignals } = await prover.prove(msg.keyId, msg.inputs);
         port.postMessage({ type: "proof", id: msg.id, proof, publicSignals, seconds: (performance.now() - t0) / 1e3 });
@@ -7181,7 +7298,7 @@ var inWorker = typeof WorkerGlobalScope !== "undefined" && globalThis instanceof
 if (inWorker && globalThis.name === "helper") {
   serveHelper(globalThis);
 } else if (inWorker) {
-  serveCompute(globalThis, import.meta.url);
+  serveCompute(globalThis, import.meta.url, globalThis.name === "prover" ? "prover" : "compute");
 } else {
   startPage(import.meta.url);
 }

@@ -10,6 +10,16 @@ export function sha256Hex(bytes) {
   return bytesToHex(sha256(bytes));
 }
 
+/**
+ * Hex sha256 of bytes, by WebCrypto's native digest where the page has it (a secure context:
+ * about a third of noble's time on a 64 KiB payload, off the JavaScript thread), else noble's.
+ */
+export async function sha256HexAsync(bytes) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return sha256Hex(bytes);
+  return bytesToHex(new Uint8Array(await subtle.digest("SHA-256", bytes)));
+}
+
 /** The gateway's page files: `manifest.json`, then each file by name, hash-checked. */
 export class Assets {
   /** @param {string} base the page's folder URL, e.g. "http://host:port/worker/" */

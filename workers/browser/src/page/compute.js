@@ -8,6 +8,13 @@ import { makePlan, resolve } from "./kernels.js";
 import { Preprocessor } from "./preprocess.js";
 
 const now = () => performance.now() / 1000;
+/**
+ * Bytes of GPU buffers that replicas' dispatches may hold at once (payload and output, each
+ * also staged): many small replicas are submitted together and read back in one wait, while a
+ * large one runs alone (workers/engine.py runs one at a time under its gpu_lock: wgpu-py's
+ * device is shared by threads; the page's is driven from this one thread).
+ */
+const INFLIGHT_BYTES = 64 * 2 ** 20;
 
 /** The page's compute resources: the gateway's files, the GPU, the preprocessor module. */
 export class Computer {
@@ -15,7 +22,31 @@ export class Computer {
     this.assets = assets;
     this.gpu = gpu;
     this.preprocessor = null;
-    this.gpuQueue = Promise.resolve();  // one dispatch at a time (workers/engine.py's gpu_lock)
+    // dispatches in flight together, up to INFLIGHT_BYTES of buffers (any one alone), admitted
+    // in order of arrival (a large replica is not overtaken by a stream of small ones)
+    this.inflight = 0;
+    this.waiting = [];
+  }
+
+  /** Wait until a dispatch of `bytes` may start; resolves to its release (call it once). */
+  #admit(bytes) {
+    return new Promise((resolve) => {
+      this.waiting.push({ bytes, resolve });
+      this.#pump();
+    });
+  }
+
+  #pump() {
+    while (this.waiting.length) {
+      const next = this.waiting[0];
+      if (this.inflight > 0 && this.inflight + next.bytes > INFLIGHT_BYTES) return;
+      this.waiting.shift();
+      this.inflight += next.bytes;
+      next.resolve(() => {
+        this.inflight -= next.bytes;
+        this.#pump();
+      });
+    }
   }
 
   /** Load the gateway's manifest and open the GPU. */
@@ -59,12 +90,14 @@ export class Computer {
     const t1 = now();
     report("gpu");
     const source = await this.assets.text(`shaders/${kernel.shader}`);
-    const turn = this.gpuQueue.then(async () => {
-      const pipe = await this.gpu.pipeline(kernel.shader, source);
-      return this.gpu.dispatch(pipe, payload, plan, kernel.align);
-    });
-    this.gpuQueue = turn.catch(() => null);
-    const output = await turn;
+    const pipe = await this.gpu.pipeline(kernel.shader, source);
+    const release = await this.#admit(2 * (payload.length + plan.outputLen));
+    let output;
+    try {
+      output = await this.gpu.dispatch(pipe, payload, plan, kernel.align);
+    } finally {
+      release();
+    }
     const t2 = now();
     const digest = sha256Hex(output);
     return { output, digest, timings: { preprocess: t1 - t0, gpu: t2 - t1, digest: now() - t2 } };

@@ -1,7 +1,10 @@
 // The page's GPU: one WebGPU device, the kernel binding ABI (shardy/kernels/abi.py: 0 = payload,
 // read-only storage; 1 = output, storage; 2 = 16 u32 uniforms), pipelines cached by shader
 // name, and one dispatch per replica as workers/gpu.py does: payload and output zero-padded to
-// the kernel's alignment, output cleared, read back through a mapped staging buffer.
+// the kernel's alignment, output cleared, read back through a mapped staging buffer. A
+// dispatch's encoding and submission run without a pause, so several replicas' dispatches may
+// be in flight at once (their read-backs awaited together: one round trip to the GPU process
+// for many replicas, not one each).
 import { GPUError, KernelError } from "./errors.js";
 
 const UNIFORM_BYTES = 64;
@@ -35,7 +38,8 @@ export class GPU {
         binding, visibility: GPUShaderStage.COMPUTE, buffer: { type },
       })),
     });
-    this.pipelines = new Map();
+    this.pipelines = new Map();  // name and entry → Promise<GPUComputePipeline>
+    this.compiling = Promise.resolve();
     this.lost = false;
     device.lost.then(() => (this.lost = true));
   }
@@ -58,27 +62,41 @@ export class GPU {
     return new GPU(adapter, device);
   }
 
-  /** The compute pipeline of `name`'s WGSL `source` on the ABI layout (compiled once). */
-  async pipeline(name, source, entry = "main") {
+  /**
+   * The compute pipeline of `name`'s WGSL `source` on the ABI layout (compiled once; replicas
+   * that ask meanwhile wait for the same compilation, and compilations run one at a time, so
+   * each one's error scope holds its own errors).
+   */
+  pipeline(name, source, entry = "main") {
     const key = `${name}\0${entry}`;
     let pipe = this.pipelines.get(key);
     if (pipe === undefined) {
-      const module = this.device.createShaderModule({ code: source, label: name });
-      const info = await module.getCompilationInfo();
-      const errors = info.messages.filter((m) => m.type === "error");
-      if (errors.length) {
-        const m = errors[0];
-        throw new KernelError(`kernel ${name}: WGSL does not compile: ${m.lineNum}:${m.linePos}: ${m.message}`);
-      }
-      this.device.pushErrorScope("validation");
-      pipe = await this.device.createComputePipelineAsync({
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
-        compute: { module, entryPoint: entry },
-      });
-      const error = await this.device.popErrorScope();
-      if (error) throw new KernelError(`kernel ${name}: pipeline: ${error.message}`);
+      pipe = this.compiling.then(() => this.#compile(name, source, entry));
+      this.compiling = pipe.catch(() => null);
       this.pipelines.set(key, pipe);
+      pipe.catch(() => this.pipelines.delete(key));
     }
+    return pipe;
+  }
+
+  async #compile(name, source, entry) {
+    const module = this.device.createShaderModule({ code: source, label: name });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length) {
+      const m = errors[0];
+      throw new KernelError(`kernel ${name}: WGSL does not compile: ${m.lineNum}:${m.linePos}: ${m.message}`);
+    }
+    this.device.pushErrorScope("validation");
+    const created = this.device.createComputePipelineAsync({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
+      compute: { module, entryPoint: entry },
+    });
+    const scope = this.device.popErrorScope();  // popped at once: dispatches may run meanwhile
+    const [pipe, error] = await Promise.all([created.catch((err) => {
+      throw new KernelError(`kernel ${name}: pipeline: ${err.message}`);
+    }), scope]);
+    if (error) throw new KernelError(`kernel ${name}: pipeline: ${error.message}`);
     return pipe;
   }
 
@@ -148,11 +166,17 @@ export class GPU {
       pass.end();
       encoder.copyBufferToBuffer(res, 0, staging, 0, outSize);
       device.queue.submit([encoder.finish()]);
+      // both scopes popped before the first await: from push to pop nothing yields, so
+      // dispatches in flight together never see each other's errors
       scopes = 0;
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      if (validation || oom) throw new GPUError(`kernel dispatch failed on ${this.name}: ${(validation ?? oom).message}`);
-      await staging.mapAsync(GPUMapMode.READ, 0, outSize);
+      const popped = [device.popErrorScope(), device.popErrorScope()];
+      const mapped = staging.mapAsync(GPUMapMode.READ, 0, outSize);
+      const [validation, oom] = await Promise.all(popped);
+      if (validation || oom) {
+        mapped.catch(() => null);
+        throw new GPUError(`kernel dispatch failed on ${this.name}: ${(validation ?? oom).message}`);
+      }
+      await mapped;
       const out = new Uint8Array(plan.outputLen);
       out.set(new Uint8Array(staging.getMappedRange(0, outSize), 0, plan.outputLen));
       staging.unmap();
@@ -161,7 +185,7 @@ export class GPU {
       if (err instanceof GPUError || err instanceof KernelError) throw err;
       throw new GPUError(`kernel dispatch failed on ${this.name}: ${err.message}; retry the task`, { cause: err });
     } finally {
-      for (; scopes > 0; scopes--) await device.popErrorScope().catch(() => null);
+      for (; scopes > 0; scopes--) device.popErrorScope().catch(() => null);
       for (const b of buffers) b.destroy();
     }
   }

@@ -3,12 +3,13 @@
 // secret behind its commitment → enrolled → challenge) → hello signed with the tab's Ed25519
 // key → welcome; then orders in (a payload above CHUNK streams in after its order, in
 // order_chunk messages: checked by inbound.js, kept in memory or, from the `spill` threshold up,
-// written to OPFS by the compute worker), each computed (compute worker), attested (one Groth16
-// proof per replica, or one per batch of up to K replicas with a Merkle path each) and answered
-// with a result (chunked above CHUNK) or a failure. Reconnects with backoff until the tab closes or
-// the gateway refuses the worker. Every proof states what its key proves: statement version 1 or
-// 2 (shardy/statement.py), which the compute worker reads from the key's verifying key.
-import { sha256Hex } from "./assets.js";
+// written to OPFS by the compute worker), each computed (compute worker), attested (prover
+// worker: one Groth16 proof per replica, or one per batch of up to K replicas with a Merkle path
+// each) and answered with a result (chunked above CHUNK) or a failure. Reconnects with backoff
+// until the tab closes or the gateway refuses the worker. Every proof states what its key
+// proves: statement version 1 or 2 (shardy/statement.py), which the prover worker reads from
+// the key's verifying key.
+import { sha256Hex, sha256HexAsync } from "./assets.js";
 import { batchInputs, commitment, enrollMessage, enrollmentInputs, enrollmentStatement, parseToken, replicaInputs,
          replicaLeaf, sessionMessage } from "./attest.js";
 import { AuthError, FrameError, PayloadError } from "./errors.js";
@@ -63,7 +64,8 @@ export class Session {
     this.batcher = this.slots > 1 ? new Batcher(this.slots, (kid, leaves) => this.#proveBatch(kid, leaves),
                                                    Math.max(0, Number(wait) || 0) / 1000) : null;
     this.state = { connected: false, workerId: identity.workerId, done: 0, failed: 0, task: null,
-                   stage: "connecting", lastProof: null, error: null, spilled: 0 };
+                   stage: "connecting", lastProof: null, error: null, spilled: 0,
+                   proofs: 0, proving: 0 };  // batch proofs made, and their seconds in all
     this.arriving = new Map();  // streamed orders whose payload is arriving, by key
     this.dropped = new Set();  // streamed orders given up: the rest of their chunks pass
     this.stopped = false;
@@ -272,7 +274,7 @@ export class Session {
     let messages;
     const joined = this.batcher?.computing() ?? (() => {});
     try {
-      if (input === null && sha256Hex(order.payload) !== order.payloadSha256) {
+      if (input === null && await sha256HexAsync(order.payload) !== order.payloadSha256) {
         throw new PayloadError("the order's payload does not hash to its reference");
       }
       // its own buffer, transferred to the worker (a streamed one is already)
@@ -313,7 +315,10 @@ export class Session {
     const rootHex = root(leaves);
     const version = await this.client.version(keyId);
     const inputs = batchInputs(version, id, leaves.length, rootHex, this.identity.secret);
+    const t0 = performance.now();
     const { proof, publicSignals } = await this.client.prove(keyId, inputs);
+    this.state.proofs += 1;
+    this.state.proving += (performance.now() - t0) / 1000;
     const stored = { id, root: rootHex, size: leaves.length, key_id: keyId, proof, public_signals: publicSignals };
     const proofBytes = new TextEncoder().encode(JSON.stringify(stored));
     const receipt = { id, index: 0, size: leaves.length, root: rootHex, path: [], key_id: keyId,

@@ -9,23 +9,33 @@ const byId = (id) => document.getElementById(id);
 
 function show(id, text) {
   const el = byId(id);
-  if (el) el.textContent = text;
+  if (el && el.textContent !== text) el.textContent = text;  // an unchanged field costs no paint
 }
 
-/** The page's side of the compute worker: orders out, outputs back, by id. */
+/** Milliseconds between two repaints of the status: a busy tab changes it many times each. */
+const RENDER_MS = 100;
+
+/**
+ * The page's side of its workers, by id: orders out to the compute worker (GPU) and outputs
+ * back; proofs from the prover worker (the compute worker itself when none is given).
+ */
 export class ComputeClient {
-  constructor(worker) {
+  constructor(worker, proverWorker = worker) {
     this.worker = worker;
+    this.proverWorker = proverWorker;
     this.pending = new Map();
     this.nextId = 1;
     this.nextSpool = 1;
+    this.versions = new Map();  // key id → Promise<statement version>
     this.onstage = () => {};
-    worker.addEventListener("message", (event) => this.#receive(event.data));
-    worker.addEventListener("error", (event) => {
-      const err = new Error(`the compute worker failed: ${event.message}`);
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
-    });
+    for (const [w, what] of new Map([[proverWorker, "prover"], [worker, "compute"]])) {
+      w.addEventListener("message", (event) => this.#receive(event.data));
+      w.addEventListener("error", (event) => {
+        const err = new Error(`the ${what} worker failed: ${event.message}`);
+        for (const waiter of this.pending.values()) waiter.reject(err);
+        this.pending.clear();
+      });
+    }
   }
 
   #receive(msg) {
@@ -42,17 +52,23 @@ export class ComputeClient {
     }
   }
 
-  #call(msg, transfer = []) {
-    const id = msg.type === "init" ? 0 : this.nextId++;
+  #call(msg, transfer = [], worker = this.worker) {
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id: id || undefined }, transfer);
+      worker.postMessage({ ...msg, id }, transfer);
     });
   }
 
-  /** Load the gateway's files and open the GPU; resolves to {adapter, maxBinding}. */
-  init(base) {
-    return this.#call({ type: "init", base: String(base) });
+  /**
+   * Load the gateway's files and open the GPU (and give the prover the gateway); resolves to
+   * the compute worker's {adapter, maxBinding, spill, spillReason}.
+   */
+  async init(base) {
+    const msg = { type: "init", base: String(base) };
+    const [ready] = await Promise.all([this.#call(msg),
+      this.proverWorker === this.worker ? null : this.#call(msg, [], this.proverWorker)]);
+    return ready;
   }
 
   /**
@@ -92,14 +108,23 @@ export class ComputeClient {
     this.worker.postMessage({ type: "spool-drop", spool });
   }
 
-  /** The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic. */
-  async version(keyId) {
-    return (await this.#call({ type: "version", keyId })).version;
+  /**
+   * The statement version (1 or 2) key `keyId` proves, from its verifying key's nPublic; asked
+   * of the prover once per key (a busy prover would answer each replica late).
+   */
+  version(keyId) {
+    let known = this.versions.get(keyId);
+    if (known === undefined) {
+      known = this.#call({ type: "version", keyId }, [], this.proverWorker).then((msg) => msg.version);
+      this.versions.set(keyId, known);
+      known.catch(() => this.versions.delete(keyId));  // a key that failed to load is asked again
+    }
+    return known;
   }
 
   /** Prove attestation inputs under key `keyId`: {proof, publicSignals, seconds}. */
   prove(keyId, inputs) {
-    return this.#call({ type: "prove", keyId, inputs });
+    return this.#call({ type: "prove", keyId, inputs }, [], this.proverWorker);
   }
 }
 
@@ -107,10 +132,18 @@ export class ComputeClient {
 export function startPage(bundleUrl) {
   const base = new URL(".", bundleUrl);
   const worker = new Worker(bundleUrl, { type: "module", name: "compute" });
-  const client = new ComputeClient(worker);
+  const prover = new Worker(bundleUrl, { type: "module", name: "prover" });
+  const client = new ComputeClient(worker, prover);
   const state = { adapter: null, done: 0, task: null, stage: "starting", errors: [], workerId: null,
                   spill: "…", spilled: 0 };
+  // the status is drawn at most every RENDER_MS (one replica changes it several times, and each
+  // change of the DOM costs the renderer and the GPU process a paint the prover needs the CPU for)
+  let drawing = null;
   const render = () => {
+    drawing ??= setTimeout(draw, RENDER_MS);
+  };
+  const draw = () => {
+    drawing = null;
     show("adapter", state.adapter ?? "…");
     show("done", String(state.done));
     show("task", state.task ?? "idle");
