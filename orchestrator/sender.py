@@ -28,11 +28,12 @@ log = logging.getLogger("shardy.client")
 
 #: The most rounds one send takes.
 MAX_ROUNDS = 512
-#: A send waits for more rounds to join it only while submits come fast: the last
-#: `PACE_GAPS` gaps between them all under `FAST_GAP` seconds (a burst or a steady stream;
-#: a client that waits for each result before its next submit never waits here). It then
-#: waits for about `GATHER` gaps' worth of rounds, at most `LINGER` seconds, so a stream's
-#: rounds go out grouped (one message per worker, shared proofs) instead of one by one.
+#: A send waits for more rounds to join it only while submits come fast: the median of the
+#: last `PACE_GAPS` gaps between them under `FAST_GAP` seconds (a burst or a steady stream,
+#: even one whose submits stall now and then on a lock; a client that waits for each result
+#: before its next submit never waits here). It then waits for about `GATHER` typical gaps'
+#: worth of rounds, at most `LINGER` seconds, so a stream's rounds go out grouped (one
+#: message per worker, shared proofs) instead of one by one.
 FAST_GAP = 0.03
 PACE_GAPS = 4
 GATHER = 8
@@ -104,10 +105,10 @@ class Sender:
 
     def _linger(self) -> float:
         """How long this send waits for more rounds (0 unless submits come fast)."""
-        gaps = [b - a for a, b in pairwise(self._arrivals)]
-        if len(gaps) < PACE_GAPS or max(gaps) >= FAST_GAP:
+        gaps = sorted(b - a for a, b in pairwise(self._arrivals))
+        if len(gaps) < PACE_GAPS or (typical := gaps[len(gaps) // 2]) >= FAST_GAP:
             return 0.0
-        return min(LINGER, GATHER * sum(gaps) / len(gaps))
+        return min(LINGER, GATHER * typical)
 
     def _loop(self) -> None:
         while (batch := self._take()) is not None:
