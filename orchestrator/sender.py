@@ -36,7 +36,7 @@ MAX_ROUNDS = 512
 #: message per worker, shared proofs) instead of one by one.
 FAST_GAP = 0.03
 PACE_GAPS = 4
-GATHER = 8
+GATHER = 16
 LINGER = 0.1
 #: Seconds between attempts of a failed send (then the sweeper's business).
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
