@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import random
 import time
 import uuid
@@ -71,8 +72,11 @@ def dispatch_many(
         ConfigError: redundancy/quorum out of range.
     """
     s = app.settings
-    if type(seed) is not int or not 0 <= seed < SEED_LIMIT:  # a BIGINT column holds it
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise KernelError(f"seed must be an int in [0, 2**63), got {seed!r:.60}")
+    seed = int(seed)  # a numpy integer too
+    if not 0 <= seed < SEED_LIMIT:  # a BIGINT column holds it
+        raise KernelError(f"seed must be an int in [0, 2**63), got {seed}")
     shipped = isinstance(kernel, WgslKernel)
     k = catalog.save(app, kernel) if shipped else catalog.lookup(app, kernel)  # type: ignore[arg-type]
     resolved = k.resolve_params(params)

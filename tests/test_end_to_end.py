@@ -178,6 +178,7 @@ def test_bad_input_is_refused_with_typed_errors(cluster):
             cluster.client.submit("histogram", b"abc", seed=seed)
     big = cluster.client.submit("histogram", b"abc", seed=(1 << 63) - 1).get(timeout=120)
     assert big.task_id
+    assert cluster.client.submit("histogram", b"abc", seed=np.uint32(7)).get(timeout=120).task_id
 
 
 def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(cluster):
