@@ -44,6 +44,17 @@ def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> Non
     app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
 
 
+def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
+    """A replica that ran outside any chord (a grouped order re-sent alone, a speculative
+    replica): store its result under its task id now (Celery stores it only after the task
+    returns) and ask for a collect of its round."""
+    meta = order_meta(frame)
+    if meta is None or result.get("task_id") != meta["task_id"]:
+        return
+    store_results(app, [(task_id, result)])
+    request_collect(app, [(meta["task_id"], meta["round"])])
+
+
 def order_meta(frame: bytes) -> dict[str, Any] | None:
     """The order header fields of ``frame`` (task id, round, replica), or None."""
     try:

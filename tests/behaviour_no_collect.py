@@ -8,9 +8,9 @@ settle them (as if the message were lost): the early watch must settle the round
 
 import os
 
-from shardy.workers import group
+from shardy import collects
 
-_request_collect = group.request_collect
+_request_collect = collects.request_collect
 
 
 def _maybe_collect(app, rounds):
@@ -20,4 +20,4 @@ def _maybe_collect(app, rounds):
     _request_collect(app, rounds)
 
 
-group.request_collect = _maybe_collect
+collects.request_collect = _maybe_collect

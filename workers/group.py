@@ -23,9 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from shardy import arrivals
+from shardy import arrivals, collects
 from shardy.celery_app import GPU_QUEUE, ShardyCelery
-from shardy.collects import order_meta, request_collect, store_results
 from shardy.workers.execute import Retry
 
 log = logging.getLogger("shardy.worker")
@@ -45,7 +44,7 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         log.error("a grouped order message without a list of orders was dropped")
         return 0
     frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
-    metas = [order_meta(f) for f in frames_]
+    metas = [collects.order_meta(f) for f in frames_]
     with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
         outcomes = list(pool.map(lambda fm: _one(app, *fm, run), zip(frames_, metas, strict=True)))
     stored, rounds, arrived = [], set(), set()
@@ -57,10 +56,10 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         rounds.add(key)
         if result.get("status") != "skipped":  # a skip completes a round but is no arrival
             arrived.add(key)
-    store_results(app, stored)
+    collects.store_results(app, stored)
     arrivals.mark_rounds(app.redis, sorted(arrived))
     if rounds:
-        request_collect(app, sorted(rounds))
+        collects.request_collect(app, sorted(rounds))
     return len(stored)
 
 
@@ -82,14 +81,3 @@ def _one(
     app.send_task("shardy.execute", args=(frame,), kwargs=kwargs, countdown=countdown,
                   queue=app.queue(queue or GPU_QUEUE), task_id=task_id)  # fmt: skip
     return None
-
-
-def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
-    """A replica that ran outside any chord (a grouped order re-sent alone, a speculative
-    replica): store its result under its task id now (Celery stores it only after the task
-    returns) and ask for a collect of its round."""
-    meta = order_meta(frame)
-    if meta is None or result.get("task_id") != meta["task_id"]:
-        return
-    store_results(app, [(task_id, result)])
-    request_collect(app, [(meta["task_id"], meta["round"])])

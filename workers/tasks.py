@@ -12,9 +12,10 @@ from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 
 from shardy import arrivals, deadletter, routing
 from shardy.celery_app import CONTROL_QUEUE, GPU_QUEUE, app
+from shardy.collects import finish_alone
 from shardy.messages import ReplicaOrder
 from shardy.workers.execute import Retry, execute
-from shardy.workers.group import finish_alone, run_group
+from shardy.workers.group import run_group
 from shardy.workers.identity import worker_commitment, worker_secret
 from shardy.workers.runtime import Liveness, WorkerRuntime
 

@@ -16,8 +16,8 @@ assigned to, once, and its output is stored and hashed here (`Session.receive`,
 read first), one whose session is lost with it, and one whose worker failed and may try
 again are each re-sent alone as ``shardy.relay`` under the replica's own id (`alone`), where
 a single relay's grace, reassignment, backoff and dead-lettering apply; it stores its result
-and asks for a collect itself (`finish_alone`). A gateway lost mid-group is redelivered the
-whole message (``acks_late``): replicas already answered are judged once by settle.
+and asks for a collect itself (`shardy.collects.finish_alone`). A gateway lost mid-group is
+redelivered the whole message (``acks_late``): replicas already answered are judged once by settle.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
-from shardy.collects import order_meta, request_collect, store_results
+from shardy.collects import request_collect, store_results
 from shardy.errors import FrameError
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway import relay
@@ -120,13 +120,3 @@ def alone(
                   kwargs={"attempt": attempt, "reassigned": reassigned, "grouped": True},
                   task_id=arrivals.replica_task_id(order.task_id, order.round, order.replica),
                   argsrepr=f"({order.summary()})")  # fmt: skip
-
-
-def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
-    """A replica of a group relayed alone: store its result under its own id now (Celery
-    stores it only after the task returns) and ask for a collect of its round."""
-    meta = order_meta(frame)
-    if meta is None or result.get("task_id") != meta["task_id"]:
-        return
-    store_results(app, [(task_id, result)])
-    request_collect(app, [(meta["task_id"], meta["round"])])

@@ -16,7 +16,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
-from shardy import arrivals, deadletter, routing
+from shardy import arrivals, collects, deadletter, routing
 from shardy.celery_app import app
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway import many, relay
@@ -73,7 +73,7 @@ def relay_replica(
     and asks for a collect of its round itself."""
     result = _relay_one(self, frame, attempt, reassigned, grouped)  # raises Celery's Retry
     if grouped and self.request.chord is None:
-        many.finish_alone(app, self.request.id, frame, result)
+        collects.finish_alone(app, self.request.id, frame, result)
     return result
 
 
