@@ -99,6 +99,8 @@ def speculate(app: ShardyCelery, rounds: Sequence[tuple[Task, int, tuple[str, ..
     added: dict[str, int] = {}  # replicas this call gave each worker so far
     voter = {w: x.voter for w, x in routing.live_workers(app.redis).items()}
     for i, (task, _, exclude) in enumerate(rounds):
+        if voter.keys() <= set(exclude):  # every live worker is the round's: none to ask
+            continue
         live = None
         if task.platform is not None:  # homogeneous: the same platform as the round's replicas
             live = homogeneous.members(app, task.platform)

@@ -58,7 +58,7 @@ def judge(
         verdicts, proven = attestations.check(
             subject(task),
             claims,
-            keys.accepted(session),
+            _accepted(session),
             {wid: w.commitment for wid, w in workers.items()},
             known,
             owners,
@@ -80,6 +80,13 @@ def judge(
         reputation.record(session, row.worker_id, status="", verdict="invalid")
         log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
     return valid, batches
+
+
+def _accepted(session: Session) -> dict[str, dict]:
+    """`keys.accepted`, read once per session (the rounds of a collect share it)."""
+    if "accepted_keys" not in session.info:
+        session.info["accepted_keys"] = keys.accepted(session)
+    return session.info["accepted_keys"]
 
 
 def _claim(row: Replica, proof: BatchProof | None, receipt: BatchReceipt | None) -> Claim:

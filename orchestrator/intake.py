@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -33,22 +35,30 @@ def admit(
     rows: list[Replica],
     results: list[Any],
     round_no: int,
+    shared: Shared | None = None,
 ) -> tuple[list[Replica], dict[int, BatchReceipt]]:
     """Add rows for the admitted results of replicas not seen before (to the session and to
-    ``rows``, the task's replicas); returns the new ok rows and their batch receipts."""
+    ``rows``, the task's replicas); returns the new ok rows and their batch receipts.
+
+    ``shared``: what `settle_many` read once for all the rounds of a collect (their
+    assignments and workers); the finished replicas' in-flight marks are then dropped by the
+    caller, once for all rounds."""
     have = {r.replica for r in rows}
-    assigned = {
-        a.replica: a
-        for a in session.scalars(
-            select(Assignment).where(Assignment.task_id == task.id, Assignment.round == round_no)
+    if shared is not None:
+        assigned = shared.assigned.get((task.id, round_no), {})
+        workers = shared.workers
+    else:
+        query = select(Assignment).where(
+            Assignment.task_id == task.id, Assignment.round == round_no
         )
-    }
-    workers = {w.id: w for w in reputation.preload(
-        session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
-    )}  # fmt: skip
-    # held while the session lives (see reputation.preload): the rounds of a collect share them
-    session.info.setdefault("workers", []).extend(workers.values())
-    fresh, receipts, back = [], {}, []
+        assigned = {a.replica: a for a in session.scalars(query)}
+        workers = {w.id: w for w in reputation.preload(
+            session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
+        )}  # fmt: skip
+        # held while the session lives (see reputation.preload)
+        session.info.setdefault("workers", []).extend(workers.values())
+    fresh, receipts = [], {}
+    back = [] if shared is None else shared.back
     for raw in results:
         r = ReplicaResult.from_dict(raw)
         if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
@@ -69,8 +79,30 @@ def admit(
             receipts[r.replica] = r.batch
         if row.status == "ok" and row.proof_valid is None:
             fresh.append(row)
-    routing.untrack(app.redis, back)
+    if shared is None:
+        routing.untrack(app.redis, back)
     return fresh, receipts
+
+
+@dataclass
+class Shared:
+    """What the rounds of one collect share, read once (`Shared.read`)."""
+
+    #: (task id, round) → replica → its assignment
+    assigned: dict[tuple[str, int], dict[int, Assignment]]
+    #: worker id → its row (held: the session's identity map keeps rows weakly)
+    workers: dict[str, Worker]
+    #: (worker id, assignment key) of the replicas admitted, to untrack after the commit
+    back: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, session: Session, task_ids: Sequence[str], results: Iterable[Any]) -> Shared:
+        """The assignments of these tasks and the rows of the workers ``results`` name."""
+        assigned: dict[tuple[str, int], dict[int, Assignment]] = {}
+        for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids))):
+            assigned.setdefault((a.task_id, a.round), {})[a.replica] = a
+        named = [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
+        return cls(assigned, {w.id: w for w in reputation.preload(session, named)})
 
 
 def _refusal(r: ReplicaResult, assignment: Assignment | None, worker: Worker | None) -> str | None:

@@ -13,7 +13,7 @@ from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shardy import arrivals, deadletter, settled
+from shardy import arrivals, deadletter, routing, settled
 from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
 from shardy.errors import BlobError, KernelError
@@ -95,15 +95,20 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
             replicas: dict[str, list[Replica]] = {t: [] for t in ids}
             for row in session.scalars(select(Replica).where(Replica.task_id.in_(ids))):
                 replicas[row.task_id].append(row)
+            shared = intake.Shared.read(session, ids, (r for *_, rs in rounds for r in rs))
             for task_id, round_no, results in rounds:
                 task = tasks.get(task_id)
                 done.append(_record(app, session, task, task_id, results, round_no,
-                                    rows=replicas[task_id]))  # fmt: skip
+                                    rows=replicas[task_id], shared=shared))  # fmt: skip
                 session.flush()
     except Exception:  # noqa: BLE001 - one bad round must not hold the others back
         log.warning("settling %d rounds together failed; settling each alone", len(rounds),
                     exc_info=True)  # fmt: skip
         return [settle(app, results, t, n) for t, n, results in rounds]
+    try:  # committed: the marks also expire on their own, so a failure only delays that
+        routing.untrack(app.redis, shared.back)
+    except RedisError as exc:
+        log.warning("could not drop %d in-flight marks (%s)", len(shared.back), exc)
     for (task_id, _, _), one in zip(rounds, done, strict=True):
         _after(app, task_id, one, False)
     return [one.outcome.__dict__ for one in done]
@@ -119,10 +124,12 @@ def _record(
     *,
     partial: bool = False,
     rows: list[Replica] | None = None,
+    shared: intake.Shared | None = None,
 ) -> _Settled:
     """Record and decide one round of ``task`` (locked) in ``session``; written at the flush.
 
-    ``rows``: the task's replicas, when the caller read them already."""
+    ``rows``: the task's replicas, when the caller read them already; ``shared``: what the
+    rounds of a collect share (`intake.Shared`)."""
     # rows are judged and decided in memory (the task's replicas are loaded once), so each
     # row is written once, and each worker and the task updated once
     if task is None:
@@ -136,7 +143,7 @@ def _record(
     if rows is None:
         rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
     known = len(rows)
-    fresh, receipts = intake.admit(app, session, task, rows, results, round_no)
+    fresh, receipts = intake.admit(app, session, task, rows, results, round_no, shared)
     fresh, batches = evidence.judge(app, session, task, fresh, receipts)
     refused = [r for r in rows[known:] if r.verdict == "invalid"]
     judging.record(app, session, task, refused)

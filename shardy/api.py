@@ -198,7 +198,8 @@ class TaskHandle:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
-        with Waiter(self._client.app.redis) as waiter:
+        waiter: Waiter | None = None  # subscribed only once a look finds the task undecided
+        try:
             while True:
                 try:
                     state, error, result = self._poll()
@@ -229,11 +230,17 @@ class TaskHandle:
                         task_id=self.id,
                         state=st.state,
                     )
+                if waiter is None:  # subscribe, then look again: no announcement falls between
+                    waiter = Waiter(self._client.app.redis)
+                    continue
                 pause = _RECHECK_S if waiter.live else delay
                 if deadline is not None:
                     pause = min(pause, deadline - time.monotonic())
                 waiter.wait(self.id, pause)
                 delay = min(delay * 1.5, 0.25)
+        finally:
+            if waiter is not None:
+                waiter.close()
 
     def _poll(self) -> tuple[str, str | None, VerifiedResult | None]:
         """(state, error, the result once verified), read in one session."""
