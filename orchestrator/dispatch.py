@@ -143,17 +143,22 @@ def dispatch_many(
     for task in tasks:
         task.platform = platform
     spot.twin(checks, tasks)
+    firsts = [replicas(task, rep) for task, rep in zip(tasks, reps, strict=True)]
+    drawn = iter(routing.assign_many(  # one read of the live workers and loads for all
+        app.redis, [len(n) for n, rep in zip(firsts, reps, strict=True) if rep.single is None],
+        live=live,
+    ))  # fmt: skip
     planned = [
         plan_round(
             app,
             task,
             ref,
-            replicas(task, rep),
+            n,
             1,
             live=live,
-            targets=None if rep.single is None else [rep.single],
+            targets=next(drawn) if rep.single is None else [rep.single],
         )  # fmt: skip
-        for task, ref, rep in zip(tasks, refs, reps, strict=True)
+        for task, ref, n, rep in zip(tasks, refs, firsts, reps, strict=True)
     ]
     with app.store.session() as session:  # the tasks and their assignments, in one commit
         session.add_all(tasks)

@@ -258,14 +258,17 @@ class TaskHandle:
         from shardy.store import AttestationBatch, Replica, Worker
 
         app = self._client.app
-        rows = s.scalars(
-            select(Replica).where(Replica.task_id == self.id).order_by(Replica.replica)
-        ).all()
-        ids = {r.batch_id for r in rows if r.batch_id}
-        query = select(AttestationBatch).where(AttestationBatch.id.in_(ids))
-        batches = {b.id: b for b in s.scalars(query)}
-        ran = {r.worker_id for r in rows}
-        workers = {w.id: w for w in s.scalars(select(Worker).where(Worker.id.in_(ran)))}
+        query = (  # each replica with its batch proof and its worker, in one query
+            select(Replica, AttestationBatch, Worker)
+            .outerjoin(AttestationBatch, AttestationBatch.id == Replica.batch_id)
+            .outerjoin(Worker, Worker.id == Replica.worker_id)
+            .where(Replica.task_id == self.id)
+            .order_by(Replica.replica)
+        )
+        joined = s.execute(query).all()
+        rows = [r for r, _, _ in joined]
+        batches = {b.id: b for _, b, _ in joined if b is not None}
+        workers = {w.id: w for _, _, w in joined if w is not None}
         data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
         if hashlib.sha256(data).hexdigest() != task.digest:  # never hand out another output
             raise IntegrityError(

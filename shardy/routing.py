@@ -238,17 +238,39 @@ def assign(
     """Targets for ``count`` replicas: distinct live workers (``live``, read from Redis when
     not given) but ``exclude`` (and, while others are left, but their voters), chosen by
     `choose`; beyond them, unassigned (see `_unassigned`)."""
+    return assign_many(r, [count], exclude, live, rng=rng)[0]
+
+
+def assign_many(
+    r: redis.Redis,
+    counts: Sequence[int],
+    exclude: Iterable[str] = (),
+    live: Iterable[str] | None = None,
+    *,
+    rng: random.Random | None = None,
+) -> list[list[Target]]:
+    """`assign` for several rounds at once (the rounds of one `map` batch): the live workers,
+    the quarantine and the loads are read once, and each round's picks count toward the
+    loads the rounds after it see."""
     workers = eligible(r, live_workers(r, live))
     excluded = set(exclude)
     voters = {w.voter for wid, w in workers.items() if wid in excluded}
     pool = [w for wid, w in workers.items() if wid not in excluded]
-    chosen = choose(pool, load(r, [w.worker_id for w in pool]), count, avoid_voters=voters,
-                    rng=rng)  # fmt: skip
-    targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
-    if len(targets) == count:
-        return targets
-    gateways = [] if any(w.kind == "fleet" for w in workers.values()) else live_gateways(r)
-    return targets + [_unassigned(workers, gateways)] * (count - len(targets))
+    loads = load(r, [w.worker_id for w in pool])
+    gateways: list[str] | None = None
+    out = []
+    for count in counts:
+        chosen = choose(pool, loads, count, avoid_voters=voters, rng=rng)
+        for w in chosen:
+            loads[w.worker_id] = loads.get(w.worker_id, 0) + 1
+        targets = [Target(w.worker_id, w.queue, w.kind) for w in chosen]
+        if len(targets) < count:
+            if gateways is None:
+                fleet = any(w.kind == "fleet" for w in workers.values())
+                gateways = [] if fleet else live_gateways(r)
+            targets += [_unassigned(workers, gateways)] * (count - len(targets))
+        out.append(targets)
+    return out
 
 
 def eligible(r: redis.Redis, workers: dict[str, Live]) -> dict[str, Live]:

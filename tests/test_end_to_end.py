@@ -69,6 +69,28 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
 
 
+def test_get_of_a_decided_task_is_one_read_without_a_subscription(cluster, monkeypatch):
+    """A waiter subscribes (a Redis connection of its own) only when its first look finds
+    the task undecided; getting a decided task again opens none and returns the same."""
+    import shardy.api
+
+    opened = []
+
+    class Counting(shardy.api.Waiter):
+        def __init__(self, client) -> None:
+            opened.append(client)
+            super().__init__(client)
+
+    monkeypatch.setattr(shardy.api, "Waiter", Counting)
+    handle = cluster.client.submit("sha256", payload(3000, 7))
+    first = handle.get(timeout=120)
+    waited = len(opened)
+    again = handle.get(timeout=5)
+    assert len(opened) == waited <= 1
+    assert again.digest == first.digest and np.array_equal(again.output, first.output)
+    assert [a.worker_id for a in again.attestations] == [a.worker_id for a in first.attestations]
+
+
 def test_a_round_sends_no_more_replicas_than_live_workers(cluster):
     data = payload(3000, 99)
     handle = cluster.client.submit("sha256", data, redundancy=5, quorum=3)

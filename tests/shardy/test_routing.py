@@ -106,3 +106,24 @@ def test_gone_and_silent_workers_get_nothing(r):
 def test_queue_names():
     assert routing.direct_queue("gpu0@box") == "shardy.w.gpu0@box"
     assert routing.gateway_queue("g1") == "shardy.gw.g1"
+
+
+def test_assign_many_reads_once_and_counts_its_own_picks(r):
+    """A `map` batch's rounds are assigned together: each round's replicas go to distinct
+    workers (the shared queue beyond them), and each round's picks weigh on the rounds after
+    it, so a batch fills free slots evenly (independent draws would split four single
+    replicas 2/2 over two 2-slot workers only 3 times in 8)."""
+    for wid in "ab":
+        _beat(r, wid, slots=2)
+    rounds = routing.assign_many(r, [2, 3, 1])
+    assert [len(t) for t in rounds] == [2, 3, 1]
+    assert {t.worker_id for t in rounds[0]} == {"a", "b"}
+    assert sorted(str(t.worker_id) for t in rounds[1]) == ["None", "a", "b"]
+    assert rounds[1][2] == routing.Target(None, GPU_QUEUE, "fleet")
+    even = 0
+    for seed in range(200):
+        drawn = routing.assign_many(r, [1] * 4, rng=random.Random(seed))
+        picks = Counter(t[0].worker_id for t in drawn)
+        even += picks == Counter({"a": 2, "b": 2})
+    assert even > 150  # about 0.9 of draws; 0.375 without the accounting
+    assert routing.load(r, ["a", "b"]) == {"a": 0, "b": 0}  # assigning tracks nothing itself
