@@ -22,7 +22,8 @@ in one read session and one result-backend round trip and hands its work to thre
 `SETTLERS` for partial settles (rounds a speculative replica's answer may finish come
 first), and one that sends the speculative replicas of all rounds waiting for one together
 (`speculate`: one write transaction). Rounds that settle within their grace cost one Redis
-command per replica and nothing else.
+command per replica and nothing else; a round that stays open is looked at half as often
+after each look (`MAX_RELOOK`), never past its speculation or collect deadline.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ RECENT = 50
 CHOICES = 3
 #: Seconds a grouped round stays whole without its collect before the watch settles it.
 COLLECT_WAIT = 2.0
+#: The longest wait (s) before an open round is looked at again: each look doubles it, so
+#: a burst's rounds queued behind it are not re-read every pass; never past a round's
+#: speculation or its collect's deadline.
+MAX_RELOOK = 1.0
 #: Threads that settle rounds for a watch (each settle in its own transaction; settle is
 #: idempotent, and a round has one job at a time).
 SETTLERS = 4
@@ -214,6 +219,8 @@ class Watch:
     interval: float = 0.1
     _graces: dict[str, tuple[float, float]] = field(default_factory=dict)
     _next: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: how often each open round was looked at (its next look backs off)
+    _looks: dict[tuple[str, int], int] = field(default_factory=dict)
     _cursor: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _settlers: ThreadPoolExecutor | None = None
@@ -270,6 +277,7 @@ class Watch:
         acted = self._pass(self._read(wanted, now), now) if wanted else 0
         if len(self._next) > 16 * PAGE:  # forget rounds long settled
             self._next = {k: v for k, v in self._next.items() if v > now}
+            self._looks = {k: v for k, v in self._looks.items() if k in self._next}
             self._whole = {k: v for k, v in self._whole.items() if v > now - 60}
         return acted
 
@@ -325,10 +333,18 @@ class Watch:
         factor = app.settings.speculate_factor
         to_settle, to_speculate = [], []
         for r in rounds:
-            # looked at again soon: its stragglers (or a speculative replica) may land any moment
-            self._next[r.key] = now + max(self.interval, min(r.grace / 2, 1.0))
+            # looked at again soon: its stragglers (or a speculative replica) may land any
+            # moment; a round that stays open (queued behind a burst) twice as late each time
+            looks = self._looks.get(r.key, 0)
+            self._looks[r.key] = looks + 1
+            wait = min(MAX_RELOOK, max(self.interval, min(r.grace / 2, 1.0)) * 2 ** min(looks, 8))
+            due = [r.first + factor * r.grace] if factor > 0 else []  # its speculation
             if r.pending == 0 and not r.settled:  # all back: its chord's settle or collect is due
-                if r.grouped and now - self._whole.setdefault(r.key, now) > COLLECT_WAIT:
+                due.append(self._whole.setdefault(r.key, now) + COLLECT_WAIT)
+            ahead = [t - now for t in due if t > now]
+            self._next[r.key] = now + max(self.interval, min([wait, *ahead]))
+            if r.pending == 0 and not r.settled:
+                if r.grouped and now - self._whole[r.key] > COLLECT_WAIT:
                     to_settle.append(r)  # the collect was lost: settle it in full here
                 continue
             if r.settleable(app.settings.early_quorum):

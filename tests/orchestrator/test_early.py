@@ -21,7 +21,9 @@ from sqlalchemy import select
 from shardy import arrivals
 from shardy.kernels import registry
 from shardy.orchestrator.early import (
+    COLLECT_WAIT,
     DEFAULT_GRACE,
+    Watch,
     _Round,
     could_decide,
     grace_of,
@@ -111,6 +113,30 @@ def test_a_partial_settle_is_tried_only_when_it_could_verify():
     assert looked(spot, [ok]).settleable(early_quorum=True)  # every vote of a check is judged
     settled = Task(id="l", quorum=2, rounds_settled=1, rounds_sent=1, spot_digest=None)
     assert looked(settled, [ok]).settleable(early_quorum=False)  # late: recorded anyway
+
+
+def test_an_open_round_is_looked_at_half_as_often_each_time_but_never_past_a_deadline():
+    """A burst's rounds wait seconds for their last replica: each look doubles the wait to
+    the next (up to MAX_RELOOK), but never past the round's speculation deadline or, once
+    whole, its collect's."""
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(speculate_factor=4.0, early_quorum=True)
+    watch = Watch(SimpleNamespace(settings=settings), interval=0.1)  # type: ignore[arg-type]
+    task = Task(id="t", quorum=2, rounds_settled=0, rounds_sent=1, spot_digest=None)
+    out = [(0, "w0", False), (1, "w1", False)]
+    r = _Round(task, 1, 100.0, 0.5, out, {}, False)  # nothing back; speculation at 102.0
+    now, gaps = 100.5, []
+    for _ in range(4):
+        assert watch._pass([r], now) == 0
+        gaps.append(round(watch._next[r.key] - now, 6))
+        now = watch._next[r.key]
+    assert gaps == [0.25, 0.5, 0.75, 1.0]  # 0.25 doubling, the third cut at 102.0
+    whole = _Round(task, 2, 100.0, 0.5, out, {}, False, [{"status": "ok"}] * 2, grouped=True)
+    watch._looks[whole.key] = 8  # looked at often: its wait is MAX_RELOOK
+    watch._whole[whole.key] = 101.0  # whole since 101.0: its collect is due by 103.0
+    assert watch._pass([whole], 102.6) == 0
+    assert round(watch._next[whole.key], 6) == 101.0 + COLLECT_WAIT
 
 
 def _running_task(rc, data: bytes, *, sent: int, most: int) -> Task:
