@@ -109,8 +109,13 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
         routing.untrack(app.redis, shared.back)
     except RedisError as exc:
         log.warning("could not drop %d in-flight marks (%s)", len(shared.back), exc)
-    for (task_id, _, _), one in zip(rounds, done, strict=True):
-        _after(app, task_id, one, False)
+    closing: list = []
+    try:
+        for (task_id, _, _), one in zip(rounds, done, strict=True):
+            _after(app, task_id, one, False, closing)
+    finally:
+        if closing:
+            _close_all(app, closing)
     return [one.outcome.__dict__ for one in done]
 
 
@@ -175,9 +180,12 @@ def _announce(
         evidence.publish(app, session, task, rows, batches, _tolerance(app, task) is not None)
 
 
-def _after(app: ShardyCelery, task_id: str, done: _Settled, partial: bool) -> None:
+def _after(
+    app: ShardyCelery, task_id: str, done: _Settled, partial: bool, closing: list | None = None
+) -> None:
     """A round's side effects once its decision committed: routing's copy of quarantined
-    voters, re-checks, extensions and dead letters, and waking the task's waiters."""
+    voters, re-checks, extensions and dead letters, and waking the task's waiters (with
+    ``closing``, the round is added to it for the caller to close: `_close_all`)."""
     outcome = done.outcome
     if outcome.action == "ignored":
         return
@@ -192,10 +200,12 @@ def _after(app: ShardyCelery, task_id: str, done: _Settled, partial: bool) -> No
     finally:  # committed (and dead-lettered): wake clients waiting on the task
         decided = outcome.state in ("verified", "dead")
         if decided or (not partial and outcome.action != SPECULATING):
-            _close(app, task_id, done.round_no, done.kernel, outcome.state == "verified",
-                   not partial)  # fmt: skip
-        if decided:
-            settled.announce(app.redis, task_id)
+            closed = (task_id, done.round_no, done.kernel, outcome.state == "verified",
+                      not partial, decided)  # fmt: skip
+            if closing is None:
+                _close_all(app, [closed])
+            else:
+                closing.append(closed)
 
 
 def _recheck(app: ShardyCelery, voters: set[str]) -> None:
@@ -206,15 +216,16 @@ def _recheck(app: ShardyCelery, voters: set[str]) -> None:
         log.exception("could not schedule re-checks for %s", ", ".join(sorted(voters)))
 
 
-def _close(
-    app: ShardyCelery, task_id: str, round_no: int, kernel: str, verified: bool, complete: bool
-) -> None:
-    """The round needs no early look any more, and with ``verified`` its task no more
-    replicas (`shardy.arrivals.close`); best effort."""
+def _close_all(app: ShardyCelery, rounds: list[tuple[str, int, str, bool, bool, bool]]) -> None:
+    """Rounds (task id, round, kernel, verified, complete, decided) whose decision committed:
+    they need no early look any more, a verified task no more replicas
+    (`shardy.arrivals.close_many`, best effort), and a decided task's waiters are woken."""
     try:
-        arrivals.close(app.redis, task_id, round_no, kernel, decided=verified, complete=complete)
+        arrivals.close_many(app.redis, [r[:5] for r in rounds])
     except RedisError as exc:  # the marks only speed things up: the decision is committed
-        log.warning("task %s: could not clear its arrival mark (%s)", task_id, exc)
+        log.warning("task %s: could not clear its arrival marks (%s)", rounds[0][0], exc)
+    finally:
+        settled.announce(app.redis, *(r[0] for r in rounds if r[5]))
 
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:

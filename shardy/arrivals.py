@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
@@ -159,21 +159,34 @@ def close(
     """A round is settled: drop its marks; with ``decided`` (verified), mark the task decided
     so workers skip its queued replicas; when it is ``complete`` (its chord ran, every replica
     back), sample its spread for ``kernel``: from its first to its last replica's return."""
-    key = member(task_id, round_no)
+    close_many(client, [(task_id, round_no, kernel, decided, complete)])
+
+
+def close_many(client: redis.Redis, rounds: Sequence[tuple[str, int, str, bool, bool]]) -> None:
+    """`close` for several (task id, round, kernel, decided, complete), in two round trips."""
+    if not rounds:
+        return
     pipe = client.pipeline(transaction=False)
-    pipe.zscore(ARRIVALS_KEY, key)
-    pipe.zscore(LAST_KEY, key)
-    pipe.zrem(ARRIVALS_KEY, key)
-    pipe.zrem(LAST_KEY, key)
-    pipe.srem(GROUPED_KEY, key)
-    if decided:
-        pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
-    first, last = pipe.execute()[:2]
-    if complete and first is not None and last is not None:
-        spread = f"{max(0.0, float(last) - float(first)):.4f}"
-        sample = client.pipeline(transaction=False)
-        sample.lpush(SPREAD_PREFIX + kernel, spread)
-        sample.ltrim(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)
+    for task_id, round_no, _, decided, _ in rounds:
+        key = member(task_id, round_no)
+        pipe.zscore(ARRIVALS_KEY, key)
+        pipe.zscore(LAST_KEY, key)
+        pipe.zrem(ARRIVALS_KEY, key)
+        pipe.zrem(LAST_KEY, key)
+        pipe.srem(GROUPED_KEY, key)
+        if decided:
+            pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
+    replies = iter(pipe.execute())
+    sample = client.pipeline(transaction=False)
+    for _, _, kernel, decided, complete in rounds:
+        first, last = next(replies), next(replies)
+        for _ in range(4 if decided else 3):
+            next(replies)
+        if complete and first is not None and last is not None:
+            spread = f"{max(0.0, float(last) - float(first)):.4f}"
+            sample.lpush(SPREAD_PREFIX + kernel, spread)
+            sample.ltrim(SPREAD_PREFIX + kernel, 0, SPREAD_SAMPLES - 1)
+    if len(sample):
         sample.execute()
 
 

@@ -2,9 +2,10 @@
 Redis channel, after its commit, and ``TaskHandle.get`` waits on that channel instead of
 polling SQL.
 
-The channel only wakes a waiter: the state store stays the truth. A waiter subscribes before
-its first state check, so an announcement made later is never missed; one lost on the way (a
-Redis restart) costs the waiter its next periodic re-check, not the result.
+The channel only wakes a waiter: the state store stays the truth. A waiter whose first state
+check finds the task undecided subscribes, then checks again, so an announcement made later is
+never missed; one lost on the way (a Redis restart) costs the waiter its next periodic
+re-check, not the result.
 """
 
 from __future__ import annotations
@@ -22,15 +23,22 @@ log = logging.getLogger("shardy.settled")
 SETTLED_CHANNEL = "shardy:settled"
 
 
-def announce(client: redis.Redis, task_id: str) -> None:
-    """Tell waiting clients that ``task_id`` has been decided (call after the commit).
+def announce(client: redis.Redis, *task_ids: str) -> None:
+    """Tell waiting clients that ``task_ids`` have been decided (call after the commit), in
+    one round trip.
 
     A failure is logged, never raised: waiters re-check the state store on their own.
     """
+    if not task_ids:
+        return
     try:
-        client.publish(SETTLED_CHANNEL, task_id)
+        pipe = client.pipeline(transaction=False)
+        for task_id in task_ids:
+            pipe.publish(SETTLED_CHANNEL, task_id)
+        pipe.execute()
     except redis.RedisError as exc:
-        log.warning("could not announce settled task %s (%s); waiters will poll", task_id, exc)
+        log.warning("could not announce %d settled task(s) from %s (%s); waiters will poll",
+                    len(task_ids), task_ids[0], exc)  # fmt: skip
 
 
 class Waiter:

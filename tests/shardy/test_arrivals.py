@@ -55,6 +55,24 @@ def test_due_rounds_come_in_pages_and_close_samples_the_spread(redis_client):
     assert not redis_client.exists(arrivals.decided_key("p1"))
 
 
+def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
+    """A collect's rounds are closed in two round trips: each round's marks go, a verified
+    task is marked decided, and a complete round's spread is sampled under its kernel."""
+    for name in ("m0", "m1", "m2"):
+        arrivals.mark(redis_client, order(name), ok(name))
+        arrivals.mark_grouped(redis_client, [(name, 1)])
+    arrivals.close_many(redis_client, [("m0", 1, "sha256", True, True),
+                                       ("m1", 1, "sha256", False, True),
+                                       ("m2", 1, "histogram", True, False)])  # fmt: skip
+    assert arrivals.due(redis_client, time.time()) == []
+    assert arrivals.grouped(redis_client, [("m0", 1), ("m1", 1), ("m2", 1)]) == set()
+    decided = [bool(redis_client.exists(arrivals.decided_key(n))) for n in ("m0", "m1", "m2")]
+    assert decided == [True, False, True]
+    assert len(arrivals.spreads(redis_client, "sha256")) == 2  # m0 and m1 came back whole
+    assert arrivals.spreads(redis_client, "histogram") == []  # m2 was closed early
+    arrivals.close_many(redis_client, [])
+
+
 def test_replica_task_ids_follow_from_task_round_and_replica():
     a = arrivals.replica_task_id("t", 1, 0)
     assert a == arrivals.replica_task_id("t", 1, 0)
