@@ -83,7 +83,8 @@ def _lone(one, payloads: list[bytes], count: int) -> float:
 
 
 def proof_seconds(count: int = 5) -> float:
-    """Median time of one Groth16 attestation proof in this process (the default circuit)."""
+    """Median time of one Groth16 attestation proof in this process (the default circuit), in
+    a worker's steady state: after the warm-up proof has prepared the key for its secret."""
     import uuid
 
     from shardy.keyring import default_build
