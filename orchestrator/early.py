@@ -339,11 +339,12 @@ class Watch:
             self._looks[r.key] = looks + 1
             wait = min(MAX_RELOOK, max(self.interval, min(r.grace / 2, 1.0)) * 2 ** min(looks, 8))
             due = [r.first + factor * r.grace] if factor > 0 else []  # its speculation
-            if r.pending == 0 and not r.settled:  # all back: its chord's settle or collect is due
+            whole = r.pending == 0 and not r.settled  # all back: its settle or collect is due
+            if whole and r.grouped:  # a collect it waits for, until COLLECT_WAIT
                 due.append(self._whole.setdefault(r.key, now) + COLLECT_WAIT)
             ahead = [t - now for t in due if t > now]
             self._next[r.key] = now + max(self.interval, min([wait, *ahead]))
-            if r.pending == 0 and not r.settled:
+            if whole:
                 if r.grouped and now - self._whole[r.key] > COLLECT_WAIT:
                     to_settle.append(r)  # the collect was lost: settle it in full here
                 continue
