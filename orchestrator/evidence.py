@@ -54,6 +54,8 @@ def judge(
             select(Worker.commitment, Worker.id).where(Worker.commitment.in_(commitments))
         ).all()
     )
+    bound = _pending(session, "bound")  # bound earlier in this transaction, not yet flushed
+    owners.update((c, bound[c]) for c in commitments & bound.keys())
     with PROOF_VERIFY_SECONDS.time(app.redis):
         verdicts, proven = attestations.check(
             subject(task),
@@ -73,6 +75,7 @@ def judge(
         if reason is None:
             valid.append(row)
             workers[row.worker_id].commitment = row.commitment  # bound on first valid proof
+            bound[row.commitment] = row.worker_id
             continue
         row.proof_valid, row.verdict = False, "invalid"
         row.commitment = row.signals_hash = None
@@ -80,6 +83,14 @@ def judge(
         reputation.record(session, row.worker_id, status="", verdict="invalid")
         log.warning("worker %s: %s (task %s)", row.worker_id, row.error, task.id)
     return valid, batches
+
+
+def _pending(session: Session, name: str) -> dict:
+    """What this transaction wrote and later reads must see before it is flushed (settle
+    flushes once, before its commit: `announce`): ``bound`` (commitment → worker id),
+    ``batches`` (batch id → its new `AttestationBatch` row), ``attested`` (the replay
+    guard's keys of accepted rows → replica)."""
+    return session.info.setdefault(f"pending_{name}", {})
 
 
 def _accepted(session: Session) -> dict[str, dict]:
@@ -115,6 +126,8 @@ def _resolve(app, session, fresh, receipts):
     ids = {r.part.id for r in receipts.values()}
     query = select(AttestationBatch).where(AttestationBatch.id.in_(ids))
     stored = {b.id: b for b in session.scalars(query)} if ids else {}
+    new = _pending(session, "batches")
+    stored.update((i, new[i]) for i in ids & new.keys())
     for row in fresh:
         receipt = receipts.get(row.replica)
         if receipt is None:
@@ -154,6 +167,8 @@ def _aliases(session: Session, new: list[BatchProof]) -> set[str]:
             AttestationBatch.signals_hash.in_(hashes)
         )
     ).all()
+    taken += [(b.signals_hash, b.id) for b in _pending(session, "batches").values()
+              if b.signals_hash in hashes]  # fmt: skip
     return {hashes[h] for h, owner in taken if owner != hashes[h]}
 
 
@@ -175,8 +190,7 @@ def _load(app, stored_batches, receipt: BatchReceipt, known) -> BatchProof | Non
 def _store_batch(session, batch: BatchProof, fresh, reason: str | None) -> None:
     """Record a batch proof's verdict once; later replicas of the batch reuse it."""
     worker = next(r.worker_id for r in fresh if r.batch_id == batch.id)
-    session.add(
-        AttestationBatch(
+    _pending(session, "batches")[batch.id] = row = AttestationBatch(
             id=batch.id,
             worker_id=worker,
             commitment=str(batch.public_signals[-1]),
@@ -189,7 +203,7 @@ def _store_batch(session, batch: BatchProof, fresh, reason: str | None) -> None:
             valid=reason is None,
             reason=reason,
         )  # fmt: skip
-    )
+    session.add(row)
 
 
 def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int, str]:
@@ -222,6 +236,13 @@ def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int
             taken_by.setdefault(("c", commitment), replica)
         if digest is not None:
             taken_by.setdefault(("h", digest), replica)
+    attested = _pending(session, "attested")  # accepted earlier in this transaction
+    for c in commitments:
+        if (key := ("c", task.id, c)) in attested:
+            taken_by.setdefault(("c", c), attested[key])
+    for h in hashes:
+        if ("h", h) in attested:
+            taken_by.setdefault(("h", h), attested["h", h])
     refused = {}
     for row in rows:
         commitment, digest = keys[row.replica]
@@ -231,6 +252,7 @@ def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int
             continue
         row.proof_valid, row.commitment, row.signals_hash = True, commitment, digest
         taken_by[("c", commitment)] = taken_by[("h", digest)] = row.replica
+        attested["c", task.id, commitment] = attested["h", digest] = row.replica
     return refused
 
 
@@ -240,6 +262,10 @@ def published(session: Session, rows: list[Replica], batches: dict[str, BatchPro
     agreeing = [r for r in rows if r.verdict == "agree"]
     found = dict(batches)
     missing = {r.batch_id for r in agreeing if r.batch_id is not None} - found.keys()
+    new = _pending(session, "batches")
+    for b in (new[i] for i in missing & new.keys()):
+        found[b.id] = BatchProof(b.id, b.root, b.size, b.key_id, b.proof, b.public_signals)
+    missing -= found.keys()
     if missing:
         for b in session.scalars(select(AttestationBatch).where(AttestationBatch.id.in_(missing))):
             found[b.id] = BatchProof(b.id, b.root, b.size, b.key_id, b.proof, b.public_signals)
@@ -269,20 +295,17 @@ def publish(
     batches: dict[str, BatchProof],
     tolerance: bool,
 ) -> None:
-    """Announce a verified task on the verified stream, once, inside settle's transaction
-    (``tolerance``: it was decided within the kernel's tolerance).
+    """Prepare the announcement of a verified task on the verified stream, once
+    (``tolerance``: it was decided within the kernel's tolerance); `announce` adds it inside
+    settle's transaction.
 
-    Every write of this settle (the replay guard's unique keys included, and the mark that
-    the task is published) is flushed first, so a write that fails stops the announcement.
-    The entry is added before the commit: if the commit fails, settle runs again and the entry
-    may appear twice (readers key on the task id), but it is never missing. It is signed with
-    the orchestrator's key (`orchestrator.signing`), with the enrolled commitment and voter of
-    each agreeing worker, so gossip peers can tell it from a forgery.
+    The entry is signed with the orchestrator's key (`orchestrator.signing`), with the
+    enrolled commitment and voter of each agreeing worker, so gossip peers can tell it from a
+    forgery.
     """
     if task.published:
         return
     task.published = True
-    session.flush()
     fields = {
         "task_id": task.id,
         "kernel": task.kernel,
@@ -299,4 +322,20 @@ def publish(
     enrolled = [(r.commitment, judging.voter(app, session, r.worker_id)) for r in rows
                 if r.verdict == "agree" and r.commitment]  # fmt: skip
     fields.update(signing.sign_entry(app, fields, enrolled))
-    app.redis.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
+    session.info.setdefault("announcements", []).append(fields)
+
+
+def announce(app: ShardyCelery, session: Session) -> None:
+    """Flush every write of settle's transaction, then add the entries `publish` prepared
+    to the verified stream (one pipeline), before the commit.
+
+    A write that fails (the replay guard's unique keys included, and the marks that the tasks
+    are published) stops the announcements. If the commit fails, settle runs again and an
+    entry may appear twice (readers key on the task id), but it is never missing."""
+    session.flush()
+    entries = session.info.pop("announcements", [])
+    if entries:
+        pipe = app.redis.pipeline(transaction=False)
+        for fields in entries:
+            pipe.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
+        pipe.execute()

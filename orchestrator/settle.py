@@ -74,6 +74,7 @@ def settle(
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
         done = _record(app, session, task, task_id, results, round_no, partial=partial)
+        evidence.announce(app, session)
     _after(app, task_id, done, partial)
     return done.outcome.__dict__
 
@@ -81,9 +82,12 @@ def settle(
 def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]]) -> list[dict]:
     """Full settles of several rounds (``(task id, round, results)``, the rounds of a collect)
     in one transaction: the tasks are locked and their replicas read in one query each, in id
-    order, and the workers, keys and batch proofs they share are loaded once. Each round is
-    flushed before the next is judged, so it sees what the ones before it wrote, as separate
-    settles would. Should the shared transaction fail, each round is settled alone."""
+    order, and the workers, keys and batch proofs they share are loaded once. The rounds'
+    writes are flushed together, once, at the end (`evidence.announce`); what a later round's
+    checks must see of an earlier one's (accepted attestations, batch proofs, commitment
+    bindings, new standings) they find in the session (`evidence._pending`), as separate
+    settles would find it in the store. Should the shared transaction fail, each round is
+    settled alone."""
     if len(rounds) < 2:
         return [settle(app, results, t, n) for t, n, results in rounds]
     try:
@@ -98,9 +102,11 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
             shared = intake.Shared.read(session, ids, (r for *_, rs in rounds for r in rs))
             for task_id, round_no, results in rounds:
                 task = tasks.get(task_id)
+                if task is not None and (task.spot_digest or task.recheck_of) is not None:
+                    session.flush()  # rare kinds whose judging reads other tasks' rows
                 done.append(_record(app, session, task, task_id, results, round_no,
                                     rows=replicas[task_id], shared=shared))  # fmt: skip
-                session.flush()
+            evidence.announce(app, session)  # one flush for every round
     except Exception:  # noqa: BLE001 - one bad round must not hold the others back
         log.warning("settling %d rounds together failed; settling each alone", len(rounds),
                     exc_info=True)  # fmt: skip

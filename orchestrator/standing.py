@@ -63,9 +63,12 @@ def load(session: Session, voters: Iterable[str]) -> dict[str, Standing]:
     names = sorted({v for v in voters if v})
     if not names:
         return {}
-    return {
+    found = {
         st.voter: st for st in session.scalars(select(Standing).where(Standing.voter.in_(names)))
     }
+    made = session.info.get("new_standings", {})  # created in this transaction, not flushed
+    found.update((v, made[v]) for v in names if v in made and v not in found)
+    return found
 
 
 def any_established(session: Session, s: Settings) -> bool:

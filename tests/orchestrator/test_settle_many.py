@@ -125,3 +125,84 @@ def test_a_replayed_attestation_is_refused_within_one_call(cluster, circuit):
     second = rows(app, [results[1].task_id], 8)[results[1].task_id]
     assert first.proof_valid is True and first.verdict == "agree"
     assert second.proof_valid is False and second.verdict == "invalid"
+
+
+def test_a_commitment_bound_earlier_in_the_call_has_one_owner(cluster, circuit):
+    """A fresh worker binds its commitment on its first valid proof; another fresh worker
+    proving with the same secret in a later round of the same call (nothing flushed between
+    them) is refused, as it would be in a settle of its own."""
+    app = cluster.app
+    first, thief = f"own-{uuid.uuid4().hex[:8]}@test", f"thief-{uuid.uuid4().hex[:8]}@test"
+    secret = new_worker_secret()
+    results = verified(cluster, 2, seed=3)
+    rounds = []
+    for r, worker in zip(results, (first, thief), strict=True):
+        record_assignments(app, r.task_id, [9], fleet=(worker,))
+        leaves = [leaf(circuit, task_subject(app, r.task_id), r.digest, 1, 9)]
+        batch_id, root = str(uuid.uuid4()), merkle.root(leaves).hex()
+        proof, signals = batch_proof(circuit, batch_id, 1, root, secret)
+        stored = BatchProof(batch_id, root, 1, keys.active_key(app), proof, signals)
+        ref = app.blobs.put(orjson.dumps(stored.to_json()), inline=False)
+        part = BatchPart(batch_id, 0, 1, root, tuple(merkle.path(leaves, 0)))
+        receipt = BatchReceipt(part, stored.key_id, ref.sha256, ref.size).to_json()
+        answer = {"status": "ok", "task_id": r.task_id, "replica": 9, "worker_id": worker,
+                  "digest": r.digest, "output_sha256": r.digest, "output_size": 1024,
+                  "key_id": receipt["key_id"], "batch": receipt}  # fmt: skip
+        rounds.append((r.task_id, 1, [answer]))
+    settle_many(app, rounds)
+    owned = rows(app, [results[0].task_id], 9)[results[0].task_id]
+    stolen = rows(app, [results[1].task_id], 9)[results[1].task_id]
+    assert owned.proof_valid is True, owned.error
+    assert stolen.proof_valid is False and f"belongs to worker {first}" in stolen.error
+
+
+def test_a_batch_proof_re_sent_under_another_id_in_the_call_is_refused(cluster, circuit):
+    """The same batch statement under a second batch id, in a later round of the same call,
+    is refused as an alias of the first (recorded in this transaction, not yet flushed)."""
+    app = cluster.app
+    results = verified(cluster, 2, seed=4)
+    for r in results:
+        record_assignments(app, r.task_id, [10], fleet=(WORKER,))
+    batch_id, answers = one_batch(app, circuit, results, replica=10)
+    blob = app.blobs.get(_ref(answers[1]["batch"]))
+    alias_id = str(uuid.uuid4())
+    alias = {**orjson.loads(blob), "id": alias_id}
+    ref = app.blobs.put(orjson.dumps(alias), inline=False)
+    receipt = {**answers[1]["batch"], "id": alias_id, "proof_sha256": ref.sha256,
+               "proof_size": ref.size}  # fmt: skip
+    second = {**answers[1], "batch": receipt}
+    settle_many(app, [(results[0].task_id, 1, answers[:1]), (results[1].task_id, 1, [second])])
+    kept = rows(app, [results[0].task_id], 10)[results[0].task_id]
+    aliased = rows(app, [results[1].task_id], 10)[results[1].task_id]
+    assert kept.proof_valid is True and kept.batch_id == batch_id, kept.error
+    assert aliased.proof_valid is False and "another batch id" in aliased.error
+
+
+def _ref(receipt: dict):
+    from shardy.blobs import BlobRef
+
+    return BlobRef(receipt["proof_sha256"], receipt["proof_size"])
+
+
+def test_one_attestation_per_worker_and_task_within_one_call(cluster, circuit, caplog):
+    """Two replicas of one task proven by the same worker, in two rounds of one call: the
+    second is refused by the replay guard (it sees the first, accepted in this transaction
+    and not yet flushed), and the call needs no fallback."""
+    app = cluster.app
+    (result,) = verified(cluster, 1, seed=5)
+    record_assignments(app, result.task_id, [11, 12], fleet=(WORKER,))
+    rounds = []
+    for replica in (11, 12):
+        _, answers = one_batch(app, circuit, [result], replica=replica)
+        rounds.append((result.task_id, 1, answers))
+    with caplog.at_level(logging.WARNING, logger="shardy.orchestrator"):
+        settle_many(app, rounds)
+    assert "together failed" not in caplog.text
+    recorded = {r.replica: r for r in _all_rows(app, result.task_id)}
+    assert recorded[11].proof_valid is True, recorded[11].error
+    assert recorded[12].proof_valid is False and "replay" in recorded[12].error
+
+
+def _all_rows(app, task_id: str) -> list[Replica]:
+    with app.store.session() as s:
+        return list(s.scalars(select(Replica).where(Replica.task_id == task_id)))
