@@ -35,6 +35,7 @@ from shardy import routing
 from shardy.config import Settings
 from shardy.errors import ConfigError
 from shardy.store import Standing
+from shardy.store.db import read_once
 from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
@@ -63,9 +64,9 @@ def load(session: Session, voters: Iterable[str]) -> dict[str, Standing]:
     names = sorted({v for v in voters if v})
     if not names:
         return {}
-    found = {
-        st.voter: st for st in session.scalars(select(Standing).where(Standing.voter.in_(names)))
-    }
+    found = read_once(session, "standings", names, lambda wanted: {
+        st.voter: st for st in session.scalars(select(Standing).where(Standing.voter.in_(wanted)))
+    })  # fmt: skip
     made = session.info.get("new_standings", {})  # created in this transaction, not flushed
     found.update((v, made[v]) for v in names if v in made and v not in found)
     return found

@@ -6,8 +6,9 @@ import contextlib
 import fcntl
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shardy.errors import StoreError
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -162,3 +166,18 @@ def _safe(url: str) -> str:
     from shardy.config import redact_url
 
     return redact_url(url)
+
+
+def read_once(
+    session: Session, name: str, keys: Iterable[K], read: Callable[[list[K]], Mapping[K, V]]
+) -> dict[K, V]:
+    """``keys`` → their rows, each key read at most once in ``session`` (``read(missing)``
+    returns the rows found; a key without one is remembered as absent). Within one write
+    transaction this is what reading again would return: the rows are the session's own
+    objects, changes included; rows the session adds are the caller's to merge."""
+    cache = session.info.setdefault(f"read_once:{name}", {})
+    missing = [k for k in dict.fromkeys(keys) if k not in cache]
+    if missing:
+        found = read(missing)
+        cache.update((k, found.get(k)) for k in missing)
+    return {k: cache[k] for k in keys if cache.get(k) is not None}

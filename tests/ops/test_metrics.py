@@ -109,13 +109,15 @@ def test_shared_histogram_counts_across_clients_and_refuses_bad_buckets(bare_app
     with hist.time(bare_app.redis):
         pass
     hist.observe(7.0, bare_app.redis)
+    hist.observe_many([0.002, 0.003, 0.5], bare_app.redis)  # one round trip for several
+    hist.observe_many([], bare_app.redis)
     family = hist.collect_from(bare_app.redis)
     got = {(s.name, s.labels.get("le")): s.value for s in family.samples}
-    assert got[("t_seconds_bucket", "0.01")] == 2
-    assert got[("t_seconds_bucket", "0.1")] == 3
-    assert got[("t_seconds_bucket", "+Inf")] == 4
-    assert got[("t_seconds_count", None)] == 4
-    assert got[("t_seconds_sum", None)] == pytest.approx(7.055, abs=0.01)
+    assert got[("t_seconds_bucket", "0.01")] == 4
+    assert got[("t_seconds_bucket", "0.1")] == 5
+    assert got[("t_seconds_bucket", "+Inf")] == 7
+    assert got[("t_seconds_count", None)] == 7
+    assert got[("t_seconds_sum", None)] == pytest.approx(7.56, abs=0.01)
     with pytest.raises(ValueError):
         SharedHistogram("bad", "bad", buckets=(0.1, 0.01), key="k")
 

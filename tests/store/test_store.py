@@ -79,3 +79,23 @@ def test_readers_do_not_wait_for_a_writer(tmp_path):
     with s.read() as reader:
         assert reader.get(Task, "t9").state == "verified"
     s.close()
+
+
+def test_read_once_reads_each_key_once_per_session(store):
+    """`read_once`: a key is read at most once in a session, an absent one remembered as
+    absent; another session reads afresh."""
+    from shardy.store.db import read_once
+
+    asked: list[list[str]] = []
+
+    def read(keys: list[str]) -> dict[str, str]:
+        asked.append(keys)
+        return {k: k.upper() for k in keys if k != "gone"}
+
+    with store.session() as s:
+        assert read_once(s, "t", ["a", "gone"], read) == {"a": "A"}
+        assert read_once(s, "t", ["gone", "a", "b", "b"], read) == {"a": "A", "b": "B"}
+        assert read_once(s, "other", ["a"], read) == {"a": "A"}  # its own name, its own cache
+    with store.session() as s:
+        assert read_once(s, "t", ["a"], read) == {"a": "A"}
+    assert asked == [["a", "gone"], ["b"], ["a"], ["a"]]
