@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import chord
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, object_session
 
 from shardy import arrivals, routing
@@ -24,6 +24,7 @@ from shardy.kernels.shipped import WgslKernel, is_shipped
 from shardy.messages import ReplicaOrder
 from shardy.orchestrator import adaptive, grouped, homogeneous, keys, spot
 from shardy.store import Assignment, Replica, Standing, Task
+from shardy.store.db import columns_of
 from shardy.store.models import utcnow
 
 #: Seeds are recorded in a signed 64-bit column: 0 <= seed < SEED_LIMIT.
@@ -161,9 +162,11 @@ def dispatch_many(
         for task, ref, n, rep in zip(tasks, refs, firsts, reps, strict=True)
     ]
     with app.store.session() as session:  # the tasks and their assignments, in one commit
-        session.add_all(tasks)
-        session.flush()
-        session.add_all([a for p in planned for a in p.assignments()])
+        # bulk inserts (one executemany each), not the unit of work: each submit's write is
+        # a turn at SQLite's one write lock, so it must be short
+        session.execute(insert(Task), [columns_of(t) for t in tasks])
+        assigned = [columns_of(a) for p in planned for a in p.assignments()]
+        session.execute(insert(Assignment), assigned)
     if checks:
         random.shuffle(planned)  # checks go out among the tasks, not after them
     if send is None:
@@ -205,6 +208,7 @@ def _task(
         state="running",
         agreeing=0,
         published=False,
+        created_at=utcnow(),
         updated_at=utcnow(),
         spot_digest=spot_digest,
     )

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -181,3 +181,11 @@ def read_once(
         found = read(missing)
         cache.update((k, found.get(k)) for k in missing)
     return {k: cache[k] for k in keys if cache.get(k) is not None}
+
+
+def columns_of(row: Any) -> dict[str, Any]:
+    """The column values set on a new (transient) ORM row, for a bulk insert
+    (``session.execute(insert(Model), [...])``): what its flush would insert; columns left
+    unset take their defaults."""
+    return {c.key: row.__dict__[c.key] for c in type(row).__table__.columns
+            if c.key in row.__dict__}  # fmt: skip

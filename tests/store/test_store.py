@@ -99,3 +99,23 @@ def test_read_once_reads_each_key_once_per_session(store):
     with store.session() as s:
         assert read_once(s, "t", ["a"], read) == {"a": "A"}
     assert asked == [["a", "gone"], ["b"], ["a"], ["a"]]
+
+
+def test_columns_of_a_new_row_bulk_inserts_as_its_flush_would(store):
+    """`columns_of`: the columns set on a new row (None included); unset ones take their
+    defaults when the rows are bulk-inserted."""
+    from sqlalchemy import insert, select
+
+    from shardy.store.db import columns_of
+
+    plain, marked = _task("c1"), _task("c2")
+    marked.assurance, marked.platform = {"spot_twin": {"task": "c1", "digest": "ab"}}, None
+    assert "assurance" not in columns_of(plain) and "created_at" not in columns_of(plain)
+    assert columns_of(marked)["platform"] is None
+    with store.session() as s:
+        s.execute(insert(Task), [columns_of(plain), columns_of(marked)])
+    with store.read() as s:
+        rows = {t.id: t for t in s.scalars(select(Task))}
+    assert rows["c1"].assurance is None and rows["c1"].created_at is not None
+    assert rows["c2"].assurance == {"spot_twin": {"task": "c1", "digest": "ab"}}
+    assert rows["c2"].sweeps == 0 and rows["c2"].params == {}
