@@ -135,10 +135,13 @@ def alive(r: redis.Redis) -> set[str]:
 def live_workers(r: redis.Redis, ids: Iterable[str] | None = None) -> dict[str, Live]:
     """The given (default: all live) workers that recorded their queue, by id."""
     wanted = sorted(alive(r) if ids is None else set(ids))
-    if not wanted:
-        return {}
+    return _parse_info(wanted, r.hmget(INFO_KEY, wanted)) if wanted else {}
+
+
+def _parse_info(wanted: Sequence[str], raws: Sequence[Any]) -> dict[str, Live]:
+    """The recorded info of ``wanted`` (their ``INFO_KEY`` values, in order), by id."""
     out = {}
-    for wid, raw in zip(wanted, r.hmget(INFO_KEY, wanted), strict=True):
+    for wid, raw in zip(wanted, raws, strict=True):
         if raw is None:
             continue
         with contextlib.suppress(ValueError, TypeError, KeyError):
@@ -146,6 +149,28 @@ def live_workers(r: redis.Redis, ids: Iterable[str] | None = None) -> dict[str, 
             out[wid] = Live(wid, str(info["queue"]), int(info["slots"]), str(info["voter"]),
                             "remote" if info["kind"] == "remote" else "fleet")  # fmt: skip
     return out
+
+
+def _eligible_loads(
+    r: redis.Redis, live: Iterable[str] | None
+) -> tuple[dict[str, Live], dict[str, int]]:
+    """`eligible` of `live_workers` and the `load` of each, read in one round trip once the
+    live ids are known (two while they are read too)."""
+    wanted = sorted(alive(r) if live is None else set(live))
+    if not wanted:
+        return {}, {}
+    now = time.time()
+    pipe = r.pipeline(transaction=False)
+    pipe.hmget(INFO_KEY, wanted)
+    pipe.smembers(QUARANTINED_KEY)
+    for wid in wanted:
+        pipe.zremrangebyscore(INFLIGHT_PREFIX + wid, "-inf", now)
+        pipe.zcard(INFLIGHT_PREFIX + wid)
+    raws, banned, *counts = pipe.execute()
+    banned = {v.decode() for v in banned}
+    workers = {wid: w for wid, w in _parse_info(wanted, raws).items() if w.voter not in banned}
+    loads = dict(zip(wanted, (int(c) for c in counts[1::2]), strict=True))
+    return workers, {wid: loads[wid] for wid in workers}
 
 
 def load(r: redis.Redis, worker_ids: Sequence[str]) -> dict[str, int]:
@@ -252,11 +277,10 @@ def assign_many(
     """`assign` for several rounds at once (the rounds of one `map` batch): the live workers,
     the quarantine and the loads are read once, and each round's picks count toward the
     loads the rounds after it see."""
-    workers = eligible(r, live_workers(r, live))
+    workers, loads = _eligible_loads(r, live)
     excluded = set(exclude)
     voters = {w.voter for wid, w in workers.items() if wid in excluded}
     pool = [w for wid, w in workers.items() if wid not in excluded]
-    loads = load(r, [w.worker_id for w in pool])
     gateways: list[str] | None = None
     out = []
     for count in counts:
