@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,9 @@ def public_inputs(count: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Circuit:
-    """A compiled circuit with its proving and verifying keys (one per worker; not thread-safe)."""
+    """A compiled circuit with its proving and verifying keys (one per worker). Its witness
+    calculator and its preparations serve one call at a time (`lock`): a worker's threads
+    (K = 1 replicas, an enrollment beside the batcher) may prove on it at once."""
 
     #: Directory holding ``<name>.wasm``, ``<name>.zkey`` and ``vkey.json``.
     build_dir: Path
@@ -55,9 +58,13 @@ class Circuit:
     witness_calculator: WitnessCalculator
     #: The proving key specialised to each worker's fixed witness part (`shardy.zk.prepared`).
     preparations: Preparations = field(init=False, repr=False, compare=False)
+    #: Held while a witness is computed or a proof made (re-entrant: a first proof computes
+    #: more witnesses to prepare the key).
+    lock: threading.RLock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preparations", Preparations(self.proving_key))
+        object.__setattr__(self, "lock", threading.RLock())
 
     @property
     def statement(self) -> int:
@@ -68,7 +75,8 @@ class Circuit:
 
     def witness(self, inputs: Mapping[str, int | Sequence[int]]) -> list[int]:
         """The full witness for these input signals (see WitnessCalculator.calculate)."""
-        return self.witness_calculator.calculate(inputs)
+        with self.lock:  # the calculator's wasm memory holds one call's inputs at a time
+            return self.witness_calculator.calculate(inputs)
 
     def prove_witness(self, inputs: Mapping[str, int], witness: Sequence[int]) -> Proof:
         """A zero-knowledge proof of ``witness``, the witness of ``inputs``.
@@ -82,7 +90,8 @@ class Circuit:
         """
         check_witness(self.proving_key, witness)
         key = tuple(inputs.get(name) for name in STANDING_INPUTS)
-        return self.preparations.prove(key, witness, lambda: self._varying(inputs, witness))
+        with self.lock:
+            return self.preparations.prove(key, witness, lambda: self._varying(inputs, witness))
 
     def _varying(self, inputs: Mapping[str, int], witness: Sequence[int]) -> set[int] | None:
         """The wires that move with the per-replica inputs: those that differ from ``witness``

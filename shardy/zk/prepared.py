@@ -182,8 +182,8 @@ class Preparations:
     A witness that differs from its preparation outside V (V was found by sampling, see
     `shardy.zk.circuit`) is proven the plain way, and the preparation is rebuilt with those
     wires in V, at most :data:`REBUILDS` times; after that the fixed part's proofs go the plain
-    way. Meant for one thread at a time, as the circuit it belongs to (its witness calculator
-    is not thread-safe either).
+    way. Meant for one thread at a time: the circuit it belongs to calls it under its lock
+    (`shardy.zk.circuit.Circuit.lock`).
     """
 
     #: Rebuilds of one fixed part's preparation before its proofs go the plain way for good.

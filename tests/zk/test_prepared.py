@@ -142,3 +142,21 @@ def test_a_key_whose_witness_moves_in_many_wires_is_proven_plainly() -> None:
         proof, public = prove(circuit, replica(circuit, secret, output_len))
         assert verify(circuit.vkey_json, proof, public)
     assert [entry[0] for entry in circuit.preparations._entries.values()] == [None]
+
+
+def test_threads_proving_on_one_circuit_at_once_each_get_a_valid_proof(v2: Circuit) -> None:
+    """A worker's threads (K = 1 replicas) prove on its one circuit at once: every proof
+    verifies with its own signals. Without the circuit's lock the witness calculator mixed
+    the calls' inputs ("witness computation failed", signals of another call)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shardy.zk import prove_checked
+
+    secret = secrets.randbelow(R)
+    fresh = load_circuit(V2)  # unprepared: the first proofs prepare the key meanwhile
+    inputs = [replica(fresh, secret) for _ in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        done = list(pool.map(lambda i: prove_checked(fresh, i), inputs))
+    for proof, public in done:  # prove_checked returns only the signals of its own inputs
+        assert verify(fresh.vkey_json, proof, public)
+    assert len({tuple(public) for _, public in done}) == len(inputs)
