@@ -176,11 +176,12 @@ def read_once(
     transaction this is what reading again would return: the rows are the session's own
     objects, changes included; rows the session adds are the caller's to merge."""
     cache = session.info.setdefault(f"read_once:{name}", {})
-    missing = [k for k in dict.fromkeys(keys) if k not in cache]
+    wanted = list(dict.fromkeys(keys))  # once: ``keys`` may be an iterator
+    missing = [k for k in wanted if k not in cache]
     if missing:
         found = read(missing)
         cache.update((k, found.get(k)) for k in missing)
-    return {k: cache[k] for k in keys if cache.get(k) is not None}
+    return {k: cache[k] for k in wanted if cache[k] is not None}
 
 
 def columns_of(row: Any) -> dict[str, Any]:

@@ -96,9 +96,10 @@ def test_read_once_reads_each_key_once_per_session(store):
         assert read_once(s, "t", ["a", "gone"], read) == {"a": "A"}
         assert read_once(s, "t", ["gone", "a", "b", "b"], read) == {"a": "A", "b": "B"}
         assert read_once(s, "other", ["a"], read) == {"a": "A"}  # its own name, its own cache
+        assert read_once(s, "t", iter(["b", "c"]), read) == {"b": "B", "c": "C"}  # an iterator
     with store.session() as s:
         assert read_once(s, "t", ["a"], read) == {"a": "A"}
-    assert asked == [["a", "gone"], ["b"], ["a"], ["a"]]
+    assert asked == [["a", "gone"], ["b"], ["a"], ["c"], ["a"]]
 
 
 def test_columns_of_a_new_row_bulk_inserts_as_its_flush_would(store):
