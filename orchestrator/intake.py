@@ -44,21 +44,14 @@ def admit(
     assignments and workers); the finished replicas' in-flight marks are then dropped by the
     caller, once for all rounds."""
     have = {r.replica for r in rows}
-    if shared is not None:
-        assigned = shared.assigned.get((task.id, round_no), {})
-        workers = shared.workers
-    else:
-        query = select(Assignment).where(
-            Assignment.task_id == task.id, Assignment.round == round_no
-        )
-        assigned = {a.replica: a for a in session.scalars(query)}
-        workers = {w.id: w for w in reputation.preload(
-            session, [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
-        )}  # fmt: skip
+    alone = shared is None  # a settle of its own: it reads for itself and untracks here
+    if shared is None:
+        shared = Shared.read(session, [task.id], results)
         # held while the session lives (see reputation.preload)
-        session.info.setdefault("workers", []).extend(workers.values())
+        session.info.setdefault("workers", []).extend(shared.workers.values())
+    assigned = shared.assigned.get((task.id, round_no), {})
+    workers, back = shared.workers, shared.back
     fresh, receipts = [], {}
-    back = [] if shared is None else shared.back
     for raw in results:
         r = ReplicaResult.from_dict(raw)
         if r.task_id not in (task.id, None) or r.replica is None or r.replica in have:
@@ -79,7 +72,7 @@ def admit(
             receipts[r.replica] = r.batch
         if row.status == "ok" and row.proof_valid is None:
             fresh.append(row)
-    if shared is None:
+    if alone:
         routing.untrack(app.redis, back)
     return fresh, receipts
 
