@@ -159,17 +159,13 @@ def _eligible_loads(
     wanted = sorted(alive(r) if live is None else set(live))
     if not wanted:
         return {}, {}
-    now = time.time()
     pipe = r.pipeline(transaction=False)
     pipe.hmget(INFO_KEY, wanted)
     pipe.smembers(QUARANTINED_KEY)
-    for wid in wanted:
-        pipe.zremrangebyscore(INFLIGHT_PREFIX + wid, "-inf", now)
-        pipe.zcard(INFLIGHT_PREFIX + wid)
+    _count_loads(pipe, wanted)
     raws, banned, *counts = pipe.execute()
-    banned = {v.decode() for v in banned}
-    workers = {wid: w for wid, w in _parse_info(wanted, raws).items() if w.voter not in banned}
-    loads = dict(zip(wanted, (int(c) for c in counts[1::2]), strict=True))
+    workers = _unbanned(_parse_info(wanted, raws), banned)
+    loads = _loads(wanted, counts)
     return workers, {wid: loads[wid] for wid in workers}
 
 
@@ -177,13 +173,22 @@ def load(r: redis.Redis, worker_ids: Sequence[str]) -> dict[str, int]:
     """Assignments each worker holds now (expired ones are dropped first)."""
     if not worker_ids:
         return {}
-    now = time.time()
     pipe = r.pipeline(transaction=False)
+    _count_loads(pipe, worker_ids)
+    return _loads(worker_ids, pipe.execute())
+
+
+def _count_loads(pipe: Any, worker_ids: Sequence[str]) -> None:
+    """Queue on ``pipe`` the commands that drop each worker's expired assignments and count
+    the rest (two replies per worker, read by `_loads`)."""
+    now = time.time()
     for wid in worker_ids:
         pipe.zremrangebyscore(INFLIGHT_PREFIX + wid, "-inf", now)
         pipe.zcard(INFLIGHT_PREFIX + wid)
-    counts = pipe.execute()[1::2]
-    return dict(zip(worker_ids, (int(c) for c in counts), strict=True))
+
+
+def _loads(worker_ids: Sequence[str], replies: Sequence[Any]) -> dict[str, int]:
+    return dict(zip(worker_ids, (int(c) for c in replies[1::2]), strict=True))
 
 
 def track(r: redis.Redis, held: Sequence[tuple[str, str]], deadline: float) -> None:
@@ -299,8 +304,13 @@ def assign_many(
 
 def eligible(r: redis.Redis, workers: dict[str, Live]) -> dict[str, Live]:
     """``workers`` but those of quarantined voters (they get no orders)."""
-    banned = {v.decode() for v in r.smembers(QUARANTINED_KEY)}
-    return {wid: w for wid, w in workers.items() if w.voter not in banned} if banned else workers
+    return _unbanned(workers, r.smembers(QUARANTINED_KEY))
+
+
+def _unbanned(workers: dict[str, Live], banned: set[bytes]) -> dict[str, Live]:
+    """``workers`` but those whose voter is in ``banned`` (`QUARANTINED_KEY`'s members)."""
+    voters = {v.decode() for v in banned}
+    return {wid: w for wid, w in workers.items() if w.voter not in voters} if voters else workers
 
 
 def _unassigned(workers: dict[str, Live], gateways: Sequence[str] = ()) -> Target:
