@@ -1,10 +1,10 @@
 """A client's order sender: rounds recorded by `submit` go out on one background thread.
 
-`shardy.submit` records its task (SQL row, assignments, payload) before it returns, then hands
-the round's orders to the client's `Sender`. The sender sends whatever has accumulated since
-its last send together (`shardy.orchestrator.dispatch.send_planned`, which groups the orders
-of many rounds per fleet worker: `shardy.orchestrator.grouped`): the first round at once when
-idle, so a lone task waits for nothing, and bursts of submits share their messages as
+`shardy.submit` records its task (SQL row, assignments, payload), then hands the round's orders
+to the client's `Sender`. An idle sender sends them at once on the caller's thread, so a lone
+task waits for nothing; otherwise its thread sends whatever has accumulated since its last send
+together (`shardy.orchestrator.dispatch.send_planned`, which groups the orders of many rounds
+per fleet worker: `shardy.orchestrator.grouped`), so bursts of submits share their messages as
 `shardy.map`'s batches do.
 
 A send that fails (the broker restarting) is retried with backoff; a round still unsent after
@@ -59,15 +59,33 @@ class Sender:
         _live.add(self)
 
     def put(self, *rounds: Any) -> None:
-        """Queue ``rounds`` (already recorded) to be sent soon."""
+        """Send ``rounds`` (already recorded) soon: at once on this thread when the sender is
+        idle and submits do not come fast (a lone task's orders need no hand-over to another
+        thread, which would compete for the GIL with the caller's next step: waiting for the
+        result), else on the sender's thread with whatever else waits. A failed send here is
+        handed to the thread, which retries."""
         if not rounds:
             return
         with self._cond:
             if self._closed:
                 raise RuntimeError("this client is closed")
-            self._queue.extend(rounds)
             self._arrivals.append(time.monotonic())
-            self._cond.notify_all()
+            if self._queue or self._busy or self._linger():
+                self._queue.extend(rounds)
+                self._cond.notify_all()
+                return
+            self._busy = True
+        try:
+            self._send(*rounds)
+            rounds = ()
+        except Exception as exc:  # noqa: BLE001 - the broker may be restarting: the thread retries
+            log.warning("sending %d rounds failed (%s); retrying in the background",
+                        len(rounds), exc)  # fmt: skip
+        finally:
+            with self._cond:
+                self._queue[:0] = rounds
+                self._busy = False
+                self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued round was sent (or given up on); False on timeout."""
@@ -89,8 +107,8 @@ class Sender:
 
     def _take(self) -> list[Any] | None:
         with self._cond:
-            while not self._queue and not self._closed:
-                self._cond.wait()
+            while (not self._queue or self._busy) and not self._closed:
+                self._cond.wait()  # one send at a time: put may be sending on its caller's thread
             if not self._queue:
                 return None
             end = time.monotonic() + self._linger()

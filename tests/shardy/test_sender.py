@@ -19,15 +19,25 @@ def test_rounds_queued_while_a_send_runs_go_out_together():
         gate.wait(5)  # the first send is slow: the next rounds gather meanwhile
 
     s = Sender(send)
-    s.put("r0")
+    first = threading.Thread(target=s.put, args=("r0",))  # an idle sender sends at once,
+    first.start()  # on the caller's thread
     time.sleep(0.05)
     for i in range(1, 6):
-        s.put(f"r{i}")
+        s.put(f"r{i}")  # a send runs: these wait for the sender's thread
+    assert first.is_alive() and sent == [("r0",)]
     gate.set()
+    first.join(5)
     assert s.flush(5)
-    assert sent[0] == ("r0",)  # an idle sender sends its first round at once
     assert [r for batch in sent[1:] for r in batch] == [f"r{i}" for i in range(1, 6)]
     assert len(sent) == 2  # the rest in one send
+    s.close()
+
+
+def test_an_idle_sender_sends_on_the_callers_thread():
+    threads: list[str] = []
+    s = Sender(lambda *rounds: threads.append(threading.current_thread().name))
+    s.put("r0")
+    assert threads == [threading.current_thread().name]  # sent before put returned
     s.close()
 
 
