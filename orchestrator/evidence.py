@@ -4,6 +4,7 @@ the evidence that is published with a verified result, and publish it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from shardy.attestations import BatchPart, BatchProof, BatchReceipt, Claim
 from shardy.blobs import BlobRef
 from shardy.celery_app import VERIFIED_STREAM, ShardyCelery
 from shardy.errors import ShardyError
-from shardy.orchestrator import judging, keys, reputation, signing
+from shardy.orchestrator import judging, keys, precheck, reputation, signing
 from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS
 from shardy.statement import Subject
 from shardy.store import AttestationBatch, Replica, Task, Worker
@@ -64,6 +65,7 @@ def judge(
         {wid: w.commitment for wid, w in workers.items()},
         known,
         owners,
+        functools.partial(precheck.known, app.redis),
     )
     session.info.setdefault("verify_seconds", []).append(time.perf_counter() - start)
     verdicts.update(refused)
@@ -130,13 +132,14 @@ def _resolve(app, session, fresh, receipts):
     )})  # fmt: skip
     new = _pending(session, "batches")
     stored.update((i, new[i]) for i in ids & new.keys())
+    fetched = _fetch(app, [r for r in receipts.values() if r.part.id not in stored])
     for row in fresh:
         receipt = receipts.get(row.replica)
         if receipt is None:
             continue
         part = receipt.part
         claimed = (part.id, part.root, part.size, row.key_id)
-        batch = batches.get(part.id) or _load(app, stored, receipt, known)
+        batch = batches.get(part.id) or _load(stored, receipt, known, fetched)
         if receipt.key_id != row.key_id:
             refused[row.replica] = "the replica names another key than its batch receipt"
         elif batch is None:
@@ -174,7 +177,18 @@ def _aliases(session: Session, new: list[BatchProof]) -> set[str]:
     return {hashes[h] for h, owner in taken if owner != hashes[h]}
 
 
-def _load(app, stored_batches, receipt: BatchReceipt, known) -> BatchProof | None:
+def _fetch(app, receipts: list[BatchReceipt]) -> dict[tuple[str, int], bytes | ShardyError]:
+    """The stored batch proofs these receipts name, read in one round trip: by (sha256, size),
+    the bytes or why they could not be read."""
+    refs = list({(r.proof_sha256, r.proof_size) for r in receipts})
+    try:
+        blobs: list = app.blobs.get_many([BlobRef(sha, size) for sha, size in refs])
+    except ShardyError as exc:  # Redis unreadable: each batch is unusable, as one read fails
+        blobs = [exc] * len(refs)
+    return dict(zip(refs, blobs, strict=True))
+
+
+def _load(stored_batches, receipt: BatchReceipt, known, fetched) -> BatchProof | None:
     stored = stored_batches.get(receipt.part.id)
     if stored is not None:
         known[stored.id] = None if stored.valid else stored.reason
@@ -182,8 +196,10 @@ def _load(app, stored_batches, receipt: BatchReceipt, known) -> BatchProof | Non
             stored.id, stored.root, stored.size, stored.key_id, stored.proof, stored.public_signals
         )
     try:
-        ref = BlobRef(receipt.proof_sha256, receipt.proof_size)
-        return BatchProof.from_json(orjson.loads(app.blobs.get(ref)))
+        data = fetched[receipt.proof_sha256, receipt.proof_size]
+        if isinstance(data, ShardyError):
+            raise data
+        return BatchProof.from_json(orjson.loads(data))
     except (ShardyError, ValueError, orjson.JSONDecodeError) as exc:
         log.warning("batch %s unusable: %s", receipt.part.id, exc)
         return None
@@ -336,10 +352,17 @@ def announce(app: ShardyCelery, session: Session) -> None:
     entry may appear twice (readers key on the task id), but it is never missing."""
     session.flush()
     entries = session.info.pop("announcements", [])
-    if entries:
-        pipe = app.redis.pipeline(transaction=False)
-        for fields in entries:
-            pipe.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
-        pipe.execute()
-    # the rounds' attestation checks, timed in one round trip (best effort)
-    PROOF_VERIFY_SECONDS.observe_many(session.info.pop("verify_seconds", []), app.redis)
+    timings = session.info.pop("verify_seconds", [])  # the rounds' attestation checks
+    if not entries:  # the timings alone, best effort
+        PROOF_VERIFY_SECONDS.observe_many(timings, app.redis)
+        return
+    pipe = app.redis.pipeline(transaction=False)
+    for fields in entries:
+        pipe.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
+    PROOF_VERIFY_SECONDS.stage_many(pipe, timings)  # in the same round trip
+    replies = pipe.execute(raise_on_error=False)
+    for reply in replies[: len(entries)]:
+        if isinstance(reply, Exception):
+            raise reply
+    if any(isinstance(reply, Exception) for reply in replies[len(entries) :]):
+        log.warning("could not record %d proof verification timings", len(timings))

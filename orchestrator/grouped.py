@@ -37,9 +37,6 @@ log = logging.getLogger("shardy.orchestrator")
 #: turn, so a group of heavy tasks would hold its first answers (and its message) long, and
 #: their per-message cost is small next to their work anyway.
 GROUP_PAYLOAD_MAX = 1 << 20
-#: The fewest rounds one dispatch must send for them to be grouped (a lone task keeps its
-#: chord: it has nothing to share).
-GROUP_MIN = 2
 #: The most rounds one collect looks at.
 COLLECT_MAX = 512
 
@@ -47,7 +44,8 @@ COLLECT_MAX = 512
 def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     """(grouped, chorded): the planned rounds (`shardy.orchestrator.dispatch.PlannedRound`)
     that go out grouped (every replica to a named fleet worker, a payload up to
-    `GROUP_PAYLOAD_MAX`, and enough of them), and the rest. A group's replicas are answered
+    `GROUP_PAYLOAD_MAX`; a lone round too: no chord's bookkeeping, and its collect comes
+    from the replica that completes it), and the rest. A group's replicas are answered
     together, so a larger group holds its first results back longer: SHARDY_GROUP_ORDERS
     caps it (1: every round keeps its chord)."""
     if app.settings.group_orders < 2:
@@ -57,7 +55,7 @@ def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any
         if p.orders and p.orders[0][0].payload.size <= GROUP_PAYLOAD_MAX
         and all(_groups(o, t) for o, t in p.orders)
     ]  # fmt: skip
-    if len(fits) < GROUP_MIN:
+    if not fits:
         return [], list(rounds)
     chosen = {id(p) for p in fits}
     return fits, [p for p in rounds if id(p) not in chosen]
@@ -80,7 +78,7 @@ def send(app: ShardyCelery, rounds: Sequence[Any]) -> int:
     SHARDY_GROUP_ORDERS orders: ``shardy.execute_many`` to a fleet worker, ``shardy.relay_many``
     to a gateway (`shardy.orchestrator.gateway.many`). The rounds are marked grouped first, so
     the early watch knows no chord settles them. Returns the number of messages sent."""
-    arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no) for p in rounds])
+    arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no, len(p.orders)) for p in rounds])
     by_queue: dict[tuple[str, str], list[bytes]] = {}
     for planned in rounds:
         for o, t in planned.orders:

@@ -41,14 +41,15 @@ def admit(
     ``rows``, the task's replicas); returns the new ok rows and their batch receipts.
 
     ``shared``: what `settle_many` read once for all the rounds of a collect (their
-    assignments and workers); the finished replicas' in-flight marks are then dropped by the
-    caller, once for all rounds."""
+    assignments and workers). The finished replicas' in-flight marks are dropped by the
+    caller after the commit, once for all rounds: ``shared.back`` lists them, or, for a
+    settle of its own, the session's ``info["back"]``."""
     have = {r.replica for r in rows}
-    alone = shared is None  # a settle of its own: it reads for itself and untracks here
-    if shared is None:
+    if shared is None:  # a settle of its own: it reads for itself
         shared = Shared.read(session, [task.id], results)
         # held while the session lives (see reputation.preload)
         session.info.setdefault("workers", []).extend(shared.workers.values())
+        session.info.setdefault("back", []).append(shared.back)
     assigned = shared.assigned.get((task.id, round_no), {})
     workers, back = shared.workers, shared.back
     fresh, receipts = [], {}
@@ -72,8 +73,6 @@ def admit(
             receipts[r.replica] = r.batch
         if row.status == "ok" and row.proof_valid is None:
             fresh.append(row)
-    if alone:
-        routing.untrack(app.redis, back)
     return fresh, receipts
 
 

@@ -75,7 +75,11 @@ def settle(
         task = session.get(Task, task_id, with_for_update=True)
         done = _record(app, session, task, task_id, results, round_no, partial=partial)
         evidence.announce(app, session)
-    _after(app, task_id, done, partial)
+        back = [mark for part in session.info.pop("back", []) for mark in part]
+    try:
+        _after(app, task_id, done, partial)
+    finally:  # committed; after the waiters are woken
+        _untrack(app, back)
     return done.outcome.__dict__
 
 
@@ -111,10 +115,7 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
         log.warning("settling %d rounds together failed; settling each alone", len(rounds),
                     exc_info=True)  # fmt: skip
         return [settle(app, results, t, n) for t, n, results in rounds]
-    try:  # committed: the marks also expire on their own, so a failure only delays that
-        routing.untrack(app.redis, shared.back)
-    except RedisError as exc:
-        log.warning("could not drop %d in-flight marks (%s)", len(shared.back), exc)
+    _untrack(app, shared.back)
     closing: list = []
     try:
         for (task_id, _, _), one in zip(rounds, done, strict=True):
@@ -123,6 +124,15 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
         if closing:
             _close_all(app, closing)
     return [one.outcome.__dict__ for one in done]
+
+
+def _untrack(app: ShardyCelery, back: list[tuple[str, str]]) -> None:
+    """Drop the in-flight marks of replicas whose results committed (best effort: the marks
+    also expire on their own, so a failure only delays that)."""
+    try:
+        routing.untrack(app.redis, back)
+    except RedisError as exc:
+        log.warning("could not drop %d in-flight marks (%s)", len(back), exc)
 
 
 def _record(
@@ -224,14 +234,14 @@ def _recheck(app: ShardyCelery, voters: set[str]) -> None:
 
 def _close_all(app: ShardyCelery, rounds: list[tuple[str, int, str, bool, bool, bool]]) -> None:
     """Rounds (task id, round, kernel, verified, complete, decided) whose decision committed:
-    they need no early look any more, a verified task no more replicas
-    (`shardy.arrivals.close_many`, best effort), and a decided task's waiters are woken."""
+    a decided task's waiters are woken first (they read the committed decision), then the
+    rounds need no early look any more, and a verified task no more replicas
+    (`shardy.arrivals.close_many`, best effort)."""
+    settled.announce(app.redis, *(r[0] for r in rounds if r[5]))  # never raises
     try:
         arrivals.close_many(app.redis, [r[:5] for r in rounds])
     except RedisError as exc:  # the marks only speed things up: the decision is committed
         log.warning("task %s: could not clear its arrival marks (%s)", rounds[0][0], exc)
-    finally:
-        settled.announce(app.redis, *(r[0] for r in rounds if r[5]))
 
 
 def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:

@@ -13,6 +13,7 @@ from shardy import zk  # noqa: F401 - imported before the pool forks, not on a f
 from shardy.celery_app import CONTROL_QUEUE, app
 from shardy.orchestrator import grouped, reputation, signing, standing  # noqa: F401
 from shardy.orchestrator.early import Watch
+from shardy.orchestrator.precheck import Prechecker  # its secret is drawn before the fork
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
 
@@ -52,10 +53,12 @@ def register_worker(info: dict) -> None:
 
 @dataclass
 class OrchestratorProcess:
-    """What the orchestrator's main process holds: its sweeper and its early watch."""
+    """What the orchestrator's main process holds: its sweeper, its early watch and its
+    prechecker."""
 
     sweeper: Sweeper | None = None
     watch: Watch | None = None
+    precheck: Prechecker | None = None
 
 
 process = OrchestratorProcess()
@@ -64,13 +67,15 @@ process = OrchestratorProcess()
 @worker_ready.connect
 def _start_sweeper(sender: Any = None, **_: Any) -> None:
     """In the orchestrator's main process: re-send rounds of tasks that went silent, and
-    judge rounds early (`shardy.orchestrator.early`)."""
+    judge rounds early (`shardy.orchestrator.early`), and verify fresh proofs before their
+    settle (`shardy.orchestrator.precheck`)."""
     queues = {q.name for q in getattr(sender.task_consumer, "queues", [])}
     if CONTROL_QUEUE in queues:
         with app.store.read() as session:  # routing's copy of the quarantined voters
             standing.mirror(app.redis, session)
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
+        process.precheck = Prechecker(app).start()
 
 
 @worker_shutdown.connect
@@ -79,3 +84,5 @@ def _stop_sweeper(**_: Any) -> None:
         process.sweeper.stop()
     if process.watch is not None:
         process.watch.stop()
+    if process.precheck is not None:
+        process.precheck.stop()

@@ -53,19 +53,25 @@ class SharedHistogram:
         """Count several observations (seconds) in one round trip; none: no round trip."""
         if not amounts:
             return
+        try:
+            pipe = client.pipeline(transaction=True)
+            self.stage_many(pipe, amounts)
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not record %d %s in Redis: %s", len(amounts), self.name, exc)
+
+    def stage_many(self, pipe: redis.client.Pipeline, amounts: Sequence[float]) -> None:
+        """Queue `observe_many`'s commands on ``pipe`` (the caller executes it)."""
+        if not amounts:
+            return
         fields: dict[str, int] = {}
         for amount in amounts:
             field = self._field(amount)
             fields[field] = fields.get(field, 0) + 1
-        try:
-            pipe = client.pipeline(transaction=True)
-            for field, n in fields.items():
-                pipe.hincrby(self.key, field, n)
-            pipe.hincrby(self.key, "count", len(amounts))
-            pipe.hincrbyfloat(self.key, "sum", sum(amounts))
-            pipe.execute()
-        except (redis.RedisError, OSError) as exc:
-            log.warning("could not record %d %s in Redis: %s", len(amounts), self.name, exc)
+        for field, n in fields.items():
+            pipe.hincrby(self.key, field, n)
+        pipe.hincrby(self.key, "count", len(amounts))
+        pipe.hincrbyfloat(self.key, "sum", sum(amounts))
 
     @contextlib.contextmanager
     def time(self, client: redis.Redis) -> Iterator[None]:

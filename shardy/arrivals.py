@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,10 @@ ARRIVALS_KEY = "shardy:arrivals"
 LAST_KEY = "shardy:arrivals:last"
 #: Rounds sent as grouped orders (no chord settles them: a collect or the watch does).
 GROUPED_KEY = "shardy:arrivals:grouped"
+#: Hash: a grouped round's member → how many replicas it sent.
+SIZE_KEY = "shardy:arrivals:size"
+#: Hash: a grouped round's member → how many of its replicas' results are stored so far.
+BACK_KEY = "shardy:arrivals:back"
 #: Prefix of the key that says a task is decided (workers skip its queued replicas).
 DECIDED_PREFIX = "shardy:decided:"
 #: Prefix of a kernel's recent round spreads (seconds from first to last arrival).
@@ -48,6 +53,14 @@ _MARK = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+"""
+
+# Count replicas of a round back; 1 once all are (or the round's size is not known).
+_BACK = """
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+local size = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
+if size == nil or n >= size then return 1 end
+return 0
 """
 
 _NAMESPACE = uuid.UUID("5b0e3c1e-8f1d-4c55-9a5e-7c2f61d1f0a1")
@@ -115,10 +128,34 @@ def mark_rounds(client: redis.Redis, rounds: list[tuple[str, int]]) -> None:
         log.warning("could not mark arrivals of %d rounds (%s)", len(rounds), exc)
 
 
-def mark_grouped(client: redis.Redis, rounds: list[tuple[str, int]]) -> None:
-    """Note that ``rounds`` went out as grouped orders (`shardy.orchestrator.grouped`)."""
-    if rounds:
-        client.sadd(GROUPED_KEY, *(member(t, n) for t, n in rounds))
+def mark_grouped(client: redis.Redis, rounds: Sequence[tuple[str, int, int]]) -> None:
+    """Note that ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
+    (`shardy.orchestrator.grouped`), in one round trip."""
+    if not rounds:
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.sadd(GROUPED_KEY, *(member(t, n) for t, n, _ in rounds))
+    pipe.hset(SIZE_KEY, mapping={member(t, n): size for t, n, size in rounds})
+    pipe.execute()
+
+
+def count_back(client: redis.Redis, rounds: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Count results of grouped rounds' replicas stored (``rounds`` names a round once per
+    replica, skips and failures included); returns the rounds now complete, those whose every
+    replica is back (or whose size was never noted: a chord's, or one already closed), for a
+    collect to settle. On a Redis failure every round is returned: a collect checks anyway.
+    """
+    counts = Counter(rounds)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for (task_id, round_no), k in counts.items():
+            pipe.eval(_BACK, 2, BACK_KEY, SIZE_KEY, member(task_id, round_no), k)
+        flags = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not count %d results back (%s); collecting their rounds",
+                    len(rounds), exc)  # fmt: skip
+        return sorted(counts)
+    return sorted(r for r, flag in zip(counts, flags, strict=True) if flag)
 
 
 def grouped(client: redis.Redis, rounds: list[tuple[str, int]]) -> set[tuple[str, int]]:
@@ -167,21 +204,23 @@ def close_many(client: redis.Redis, rounds: Sequence[tuple[str, int, str, bool, 
     if not rounds:
         return
     pipe = client.pipeline(transaction=False)
+    at = []  # where each round's two scores are among the replies
     for task_id, round_no, _, decided, _ in rounds:
         key = member(task_id, round_no)
+        at.append(len(pipe))
         pipe.zscore(ARRIVALS_KEY, key)
         pipe.zscore(LAST_KEY, key)
         pipe.zrem(ARRIVALS_KEY, key)
         pipe.zrem(LAST_KEY, key)
         pipe.srem(GROUPED_KEY, key)
+        pipe.hdel(SIZE_KEY, key)
+        pipe.hdel(BACK_KEY, key)
         if decided:
             pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
-    replies = iter(pipe.execute())
+    replies = pipe.execute()
     sample = client.pipeline(transaction=False)
-    for _, _, kernel, decided, complete in rounds:
-        first, last = next(replies), next(replies)
-        for _ in range(4 if decided else 3):
-            next(replies)
+    for i, (_, _, kernel, _, complete) in zip(at, rounds, strict=True):
+        first, last = replies[i], replies[i + 1]
         if complete and first is not None and last is not None:
             spread = f"{max(0.0, float(last) - float(first)):.4f}"
             sample.lpush(SPREAD_PREFIX + kernel, spread)

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +263,7 @@ def check(
     bound: Mapping[str, str | None],
     known: Mapping[str, str | None] | None = None,
     owners: Mapping[str, str] | None = None,
+    prechecked: Callable[[str, list[tuple[Any, Any]]], set[int]] | None = None,
 ) -> tuple[dict[int, str | None], dict[str, str | None]]:
     """Judge each claim: None when valid, else the reason it is refused.
 
@@ -272,6 +273,9 @@ def check(
         bound: worker id → the commitment registered for it (None: not yet bound).
         known: batch id → the verdict already recorded for that batch proof (verified once).
         owners: commitment → the worker id it is registered to (a commitment has one owner).
+        prechecked: given a key id and (proof, signals) pairs, the indexes of those whose
+            proof is known to verify under that key (`shardy.orchestrator.precheck`): their
+            pairings are skipped, nothing else.
 
     Returns:
         (verdict per replica, verdict of each batch proof verified by this call).
@@ -315,7 +319,10 @@ def check(
         by_key[group[0].statement()[3]].append(label)
     for kid, labels in by_key.items():
         items = [to_prove[lb][0].statement()[1:3] for lb in labels]
-        bad = set(zk.find_invalid(accepted_keys[kid], items))
+        done = prechecked(kid, items) if prechecked is not None else set()
+        rest = [i for i in range(len(items)) if i not in done]
+        failed = zk.find_invalid(accepted_keys[kid], [items[i] for i in rest]) if rest else []
+        bad = {rest[j] for j in failed}
         for i, label in enumerate(labels):
             reason = "proof does not verify" if i in bad else None
             for c in to_prove[label]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import redis
 
-from shardy.errors import BlobNotFound, BlobUnavailable, IntegrityError, PayloadError
+from shardy.errors import BlobError, BlobNotFound, BlobUnavailable, IntegrityError, PayloadError
 
 KEY_PREFIX = "shardy:blob:"
 
@@ -124,17 +124,42 @@ class BlobStore:
             IntegrityError: the bytes do not match the reference.
         """
         if ref.inline is not None:
-            data = ref.inline
-        else:
+            return self._checked(ref, ref.inline)
+        try:
+            data = self.client.get(KEY_PREFIX + ref.sha256)
+        except redis.RedisError as exc:
+            raise BlobUnavailable(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
+        return self._checked(ref, data)
+
+    def get_many(self, refs: Sequence[BlobRef]) -> list[bytes | BlobError]:
+        """`get` for several blobs in one round trip: each item is the blob's checked bytes,
+        or the error `get` would raise for it.
+
+        Raises:
+            BlobUnavailable: Redis could not be read.
+        """
+        stored = [r for r in refs if r.inline is None]
+        try:
+            read = self.client.mget([KEY_PREFIX + r.sha256 for r in stored]) if stored else []
+        except redis.RedisError as exc:
+            raise BlobUnavailable(f"could not read {len(stored)} blob(s): {exc}") from exc
+        values = iter(read)
+        out: list[bytes | BlobError] = []
+        for ref in refs:
             try:
-                data = self.client.get(KEY_PREFIX + ref.sha256)
-            except redis.RedisError as exc:
-                raise BlobUnavailable(f"could not read blob {ref.sha256[:12]}: {exc}") from exc
-            if data is None:
-                raise BlobNotFound(
-                    f"blob {ref.sha256[:12]} is not in the store (expired after "
-                    f"SHARDY_BLOB_TTL={self.ttl}s or never stored); resubmit the task"
-                )
+                data = ref.inline if ref.inline is not None else next(values)
+                out.append(self._checked(ref, data))
+            except BlobError as exc:
+                out.append(exc)
+        return out
+
+    def _checked(self, ref: BlobRef, data: bytes | None) -> bytes:
+        """``data`` read for ``ref``, once it is there and matches it (see `get`)."""
+        if data is None:
+            raise BlobNotFound(
+                f"blob {ref.sha256[:12]} is not in the store (expired after "
+                f"SHARDY_BLOB_TTL={self.ttl}s or never stored); resubmit the task"
+            )
         if len(data) != ref.size or sha256_hex(data) != ref.sha256:
             raise IntegrityError(
                 f"blob {ref.sha256[:12]} failed its integrity check ({len(data)} bytes read, "

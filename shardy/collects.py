@@ -12,7 +12,7 @@ from typing import Any
 
 from celery.backends.base import BaseKeyValueStoreBackend
 
-from shardy import frames
+from shardy import arrivals, frames
 from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
 from shardy.errors import FrameError
 
@@ -44,15 +44,24 @@ def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> Non
     app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
 
 
+def collect_complete(app: ShardyCelery, back: Sequence[tuple[str, int]]) -> None:
+    """Count stored results back for their rounds (``back`` names a round once per result:
+    `shardy.arrivals.count_back`) and ask for one collect of the rounds now complete: the
+    replica that completes a round asks, the others do not."""
+    rounds = arrivals.count_back(app.redis, back)
+    if rounds:
+        request_collect(app, rounds)
+
+
 def finish_alone(app: ShardyCelery, task_id: str, frame: bytes, result: dict[str, Any]) -> None:
     """A replica that ran outside any chord (a grouped order re-sent alone, a speculative
     replica): store its result under its task id now (Celery stores it only after the task
-    returns) and ask for a collect of its round."""
+    returns) and ask for a collect of its round if this completes it."""
     meta = order_meta(frame)
     if meta is None or result.get("task_id") != meta["task_id"]:
         return
     store_results(app, [(task_id, result)])
-    request_collect(app, [(meta["task_id"], meta["round"])])
+    collect_complete(app, [(meta["task_id"], meta["round"])])
 
 
 def order_meta(frame: bytes) -> dict[str, Any] | None:

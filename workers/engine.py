@@ -41,7 +41,8 @@ _replica = threading.local()
 STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
 
 #: ``store(batch proof JSON) -> (sha256, size)``: where a batch proof goes once.
-StoreBatch = Callable[[bytes], tuple[str, int]]
+#: ``store_batch(proof JSON, key id) -> (sha256, size)``
+StoreBatch = Callable[[bytes, str], tuple[str, int]]
 
 
 class Circuits(Protocol):
@@ -57,8 +58,9 @@ class Engine:
         settings: the worker's settings (adapter, WASM switch, batch size and wait).
         secret: the worker's attestation secret (its Poseidon hash is its commitment).
         keys: where the circuits of verifier keys come from.
-        store_batch: where a batch proof is stored once (the blob store for a fleet worker;
-            a remote worker keeps it to send with its results).
+        store_batch: where a batch proof is stored once (the blob store for a fleet worker,
+            which also notes it for the orchestrator's early check; a remote worker keeps it
+            to send with its results).
         kernels: where shipped kernels are read by hash (a fleet worker: the blob store; a
             remote worker gets them inline with the order).
     """
@@ -201,7 +203,7 @@ class Engine:
         )
         proof, signals = prove_checked(circuit, statement.inputs_for(signals, self.secret))
         stored = BatchProof(batch_id, root, len(leaves), key_id, proof, signals)
-        sha256, size = self._store_batch(orjson.dumps(stored.to_json()))
+        sha256, size = self._store_batch(orjson.dumps(stored.to_json()), key_id)
         return BatchReceipt(BatchPart(batch_id, 0, len(leaves), root, ()), key_id, sha256, size)
 
 

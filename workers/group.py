@@ -47,19 +47,18 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
     metas = [collects.order_meta(f) for f in frames_]
     with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
         outcomes = list(pool.map(lambda fm: _one(app, *fm, run), zip(frames_, metas, strict=True)))
-    stored, rounds, arrived = [], set(), set()
+    stored, back, arrived = [], [], set()
     for meta, result in zip(metas, outcomes, strict=True):
         if meta is None or result is None or result.get("task_id") != meta["task_id"]:
             continue  # re-sent alone, or a malformed order (dead-lettered by execute)
         key = (meta["task_id"], meta["round"])
         stored.append((arrivals.replica_task_id(*key, meta["replica"]), result))
-        rounds.add(key)
+        back.append(key)
         if result.get("status") != "skipped":  # a skip completes a round but is no arrival
             arrived.add(key)
     collects.store_results(app, stored)
     arrivals.mark_rounds(app.redis, sorted(arrived))
-    if rounds:
-        collects.request_collect(app, sorted(rounds))
+    collects.collect_complete(app, back)
     return len(stored)
 
 

@@ -115,7 +115,7 @@ class RemoteWorker:
         self.arrivals = Arrivals(settings.stream_threshold, settings.max_payload,
                                  2 * self.slots, self.engine.gpu.scratch_dir)  # fmt: skip
 
-    def _keep_batch(self, proof: bytes) -> tuple[str, int]:
+    def _keep_batch(self, proof: bytes, key_id: str) -> tuple[str, int]:
         """A batch proof stays here until its results carry it to the gateway."""
         sha = hashlib.sha256(proof).hexdigest()
         self._batches[sha] = proof

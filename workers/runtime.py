@@ -11,8 +11,9 @@ import threading
 
 import redis
 
-from shardy import arrivals, routing
+from shardy import arrivals, prechecks, routing
 from shardy.celery_app import ShardyCelery
+from shardy.errors import BlobUnavailable
 from shardy.kernels.catalog import blob_loader
 from shardy.keyring import KeyCache
 from shardy.messages import ReplicaOrder
@@ -87,8 +88,16 @@ class WorkerRuntime:
             kill = lambda: os._exit(70)  # noqa: E731
         threading.Timer(1.0, kill).start()
 
-    def _store_batch(self, proof: bytes) -> tuple[str, int]:
-        ref = self.app.blobs.put(proof, inline=False)
+    def _store_batch(self, proof: bytes, key_id: str) -> tuple[str, int]:
+        """Store a batch proof once, and note it for the orchestrator's early check
+        (`shardy.prechecks`), in one round trip."""
+        pipe = self.app.blobs.client.pipeline(transaction=False)
+        ref = self.app.blobs.stage(pipe, proof)
+        prechecks.announce(pipe, key_id, ref=ref)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise BlobUnavailable(f"could not store a batch proof in Redis: {exc}") from exc
         return ref.sha256, ref.size
 
     def alive_workers(self) -> set[str]:

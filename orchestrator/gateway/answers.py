@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from shardy import arrivals
+from shardy import arrivals, prechecks
 from shardy import session as wire
 from shardy.errors import BlobUnavailable, GatewayError
 from shardy.messages import ReplicaOrder, ReplicaResult
@@ -105,7 +105,7 @@ def _queue(
     start = len(pipe)
     fields: dict[str, Any] = {"key_id": res.key_id}
     if res.batch is not None:
-        gw.app.blobs.stage(pipe, res.batch_proof or b"")
+        batch_ref = gw.app.blobs.stage(pipe, res.batch_proof or b"")
         fields["batch"] = res.batch
     else:
         fields.update(proof=res.proof, public_signals=res.public_signals)
@@ -116,6 +116,10 @@ def _queue(
                            timings=timings, **fields).to_dict()  # fmt: skip
     writes = len(pipe) - start  # the blobs' writes; the arrival mark comes after them
     arrivals.mark(pipe, frame, result)  # queued on the pipeline (the same round trip)
+    if res.batch is not None:  # for the orchestrator's early check (best effort, as the mark)
+        prechecks.announce(pipe, res.key_id, ref=batch_ref)
+    else:
+        prechecks.announce(pipe, res.key_id, proof=res.proof, signals=res.public_signals)
     return result, writes
 
 

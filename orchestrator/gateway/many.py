@@ -29,7 +29,7 @@ from typing import Any
 
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
-from shardy.collects import request_collect, store_results
+from shardy.collects import collect_complete, store_results
 from shardy.errors import FrameError
 from shardy.messages import ReplicaOrder, ReplicaResult
 from shardy.orchestrator.gateway import relay
@@ -64,9 +64,7 @@ def relay_many(app: ShardyCelery, gw: Gateway | None, orders: Sequence[bytes]) -
     unmarked = {(o.task_id, o.round) for _, o, r in results
                 if r.get("status") not in ("ok", "skipped")}  # fmt: skip
     arrivals.mark_rounds(app.redis, sorted(unmarked))
-    rounds = sorted({(o.task_id, o.round) for _, o, _ in results})
-    if rounds:
-        request_collect(app, rounds)
+    collect_complete(app, [(o.task_id, o.round) for _, o, _ in results])
     return len(stored)
 
 

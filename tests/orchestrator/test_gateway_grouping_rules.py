@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
+from shardy import arrivals
 from shardy.blobs import BlobRef
 from shardy.kernels.shipped import PREFIX
 from shardy.messages import ReplicaOrder
@@ -17,9 +18,9 @@ from shardy.routing import Target
 class FakeApp:
     settings = SimpleNamespace(group_orders=4)
 
-    def __init__(self) -> None:
+    def __init__(self, redis_client: object = None) -> None:
         self.sent: list[tuple[str, int, str]] = []
-        self.redis = SimpleNamespace(sadd=lambda *a: None)
+        self.redis = redis_client  # a real (embedded) Redis where the rounds are marked
 
     def queue(self, name: str) -> str:
         return name
@@ -55,8 +56,10 @@ def test_remote_rounds_with_inline_payloads_go_grouped_others_keep_their_chords(
     assert alone == [blob, shipped, unassigned]
 
 
-def test_a_gateways_replicas_go_in_relay_many_messages_and_a_fleet_workers_in_execute_many():
-    app = FakeApp()
+def test_a_gateways_replicas_go_in_relay_many_messages_and_a_fleet_workers_in_execute_many(
+    redis_client,
+):
+    app = FakeApp(redis_client)
     rounds = [planned(remote("a"), remote("b", "h"), fleet("f")) for _ in range(5)]
     assert send(app, rounds) == 6
     assert sorted(app.sent) == sorted([
@@ -64,3 +67,7 @@ def test_a_gateways_replicas_go_in_relay_many_messages_and_a_fleet_workers_in_ex
         ("shardy.relay_many", 4, "shardy.gw.h"), ("shardy.relay_many", 1, "shardy.gw.h"),
         ("shardy.execute_many", 4, "shardy.w.f"), ("shardy.execute_many", 1, "shardy.w.f"),
     ])  # fmt: skip
+    for r in rounds:  # each round's size is noted: its last replica back asks for the collect
+        member = arrivals.member(r.task_id, r.round_no)
+        assert redis_client.sismember(arrivals.GROUPED_KEY, member)
+        assert redis_client.hget(arrivals.SIZE_KEY, member) == b"3"

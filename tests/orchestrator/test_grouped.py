@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shardy import arrivals
 from shardy.kernels import registry
-from shardy.orchestrator import grouped
+from shardy.orchestrator import grouped, precheck
 from shardy.store import Replica, Task
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -74,16 +74,33 @@ def test_a_map_goes_out_grouped_and_verifies(rc):
         tasks = s.scalars(select(Task).where(Task.id.in_([h.id for h in handles]))).all()
         assert {t.state for t in tasks} == {"verified"}
         assert all(t.rounds_settled == 1 for t in tasks)
-    assert not rc.app.redis.smembers(arrivals.GROUPED_KEY) & {
-        arrivals.member(h.id, 1).encode() for h in handles}  # fmt: skip
+    members = {arrivals.member(h.id, 1).encode() for h in handles}
+    deadline = time.monotonic() + 10  # closed just after the waiters are woken
+    while rc.app.redis.smembers(arrivals.GROUPED_KEY) & members:
+        assert time.monotonic() < deadline, "grouped rounds were left marked"
+        time.sleep(0.05)
 
 
-def test_a_lone_submit_keeps_its_chord(rc):
+def collects_received(rc) -> int:
+    """How many ``shardy.collect`` messages the orchestrator has received."""
+    log = (rc.cluster.logdir / "orchestrator.log").read_text(errors="replace")
+    return len(re.findall(r"Task shardy\.collect\[[^\]]+\] received", log))
+
+
+def test_a_lone_submit_goes_out_grouped_and_is_collected_once(rc):
+    before = collects_received(rc)
     data = payloads(1, 2)[0]
     handle = rc.client.submit("histogram", data)
     check_verified(rc, [handle], [data])
-    logs = received(rc)
-    assert any(i in logs for i in replica_ids([handle.id]))
+    assert not any(i in received(rc) for i in replica_ids([handle.id]))  # no chord members
+    # the worker whose replica completed the round asked for its collect, the others not
+    assert collects_received(rc) - before == 1
+    assert rc.app.redis.hget(arrivals.SIZE_KEY, arrivals.member(handle.id, 1)) is None
+    # the workers noted their proofs and the orchestrator's prechecker verified them
+    deadline = time.monotonic() + 10
+    while not any(rc.app.redis.scan_iter(precheck.TAG_PREFIX + "*")):
+        assert time.monotonic() < deadline, "no proof was prechecked"
+        time.sleep(0.05)
 
 
 def test_transient_faults_in_a_group_retry_alone_then_verify(rc):

@@ -39,9 +39,9 @@ def test_only_rounds_of_small_payloads_on_named_fleet_workers_are_grouped():
     assert alone == [remote, unplaced, heavy]
 
 
-def test_a_lone_round_and_grouping_switched_off_keep_their_chords():
+def test_a_lone_round_goes_out_grouped_and_grouping_switched_off_keeps_chords():
     one = planned(fleet("a"), fleet("b"))
-    assert split(APP, [one]) == ([], [one])
+    assert split(APP, [one]) == ([one], [])
     rounds = [planned(fleet("a"), fleet("b")) for _ in range(4)]
     off = SimpleNamespace(settings=SimpleNamespace(group_orders=1))
     assert split(off, rounds) == ([], rounds)

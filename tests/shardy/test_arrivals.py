@@ -60,7 +60,7 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
     task is marked decided, and a complete round's spread is sampled under its kernel."""
     for name in ("m0", "m1", "m2"):
         arrivals.mark(redis_client, order(name), ok(name))
-        arrivals.mark_grouped(redis_client, [(name, 1)])
+        arrivals.mark_grouped(redis_client, [(name, 1, 3)])
     arrivals.close_many(redis_client, [("m0", 1, "sha256", True, True),
                                        ("m1", 1, "sha256", False, True),
                                        ("m2", 1, "histogram", True, False)])  # fmt: skip
@@ -70,7 +70,23 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
     assert decided == [True, False, True]
     assert len(arrivals.spreads(redis_client, "sha256")) == 2  # m0 and m1 came back whole
     assert arrivals.spreads(redis_client, "histogram") == []  # m2 was closed early
+    assert not redis_client.exists(arrivals.SIZE_KEY, arrivals.BACK_KEY)  # counts go too
     arrivals.close_many(redis_client, [])
+
+
+def test_the_result_that_completes_a_grouped_round_is_the_one_that_says_so(redis_client):
+    """Only the last of a round's results asks for its collect; a round of unknown size (a
+    chord's, or one closed already) asks with every result, as every result did before."""
+    arrivals.mark_grouped(redis_client, [("g", 1, 3), ("h", 2, 2)])
+    assert arrivals.count_back(redis_client, [("g", 1)]) == []
+    assert arrivals.count_back(redis_client, [("g", 1), ("h", 2)]) == []
+    assert arrivals.count_back(redis_client, [("h", 2), ("g", 1)]) == [("g", 1), ("h", 2)]
+    assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # a late extra one
+    assert arrivals.count_back(redis_client, [("c", 1)]) == [("c", 1)]  # no size noted
+    arrivals.mark_grouped(redis_client, [("two", 1, 2)])
+    assert arrivals.count_back(redis_client, [("two", 1), ("two", 1)]) == [("two", 1)]
+    arrivals.close_many(redis_client, [("g", 1, "histogram", True, True)])
+    assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # closed: unknown
 
 
 def test_replica_task_ids_follow_from_task_round_and_replica():

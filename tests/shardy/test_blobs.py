@@ -98,3 +98,13 @@ def test_stage_queues_the_writes_of_put_on_a_callers_pipeline(store):
     assert store.get(ref) == data and store.client.ttl(KEY_PREFIX + ref.sha256) > 0
     with pytest.raises(PayloadError, match="exceeds the limit"):
         store.stage(store.client.pipeline(), bytes((1 << 20) + 1))
+
+
+def test_get_many_reads_in_one_round_trip_and_checks_each(store):
+    good, tampered = store.put(b"g" * 100), store.put(b"t" * 100)
+    store.client.set(KEY_PREFIX + tampered.sha256, b"u" * 100)
+    missing = BlobRef("0" * 64, 5)
+    got = store.get_many([good, store.put(b"tiny"), missing, tampered, good])
+    assert got[0] == got[4] == b"g" * 100 and got[1] == b"tiny"  # inline: no read
+    assert isinstance(got[2], BlobNotFound) and isinstance(got[3], IntegrityError)
+    assert store.get_many([]) == []
