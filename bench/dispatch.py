@@ -12,19 +12,22 @@ serializer (bytes as base64) for 64 KiB payloads. Prints ratios; asserts nothing
     python bench/dispatch.py [--tasks 200] [--workers 2] [--size 256] [--paced 0.8] [--lone 20]
         [--sweep default,1,16] [--paths fleet,gateway]
 
-The lone row compares one task at a time against a lone plain chord plus one proof.
+The lone row compares one task at a time against a lone plain chord plus one proof: the
+three are timed in turn (a plain chord, a proof, a Shardy task, again), so that the VM's
+speed, which drifts over minutes, weighs on each the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -72,19 +75,25 @@ def _paced(count: int, rate: float | None) -> Iterator[int]:
         yield i
 
 
-def _lone(one, payloads: list[bytes], count: int) -> float:
-    """Median wall time (s) of ``count`` tasks run one at a time, submit to verified."""
-    times = []
+#: ``one(payload)``: run one task (or proof) to its end.
+One = Callable[[bytes], object]
+
+
+def _lone(sides: dict[str, One], payloads: list[bytes], count: int) -> dict[str, float]:
+    """Median wall time (s) of ``count`` runs of each side, one at a time (submit to verified),
+    the sides taking turns."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
     for i in range(count):
-        t0 = time.perf_counter()
-        one(payloads[i % len(payloads)])
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        for name, one in sides.items():
+            t0 = time.perf_counter()
+            one(payloads[i % len(payloads)])
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def proof_seconds(count: int = 5) -> float:
-    """Median time of one Groth16 attestation proof in this process (the default circuit), in
-    a worker's steady state: after the warm-up proof has prepared the key for its secret."""
+def prover() -> One:
+    """One Groth16 attestation proof in this process (the default circuit), in a worker's
+    steady state: after the warm-up proof has prepared the key for its secret."""
     import uuid
 
     from shardy.keyring import default_build
@@ -95,7 +104,7 @@ def proof_seconds(count: int = 5) -> float:
     subject = Subject(str(uuid.uuid4()), 7, 1024, "histogram", {}, "ab" * 32)
     inputs = replica_inputs(circuit.statement, subject, "ab" * 32, new_worker_secret(), 1, 0)
     prove(circuit, inputs)  # warm up
-    return _lone(lambda _: prove(circuit, inputs), [b""], count)
+    return lambda _: prove(circuit, inputs)
 
 
 def bench_shardy(
@@ -105,11 +114,13 @@ def bench_shardy(
     rates: list[float | str | None],
     remote: bool = False,
     lone: int = 0,
-) -> tuple[list[Run], float]:
+    against: dict[str, One] | None = None,
+) -> tuple[list[Run], dict[str, float]]:
     """One run per offered rate (None: a burst of submits; "map": a burst through one
     ``Client.map``); latency from the task rows. With ``remote``
     the workers are remote workers behind a local gateway (each its own operator). Then
-    ``lone`` tasks one at a time: their median latency (s)."""
+    ``lone`` tasks one at a time, taking turns with each of ``against``: the median
+    latency (s) of each, and of ``shardy``."""
     from sqlalchemy import select
 
     from shardy.store import Task
@@ -135,16 +146,18 @@ def bench_shardy(
                 lat = [(t.settled_at - t.created_at).total_seconds() for t in rows]
                 done = [t.settled_at.timestamp() for t in rows]
             runs.append(_summary(elapsed, done, lat, rate not in (None, "map")))
-        alone = _lone(lambda p: client.submit("histogram", p).get(timeout=120), payloads, lone)
+        mine = {"shardy": lambda p: client.submit("histogram", p).get(timeout=120)}
+        alone = _lone({**(against or {}), **mine}, payloads, lone) if lone else {}
         client.close()
     return runs, alone
 
 
+@contextlib.contextmanager
 def bench_plain(
-    broker: str, payloads: list[bytes], workers: int, fractions: list[float], lone: int = 0
-) -> tuple[list[Run], float]:
-    """A burst, then an open-loop run at each fraction of the burst's rate, then ``lone``
-    chords one at a time (their median latency, s)."""
+    broker: str, payloads: list[bytes], workers: int, fractions: list[float]
+) -> Iterator[tuple[list[Run], One]]:
+    """A burst, then an open-loop run at each fraction of the burst's rate; yields their runs
+    and one lone chord (run to its end) while the workers are still up."""
     env = {**os.environ, "PLAIN_BROKER": broker, "PYTHONPATH": str(HERE)}
     procs = [
         subprocess.Popen(
@@ -197,7 +210,7 @@ def bench_plain(
                 lat.append(res["done"] - at)
                 done.append(res["done"])
             runs.append(_summary(time.perf_counter() - t0, done, lat, rate is not None))
-        return runs, _lone(lambda p: one(p).get(timeout=120), payloads, lone)
+        yield runs, lambda p: one(p).get(timeout=120)
     finally:
         for p in procs:
             p.terminate()
@@ -254,25 +267,30 @@ def main() -> None:
     from shardy.embedded import EmbeddedRedis
 
     fractions = [float(x) for x in args.paced.split(",") if x.strip()]
-    with EmbeddedRedis(Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")))) as server:
-        plain, plain_lone = bench_plain(
-            f"redis+socket://{server.socket}", payloads, args.workers, fractions, args.lone
-        )
-    rates: list[float | str | None] = [None, "map", *(f * plain[0].rate for f in fractions)]
     runs, lone = {}, {}
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    for k in [x.strip() for x in args.sweep.split(",")]:
-        for path in paths:
-            home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
-            fixed = (
-                {} if k == "default"
-                else {"group_orders": 1} if k == "chords"
-                else {"attest_batch": int(k), "attest_wait_ms": args.wait_ms}
-            )  # fmt: skip
-            settings = Settings(home=home, **fixed)
-            runs[k, path], lone[k, path] = bench_shardy(
-                settings, payloads, args.workers, rates, remote=path == "gateway", lone=args.lone
-            )
+    home = Path(tempfile.mkdtemp(prefix="shb", dir="/tmp"))
+    with (
+        EmbeddedRedis(Settings(home=home)) as server,
+        bench_plain(f"redis+socket://{server.socket}", payloads, args.workers, fractions) as (
+            plain,
+            plain_one,
+        ),
+    ):
+        rates: list[float | str | None] = [None, "map", *(f * plain[0].rate for f in fractions)]
+        against = {"plain": plain_one, "proof": prover()}  # timed in turn with each lone task
+        for k in [x.strip() for x in args.sweep.split(",")]:
+            for path in paths:
+                fixed = (
+                    {} if k == "default"
+                    else {"group_orders": 1} if k == "chords"
+                    else {"attest_batch": int(k), "attest_wait_ms": args.wait_ms}
+                )  # fmt: skip
+                settings = Settings(home=Path(tempfile.mkdtemp(prefix="shb", dir="/tmp")), **fixed)
+                runs[k, path], lone[k, path] = bench_shardy(
+                    settings, payloads, args.workers, rates, remote=path == "gateway",
+                    lone=args.lone, against=against,
+                )  # fmt: skip
     t_frame, t_json, n_frame, n_json = bench_codec()
     print(f"\n{args.tasks} tasks, R=3, {args.workers} worker processes, embedded Redis, "
           f"histogram on {args.size} B")  # fmt: skip
@@ -291,13 +309,14 @@ def main() -> None:
             ratio = runs[k, "gateway"][0].rate / runs[k, "fleet"][0].rate
             print(f"{f'  K={k}':30}{ratio:>8.2f}")
     if args.lone:
-        proof = proof_seconds()
-        bound = plain_lone + proof
-        print(f"\n{'lone task, median s':30}{'Shardy':>8}{'plain':>8}{'+proof':>8}{'ratio':>7}"
-              "  (target <= 1.5)")  # fmt: skip
-        for (k, path), mine in lone.items():
-            print(f"{f'  K={k}, {path}':30}{mine:>8.3f}{plain_lone:>8.3f}{bound:>8.3f}"
-                  f"{mine / bound:>7.2f}")  # fmt: skip
+        print(
+            f"\n{'lone task, median s':30}{'Shardy':>8}{'plain':>8}{'+proof':>8}{'ratio':>7}"
+            "  (target <= 1.5; each row's plain chords and proofs timed in turn with it)"
+        )
+        for (k, path), m in lone.items():
+            bound = m["plain"] + m["proof"]
+            print(f"{f'  K={k}, {path}':30}{m['shardy']:>8.3f}{m['plain']:>8.3f}{bound:>8.3f}"
+                  f"{m['shardy'] / bound:>7.2f}")  # fmt: skip
     print(f"{'':34}{'Shardy':>12}{'json+base64':>14}{'ratio':>8}")
     print(f"{'64 KiB body encode+decode (µs)':34}{t_frame * 1e6:>12.1f}{t_json * 1e6:>14.1f}"
           f"{t_frame / t_json:>8.2f}")  # fmt: skip
