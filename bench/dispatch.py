@@ -77,14 +77,18 @@ def _paced(count: int, rate: float | None) -> Iterator[int]:
 
 #: ``one(payload)``: run one task (or proof) to its end.
 One = Callable[[bytes], object]
+#: Seconds between lone runs.
+LONE_PAUSE = 0.05
 
 
 def _lone(sides: dict[str, One], payloads: list[bytes], count: int) -> dict[str, float]:
     """Median wall time (s) of ``count`` runs of each side, one at a time (submit to verified),
-    the sides taking turns."""
+    the sides taking turns, each after a pause (a lone task meets a quiet machine: what the
+    previous one left to do after its result, the other side's included, is done)."""
     times: dict[str, list[float]] = {name: [] for name in sides}
     for i in range(count):
         for name, one in sides.items():
+            time.sleep(LONE_PAUSE)
             t0 = time.perf_counter()
             one(payloads[i % len(payloads)])
             times[name].append(time.perf_counter() - t0)

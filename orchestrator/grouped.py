@@ -127,17 +127,23 @@ def _ready(
     ids = sorted({t for t, _ in wanted})
     assigned: dict[tuple[str, int], list[tuple[int, bool]]] = {}
     recorded: dict[str, set[int]] = {}
-    with app.store.read() as session:
-        tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))}
-        for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(ids))):
-            assigned.setdefault((a.task_id, a.round), []).append((a.replica, bool(a.speculative)))
-        rows = session.execute(select(Replica.task_id, Replica.replica)
-                               .where(Replica.task_id.in_(ids)))  # fmt: skip
-        for task_id, replica in rows:
-            recorded.setdefault(task_id, set()).add(replica)
-        settled = {t.id: t.rounds_settled for t in tasks.values()}
-        sent = {t.id: t.rounds_sent for t in tasks.values()}
-    open_ = [(t, n) for t, n in wanted if t in tasks and settled[t] < n <= sent[t]]
+    with app.store.read() as session:  # columns, not rows: nothing here is written
+        counts = session.execute(select(Task.id, Task.rounds_settled, Task.rounds_sent)
+                                 .where(Task.id.in_(ids)))  # fmt: skip
+        tasks = {t: (settled, sent) for t, settled, sent in counts}
+        # each assignment, with its replica's recorded result if any
+        joined = session.execute(
+            select(Assignment.task_id, Assignment.round, Assignment.replica,
+                   Assignment.speculative, Replica.id)
+            .outerjoin(Replica, (Replica.task_id == Assignment.task_id)
+                       & (Replica.replica == Assignment.replica))
+            .where(Assignment.task_id.in_(ids))
+        )  # fmt: skip
+        for task_id, round_no, replica, speculative, row in joined:
+            assigned.setdefault((task_id, round_no), []).append((replica, bool(speculative)))
+            if row is not None:
+                recorded.setdefault(task_id, set()).add(replica)
+    open_ = [(t, n) for t, n in wanted if t in tasks and tasks[t][0] < n <= tasks[t][1]]
     outs = [(t, n, r) for t, n in open_ for r, _ in assigned.get((t, n), [])
             if r not in recorded.get(t, set())]  # fmt: skip
     values = arrivals.stored_results(app, [arrivals.replica_task_id(*o) for o in outs])

@@ -139,18 +139,27 @@ def mark_grouped(client: redis.Redis, rounds: Sequence[tuple[str, int, int]]) ->
     pipe.execute()
 
 
-def count_back(client: redis.Redis, rounds: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+def count_back(
+    client: redis.Redis,
+    rounds: Sequence[tuple[str, int]],
+    arrived: Sequence[tuple[str, int]] = (),
+) -> list[tuple[str, int]]:
     """Count results of grouped rounds' replicas stored (``rounds`` names a round once per
     replica, skips and failures included); returns the rounds now complete, those whose every
     replica is back (or whose size was never noted: a chord's, or one already closed), for a
     collect to settle. On a Redis failure every round is returned: a collect checks anyway.
+    Marks the arrivals of ``arrived`` (`mark_rounds`) in the same round trip.
     """
     counts = Counter(rounds)
+    now = time.time()
     try:
         pipe = client.pipeline(transaction=False)
+        for task_id, round_no in arrived:
+            pipe.eval(_MARK, 3, ARRIVALS_KEY, decided_key(task_id), LAST_KEY,
+                      member(task_id, round_no), now)  # fmt: skip
         for (task_id, round_no), k in counts.items():
             pipe.eval(_BACK, 2, BACK_KEY, SIZE_KEY, member(task_id, round_no), k)
-        flags = pipe.execute()
+        flags = pipe.execute()[len(arrived) :]
     except redis.RedisError as exc:
         log.warning("could not count %d results back (%s); collecting their rounds",
                     len(rounds), exc)  # fmt: skip

@@ -44,11 +44,14 @@ def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> Non
     app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
 
 
-def collect_complete(app: ShardyCelery, back: Sequence[tuple[str, int]]) -> None:
+def collect_complete(
+    app: ShardyCelery, back: Sequence[tuple[str, int]], arrived: Sequence[tuple[str, int]] = ()
+) -> None:
     """Count stored results back for their rounds (``back`` names a round once per result:
-    `shardy.arrivals.count_back`) and ask for one collect of the rounds now complete: the
-    replica that completes a round asks, the others do not."""
-    rounds = arrivals.count_back(app.redis, back)
+    `shardy.arrivals.count_back`, which also marks the arrivals of ``arrived`` in the same
+    round trip) and ask for one collect of the rounds now complete: the replica that
+    completes a round asks, the others do not."""
+    rounds = arrivals.count_back(app.redis, back, arrived)
     if rounds:
         request_collect(app, rounds)
 

@@ -45,8 +45,12 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         return 0
     frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
     metas = [collects.order_meta(f) for f in frames_]
-    with ThreadPoolExecutor(max(1, min(PARALLEL, len(frames_)))) as pool:
-        outcomes = list(pool.map(lambda fm: _one(app, *fm, run), zip(frames_, metas, strict=True)))
+    if len(frames_) == 1:  # a lone round's order: no thread to hand it to
+        outcomes = [_one(app, frames_[0], metas[0], run)]
+    else:
+        with ThreadPoolExecutor(min(PARALLEL, len(frames_))) as pool:
+            outcomes = list(pool.map(lambda fm: _one(app, *fm, run),
+                                     zip(frames_, metas, strict=True)))  # fmt: skip
     stored, back, arrived = [], [], set()
     for meta, result in zip(metas, outcomes, strict=True):
         if meta is None or result is None or result.get("task_id") != meta["task_id"]:
@@ -57,8 +61,7 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         if result.get("status") != "skipped":  # a skip completes a round but is no arrival
             arrived.add(key)
     collects.store_results(app, stored)
-    arrivals.mark_rounds(app.redis, sorted(arrived))
-    collects.collect_complete(app, back)
+    collects.collect_complete(app, back, sorted(arrived))
     return len(stored)
 
 

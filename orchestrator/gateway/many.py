@@ -63,8 +63,7 @@ def relay_many(app: ShardyCelery, gw: Gateway | None, orders: Sequence[bytes]) -
     # an ok result's arrival was marked as it was stored; others' now (skips are no arrival)
     unmarked = {(o.task_id, o.round) for _, o, r in results
                 if r.get("status") not in ("ok", "skipped")}  # fmt: skip
-    arrivals.mark_rounds(app.redis, sorted(unmarked))
-    collect_complete(app, [(o.task_id, o.round) for _, o, _ in results])
+    collect_complete(app, [(o.task_id, o.round) for _, o, _ in results], sorted(unmarked))
     return len(stored)
 
 

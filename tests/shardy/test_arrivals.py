@@ -87,6 +87,10 @@ def test_the_result_that_completes_a_grouped_round_is_the_one_that_says_so(redis
     assert arrivals.count_back(redis_client, [("two", 1), ("two", 1)]) == [("two", 1)]
     arrivals.close_many(redis_client, [("g", 1, "histogram", True, True)])
     assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # closed: unknown
+    # a worker's group marks its rounds' arrivals in the same round trip
+    arrivals.mark_grouped(redis_client, [("m", 1, 2)])
+    assert arrivals.count_back(redis_client, [("m", 1)], arrived=[("m", 1)]) == []
+    assert [(t, n) for t, n, _ in arrivals.due(redis_client, time.time())] == [("m", 1)]
 
 
 def test_replica_task_ids_follow_from_task_round_and_replica():
