@@ -53,6 +53,10 @@ TAG_TTL = 600
 MAX_AGE = 5.0
 #: Seconds between reloads of the accepted keys when a note names an unknown one.
 KEY_RELOAD = 1.0
+#: Notes waiting behind the one taken that mean the fabric is busy: the prechecker then
+#: drops them all (settle verifies a busy round's proofs in one batch, more cheaply) and
+#: steals no time from the orchestrator's main process.
+BUSY = 8
 
 
 def _tag(d: bytes) -> bytes:
@@ -90,7 +94,8 @@ class Prechecker:
         self._stop = threading.Event()
         self._keys: dict[str, dict] = {}
         self._keys_read = 0.0
-        self._done: OrderedDict[bytes, None] = OrderedDict()  # digests checked lately
+        #: proofs checked lately: their digests, and the stored batch proofs by reference
+        self._done: OrderedDict[bytes | tuple, None] = OrderedDict()
         self.checked = 0  # proofs verified and tagged (for tests and status)
 
     def start(self) -> Prechecker:
@@ -111,6 +116,9 @@ class Prechecker:
             if popped is None:
                 continue
             try:
+                if self.app.redis.llen(NOTES_KEY) >= BUSY:
+                    self.app.redis.delete(NOTES_KEY)
+                    continue
                 self.check(popped[1])
             except Exception:  # noqa: BLE001 - a note is only a hint: never stop the thread
                 log.debug("precheck note skipped", exc_info=True)
@@ -124,6 +132,11 @@ class Prechecker:
         if not isinstance(sent, int | float) or time.time() - sent > MAX_AGE:
             return False
         key_id = note["k"]
+        # a gateway notes a remote batch's proof with each of its replicas: read it once
+        blob = note.get("b")
+        ref = ("b", key_id, *blob) if isinstance(blob, list) and len(blob) == 2 else None
+        if ref is not None and ref in self._done:
+            return False
         found = self._proof(key_id, note)
         vkey = self._vkey(key_id)
         if found is None or vkey is None:
@@ -133,9 +146,10 @@ class Prechecker:
             d = digest(key_id, proof, signals)
         except TypeError:
             return False
-        if d in self._done:  # a gateway notes a remote batch's proof with each replica
+        if d in self._done:
             return False
-        self._done[d] = None
+        for seen in (d, ref) if ref is not None else (d,):
+            self._done[seen] = None
         while len(self._done) > 1024:
             self._done.popitem(last=False)
         try:

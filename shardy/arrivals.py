@@ -151,6 +151,8 @@ def count_back(
     Marks the arrivals of ``arrived`` (`mark_rounds`) in the same round trip.
     """
     counts = Counter(rounds)
+    if not counts and not arrived:
+        return []
     now = time.time()
     try:
         pipe = client.pipeline(transaction=False)

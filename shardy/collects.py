@@ -21,10 +21,10 @@ def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[st
     """Store replica results in the result backend as their tasks' SUCCESS results (one
     pipeline on a key-value backend), where `shardy.arrivals.stored_results` and
     the collect read them."""
-    backend = app.backend
     results = [(i, r) for i, r in results if i is not None]
     if not results:
         return
+    backend = app.backend
     now = datetime.now(UTC).isoformat()
     metas = [(i, {"status": "SUCCESS", "result": r, "traceback": None, "children": [],
                   "date_done": now, "task_id": i}) for i, r in results]  # fmt: skip
@@ -51,6 +51,8 @@ def collect_complete(
     `shardy.arrivals.count_back`, which also marks the arrivals of ``arrived`` in the same
     round trip) and ask for one collect of the rounds now complete: the replica that
     completes a round asks, the others do not."""
+    if not back and not arrived:
+        return
     rounds = arrivals.count_back(app.redis, back, arrived)
     if rounds:
         request_collect(app, rounds)

@@ -45,8 +45,8 @@ def run_group(app: ShardyCelery, orders: Sequence[bytes], run: RunOne) -> int:
         return 0
     frames_ = [bytes(f) for f in orders if isinstance(f, (bytes, bytearray, memoryview))]
     metas = [collects.order_meta(f) for f in frames_]
-    if len(frames_) == 1:  # a lone round's order: no thread to hand it to
-        outcomes = [_one(app, frames_[0], metas[0], run)]
+    if len(frames_) <= 1:  # a lone round's order: no thread to hand it to
+        outcomes = [_one(app, f, m, run) for f, m in zip(frames_, metas, strict=True)]
     else:
         with ThreadPoolExecutor(min(PARALLEL, len(frames_))) as pool:
             outcomes = list(pool.map(lambda fm: _one(app, *fm, run),

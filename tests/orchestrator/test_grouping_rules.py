@@ -56,6 +56,6 @@ def test_a_round_is_whole_when_every_replica_but_speculative_ones_is_back():
 
 def test_a_grouped_message_of_the_wrong_shape_runs_nothing():
     ran: list[bytes] = []
-    for junk in ("junk", 7, None, {"orders": []}):
+    for junk in ("junk", 7, None, {"orders": []}, [], [1, "x", None]):
         assert run_group(APP, junk, ran.append) == 0  # type: ignore[arg-type]
     assert ran == []

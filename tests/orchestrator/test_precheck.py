@@ -160,6 +160,30 @@ def test_junk_notes_do_not_stop_the_prechecker(app, circuit):
     assert app.redis.llen(prechecks.NOTES_KEY) == 0
 
 
+def test_a_busy_fabrics_notes_are_left_to_settle(app, circuit):
+    _, claim, ref = one_replica_batch(app, circuit)
+    pipe = app.redis.pipeline()
+    for _ in range(precheck.BUSY + 4):  # a burst: more notes wait than an idle round leaves
+        prechecks.announce(pipe, claim.key_id, ref=ref)
+    pipe.execute()
+    checker = Prechecker(app).start()
+    try:
+        deadline = time.monotonic() + 10
+        while app.redis.llen(prechecks.NOTES_KEY):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert checker.checked == 0  # dropped, not verified
+        pipe = app.redis.pipeline()  # an idle fabric's note is checked again
+        prechecks.announce(pipe, claim.key_id, ref=ref)
+        pipe.execute()
+        while checker.checked == 0:
+            assert time.monotonic() < deadline, "the prechecker stopped checking"
+            time.sleep(0.02)
+    finally:
+        checker.stop()
+
+
 def test_notes_are_capped(app):
     pipe = app.redis.pipeline()
     for _ in range(prechecks.KEEP * 3):
