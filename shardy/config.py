@@ -210,9 +210,8 @@ class Settings:
         default=32,
         metadata={
             "doc": "Most replica orders a fleet worker (or a gateway, for its remote workers) "
-            "receives in one message when many tasks are dispatched together (shardy.map, "
-            "bursts of submit; settled by collects); 1 sends every replica as a member of its "
-            "task's chord."
+            "receives in one message (shardy.map, bursts of submit, a lone task's round too; "
+            "settled by collects); 1 sends every replica as a member of its task's chord."
         },
     )
     task_events: bool = field(
