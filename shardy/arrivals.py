@@ -112,22 +112,6 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
 
-def mark_rounds(client: redis.Redis, rounds: list[tuple[str, int]]) -> None:
-    """`mark` for many rounds at once (one pipeline): replicas of ``rounds`` came back now.
-    Best effort, as `mark`."""
-    if not rounds:
-        return
-    now = time.time()
-    try:
-        pipe = client.pipeline(transaction=False)
-        for task_id, round_no in rounds:
-            pipe.eval(_MARK, 3, ARRIVALS_KEY, decided_key(task_id), LAST_KEY,
-                      member(task_id, round_no), now)  # fmt: skip
-        pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("could not mark arrivals of %d rounds (%s)", len(rounds), exc)
-
-
 def mark_grouped(client: redis.Redis, rounds: Sequence[tuple[str, int, int]]) -> None:
     """Note that ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
     (`shardy.orchestrator.grouped`), in one round trip."""
@@ -148,7 +132,8 @@ def count_back(
     replica, skips and failures included); returns the rounds now complete, those whose every
     replica is back (or whose size was never noted: a chord's, or one already closed), for a
     collect to settle. On a Redis failure every round is returned: a collect checks anyway.
-    Marks the arrivals of ``arrived`` (`mark_rounds`) in the same round trip.
+    Marks in the same round trip the arrivals of ``arrived`` (`mark` for many rounds:
+    replicas of them came back now).
     """
     counts = Counter(rounds)
     if not counts and not arrived:

@@ -73,6 +73,19 @@ def note(app, claim: Claim, ref: BlobRef) -> bytes:
     return app.redis.lpop(prechecks.NOTES_KEY)
 
 
+def note_again(app, claim: Claim, ref: BlobRef) -> None:
+    """Note the claim's batch proof for a running prechecker."""
+    pipe = app.redis.pipeline()
+    prechecks.announce(pipe, claim.key_id, ref=ref)
+    pipe.execute()
+
+
+def wait_until(done, deadline: float, failure: str) -> None:
+    while not done():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.02)
+
+
 def judged(app, subject: Subject, claim: Claim) -> str | None:
     """Settle's verdict on the claim (`attestations.check`, with the prechecker's tags)."""
     with app.store.read() as session:
@@ -145,16 +158,10 @@ def test_junk_notes_do_not_stop_the_prechecker(app, circuit):
     checker = Prechecker(app).start()
     try:
         deadline = time.monotonic() + 10
-        while app.redis.llen(prechecks.NOTES_KEY):  # the junk is taken, and none is tagged
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        assert checker.checked == 0
-        pipe = app.redis.pipeline()
-        prechecks.announce(pipe, claim.key_id, ref=ref)
-        pipe.execute()
-        while checker.checked == 0:
-            assert time.monotonic() < deadline, "the prechecker stopped after junk notes"
-            time.sleep(0.02)
+        wait_until(lambda: not app.redis.llen(prechecks.NOTES_KEY), deadline, "junk not taken")
+        assert checker.checked == 0  # none of the junk was tagged
+        note_again(app, claim, ref)
+        wait_until(lambda: checker.checked, deadline, "the prechecker stopped after junk notes")
     finally:
         checker.stop()
     assert app.redis.llen(prechecks.NOTES_KEY) == 0
@@ -169,17 +176,11 @@ def test_a_busy_fabrics_notes_are_left_to_settle(app, circuit):
     checker = Prechecker(app).start()
     try:
         deadline = time.monotonic() + 10
-        while app.redis.llen(prechecks.NOTES_KEY):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(lambda: not app.redis.llen(prechecks.NOTES_KEY), deadline, "notes not taken")
         time.sleep(0.1)
         assert checker.checked == 0  # dropped, not verified
-        pipe = app.redis.pipeline()  # an idle fabric's note is checked again
-        prechecks.announce(pipe, claim.key_id, ref=ref)
-        pipe.execute()
-        while checker.checked == 0:
-            assert time.monotonic() < deadline, "the prechecker stopped checking"
-            time.sleep(0.02)
+        note_again(app, claim, ref)  # an idle fabric's note is checked again
+        wait_until(lambda: checker.checked, deadline, "the prechecker stopped checking")
     finally:
         checker.stop()
 
