@@ -77,19 +77,22 @@ def send(app: ShardyCelery, rounds: Sequence[Any]) -> int:
     """Send the orders of ``rounds`` (named workers) as one message per queue and
     SHARDY_GROUP_ORDERS orders: ``shardy.execute_many`` to a fleet worker, ``shardy.relay_many``
     to a gateway (`shardy.orchestrator.gateway.many`). The rounds are marked grouped first, so
-    the early watch knows no chord settles them. Returns the number of messages sent."""
+    the early watch knows no chord settles them. A message's arguments show as its count of
+    orders and their kernels, ``(2 orders: histogram)``, in Flower and the logs. Returns the
+    number of messages sent."""
     arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no, len(p.orders)) for p in rounds])
-    by_queue: dict[tuple[str, str], list[bytes]] = {}
+    by_queue: dict[tuple[str, str], list[tuple[bytes, str]]] = {}
     for planned in rounds:
         for o, t in planned.orders:
             name = "shardy.execute_many" if t.kind == "fleet" else "shardy.relay_many"
-            by_queue.setdefault((name, t.queue), []).append(o.encode())
+            by_queue.setdefault((name, t.queue), []).append((o.encode(), planned.kernel))
     sent, most = 0, app.settings.group_orders
     for (name, queue), orders in by_queue.items():
         for i in range(0, len(orders), most):
             part = orders[i : i + most]
-            app.send_task(name, args=(part,), queue=app.queue(queue),
-                          argsrepr=f"({len(part)} orders)")  # fmt: skip
+            kernels = ",".join(sorted({k for _, k in part}))[:80]
+            app.send_task(name, args=([f for f, _ in part],), queue=app.queue(queue),
+                          argsrepr=f"({len(part)} orders: {kernels})")  # fmt: skip
             sent += 1
     return sent
 

@@ -40,8 +40,7 @@ _replica = threading.local()
 #: Stages a replica reports, with the share of its work done when the stage starts.
 STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
 
-#: ``store(batch proof JSON) -> (sha256, size)``: where a batch proof goes once.
-#: ``store_batch(proof JSON, key id) -> (sha256, size)``
+#: ``store(batch proof JSON, key id) -> (sha256, size)``: where a batch proof goes once.
 StoreBatch = Callable[[bytes, str], tuple[str, int]]
 
 

@@ -90,14 +90,18 @@ class WorkerRuntime:
 
     def _store_batch(self, proof: bytes, key_id: str) -> tuple[str, int]:
         """Store a batch proof once, and note it for the orchestrator's early check
-        (`shardy.prechecks`), in one round trip."""
+        (`shardy.prechecks`, best effort), in one round trip."""
         pipe = self.app.blobs.client.pipeline(transaction=False)
         ref = self.app.blobs.stage(pipe, proof)
+        writes = len(pipe)
         prechecks.announce(pipe, key_id, ref=ref)
         try:
-            pipe.execute()
+            replies = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
-            raise BlobUnavailable(f"could not store a batch proof in Redis: {exc}") from exc
+            replies = [exc]
+        failed = [r for r in replies[:writes] if isinstance(r, Exception)]
+        if failed:
+            raise BlobUnavailable(f"could not store a batch proof in Redis: {failed[0]}")
         return ref.sha256, ref.size
 
     def alive_workers(self) -> set[str]:
