@@ -1,4 +1,4 @@
-"""A client's order sender: rounds recorded by `submit` go out on one background thread.
+"""A client's order sender: rounds recorded by `submit` go out at once, or together on one thread.
 
 `shardy.submit` records its task (SQL row, assignments, payload), then hands the round's orders
 to the client's `Sender`. An idle sender sends them at once on the caller's thread, so a lone
