@@ -356,7 +356,7 @@ def announce(app: ShardyCelery, session: Session) -> None:
     if not entries:  # the timings alone, best effort
         PROOF_VERIFY_SECONDS.observe_many(timings, app.redis)
         return
-    pipe = app.redis.pipeline(transaction=False)
+    pipe = app.redis.pipeline(transaction=True)  # the histogram's fields change together
     for fields in entries:
         pipe.xadd(VERIFIED_STREAM, fields, maxlen=100_000, approximate=True)
     PROOF_VERIFY_SECONDS.stage_many(pipe, timings)  # in the same round trip

@@ -45,11 +45,11 @@ def admit(
     caller after the commit, once for all rounds: ``shared.back`` lists them, or, for a
     settle of its own, the session's ``info["back"]``."""
     have = {r.replica for r in rows}
-    if shared is None:  # a settle of its own: it reads for itself
+    alone = shared is None  # a settle of its own: it reads for itself
+    if shared is None:
         shared = Shared.read(session, [task.id], results)
         # held while the session lives (see reputation.preload)
         session.info.setdefault("workers", []).extend(shared.workers.values())
-        session.info.setdefault("back", []).append(shared.back)
     assigned = shared.assigned.get((task.id, round_no), {})
     workers, back = shared.workers, shared.back
     fresh, receipts = [], {}
@@ -73,6 +73,8 @@ def admit(
             receipts[r.replica] = r.batch
         if row.status == "ok" and row.proof_valid is None:
             fresh.append(row)
+    if alone:
+        session.info.setdefault("back", []).extend(back)
     return fresh, receipts
 
 

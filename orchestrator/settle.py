@@ -75,7 +75,7 @@ def settle(
         task = session.get(Task, task_id, with_for_update=True)
         done = _record(app, session, task, task_id, results, round_no, partial=partial)
         evidence.announce(app, session)
-        back = [mark for part in session.info.pop("back", []) for mark in part]
+        back = session.info.pop("back", [])
     try:
         _after(app, task_id, done, partial)
     finally:  # committed; after the waiters are woken
