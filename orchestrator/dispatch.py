@@ -314,8 +314,9 @@ def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
     fleet workers, grouped orders (`shardy.orchestrator.grouped`). Call after the assignments
     are committed."""
     deadline = time.time() + 2 * app.settings.task_time_limit
-    routing.track(
-        app.redis,
+    marks = app.redis.pipeline(transaction=False)  # one round trip before the first send
+    routing.stage_track(
+        marks,
         [
             (t.worker_id, routing.assignment_key(o.task_id, o.round, o.replica))
             for planned in rounds
@@ -325,8 +326,7 @@ def send_planned(app: ShardyCelery, *rounds: PlannedRound) -> None:
         deadline,
     )
     together, rounds = grouped.split(app, rounds)
-    if together:
-        grouped.send(app, together)
+    grouped.send(app, together, marks)
     for planned in rounds:
         header = [replica_signature(app, planned.kernel, o, t) for o, t in planned.orders]
         body = app.signature(

@@ -20,11 +20,13 @@ grouped round that stays complete without one, and the sweeper covers the rest.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
@@ -73,14 +75,17 @@ def _groups(order: Any, target: Any) -> bool:
             and not is_shipped(order.kernel))  # fmt: skip
 
 
-def send(app: ShardyCelery, rounds: Sequence[Any]) -> int:
+def send(app: ShardyCelery, rounds: Sequence[Any], marks: Any = None) -> int:
     """Send the orders of ``rounds`` (named workers) as one message per queue and
     SHARDY_GROUP_ORDERS orders: ``shardy.execute_many`` to a fleet worker, ``shardy.relay_many``
     to a gateway (`shardy.orchestrator.gateway.many`). The rounds are marked grouped first, so
     the early watch knows no chord settles them. A message's arguments show as its count of
     orders and their kernels, ``(2 orders: histogram)``, in Flower and the logs. Returns the
-    number of messages sent."""
-    arrivals.mark_grouped(app.redis, [(p.task_id, p.round_no, len(p.orders)) for p in rounds])
+    number of messages sent. ``marks``: a pipeline of the caller's marks to send along
+    with the rounds' (executed here, before any order goes out)."""
+    marks = app.redis.pipeline(transaction=False) if marks is None else marks
+    arrivals.stage_grouped(marks, [(p.task_id, p.round_no, len(p.orders)) for p in rounds])
+    marks.execute()
     by_queue: dict[tuple[str, str], list[tuple[bytes, str]]] = {}
     for planned in rounds:
         for o, t in planned.orders:
@@ -114,23 +119,30 @@ def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int
         if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
                 and isinstance(item[1], int) and not isinstance(item[1], bool)):  # fmt: skip
             wanted.append((item[0], item[1]))
-    from shardy.orchestrator.settle import settle_many  # settle dispatches: import it late
+    from shardy.orchestrator.settle import settle, settle_many  # settle dispatches: late
 
-    ready = _ready(app, sorted(set(wanted)))
+    rounds_ = sorted(set(wanted))
+    if len(rounds_) == 1:  # one round (a lone task's): ready or not, read in its settle
+        ((task_id, round_no),) = rounds_
+        out = settle(app, lambda session: _ready(app, rounds_, session), task_id, round_no)
+        return {"named": len(wanted), "settled": int(out["action"] != "not ready")}
+    ready = _ready(app, rounds_)
     settle_many(app, ready)
     return {"named": len(wanted), "settled": len(ready)}
 
 
 def _ready(
-    app: ShardyCelery, wanted: list[tuple[str, int]]
+    app: ShardyCelery, wanted: list[tuple[str, int]], within: Session | None = None
 ) -> list[tuple[str, int, list[dict[str, Any]]]]:
-    """The rounds of ``wanted`` ready for their full settle, with their stored results."""
+    """The rounds of ``wanted`` ready for their full settle, with their stored results;
+    read in session ``within`` (a settle's) or a read-only one."""
     if not wanted:
         return []
     ids = sorted({t for t, _ in wanted})
     assigned: dict[tuple[str, int], list[tuple[int, bool]]] = {}
     recorded: dict[str, set[int]] = {}
-    with app.store.read() as session:  # columns, not rows: nothing here is written
+    reading = app.store.read() if within is None else contextlib.nullcontext(within)
+    with reading as session:  # columns, not rows: nothing here is written
         counts = session.execute(select(Task.id, Task.rounds_settled, Task.rounds_sent)
                                  .where(Task.id.in_(ids)))  # fmt: skip
         tasks = {t: (settled, sent) for t, settled, sent in counts}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,12 @@ class _Settled:
 
 
 def settle(
-    app: ShardyCelery, results: list[Any], task_id: str, round_no: int, *, partial: bool = False
+    app: ShardyCelery,
+    results: list[Any] | Callable[[Session], list],
+    task_id: str,
+    round_no: int,
+    *,
+    partial: bool = False,
 ) -> dict:
     """Record ``results`` of round ``round_no`` and decide the task. Idempotent.
 
@@ -70,9 +75,16 @@ def settle(
     chord completes. They are recorded, and the task is verified if a quorum already agrees;
     any other decision waits for the chord. Once the chord has settled the round (a
     speculative replica came back after it), a partial settle decides like a full one.
+    ``results`` may be a function of the settle's session that returns the round as a
+    collect reads it (`grouped._ready`): nothing is recorded unless the round is ready.
     """
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
+        if callable(results):  # a collect's round: its ready rounds, with their results
+            ready = results(session)
+            if not ready:
+                return Outcome(task_id, task.state if task else "unknown", "not ready").__dict__
+            results = ready[0][2]
         done = _record(app, session, task, task_id, results, round_no, partial=partial)
         evidence.announce(app, session)
         back = session.info.pop("back", [])

@@ -115,12 +115,17 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
 def mark_grouped(client: redis.Redis, rounds: Sequence[tuple[str, int, int]]) -> None:
     """Note that ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
     (`shardy.orchestrator.grouped`), in one round trip."""
-    if not rounds:
-        return
-    pipe = client.pipeline(transaction=False)
-    pipe.sadd(GROUPED_KEY, *(member(t, n) for t, n, _ in rounds))
-    pipe.hset(SIZE_KEY, mapping={member(t, n): size for t, n, size in rounds})
-    pipe.execute()
+    if rounds:
+        pipe = client.pipeline(transaction=False)
+        stage_grouped(pipe, rounds)
+        pipe.execute()
+
+
+def stage_grouped(pipe: Any, rounds: Sequence[tuple[str, int, int]]) -> None:
+    """`mark_grouped` queued on ``pipe`` (a pipeline the caller executes)."""
+    if rounds:
+        pipe.sadd(GROUPED_KEY, *(member(t, n) for t, n, _ in rounds))
+        pipe.hset(SIZE_KEY, mapping={member(t, n): size for t, n, size in rounds})
 
 
 def count_back(

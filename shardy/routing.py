@@ -193,13 +193,17 @@ def _loads(worker_ids: Sequence[str], replies: Sequence[Any]) -> dict[str, int]:
 
 def track(r: redis.Redis, held: Sequence[tuple[str, str]], deadline: float) -> None:
     """Count assignments against their workers until ``deadline``: (worker id, key) pairs."""
-    if not held:
-        return
-    pipe = r.pipeline(transaction=False)
+    if held:
+        pipe = r.pipeline(transaction=False)
+        stage_track(pipe, held, deadline)
+        pipe.execute()
+
+
+def stage_track(pipe: Any, held: Sequence[tuple[str, str]], deadline: float) -> None:
+    """`track` queued on ``pipe`` (a pipeline the caller executes)."""
     for wid, key in held:
         pipe.zadd(INFLIGHT_PREFIX + wid, {key: deadline})
         pipe.expireat(INFLIGHT_PREFIX + wid, int(deadline) + 1)
-    pipe.execute()
 
 
 def untrack(r: redis.Redis, done: Sequence[tuple[str, str]]) -> None:

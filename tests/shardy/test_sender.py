@@ -75,8 +75,8 @@ def test_a_send_that_keeps_failing_is_given_up_and_the_sender_serves_on(monkeypa
 
 
 def test_a_steady_stream_goes_out_grouped_and_a_waiting_client_never_lingers():
-    sent: list[tuple[float, tuple]] = []
-    s = Sender(lambda *rounds: sent.append((time.monotonic(), rounds)))
+    sent: list[tuple[threading.Thread, tuple]] = []
+    s = Sender(lambda *rounds: sent.append((threading.current_thread(), rounds)))
     for i in range(40):  # a stream of submits 5 ms apart (200/s)
         s.put(f"s{i}")
         time.sleep(0.005)
@@ -86,10 +86,12 @@ def test_a_steady_stream_goes_out_grouped_and_a_waiting_client_never_lingers():
     assert max(sizes) >= 4 and len(sent) <= 12, sizes  # rounds gathered, not one per send
     sent.clear()
     for i in range(6):  # one submit at a time, each after the last was sent (a lone client)
-        put_at = time.monotonic()
+        time.sleep(2 * sender_mod.FAST_GAP)
         s.put(f"l{i}")
         assert s.flush(5)
-        assert sent[-1][0] - put_at < 0.09  # sent at once, not after a linger (0.1 s)
-        time.sleep(0.04)
     assert [len(rounds) for _, rounds in sent] == [1] * 6
+    # once most recent gaps are a lone client's, each round goes out at once on the
+    # submitting thread: never handed to the sender's thread to linger there
+    lone = sender_mod.PACE_GAPS // 2 + 1
+    assert all(t is threading.current_thread() for t, _ in sent[lone:])
     s.close()
