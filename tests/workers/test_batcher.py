@@ -77,3 +77,51 @@ def test_keys_never_share_a_batch_and_errors_reach_every_waiter():
         t.join()
     assert errors == ["prover failed", "prover failed"]
     assert _run(batcher, [("a", 5)])[0].part.size == 1  # the batcher thread survived
+
+
+def test_an_idle_prover_proves_a_lone_replica_on_its_thread_and_never_two_at_once():
+    """Adaptive batching (no wait): a replica that finds the prover idle, nothing waiting and
+    nothing being computed is proven on its own thread; replicas that come while a proof
+    runs wait for it and share the next batch, and no two proofs ever overlap."""
+    running, overlaps, threads = [0], [], []
+    release = threading.Event()
+    lock = threading.Lock()
+
+    def prove(key: str, leaves: list[bytes]) -> BatchReceipt:
+        with lock:
+            running[0] += 1
+            overlaps.append(running[0] > 1)
+            threads.append((threading.current_thread(), len(leaves)))
+        if len(threads) == 1:
+            release.wait(30)  # the first proof is slow: three replicas come meanwhile
+        with lock:
+            running[0] -= 1
+        return _receipt(f"b{len(threads)}", key, leaves)
+
+    batcher = Batcher(size=8, wait_ms=0, prove=prove)
+    first: list = []
+    lone = threading.Thread(target=lambda: first.append(batcher.attest("k", _leaf(1), 30)))
+    lone.start()
+    while not threads:
+        threading.Event().wait(0.01)
+    assert threads[0][0] is lone  # proven on the replica's own thread, alone
+    late: list = []
+    waiting = [
+        threading.Thread(target=lambda i=i: late.append((i, batcher.attest("k", _leaf(i), 30))))
+        for i in (2, 3, 4)
+    ]
+    for t in waiting:
+        t.start()
+    threading.Event().wait(0.2)
+    release.set()
+    for t in [lone, *waiting]:
+        t.join()
+    assert not any(overlaps)
+    assert sum(n for _, n in threads) == 4 and len(threads) <= 3  # the late ones batched
+    assert all(t is not lone and t not in waiting for t, _ in threads[1:])  # on the loop
+    assert first[0].part.size == 1 and first[0].part.path == ()
+    assert first[0].part.root == _leaf(1).hex()
+    assert sorted(i for i, _ in late) == [2, 3, 4]
+    for i, r in late:
+        p = r.part
+        assert merkle.verify(_leaf(i), p.index, p.size, p.path, bytes.fromhex(p.root))
