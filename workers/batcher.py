@@ -45,8 +45,8 @@ class Batcher:
     Args:
         size: K, the most replicas per proof.
         wait_ms: T, the longest a replica waits for its batch to fill.
-        prove: proves one batch (runs on the batcher's thread only, so the circuit, which is
-            not thread-safe, is never used concurrently).
+        prove: proves one batch, one batch at a time (on the batcher's thread, or on a lone
+            replica's own), so the circuit, which is not thread-safe, is never used concurrently.
     """
 
     def __init__(self, size: int, wait_ms: int, prove: ProveBatch) -> None:
@@ -58,6 +58,7 @@ class Batcher:
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._coming = 0  # replicas being computed by this worker: they will join soon
+        self._proving = False  # one batch at a time: the loop's, or a lone replica's
         # under load, the threads a proven batch frees pick up the next replicas: the next
         # batch expects as many of them for a moment after it (none when idle)
         self._expected, self._freed_at = 0, 0.0
@@ -84,15 +85,39 @@ class Batcher:
         """
         entry = _Pending(key_id, leaf)
         with self._cond:
-            self._pending.append(entry)
             self._expected = max(0, self._expected - 1)
-            self._cond.notify()
+            alone = (
+                not self._pending and not self._proving and not self._coming and not self.wait
+                and (not self._expected or time.monotonic() >= self._freed_at + COMING_WAIT_S)
+            )  # fmt: skip
+            if alone:  # the batch the loop would take now: proven here, without a hand-over
+                self._proving = True
+            else:
+                self._pending.append(entry)
+                self._cond.notify()
+        if alone:
+            return self._prove_alone(entry)
         if not entry.done.wait(timeout):
             raise TransientError(f"batch attestation not ready after {timeout:.0f}s; retrying")
         if entry.error is not None:
             raise entry.error
         assert entry.receipt is not None
         return entry.receipt
+
+    def _prove_alone(self, entry: _Pending) -> BatchReceipt:
+        """Prove a batch of ``entry`` alone on the calling thread (the prover is idle and no
+        replica is about to join: a lone replica skips two thread hand-overs)."""
+        try:
+            receipt = self._prove(entry.key_id, [entry.leaf])
+            return replace(
+                receipt,
+                part=replace(receipt.part, index=0, path=tuple(merkle.path([entry.leaf], 0))),
+            )
+        finally:
+            with self._cond:
+                self._proving = False
+                self._expected, self._freed_at = 1, time.monotonic()
+                self._cond.notify()
 
     def _take(self) -> list[_Pending]:
         """Block until a batch is due, then remove and return it: K waiting replicas of one
@@ -108,9 +133,13 @@ class Batcher:
                     coming = oldest.added + COMING_WAIT_S - now if self._coming else 0.0
                     if self._expected:  # the threads the last batch freed are coming back
                         coming = max(coming, self._freed_at + COMING_WAIT_S - now)
+                    if self._proving:  # a replica proves its batch alone on its thread
+                        self._cond.wait()
+                        continue
                     if len(same) >= self.size or (due <= 0 and coming <= 0):
                         batch = same[: self.size]
                         self._pending = [p for p in self._pending if p not in batch]
+                        self._proving = True
                         return batch
                     self._cond.wait(max(due, coming, 0.001))
                 else:
@@ -130,6 +159,8 @@ class Batcher:
                     p.error = exc
             finally:
                 with self._cond:
+                    self._proving = False
                     self._expected, self._freed_at = len(batch), time.monotonic()
+                    self._cond.notify()
                 for p in batch:
                     p.done.set()
