@@ -20,7 +20,7 @@ grouped round that stays complete without one, and the sweeper covers the rest.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
 from shardy.kernels.shipped import is_shipped
+from shardy.orchestrator import intake
 from shardy.store import Assignment, Replica, Task
 
 log = logging.getLogger("shardy.orchestrator")
@@ -124,25 +125,46 @@ def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int
     rounds_ = sorted(set(wanted))
     if len(rounds_) == 1:  # one round (a lone task's): ready or not, read in its settle
         ((task_id, round_no),) = rounds_
-        out = settle(app, lambda session: _ready(app, rounds_, session), task_id, round_no)
+        out = settle(app, functools.partial(ready_alone, app, round_no), task_id, round_no)
         return {"named": len(wanted), "settled": int(out["action"] != "not ready")}
     ready = _ready(app, rounds_)
     settle_many(app, ready)
     return {"named": len(wanted), "settled": len(ready)}
 
 
+def ready_alone(
+    app: ShardyCelery, round_no: int, session: Session, task: Task | None
+) -> tuple[list[dict[str, Any]], list[Replica], intake.Shared] | None:
+    """Round ``round_no`` of ``task`` (locked in its settle's ``session``) if it is ready for
+    its full settle: (its stored results, the task's replicas, what `intake.admit` needs),
+    read once for both the readiness and the settle; None if not ready."""
+    if task is None or not task.rounds_settled < round_no <= task.rounds_sent:
+        return None
+    assigned = intake.assignments(session, [task.id])
+    rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
+    recorded = {r.replica for r in rows}
+    mine = assigned.get((task.id, round_no), {})
+    outs = [r for r in mine if r not in recorded]
+    values = arrivals.stored_results(app, [arrivals.replica_task_id(task.id, round_no, r)
+                                           for r in outs])  # fmt: skip
+    stored = {r: v for r, v in zip(outs, values, strict=True) if v is not None}
+    spec = [(r, bool(a.speculative)) for r, a in mine.items()]
+    if not mine or not complete(spec, recorded, stored):
+        return None
+    results = list(stored.values())
+    return results, rows, intake.Shared.read(session, [task.id], results, assigned)
+
+
 def _ready(
-    app: ShardyCelery, wanted: list[tuple[str, int]], within: Session | None = None
+    app: ShardyCelery, wanted: list[tuple[str, int]]
 ) -> list[tuple[str, int, list[dict[str, Any]]]]:
-    """The rounds of ``wanted`` ready for their full settle, with their stored results;
-    read in session ``within`` (a settle's) or a read-only one."""
+    """The rounds of ``wanted`` ready for their full settle, with their stored results."""
     if not wanted:
         return []
     ids = sorted({t for t, _ in wanted})
     assigned: dict[tuple[str, int], list[tuple[int, bool]]] = {}
     recorded: dict[str, set[int]] = {}
-    reading = app.store.read() if within is None else contextlib.nullcontext(within)
-    with reading as session:  # columns, not rows: nothing here is written
+    with app.store.read() as session:  # columns, not rows: nothing here is written
         counts = session.execute(select(Task.id, Task.rounds_settled, Task.rounds_sent)
                                  .where(Task.id.in_(ids)))  # fmt: skip
         tasks = {t: (settled, sent) for t, settled, sent in counts}
