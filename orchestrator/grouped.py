@@ -20,18 +20,15 @@ grouped round that stays complete without one, and the sweeper covers the rest.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from shardy import arrivals
 from shardy.celery_app import ShardyCelery
 from shardy.kernels.shipped import is_shipped
-from shardy.orchestrator import intake
 from shardy.store import Assignment, Replica, Task
 
 log = logging.getLogger("shardy.orchestrator")
@@ -120,39 +117,11 @@ def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int
         if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
                 and isinstance(item[1], int) and not isinstance(item[1], bool)):  # fmt: skip
             wanted.append((item[0], item[1]))
-    from shardy.orchestrator.settle import settle, settle_many  # settle dispatches: late
+    from shardy.orchestrator.settle import settle_many  # settle dispatches: import it late
 
-    rounds_ = sorted(set(wanted))
-    if len(rounds_) == 1:  # one round (a lone task's): ready or not, read in its settle
-        ((task_id, round_no),) = rounds_
-        out = settle(app, functools.partial(ready_alone, app, round_no), task_id, round_no)
-        return {"named": len(wanted), "settled": int(out["action"] != "not ready")}
-    ready = _ready(app, rounds_)
+    ready = _ready(app, sorted(set(wanted)))
     settle_many(app, ready)
     return {"named": len(wanted), "settled": len(ready)}
-
-
-def ready_alone(
-    app: ShardyCelery, round_no: int, session: Session, task: Task | None
-) -> tuple[list[dict[str, Any]], list[Replica], intake.Shared] | None:
-    """Round ``round_no`` of ``task`` (locked in its settle's ``session``) if it is ready for
-    its full settle: (its stored results, the task's replicas, what `intake.admit` needs),
-    read once for both the readiness and the settle; None if not ready."""
-    if task is None or not task.rounds_settled < round_no <= task.rounds_sent:
-        return None
-    assigned = intake.assignments(session, [task.id])
-    rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
-    recorded = {r.replica for r in rows}
-    mine = assigned.get((task.id, round_no), {})
-    outs = [r for r in mine if r not in recorded]
-    values = arrivals.stored_results(app, [arrivals.replica_task_id(task.id, round_no, r)
-                                           for r in outs])  # fmt: skip
-    stored = {r: v for r, v in zip(outs, values, strict=True) if v is not None}
-    spec = [(r, bool(a.speculative)) for r, a in mine.items()]
-    if not mine or not complete(spec, recorded, stored):
-        return None
-    results = list(stored.values())
-    return results, rows, intake.Shared.read(session, [task.id], results, assigned)
 
 
 def _ready(

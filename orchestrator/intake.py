@@ -90,29 +90,13 @@ class Shared:
     back: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def read(
-        cls,
-        session: Session,
-        task_ids: Sequence[str],
-        results: Iterable[Any],
-        assigned: dict[tuple[str, int], dict[int, Assignment]] | None = None,
-    ) -> Shared:
-        """The assignments of these tasks (unless given, as `assignments` reads them) and the
-        rows of the workers ``results`` name."""
-        if assigned is None:
-            assigned = assignments(session, task_ids)
+    def read(cls, session: Session, task_ids: Sequence[str], results: Iterable[Any]) -> Shared:
+        """The assignments of these tasks and the rows of the workers ``results`` name."""
+        assigned: dict[tuple[str, int], dict[int, Assignment]] = {}
+        for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids))):
+            assigned.setdefault((a.task_id, a.round), {})[a.replica] = a
         named = [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
         return cls(assigned, {w.id: w for w in reputation.preload(session, named)})
-
-
-def assignments(
-    session: Session, task_ids: Sequence[str]
-) -> dict[tuple[str, int], dict[int, Assignment]]:
-    """(task id, round) → replica → its assignment, for these tasks."""
-    assigned: dict[tuple[str, int], dict[int, Assignment]] = {}
-    for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids))):
-        assigned.setdefault((a.task_id, a.round), {})[a.replica] = a
-    return assigned
 
 
 def _refusal(r: ReplicaResult, assignment: Assignment | None, worker: Worker | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,12 +59,7 @@ class _Settled:
 
 
 def settle(
-    app: ShardyCelery,
-    results: list[Any] | Callable[[Session, Task | None], Any],
-    task_id: str,
-    round_no: int,
-    *,
-    partial: bool = False,
+    app: ShardyCelery, results: list[Any], task_id: str, round_no: int, *, partial: bool = False
 ) -> dict:
     """Record ``results`` of round ``round_no`` and decide the task. Idempotent.
 
@@ -75,22 +70,12 @@ def settle(
     chord completes. They are recorded, and the task is verified if a quorum already agrees;
     any other decision waits for the chord. Once the chord has settled the round (a
     speculative replica came back after it), a partial settle decides like a full one.
-    ``results`` may be a function of the session and the locked task that reads the round
-    for a collect (`grouped.ready_alone`): (results, the task's replicas, `intake.Shared`),
-    or None when the round is not ready (nothing is recorded then).
     """
-    rows = shared = None
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task_id, with_for_update=True)
-        if callable(results):
-            ready = results(session, task)
-            if ready is None:
-                return Outcome(task_id, task.state if task else "unknown", "not ready").__dict__
-            results, rows, shared = ready
-        done = _record(app, session, task, task_id, results, round_no, partial=partial,
-                       rows=rows, shared=shared)  # fmt: skip
+        done = _record(app, session, task, task_id, results, round_no, partial=partial)
         evidence.announce(app, session)
-        back = session.info.pop("back", []) if shared is None else shared.back
+        back = session.info.pop("back", [])
     try:
         _after(app, task_id, done, partial)
     finally:  # committed; after the waiters are woken
