@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -20,7 +19,7 @@ from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel
 from shardy.results import TaskStatus, VerifiedResult, attestation_of
-from shardy.settled import Listener
+from shardy.settled import Waiter
 
 #: `Client.map` dispatches this many tasks per batch of round trips (`dispatch_many`).
 MAP_CHUNK = 64
@@ -74,19 +73,13 @@ class Client:
         if not self._broker_checked:  # once: a clear error instead of a connection timeout
             require_broker(self.settings)
             self._broker_checked = True
-        since = time.monotonic()  # before the tasks exist: their announcements come later
         raw = [
             np.ascontiguousarray(p).view(np.uint8).reshape(-1).data
             if isinstance(p, np.ndarray) else p
             for p in payloads
         ]  # fmt: skip
         tasks = dispatch_many(self.app, kernel, raw, send=self._sender.put, **kw)
-        return [TaskHandle(t.id, self, since) for t in tasks]
-
-    @cached_property
-    def _listener(self) -> Listener:
-        """This client's subscription to settle's announcements (`shardy.settled`)."""
-        return Listener(self.app.redis)
+        return [TaskHandle(t.id, self) for t in tasks]
 
     @cached_property
     def _sender(self) -> Any:
@@ -152,8 +145,6 @@ class Client:
         the broker goes away)."""
         if "_sender" in self.__dict__:
             self.__dict__.pop("_sender").close()
-        if "_listener" in self.__dict__:
-            self.__dict__.pop("_listener").close()
         consumer = getattr(self.app.backend, "result_consumer", None)
         if consumer is not None:
             consumer.stop()
@@ -167,10 +158,9 @@ class Client:
 class TaskHandle:
     """A submitted task. ``id``; ``status()``; ``get(timeout)`` → VerifiedResult."""
 
-    def __init__(self, task_id: str, client: Client, since: float | None = None) -> None:
+    def __init__(self, task_id: str, client: Client) -> None:
         self.id = task_id
         self._client = client
-        self._since = since  # monotonic time before the task was recorded, if known
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r})"
@@ -208,14 +198,9 @@ class TaskHandle:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
-        listener = self._client._listener
-        listener.start()
-        since = self._since if self._since is not None else -math.inf
-        # submitted while subscribed and not heard of: nothing to look at until announced
-        look = not listener.covers(since) or listener.heard(self.id)
-        while True:
-            if look:
-                since = time.monotonic()  # announcements from here on answer this look
+        waiter: Waiter | None = None  # subscribed only once a look finds the task undecided
+        try:
+            while True:
                 try:
                     state, error, result = self._poll()
                 except OperationalError as exc:  # the database is restarting or busy: ask again
@@ -236,49 +221,51 @@ class TaskHandle:
                         f"task {self.id} was dead-lettered: {error}", task_id=self.id,
                         state="dead",
                     )  # fmt: skip
-            if deadline is not None and time.monotonic() >= deadline:
-                st = self.status()
-                raise TaskTimeout(
-                    f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
-                    f"{st.replicas_sent} replicas back); are GPU workers running "
-                    "(`shardy up`)?",
-                    task_id=self.id,
-                    state=st.state,
-                )
-            look = True
-            pause = _RECHECK_S if deadline is None else min(_RECHECK_S, deadline - time.monotonic())
-            if listener.start() and listener.covers(since):
-                listener.wait(self.id, pause, since)
-            else:  # no announcements: poll with backoff
-                time.sleep(max(0.0, min(pause, delay)))
+                if deadline is not None and time.monotonic() >= deadline:
+                    st = self.status()
+                    raise TaskTimeout(
+                        f"task {self.id} not verified within {timeout}s ({st.replicas_done} of "
+                        f"{st.replicas_sent} replicas back); are GPU workers running "
+                        "(`shardy up`)?",
+                        task_id=self.id,
+                        state=st.state,
+                    )
+                if waiter is None:  # subscribe, then look again: no announcement falls between
+                    waiter = Waiter(self._client.app.redis)
+                    continue
+                pause = _RECHECK_S if waiter.live else delay
+                if deadline is not None:
+                    pause = min(pause, deadline - time.monotonic())
+                waiter.wait(self.id, pause)
                 delay = min(delay * 1.5, 0.25)
+        finally:
+            if waiter is not None:
+                waiter.close()
 
     def _poll(self) -> tuple[str, str | None, VerifiedResult | None]:
-        """(state, error, the result once verified), read in one query: the task with each
-        of its replicas, their batch proofs and workers."""
-        from shardy.store import AttestationBatch, Replica, Task, Worker
+        """(state, error, the result once verified), read in one session."""
+        from shardy.store import Task
 
-        query = (
-            select(Task, Replica, AttestationBatch, Worker)
-            .outerjoin(Replica, Replica.task_id == Task.id)
+        with self._client.app.store.read() as s:
+            task = s.get(Task, self.id)
+            if task is None:
+                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+            result = self._result(s, task) if task.state == "verified" else None
+            return task.state, task.error, result
+
+    def _result(self, s: Any, task: Any) -> VerifiedResult:
+        """The verified result of ``task`` (its row, read in session ``s``)."""
+        from shardy.store import AttestationBatch, Replica, Worker
+
+        app = self._client.app
+        query = (  # each replica with its batch proof and its worker, in one query
+            select(Replica, AttestationBatch, Worker)
             .outerjoin(AttestationBatch, AttestationBatch.id == Replica.batch_id)
             .outerjoin(Worker, Worker.id == Replica.worker_id)
-            .where(Task.id == self.id)
+            .where(Replica.task_id == self.id)
             .order_by(Replica.replica)
         )
-        with self._client.app.store.read() as s:
-            joined = s.execute(query).all()
-            if not joined:
-                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
-            task = joined[0][0]
-            if task.state != "verified":
-                return task.state, task.error, None
-            return task.state, task.error, self._result(task, [j[1:] for j in joined if j[1]])
-
-    def _result(self, task: Any, joined: list[Any]) -> VerifiedResult:
-        """The verified result of ``task`` from its rows: (replica, its batch proof or None,
-        its worker or None) each."""
-        app = self._client.app
+        joined = s.execute(query).all()
         rows = [r for r, _, _ in joined]
         batches = {b.id: b for _, b, _ in joined if b is not None}
         workers = {w.id: w for _, _, w in joined if w is not None}

@@ -16,7 +16,7 @@ from shardy.errors import KernelError, PayloadError, TaskFailed
 from shardy.kernels import registry
 from shardy.orchestrator import dlq
 from shardy.orchestrator.settle import settle
-from shardy.settled import Listener
+from shardy.settled import Waiter
 from shardy.store import Replica, Task, Worker
 
 pytestmark = pytest.mark.cluster
@@ -53,13 +53,10 @@ def oracle(kernel: str, data: bytes, params=None) -> np.ndarray:
 
 def test_task_is_verified_by_three_distinct_workers(cluster):
     data = payload(100_000)
-    listener = Listener(cluster.app.redis)
-    assert listener.start()
-    since = time.monotonic()
-    handle = cluster.client.submit("sha256", data, params={"block": 1000})
-    assert listener.wait(handle.id, 120, since) and listener.heard(handle.id)  # announced
-    listener.close()
-    res = handle.get(timeout=120)
+    with Waiter(cluster.app.redis) as waiter:
+        handle = cluster.client.submit("sha256", data, params={"block": 1000})
+        assert waiter.wait(handle.id, 120)  # settle announced the decision
+        res = handle.get(timeout=120)
     assert np.array_equal(res.output, oracle("sha256", data, {"block": 1000}))
     assert res.redundancy == 3 and res.quorum == 2
     assert len({a.worker_id for a in res.attestations}) == 3
@@ -72,30 +69,24 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
 
 
-def test_get_reads_the_store_once_settle_announced_the_task(cluster, monkeypatch):
-    """With the client's subscription live since before the submit, ``get`` looks at the
-    store only once the task is announced (no periodic re-check here); a second ``get`` of
-    the decided task is one read on the same subscription, and returns the same."""
+def test_get_of_a_decided_task_is_one_read_without_a_subscription(cluster, monkeypatch):
+    """A waiter subscribes (a Redis connection of its own) only when its first look finds
+    the task undecided; getting a decided task again opens none and returns the same."""
     import shardy.api
 
-    monkeypatch.setattr(shardy.api, "_RECHECK_S", 600.0)
-    client = cluster.client
-    client.submit("sha256", payload(3000, 6)).get(timeout=120)  # the subscription is live
-    reads: list[bool] = []  # at each read: had the listener heard of the task?
-    real = shardy.api.TaskHandle._poll
+    opened = []
 
-    def counting(handle):
-        reads.append(client._listener.heard(handle.id))
-        return real(handle)
+    class Counting(shardy.api.Waiter):
+        def __init__(self, client) -> None:
+            opened.append(client)
+            super().__init__(client)
 
-    monkeypatch.setattr(shardy.api.TaskHandle, "_poll", counting)
-    since = time.monotonic()
-    handle = client.submit("sha256", payload(3000, 7))
+    monkeypatch.setattr(shardy.api, "Waiter", Counting)
+    handle = cluster.client.submit("sha256", payload(3000, 7))
     first = handle.get(timeout=120)
-    assert reads == [True]
+    waited = len(opened)
     again = handle.get(timeout=5)
-    assert reads == [True, True]
-    assert client._listener.covers(since)  # one subscription throughout, nothing missed
+    assert len(opened) == waited <= 1
     assert again.digest == first.digest and np.array_equal(again.output, first.output)
     assert [a.worker_id for a in again.attestations] == [a.worker_id for a in first.attestations]
 
@@ -145,12 +136,9 @@ def test_transient_failures_dead_letter_with_backoff_then_replay(cluster):
     fault = cluster.settings.home / "fault"
     fault.touch()
     data = payload(3000, 2)
-    listener = Listener(cluster.app.redis)
-    assert listener.start()
-    since = time.monotonic()
-    handle = cluster.client.submit("flaky_histogram", data)
-    assert listener.wait(handle.id, 120, since) and listener.heard(handle.id)  # dead: announced
-    listener.close()
+    with Waiter(cluster.app.redis) as waiter:
+        handle = cluster.client.submit("flaky_histogram", data)
+        assert waiter.wait(handle.id, 120)  # a dead-lettered task is announced too
     with pytest.raises(TaskFailed, match="dead-lettered"):
         handle.get(timeout=120)
     mine = [e for e in dlq.entries(cluster.app) if e.task_id == handle.id]
