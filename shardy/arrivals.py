@@ -112,17 +112,10 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
 
-def mark_grouped(client: redis.Redis, rounds: Sequence[tuple[str, int, int]]) -> None:
-    """Note that ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
-    (`shardy.orchestrator.grouped`), in one round trip."""
-    if rounds:
-        pipe = client.pipeline(transaction=False)
-        stage_grouped(pipe, rounds)
-        pipe.execute()
-
-
 def stage_grouped(pipe: Any, rounds: Sequence[tuple[str, int, int]]) -> None:
-    """`mark_grouped` queued on ``pipe`` (a pipeline the caller executes)."""
+    """Note on ``pipe`` (a pipeline the caller executes before any order is sent) that
+    ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
+    (`shardy.orchestrator.grouped`)."""
     if rounds:
         pipe.sadd(GROUPED_KEY, *(member(t, n) for t, n, _ in rounds))
         pipe.hset(SIZE_KEY, mapping={member(t, n): size for t, n, size in rounds})

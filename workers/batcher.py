@@ -86,10 +86,8 @@ class Batcher:
         entry = _Pending(key_id, leaf)
         with self._cond:
             self._expected = max(0, self._expected - 1)
-            alone = (
-                not self._pending and not self._proving and not self._coming and not self.wait
-                and (not self._expected or time.monotonic() >= self._freed_at + COMING_WAIT_S)
-            )  # fmt: skip
+            now = time.monotonic()
+            alone = not self._pending and not self._proving and self._left(now, now) <= 0
             if alone:  # the batch the loop would take now: proven here, without a hand-over
                 self._proving = True
             else:
@@ -108,16 +106,26 @@ class Batcher:
         """Prove a batch of ``entry`` alone on the calling thread (the prover is idle and no
         replica is about to join: a lone replica skips two thread hand-overs)."""
         try:
-            receipt = self._prove(entry.key_id, [entry.leaf])
-            return replace(
-                receipt,
-                part=replace(receipt.part, index=0, path=tuple(merkle.path([entry.leaf], 0))),
-            )
+            return _placed(self._prove(entry.key_id, [entry.leaf]), [entry.leaf], 0)
         finally:
-            with self._cond:
-                self._proving = False
-                self._expected, self._freed_at = 1, time.monotonic()
-                self._cond.notify()
+            self._freed(1)
+
+    def _left(self, added: float, now: float) -> float:
+        """Seconds a batch whose oldest replica came at ``added`` still waits (<= 0: due):
+        for SHARDY_ATTEST_WAIT_MS, and for replicas this worker is computing or the last
+        batch freed (at most `COMING_WAIT_S`)."""
+        due = added + self.wait - now
+        coming = added + COMING_WAIT_S - now if self._coming else 0.0
+        if self._expected:  # the threads the last batch freed are coming back
+            coming = max(coming, self._freed_at + COMING_WAIT_S - now)
+        return max(due, coming)
+
+    def _freed(self, size: int) -> None:
+        """A batch of ``size`` replicas is proven: the prover is free, their threads too."""
+        with self._cond:
+            self._proving = False
+            self._expected, self._freed_at = size, time.monotonic()
+            self._cond.notify()
 
     def _take(self) -> list[_Pending]:
         """Block until a batch is due, then remove and return it: K waiting replicas of one
@@ -125,23 +133,16 @@ class Batcher:
         `COMING_WAIT_S`) and SHARDY_ATTEST_WAIT_MS has passed for the oldest."""
         with self._cond:
             while True:
-                if self._pending:
+                if self._pending and not self._proving:  # (a lone replica may be proving)
                     oldest = self._pending[0]
                     same = [p for p in self._pending if p.key_id == oldest.key_id]
-                    now = time.monotonic()
-                    due = oldest.added + self.wait - now
-                    coming = oldest.added + COMING_WAIT_S - now if self._coming else 0.0
-                    if self._expected:  # the threads the last batch freed are coming back
-                        coming = max(coming, self._freed_at + COMING_WAIT_S - now)
-                    if self._proving:  # a replica proves its batch alone on its thread
-                        self._cond.wait()
-                        continue
-                    if len(same) >= self.size or (due <= 0 and coming <= 0):
+                    left = self._left(oldest.added, time.monotonic())
+                    if len(same) >= self.size or left <= 0:
                         batch = same[: self.size]
                         self._pending = [p for p in self._pending if p not in batch]
                         self._proving = True
                         return batch
-                    self._cond.wait(max(due, coming, 0.001))
+                    self._cond.wait(max(left, 0.001))
                 else:
                     self._cond.wait()
 
@@ -152,15 +153,17 @@ class Batcher:
             try:
                 receipt = self._prove(batch[0].key_id, leaves)
                 for i, p in enumerate(batch):
-                    part = replace(receipt.part, index=i, path=tuple(merkle.path(leaves, i)))
-                    p.receipt = replace(receipt, part=part)
+                    p.receipt = _placed(receipt, leaves, i)
             except BaseException as exc:  # handed to every waiting replica; the thread lives on
                 for p in batch:
                     p.error = exc
             finally:
-                with self._cond:
-                    self._proving = False
-                    self._expected, self._freed_at = len(batch), time.monotonic()
-                    self._cond.notify()
+                self._freed(len(batch))
                 for p in batch:
                     p.done.set()
+
+
+def _placed(receipt: BatchReceipt, leaves: list[bytes], i: int) -> BatchReceipt:
+    """A batch's receipt (of leaf 0) for leaf ``i`` of ``leaves``: its index and path."""
+    part = replace(receipt.part, index=i, path=tuple(merkle.path(leaves, i)))
+    return replace(receipt, part=part)

@@ -20,6 +20,13 @@ def ok(task_id: str) -> dict:
     return {"status": "ok", "task_id": task_id}
 
 
+def mark_grouped(client, rounds) -> None:
+    """Note rounds as sent grouped, as dispatch does before sending them."""
+    pipe = client.pipeline(transaction=False)
+    arrivals.stage_grouped(pipe, rounds)
+    pipe.execute()
+
+
 def test_the_first_arrival_of_a_round_is_kept(redis_client):
     arrivals.mark(redis_client, order("t1"), ok("t1"))
     first = redis_client.zscore(arrivals.ARRIVALS_KEY, "t1:1")
@@ -60,7 +67,7 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
     task is marked decided, and a complete round's spread is sampled under its kernel."""
     for name in ("m0", "m1", "m2"):
         arrivals.mark(redis_client, order(name), ok(name))
-        arrivals.mark_grouped(redis_client, [(name, 1, 3)])
+        mark_grouped(redis_client, [(name, 1, 3)])
     arrivals.close_many(redis_client, [("m0", 1, "sha256", True, True),
                                        ("m1", 1, "sha256", False, True),
                                        ("m2", 1, "histogram", True, False)])  # fmt: skip
@@ -77,18 +84,18 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
 def test_the_result_that_completes_a_grouped_round_is_the_one_that_says_so(redis_client):
     """Only the last of a round's results asks for its collect; a round of unknown size (a
     chord's, or one closed already) asks with every result, as every result did before."""
-    arrivals.mark_grouped(redis_client, [("g", 1, 3), ("h", 2, 2)])
+    mark_grouped(redis_client, [("g", 1, 3), ("h", 2, 2)])
     assert arrivals.count_back(redis_client, [("g", 1)]) == []
     assert arrivals.count_back(redis_client, [("g", 1), ("h", 2)]) == []
     assert arrivals.count_back(redis_client, [("h", 2), ("g", 1)]) == [("g", 1), ("h", 2)]
     assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # a late extra one
     assert arrivals.count_back(redis_client, [("c", 1)]) == [("c", 1)]  # no size noted
-    arrivals.mark_grouped(redis_client, [("two", 1, 2)])
+    mark_grouped(redis_client, [("two", 1, 2)])
     assert arrivals.count_back(redis_client, [("two", 1), ("two", 1)]) == [("two", 1)]
     arrivals.close_many(redis_client, [("g", 1, "histogram", True, True)])
     assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # closed: unknown
     # a worker's group marks its rounds' arrivals in the same round trip
-    arrivals.mark_grouped(redis_client, [("m", 1, 2)])
+    mark_grouped(redis_client, [("m", 1, 2)])
     assert arrivals.count_back(redis_client, [("m", 1)], arrived=[("m", 1)]) == []
     assert [(t, n) for t, n, _ in arrivals.due(redis_client, time.time())] == [("m", 1)]
 
