@@ -9,7 +9,9 @@ bandwidth a shader reaches through this wgpu/Vulkan path, next to torch's device
 
 The bandwidth-bound kernels are compared with torch's copy of 1 GiB and with torch's copy of a
 tensor of their own input size, timed in the same run (``--input-mib 1024`` runs them on
-about 1 GiB inputs, whatever ``--scale``).
+about 1 GiB inputs, whatever ``--scale``). The torch side lives in bench/gpu_torch.py, the
+cross-vendor table in bench/gpu_crossvendor.py, the workloads and numpy's side in
+bench/gpu_workloads.py.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import argparse
 import hashlib
 import importlib
 import json
-import math
 import sys
 import time
 import types
@@ -42,25 +43,21 @@ def _import_core() -> None:
 
 
 _import_core()
+from gpu_crossvendor import compare, crossvendor  # noqa: E402  (bench/ is on the path)
+from gpu_torch import WARM_SECONDS, torch_copy_rates, torch_rates  # noqa: E402
+from gpu_workloads import (  # noqa: E402
+    BANDWIDTH_KERNELS,
+    UNITS,
+    best,
+    numpy_rate,
+    work,
+    workloads,
+)
+
 from shardy.kernels import Kernel, Plan, groups_for, registry, uniforms  # noqa: E402
-from shardy.kernels.mandelbrot import fixed as mandelbrot_fixed  # noqa: E402
 from shardy.workers.gpu import GPU  # noqa: E402
-from shardy.workers.preprocess import Preprocessor  # noqa: E402
 
-
-def best(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-WARM_SECONDS = 0.5  # busy time before timing: an idle GPU clocks down (an H100 to 345 MHz)
-WARM_MAX_SECONDS = 4.0  # ... and longer while batches still get faster (the clock still rising)
+WARM_MAX_SECONDS = 4.0  # the warm-up runs on while batches still get faster (the clock rising)
 
 
 def resident_times(gpu: GPU, k: Kernel, payload: bytes, plan: Plan, repeat: int) -> tuple:
@@ -137,358 +134,6 @@ def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
-
-
-# ---- workloads: (payload, params, work units, unit name) -----------------------------------
-
-
-#: Kernels whose rate is bytes moved, compared with torch's copy (the bandwidth-bound ones;
-#: sha256 is counted in bytes too, though it is bound by its arithmetic).
-BANDWIDTH_KERNELS = ("histogram", "sha256", "conv2d_u8")
-
-
-def workloads(scale: float, input_bytes: int | None = None) -> dict[str, tuple[bytes, dict, str]]:
-    """Benchmark inputs, deterministic (seeded) so every machine runs the same bytes.
-
-    Args:
-        scale: size factor of every workload (1: histogram 256 MiB, sha256 64 MiB, conv2d_u8
-            8192x8192, ...).
-        input_bytes: if given, the input size of the `BANDWIDTH_KERNELS` instead: histogram and
-            sha256 get this many bytes, conv2d_u8 a square image of at most this many pixels
-            (side a multiple of 16, so rows are whole vec4s as at ``--scale 1``).
-    """
-    rng = np.random.default_rng(2026)
-    side = max(64, int(8192 * scale**0.5))
-    mm = max(128, int(4096 * scale ** (1 / 3)) // 128 * 128)
-    nbytes = max(1 << 20, int((256 << 20) * scale))
-    sha_bytes = nbytes // 4
-    if input_bytes is not None:
-        nbytes = sha_bytes = input_bytes
-        side = max(64, math.isqrt(input_bytes) // 16 * 16)
-    return {
-        "histogram": (rng.integers(0, 256, nbytes, dtype=np.uint8).tobytes(), {}, "read"),
-        "sha256": (
-            rng.integers(0, 256, sha_bytes, dtype=np.uint8).tobytes(),
-            {"block": 1024},
-            "read",
-        ),
-        "conv2d_u8": (
-            rng.integers(0, 256, side * side, dtype=np.uint8).tobytes(),
-            {"width": side, "height": side, "filter": "gaussian"},
-            "read+write",
-        ),
-        "montecarlo_pi": (b"", {"samples": int(min(2**32 - 1, (1 << 30) * scale))}, "samples"),
-        "mandelbrot": (
-            b"",
-            {
-                "width": side // 2,
-                "height": side // 2,
-                "x0": -2.0,
-                "y0": -1.25,
-                "step": 2.5 / (side // 2),
-                "max_iter": 256,
-            },
-            "iterations",
-        ),
-        "matmul_f32": (
-            rng.uniform(-1, 1, 2 * mm * mm).astype("<f4").tobytes(),
-            {"m": mm, "n": mm, "k": mm},
-            "flop",
-        ),
-    }
-
-
-def work(name: str, payload: bytes, params: dict, out: np.ndarray) -> float:
-    """Work units of one call: bytes moved, samples, iterations or flops."""
-    if name in ("histogram", "sha256"):
-        return len(payload)
-    if name == "conv2d_u8":
-        return 2 * len(payload)
-    if name == "montecarlo_pi":
-        return params["samples"]
-    if name == "mandelbrot":
-        return float(out.astype(np.int64).sum())
-    return 2.0 * params["m"] * params["n"] * params["k"]
-
-
-def numpy_rate(name: str, payload: bytes, params: dict, units: float, repeat: int) -> float:
-    """Work units per second of numpy on the CPU (large inputs cut down, rate scaled)."""
-    k = registry.get(name)
-    full = k.resolve_params(params)
-    if name == "matmul_f32":  # numpy's own f32 BLAS matmul, not the float64 oracle
-        m, n, kk = full["m"], full["n"], full["k"]
-        ab = np.frombuffer(payload, dtype="<f4")
-        a, b = ab[: m * kk].reshape(m, kk), ab[m * kk :].reshape(kk, n)
-        return units / best(lambda: a @ b, min(repeat, 3))
-    if name == "montecarlo_pi":
-        part = {**full, "samples": min(full["samples"], 1 << 24)}
-        return part["samples"] / best(lambda: k.reference(b"", part, 0), 1)
-    if name == "mandelbrot":
-        h = full["height"]
-        part = {**full, "height": max(1, h // 16), "y0": full["y0"] + full["step"] * (h // 2)}
-        out = k.reference(b"", part, 0)
-        return float(out.astype(np.int64).sum()) / best(lambda: k.reference(b"", part, 0), 1)
-    if name == "conv2d_u8":
-        rows = max(1, full["height"] // 8)
-        part = {**full, "height": rows}
-        cut = payload[: rows * full["width"]]
-        return 2 * len(cut) / best(lambda: k.reference(cut, part, 0), 1)
-    cut = payload[: max(1 << 20, len(payload) // 8)]
-    return len(cut) / best(lambda: k.reference(cut, full, 0), 1)
-
-
-# ---- torch on the GPU: the same work where torch has it --------------------------------------
-
-
-def _torch_cuda():
-    """(torch, its CUDA device), or None where torch or CUDA is absent."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    if not torch.cuda.is_available():
-        return None
-    return torch, torch.device("cuda")
-
-
-def torch_timer(torch, repeat: int):
-    """``timed(fn)``: seconds per call of ``fn`` over ``repeat`` queued calls and one
-    synchronize, after `WARM_SECONDS` of calls (as the wgpu timing warms up)."""
-
-    def timed(fn) -> float:
-        warm_until = time.perf_counter() + WARM_SECONDS
-        while time.perf_counter() < warm_until:
-            fn()
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        torch.cuda.synchronize()
-        return (time.perf_counter() - t) / repeat
-
-    return timed
-
-
-def torch_rates(loads: dict, outputs: dict, repeat: int) -> dict[str, tuple[float, str]]:
-    """Work units per second of torch (CUDA) doing each kernel's work in ``loads``, with a
-    note; ``copy`` is its 1 GiB device-to-device copy."""
-    found = _torch_cuda()
-    if found is None:
-        return {}
-    torch, dev = found
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    timed = torch_timer(torch, repeat)
-    rates: dict[str, tuple[float, str]] = {}
-    rates["copy"] = (torch_copy_rate(torch, dev, timed), "device-to-device copy of 1 GiB")
-    if "histogram" in loads:
-        payload, _, _ = loads["histogram"]
-        x = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev)
-        rates["histogram"] = (
-            len(payload) / timed(lambda: torch.bincount(x, minlength=256)),
-            "bincount",
-        )
-        del x
-    if "conv2d_u8" in loads:
-        try:
-            rates["conv2d_u8"] = torch_conv2d(torch, dev, loads["conv2d_u8"], outputs, timed)
-        except RuntimeError as exc:  # e.g. out of memory: its f32 temporaries are 4x the image
-            rates["conv2d_u8"] = (float("nan"), f"pad+conv2d f32 failed: {exc}".splitlines()[0])
-        torch.cuda.empty_cache()
-    if "matmul_f32" in loads:
-        rates["matmul_f32"] = torch_matmul(torch, dev, loads["matmul_f32"], timed)
-    if "montecarlo_pi" in loads:
-        rates["montecarlo_pi"] = torch_montecarlo(
-            torch, dev, loads["montecarlo_pi"], outputs, timed
-        )
-    if "mandelbrot" in loads:
-        _, params, _ = loads["mandelbrot"]
-        fixed = mandelbrot_fixed(registry.get("mandelbrot").resolve_params(params))
-        rates["mandelbrot"] = torch_mandelbrot(
-            torch, dev, params, fixed, outputs["mandelbrot"], timed
-        )
-    return rates
-
-
-def torch_conv2d(torch, dev, load: tuple, outputs: dict, timed) -> tuple[float, str]:
-    """Replicate pad + f32 conv2d + floor/clamp: conv2d_u8's gaussian, bytes compared."""
-    payload, params, _ = load
-    w, h = params["width"], params["height"]
-    img = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(dev).view(1, 1, h, w)
-    wt = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32, device=dev)
-
-    def conv():
-        acc = torch.nn.functional.conv2d(
-            torch.nn.functional.pad(img.float(), (1, 1, 1, 1), mode="replicate"),
-            wt.view(1, 1, 3, 3),
-        )
-        return torch.floor((acc + 8) / 16).clamp(0, 255).to(torch.uint8)
-
-    same = bytes(conv().cpu().numpy().tobytes()) == outputs["conv2d_u8"].tobytes()
-    return 2 * w * h / timed(conv), f"pad+conv2d f32+round, equal={same}"
-
-
-def torch_matmul(torch, dev, load: tuple, timed) -> tuple[float, str]:
-    """f32 ``a @ b`` (TF32 off), flops per second."""
-    payload, params, _ = load
-    m, n, k = params["m"], params["n"], params["k"]
-    ab = torch.frombuffer(bytearray(payload), dtype=torch.float32).to(dev)
-    a, b = ab[: m * k].view(m, k), ab[m * k :].view(k, n)
-    return 2.0 * m * n * k / timed(lambda: a @ b), "matmul f32, TF32 off"
-
-
-def torch_montecarlo(torch, dev, load: tuple, outputs: dict, timed) -> tuple[float, str]:
-    """montecarlo_pi's counter hash in int64 tensors, samples per second, count compared."""
-    _, params, _ = load
-    samples = params["samples"]
-    mask = 0xFFFFFFFF
-
-    def mix(v):
-        v = v ^ (v >> 16)
-        v = (v * 0x7FEB352D) & mask
-        v = v ^ (v >> 15)
-        v = (v * 0x846CA68B) & mask
-        return v ^ (v >> 16)
-
-    key = int(mix(torch.tensor(0 ^ int(mix(torch.tensor(0x9E3779B9))))))
-
-    def montecarlo():
-        hits = 0
-        for start in range(0, samples, 1 << 27):
-            i = torch.arange(start, min(samples, start + (1 << 27)), device=dev, dtype=torch.int64)
-            hh = mix(i ^ key)
-            xx = mix(hh ^ 0x68E31DA4) >> 16
-            yy = mix((hh + 0xB5297A4D) & mask) >> 16
-            hits += (xx * xx + yy * yy < (1 << 32)).sum()
-        return hits
-
-    same = int(montecarlo()) == int(outputs["montecarlo_pi"][0])
-    return samples / timed(montecarlo), f"int64 hash, equal={same}"
-
-
-def torch_copy_rate(torch, dev, timed, nbytes: int = 1 << 30) -> float:
-    """Bytes read plus written per second by a device-to-device copy of ``nbytes``."""
-    pair = [torch.empty(nbytes, dtype=torch.uint8, device=dev) for _ in range(2)]
-    rate = 2 * nbytes / timed(lambda: pair[1].copy_(pair[0]))
-    pair.clear()  # give the memory back before the next size
-    torch.cuda.empty_cache()
-    return rate
-
-
-def torch_copy_rates(sizes: list[int], repeat: int) -> dict[int, float]:
-    """`torch_copy_rate` for each size (a kernel's input bytes), timed like the kernels."""
-    found = _torch_cuda()
-    if found is None:
-        return {}
-    torch, dev = found
-    timed = torch_timer(torch, repeat)
-    return {n: torch_copy_rate(torch, dev, timed, n) for n in sorted(set(sizes))}
-
-
-def torch_mandelbrot(torch, dev, params: dict, fixed, expected: np.ndarray, timed):
-    """The fixed-point iteration as masked int64 tensor steps (every pixel, every step)."""
-    w, h, max_iter = params["width"], params["height"], params["max_iter"]
-    x0, y0, step = fixed
-    q28 = 1 << 28
-    cy = (y0 + torch.arange(h, device=dev, dtype=torch.int64) * step).view(h, 1).expand(h, w)
-    cx = (x0 + torch.arange(w, device=dev, dtype=torch.int64) * step).view(1, w).expand(h, w)
-
-    def mulq(a, b):
-        q = (a.abs() * b.abs()) >> 28
-        return torch.where((a < 0) ^ (b < 0), -q, q)
-
-    def run():
-        x = torch.zeros((h, w), dtype=torch.int64, device=dev)
-        y = torch.zeros_like(x)
-        counts = torch.zeros_like(x)
-        live = torch.ones((h, w), dtype=torch.bool, device=dev)
-        for _ in range(max_iter):
-            xx, yy = mulq(x, x), mulq(y, y)
-            live = live & (x.abs() <= 2 * q28) & (y.abs() <= 2 * q28) & (xx + yy <= 4 * q28)
-            xy = mulq(x, y)
-            x = torch.where(live, xx - yy + cx, x)
-            y = torch.where(live, 2 * xy + cy, y)
-            counts += live
-        return counts
-
-    same = np.array_equal(run().cpu().numpy().astype("<u4"), expected.reshape(h, w))
-    return float(expected.astype(np.int64).sum()) / timed(run), f"masked int64 steps, equal={same}"
-
-
-# ---- the cross-vendor table: fixed inputs, digests and float error ---------------------------
-
-
-def crossvendor_cases() -> list[tuple[str, bytes, dict]]:
-    """The fixed inputs of the cross-vendor table: (kernel, payload, params), seed 7."""
-    rng = np.random.default_rng(4)
-    data = rng.integers(0, 256, 3 << 20, dtype=np.uint8).tobytes()
-    img = rng.integers(0, 256, 1024 * 768, dtype=np.uint8).tobytes()
-    mm = 512
-    ab = rng.uniform(-1, 1, 2 * mm * mm).astype("<f4").tobytes()
-    cases = [
-        ("histogram", data, {}),
-        ("sha256", data, {"block": 4096}),
-        ("ema_sha256", data[: 1 << 20], {"alpha": 0.1, "dtype": "u16"}),
-        ("montecarlo_pi", b"", {"samples": 1 << 26}),
-        ("conv2d_u8", img, {"width": 1024, "height": 768, "filter": "gaussian"}),
-        ("conv2d_u8", img, {"width": 1024, "height": 768, "filter": "sobel_x"}),
-        ("mandelbrot", b"", {"width": 512, "height": 512, "step": 3 / 512, "max_iter": 512}),
-        ("matmul_f32", ab, {"m": mm, "n": mm, "k": mm}),
-    ]
-    return cases
-
-
-def crossvendor(gpu: GPU) -> dict:
-    """Every built-in on small fixed inputs: output sha256 (exact) or max error (tolerance)."""
-    cases = crossvendor_cases()
-    pre = Preprocessor(use_wasm=False)
-    rows, outputs = [], {}
-    for name, payload, params in cases:
-        k = registry.get(name)
-        plan = k.make_plan(len(payload), params, 7)
-        src = payload
-        if k.preprocessor:
-            src = pre.run(k.preprocessor, payload, k.preprocess_args(params), 7)
-        out = gpu.run_array(k, src, plan)
-        row = {"kernel": name, "params": params, "digest": hashlib.sha256(out).hexdigest()}
-        if k.determinism.mode != "exact":
-            ref = k.reference(payload, k.resolve_params(params), 7)
-            row["max_abs_err_vs_f64"] = float(np.abs(out - ref).max())
-            outputs[name] = out
-        rows.append(row)
-    return {"adapter": f"{gpu.name} ({gpu.backend})", "rows": rows, "outputs": outputs}
-
-
-def compare(a_path: str, b_path: str) -> None:
-    """Print the cross-vendor table of two --crossvendor results."""
-    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
-    print(f"| kernel | params | {a['adapter']} | {b['adapter']} | agree |")
-    print("|---|---|---|---|---|")
-    for ra, rb in zip(a["rows"], b["rows"], strict=True):
-        if "max_abs_err_vs_f64" in ra:
-            oa = np.load(Path(a_path).with_suffix(f".{ra['kernel']}.npy"))
-            ob = np.load(Path(b_path).with_suffix(f".{rb['kernel']}.npy"))
-            diff = np.abs(oa - ob)
-            cells = (
-                f"max err {ra['max_abs_err_vs_f64']:.2e}",
-                f"max err {rb['max_abs_err_vs_f64']:.2e}",
-                f"max diff {diff.max():.2e}, {np.count_nonzero(diff) / diff.size:.0%} differ",
-            )
-        else:
-            same = ra["digest"] == rb["digest"]
-            cells = (ra["digest"][:16], rb["digest"][:16], "equal" if same else "DIFFER")
-        print(f"| {ra['kernel']} | {json.dumps(ra['params'])} | " + " | ".join(cells) + " |")
-
-
-# ---- main -----------------------------------------------------------------------------------
-
-UNITS = {
-    "read": "GB/s",
-    "read+write": "GB/s",
-    "samples": "Gsample/s",
-    "iterations": "Giter/s",
-    "flop": "GFLOP/s",
-}
 
 
 COPY_WGSL = """

@@ -15,6 +15,8 @@ main process watches instead (`Watch`):
 - A round still short of a quorum ``SHARDY_SPECULATE_FACTOR × grace`` after its first
   arrival, with replicas still out, gets one speculative extra replica on a worker outside the
   round (another operator while one is live). Its result is read and settled the same way.
+  Not while a replica of the round waits unassigned at the gateway (`shardy.orchestrator.
+  gateway.relay`): that one takes the next eligible worker itself.
 
 Under load each step waits far longer than it works (for the CPU, for SQLite's write lock),
 so a burst's stragglers must not queue behind each other: a pass reads the rounds it looks at
@@ -353,7 +355,13 @@ class Watch:
                 continue
             late = factor > 0 and now - r.first > factor * r.grace
             latest = r.round_no == r.task.rounds_sent
-            if late and latest and r.pending > 0 and not any(s for _, _, s in r.assigned):
+            # a replica no worker could take waits at the gateway for the next eligible one:
+            # a speculative replica would take that worker from it and leave it waiting out
+            # its minute, counted as still out by the early quorum
+            back = {res.get("replica") for res in r.results}
+            waiting = any(w is None and n not in back for n, w, _ in r.out)
+            if late and latest and r.pending > 0 and not waiting \
+                    and not any(s for _, _, s in r.assigned):  # fmt: skip
                 to_speculate.append(r)
         if to_speculate:
             self._busy.update(r.key for r in to_speculate)

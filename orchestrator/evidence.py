@@ -10,7 +10,7 @@ import logging
 import time
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from shardy import attestations, statement
@@ -25,6 +25,22 @@ from shardy.store import AttestationBatch, Replica, Task, Worker
 from shardy.store.db import read_once
 
 log = logging.getLogger("shardy.orchestrator")
+
+# settle's queries, built once (building one costs about as much as running it)
+_OWNERS = select(Worker.commitment, Worker.id).where(
+    Worker.commitment.in_(bindparam("commitments", expanding=True))
+)
+_BATCHES = select(AttestationBatch).where(AttestationBatch.id.in_(bindparam("ids", expanding=True)))
+_ALIASES = select(AttestationBatch.signals_hash, AttestationBatch.id).where(
+    AttestationBatch.signals_hash.in_(bindparam("hashes", expanding=True))
+)
+_TAKEN = select(Replica.task_id, Replica.replica, Replica.commitment, Replica.signals_hash).where(
+    or_(
+        (Replica.task_id == bindparam("task"))
+        & Replica.commitment.in_(bindparam("commitments", expanding=True)),
+        Replica.signals_hash.in_(bindparam("hashes", expanding=True)),
+    )
+)
 
 
 def judge(
@@ -53,7 +69,7 @@ def judge(
     commitments.update(statement.commitment_signal(b.public_signals) for b in batches.values())
     commitments.discard(None)
     owners = read_once(session, "owners", commitments, lambda wanted: dict(session.execute(
-        select(Worker.commitment, Worker.id).where(Worker.commitment.in_(wanted))
+        _OWNERS, {"commitments": wanted}
     ).all()))  # fmt: skip
     bound = _pending(session, "bound")  # bound earlier in this transaction, not yet flushed
     owners.update((c, bound[c]) for c in commitments & bound.keys())
@@ -128,7 +144,7 @@ def _resolve(app, session, fresh, receipts):
     refused: dict[int, str] = {}
     ids = {r.part.id for r in receipts.values()}
     stored = read_once(session, "batches", ids, lambda wanted: {b.id: b for b in session.scalars(
-        select(AttestationBatch).where(AttestationBatch.id.in_(wanted))
+        _BATCHES, {"ids": wanted}
     )})  # fmt: skip
     new = _pending(session, "batches")
     stored.update((i, new[i]) for i in ids & new.keys())
@@ -167,11 +183,7 @@ def _aliases(session: Session, new: list[BatchProof]) -> set[str]:
             continue
     if not hashes:
         return set()
-    taken = session.execute(
-        select(AttestationBatch.signals_hash, AttestationBatch.id).where(
-            AttestationBatch.signals_hash.in_(hashes)
-        )
-    ).all()
+    taken = session.execute(_ALIASES, {"hashes": list(hashes)}).all()
     taken += [(b.signals_hash, b.id) for b in _pending(session, "batches").values()
               if b.signals_hash in hashes]  # fmt: skip
     return {hashes[h] for h, owner in taken if owner != hashes[h]}
@@ -243,12 +255,7 @@ def _replay_guard(session: Session, task: Task, rows: list[Replica]) -> dict[int
     hashes = {h for _, h in keys.values()}
     taken_by: dict[tuple[str, str], int] = {}  # ("c", commitment) / ("h", hash) → replica
     for task_id, replica, commitment, digest in session.execute(
-        select(Replica.task_id, Replica.replica, Replica.commitment, Replica.signals_hash).where(
-            or_(
-                (Replica.task_id == task.id) & Replica.commitment.in_(commitments),
-                Replica.signals_hash.in_(hashes),
-            )
-        )
+        _TAKEN, {"task": task.id, "commitments": list(commitments), "hashes": list(hashes)}
     ):
         if task_id == task.id and commitment is not None:
             taken_by.setdefault(("c", commitment), replica)

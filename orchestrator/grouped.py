@@ -82,7 +82,8 @@ def send(app: ShardyCelery, rounds: Sequence[Any], marks: Any = None) -> int:
     number of messages sent. ``marks``: a pipeline of the caller's marks to send along
     with the rounds' (executed here, before any order goes out)."""
     marks = app.redis.pipeline(transaction=False) if marks is None else marks
-    arrivals.stage_grouped(marks, [(p.task_id, p.round_no, len(p.orders)) for p in rounds])
+    arrivals.stage_grouped(marks, [(p.task_id, p.round_no, [o.replica for o, _ in p.orders])
+                                   for p in rounds])  # fmt: skip
     marks.execute()
     by_queue: dict[tuple[str, str], list[tuple[bytes, str]]] = {}
     for planned in rounds:
@@ -101,7 +102,9 @@ def send(app: ShardyCelery, rounds: Sequence[Any], marks: Any = None) -> int:
 
 
 def complete(
-    assigned: list[tuple[int, bool]], recorded: set[int], stored: dict[int, dict[str, Any]]
+    assigned: list[tuple[int, bool]],
+    recorded: set[int],
+    stored: dict[int, dict[str, Any]] | set[int],
 ) -> bool:
     """Whether a round's replicas are all back: every assignment but speculative ones
     (``assigned``: (replica, speculative)) is recorded or has a stored result."""
@@ -111,7 +114,11 @@ def complete(
 def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int]:
     """Settle the named rounds (``[task id, round]`` pairs) whose replicas are all back and
     that no full settle has decided yet, together in one transaction (`settle.settle_many`).
-    Pairs that are malformed, unknown, or not complete yet are left alone. Returns counts."""
+    Pairs that are malformed, unknown, or not complete yet are left alone. Returns counts.
+
+    A round whose replica numbers dispatch noted in Redis is judged ready from Redis alone
+    (`_staged_ready`: its replicas' stored results) and checked again under its task's lock
+    against the store; any other round by a read of the store first (`_ready`)."""
     wanted: list[tuple[str, int]] = []
     for item in list(rounds)[:COLLECT_MAX]:
         if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
@@ -119,9 +126,50 @@ def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int
             wanted.append((item[0], item[1]))
     from shardy.orchestrator.settle import settle_many  # settle dispatches: import it late
 
-    ready = _ready(app, sorted(set(wanted)))
-    settle_many(app, ready)
-    return {"named": len(wanted), "settled": len(ready)}
+    found, ready, rest = _staged_ready(app, sorted(set(wanted)))
+    ready += _ready(app, rest)
+    outcomes = settle_many(app, ready, found=found)
+    settled = sum(o["action"] not in ("ignored", "not ready") for o in outcomes)
+    return {"named": len(wanted), "settled": settled}
+
+
+def _staged_ready(
+    app: ShardyCelery, wanted: list[tuple[str, int]]
+) -> tuple[dict[tuple[str, int], set[int]], list[tuple[str, int, list[dict[str, Any]]]], list]:
+    """Readiness from Redis alone for the rounds of ``wanted`` whose replica numbers dispatch
+    noted (`arrivals.staged`): (the replicas found stored by round, the rounds with every
+    noted replica's result stored, with those results; the rounds not noted, for `_ready`).
+    A noted round with a result missing is not ready. The notes are a hint: settle checks
+    each round so found against its assignments and recorded rows, under the task's lock
+    (`settle.settle_many`'s ``found``)."""
+    noted = arrivals.staged(app.redis, wanted)
+    stored = _stored(app, [(t, n, r) for (t, n), rs in noted.items() for r in rs])
+    found = {k: set(have) for k, have in stored.items() if len(have) == len(set(noted[k]))}
+    ready = [(t, n, list(stored[t, n].values())) for t, n in wanted if (t, n) in found]
+    return found, ready, [w for w in wanted if w not in noted]
+
+
+def _stored(
+    app: ShardyCelery, outs: list[tuple[str, int, int]]
+) -> dict[tuple[str, int], dict[int, dict[str, Any]]]:
+    """The stored results of these replicas ((task id, round, replica)), in one round trip:
+    (task id, round) → replica → its result, for those that have one."""
+    values = arrivals.stored_results(app, [arrivals.replica_task_id(*o) for o in outs])
+    stored: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
+    for (t, n, r), value in zip(outs, values, strict=True):
+        if value is not None:
+            stored.setdefault((t, n), {})[r] = value
+    return stored
+
+
+def whole(task: Task | None, round_no: int, recorded: set[int],
+          assigned: dict[int, Assignment], found: set[int]) -> bool:  # fmt: skip
+    """Whether round ``round_no`` of ``task`` is open and every replica ``assigned`` to it
+    (but speculative ones) is ``recorded`` or ``found`` stored: settle's check, under the
+    task's lock, of a round that a collect judged ready from Redis."""
+    if task is None or not task.rounds_settled < round_no <= task.rounds_sent or not assigned:
+        return False
+    return complete([(r, bool(a.speculative)) for r, a in assigned.items()], recorded, found)
 
 
 def _ready(
@@ -152,11 +200,7 @@ def _ready(
     open_ = [(t, n) for t, n in wanted if t in tasks and tasks[t][0] < n <= tasks[t][1]]
     outs = [(t, n, r) for t, n in open_ for r, _ in assigned.get((t, n), [])
             if r not in recorded.get(t, set())]  # fmt: skip
-    values = arrivals.stored_results(app, [arrivals.replica_task_id(*o) for o in outs])
-    stored: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
-    for (t, n, r), value in zip(outs, values, strict=True):
-        if value is not None:
-            stored.setdefault((t, n), {})[r] = value
+    stored = _stored(app, outs)
     ready = []
     for t, n in open_:
         have = stored.get((t, n), {})

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shardy import routing
@@ -26,6 +26,8 @@ from shardy.orchestrator import reputation
 from shardy.store import Assignment, DeadLetter, Replica, Task, Worker
 
 log = logging.getLogger("shardy.orchestrator")
+
+_ASSIGNED = select(Assignment).where(Assignment.task_id.in_(bindparam("tasks", expanding=True)))
 
 
 def admit(
@@ -93,7 +95,7 @@ class Shared:
     def read(cls, session: Session, task_ids: Sequence[str], results: Iterable[Any]) -> Shared:
         """The assignments of these tasks and the rows of the workers ``results`` name."""
         assigned: dict[tuple[str, int], dict[int, Assignment]] = {}
-        for a in session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids))):
+        for a in session.scalars(_ASSIGNED, {"tasks": list(task_ids)}):
             assigned.setdefault((a.task_id, a.round), {})[a.replica] = a
         named = [raw.get("worker_id") for raw in results if isinstance(raw, dict)]
         return cls(assigned, {w.id: w for w in reputation.preload(session, named)})

@@ -21,6 +21,8 @@ from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
 
+_UNRETIRED = select(VerifierKey).where(VerifierKey.state != "retired")
+
 _ACTIVE_CACHE_S = 5.0
 #: app → (active key id, monotonic time the cached id expires); per process, per app
 _active: weakref.WeakKeyDictionary[ShardyCelery, tuple[str, float]] = weakref.WeakKeyDictionary()
@@ -100,7 +102,7 @@ def accepted(session: Session) -> dict[str, dict]:
     """
     now = utcnow()
     out = {}
-    for row in session.scalars(select(VerifierKey).where(VerifierKey.state != "retired")):
+    for row in session.scalars(_UNRETIRED):
         if row.state == "grace" and row.grace_until is not None and row.grace_until <= now:
             row.state = "retired"
             continue

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shardy.store import Worker
 from shardy.store.models import utcnow
+
+_WORKERS = select(Worker).where(Worker.id.in_(bindparam("ids", expanding=True)))
 
 
 def preload(session: Session, worker_ids: Iterable[object]) -> list[Worker]:
@@ -16,7 +18,7 @@ def preload(session: Session, worker_ids: Iterable[object]) -> list[Worker]:
     the session's identity map holds rows weakly, and while they live, `worker_row` finds
     them without a query."""
     ids = {w for w in worker_ids if isinstance(w, str) and w}
-    return list(session.scalars(select(Worker).where(Worker.id.in_(ids)))) if ids else []
+    return list(session.scalars(_WORKERS, {"ids": sorted(ids)})) if ids else []
 
 
 def worker_row(session: Session, worker_id: str) -> Worker:

@@ -2,48 +2,36 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from redis import RedisError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shardy import arrivals, deadletter, routing, settled
-from shardy.blobs import BlobRef
 from shardy.celery_app import ShardyCelery
-from shardy.errors import BlobError, KernelError
-from shardy.kernels import Determinism, catalog
 from shardy.orchestrator import (
+    decide,
     dispatch,
     evidence,
+    grouped,
     intake,
     judging,
-    quorum,
     recheck,
     standing,
 )
-from shardy.store import Assignment, DeadLetter, Replica, Task
+from shardy.orchestrator.decide import NOT_READY, SPECULATING, Outcome
+from shardy.store import Replica, Task
 from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
 
-#: Outcome action of a round that waits for its speculative replica.
-SPECULATING = "waiting for a speculative replica"
-
-
-@dataclass
-class Outcome:
-    """What settle decided for one call (returned as the chord body's result)."""
-
-    task_id: str
-    state: str
-    action: str
-    digest: str | None = None
+#: A task's replicas (statements built once: building one costs about as much as running it)
+TASK_REPLICAS = select(Replica).where(Replica.task_id == bindparam("task"))
+LOCK_TASK = select(Task).where(Task.id == bindparam("task")).with_for_update()
 
 
 @dataclass
@@ -59,7 +47,13 @@ class _Settled:
 
 
 def settle(
-    app: ShardyCelery, results: list[Any], task_id: str, round_no: int, *, partial: bool = False
+    app: ShardyCelery,
+    results: list[Any],
+    task_id: str,
+    round_no: int,
+    *,
+    partial: bool = False,
+    found: set[int] | None = None,
 ) -> dict:
     """Record ``results`` of round ``round_no`` and decide the task. Idempotent.
 
@@ -70,12 +64,24 @@ def settle(
     chord completes. They are recorded, and the task is verified if a quorum already agrees;
     any other decision waits for the chord. Once the chord has settled the round (a
     speculative replica came back after it), a partial settle decides like a full one.
+
+    ``found``: a collect judged the round ready from Redis alone (`grouped._staged_ready`),
+    these replicas' results being stored; the round is settled only if, under the task's
+    lock, every replica assigned to it is recorded or among them (`grouped.whole`), and is
+    left alone ("not ready", nothing recorded) otherwise.
     """
+    rows = shared = None
     with app.store.session() as session, session.no_autoflush:
-        task = session.get(Task, task_id, with_for_update=True)
-        done = _record(app, session, task, task_id, results, round_no, partial=partial)
+        task = session.scalars(LOCK_TASK, {"task": task_id}).first()
+        if found is not None:
+            rows = list(session.scalars(TASK_REPLICAS, {"task": task_id}))
+            shared = intake.Shared.read(session, [task_id], results)
+            if not _whole(task, task_id, round_no, rows, shared, found):
+                return Outcome(task_id, task.state if task else "unknown", NOT_READY).__dict__
+        done = _record(app, session, task, task_id, results, round_no, partial=partial,
+                       rows=rows, shared=shared)  # fmt: skip
         evidence.announce(app, session)
-        back = session.info.pop("back", [])
+        back = session.info.pop("back", []) if shared is None else shared.back
     try:
         _after(app, task_id, done, partial)
     finally:  # committed; after the waiters are woken
@@ -83,7 +89,12 @@ def settle(
     return done.outcome.__dict__
 
 
-def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]]) -> list[dict]:
+def settle_many(
+    app: ShardyCelery,
+    rounds: Sequence[tuple[str, int, list[Any]]],
+    *,
+    found: Mapping[tuple[str, int], set[int]] | None = None,
+) -> list[dict]:
     """Full settles of several rounds (``(task id, round, results)``, the rounds of a collect)
     in one transaction: the tasks are locked and their replicas read in one query each, in id
     order, and the workers, keys and batch proofs they share are loaded once. The rounds'
@@ -91,9 +102,11 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
     checks must see of an earlier one's (accepted attestations, batch proofs, commitment
     bindings, new standings) they find in the session (`evidence._pending`), as separate
     settles would find it in the store. Should the shared transaction fail, each round is
-    settled alone."""
+    settled alone. ``found``: for rounds a collect judged ready from Redis, the replicas
+    found stored (`settle`'s ``found``: each such round is checked under its task's lock)."""
+    found = found or {}
     if len(rounds) < 2:
-        return [settle(app, results, t, n) for t, n, results in rounds]
+        return [settle(app, results, t, n, found=found.get((t, n))) for t, n, results in rounds]
     try:
         done = []
         with app.store.session() as session, session.no_autoflush:
@@ -106,6 +119,12 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
             shared = intake.Shared.read(session, ids, (r for *_, rs in rounds for r in rs))
             for task_id, round_no, results in rounds:
                 task = tasks.get(task_id)
+                seen = found.get((task_id, round_no))
+                if seen is not None and not _whole(task, task_id, round_no, replicas[task_id],
+                                                   shared, seen):  # fmt: skip
+                    state = task.state if task else "unknown"
+                    done.append(_Settled(Outcome(task_id, state, NOT_READY), round_no))
+                    continue
                 if task is not None and (task.spot_digest or task.recheck_of) is not None:
                     session.flush()  # rare kinds whose judging reads other tasks' rows
                 done.append(_record(app, session, task, task_id, results, round_no,
@@ -114,7 +133,7 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
     except Exception:  # noqa: BLE001 - one bad round must not hold the others back
         log.warning("settling %d rounds together failed; settling each alone", len(rounds),
                     exc_info=True)  # fmt: skip
-        return [settle(app, results, t, n) for t, n, results in rounds]
+        return [settle(app, results, t, n, found=found.get((t, n))) for t, n, results in rounds]
     _untrack(app, shared.back)
     closing: list = []
     try:
@@ -124,6 +143,19 @@ def settle_many(app: ShardyCelery, rounds: Sequence[tuple[str, int, list[Any]]])
         if closing:
             _close_all(app, closing)
     return [one.outcome.__dict__ for one in done]
+
+
+def _whole(
+    task: Task | None,
+    task_id: str,
+    round_no: int,
+    rows: list[Replica],
+    shared: intake.Shared,
+    found: set[int],
+) -> bool:
+    """`grouped.whole` from what settle read under the task's lock."""
+    assigned = shared.assigned.get((task_id, round_no), {})
+    return grouped.whole(task, round_no, {r.replica for r in rows}, assigned, found)
 
 
 def _untrack(app: ShardyCelery, back: list[tuple[str, str]]) -> None:
@@ -162,7 +194,7 @@ def _record(
     follow_up: list[tuple[str, Any]] = []
     task.updated_at = utcnow()
     if rows is None:
-        rows = list(session.scalars(select(Replica).where(Replica.task_id == task.id)))
+        rows = list(session.scalars(TASK_REPLICAS, {"task": task.id}))
     known = len(rows)
     fresh, receipts = intake.admit(app, session, task, rows, results, round_no, shared)
     fresh, batches = evidence.judge(app, session, task, fresh, receipts)
@@ -171,7 +203,7 @@ def _record(
     early = partial and round_no > task.rounds_settled  # the round's chord is still out
     if task.state in ("verified", "dead") or (not partial and round_no <= task.rounds_settled):
         if task.state == "verified":
-            _judge_late(app, session, task, rows, fresh)
+            decide.judge_late(app, session, task, rows, fresh)
             _announce(app, session, task, rows, batches)
         if not partial:
             task.rounds_settled = max(task.rounds_settled, round_no)
@@ -179,7 +211,7 @@ def _record(
     else:
         if not partial:
             task.rounds_settled = round_no
-        outcome = _decide(app, session, task, rows, round_no, follow_up, early=early)
+        outcome = decide.decide(app, session, task, rows, round_no, follow_up, early=early)
         if task.state == "verified":
             _announce(app, session, task, rows, batches)
     return _Settled(outcome, round_no, task.kernel, follow_up,
@@ -193,7 +225,7 @@ def _announce(
     """Publish a verified task once (`evidence.publish`); a spot check is the orchestrator's
     own, never published."""
     if not task.published and task.spot_digest is None:
-        evidence.publish(app, session, task, rows, batches, _tolerance(app, task) is not None)
+        evidence.publish(app, session, task, rows, batches, decide.tolerance(app, task) is not None)
 
 
 def _after(
@@ -203,7 +235,7 @@ def _after(
     voters, re-checks, extensions and dead letters, and waking the task's waiters (with
     ``closing``, the round is added to it for the caller to close: `_close_all`)."""
     outcome = done.outcome
-    if outcome.action == "ignored":
+    if outcome.action in ("ignored", NOT_READY):
         return
     if done.quarantined:  # routing's copy of the quarantined voters
         with app.store.read() as session:
@@ -242,157 +274,6 @@ def _close_all(app: ShardyCelery, rounds: list[tuple[str, int, str, bool, bool, 
         arrivals.close_many(app.redis, [r[:5] for r in rounds])
     except RedisError as exc:  # the marks only speed things up: the decision is committed
         log.warning("task %s: could not clear its arrival marks (%s)", rounds[0][0], exc)
-
-
-def _outputs(app: ShardyCelery, task: Task, refs: dict[int, BlobRef]) -> dict[int, np.ndarray]:
-    """Outputs by replica as arrays of the kernel's dtype (tolerance kernels only)."""
-    kernel = catalog.lookup(app, task.kernel)
-    dtype = kernel.make_plan(task.payload_size, task.params, task.seed).dtype
-    out = {}
-    for replica, ref in refs.items():
-        try:
-            out[replica] = np.frombuffer(app.blobs.get(ref), dtype=dtype)
-        except BlobError as exc:  # expired or tampered: this vote cannot be weighed
-            log.warning("task %s replica %d: output unavailable: %s", task.id, replica, exc)
-    return out
-
-
-def _output_refs(rows: list[Replica]) -> dict[int, BlobRef]:
-    return {r.replica: BlobRef(r.output_sha256, r.output_size) for r in rows}
-
-
-def _tolerance(app: ShardyCelery, task: Task) -> Determinism | None:
-    """The kernel's tolerance, or None for exact (or unknown) kernels and for tasks run on one
-    platform (homogeneous redundancy: bit for bit)."""
-    if task.platform is not None:
-        return None
-    try:
-        det = catalog.lookup(app, task.kernel).determinism
-    except (KernelError, BlobError):
-        return None
-    return det if det.mode == "tolerance" else None
-
-
-def _decide(
-    app: ShardyCelery,
-    session: Session,
-    task: Task,
-    rows: list[Replica],
-    round_no: int,
-    follow_up: list,
-    *,
-    early: bool = False,
-) -> Outcome:
-    """Decide ``task`` from its recorded rows. ``early``: the round's chord is still out, so
-    only a verification is acted on."""
-    if task.spot_digest is not None:  # a known-answer check: no quorum, every vote judged
-        action = judging.spot(app, session, task, rows, early)
-        return Outcome(task.id, task.state, action, task.digest)
-    valid = judging.counted(app, session, rows)
-    votes = [quorum.Vote(r.replica, _voter(app, session, r.worker_id), r.digest) for r in valid]
-    senior = judging.established(app, session, {v.voter for v in votes})
-    tol = _tolerance(app, task)
-    if tol is not None:  # float kernels: agree within tolerance, not bit for bit
-        outputs = _outputs(app, task, _output_refs(valid))
-        votes = quorum.tolerance_votes(votes, outputs, tol.atol, tol.rtol)
-    in_flight = 1 if task.rounds_sent > round_no else 0  # a later round will settle again
-    decide = functools.partial(
-        quorum.decide,
-        quorum=task.quorum,
-        replicas_sent=task.replicas_sent,
-        max_replicas=task.max_replicas,
-        in_flight=in_flight,
-        established=senior,
-        probation_share=app.settings.probation_share,
-        # an early look: replicas still out may dissent (quorum.decide's ``pending``)
-        pending=task.replicas_sent - len({r.replica for r in rows}) if early else 0,
-    )
-    d = decide(votes)
-    if d.kind == "verified" and judging.vetoed(app, session, task, rows, d.digest):
-        d = decide([v for v in votes if v.digest != d.digest])  # the kernel's answer differs
-    if d.kind in ("extend", "dead") and (early or _speculating(session, task, rows)):
-        return Outcome(task.id, task.state, "waiting" if early else SPECULATING)
-    by_replica = {r.replica: r for r in rows}
-    for idx, verdict in d.verdicts.items():
-        by_replica[idx].verdict = verdict if verdict != "counted" else "none"
-    if d.kind == "verified":
-        winner = next(r for r in rows if r.proof_valid and r.digest == d.digest)
-        task.state, task.digest, task.agreeing = "verified", d.digest, len(d.agreeing)
-        task.output_sha256, task.output_size = winner.output_sha256, winner.output_size
-        if tol is not None:  # the verified output is the cluster's, not one worker's
-            agreeing = [outputs[r] for r, v in d.verdicts.items() if v == "agree"]
-            ref = app.blobs.put(quorum.median_output(agreeing).tobytes(), inline=False)
-            task.digest = task.output_sha256 = ref.sha256
-            task.output_size = ref.size
-        task.settled_at = utcnow()
-        task.assurance = judging.assurance(task, d.agreeing, senior)
-        judging.record(app, session, task, rows)
-        if task.recheck_of is not None:
-            recheck.conclude(app, session, task, follow_up)
-        return Outcome(task.id, "verified", "verified", d.digest)
-    if d.kind == "wait":
-        return Outcome(task.id, task.state, "waiting")
-    if d.kind == "extend":
-        start = dispatch.next_replica(session, task)
-        task.replicas_sent = start + d.extra
-        task.rounds_sent += 1
-        follow_up.append(("extend", (range(start, start + d.extra), task.rounds_sent)))
-        return Outcome(task.id, task.state, f"extended by {d.extra}")
-    task.state, task.error, task.settled_at = "dead", d.reason, utcnow()
-    entry = deadletter.new_entry("task", d.reason, task_id=task.id, attempts=task.replicas_sent)
-    session.add(
-        DeadLetter(
-            id=entry["id"],
-            kind="task",
-            task_id=task.id,
-            reason=d.reason,
-            attempts=task.replicas_sent,
-        )
-    )
-    follow_up.append(("dead", entry))
-    return Outcome(task.id, "dead", "dead-lettered")
-
-
-def _speculating(session: Session, task: Task, rows: list[Replica]) -> bool:
-    """Whether a speculative replica of ``task`` is still out (its result not recorded)."""
-    have = {r.replica for r in rows}
-    extra = session.scalars(
-        select(Assignment.replica).where(
-            Assignment.task_id == task.id, Assignment.speculative.is_(True)
-        )
-    )
-    return any(replica not in have for replica in extra)
-
-
-_voter = judging.voter
-
-
-def _judge_late(
-    app: ShardyCelery, session: Session, task: Task, rows: list[Replica], fresh: list[Replica]
-) -> None:
-    """Give late replicas of an already verified task their verdict."""
-    tol = _tolerance(app, task)
-    if tol is not None and fresh:
-        verified = {-1: BlobRef(task.output_sha256, task.output_size)}
-        outs = _outputs(app, task, {**verified, **_output_refs(fresh)})
-    seen = {_voter(app, session, r.worker_id) for r in rows if r.verdict != "none"}
-    counted = {r.replica for r in judging.counted(app, session, fresh)}
-    for row in fresh:
-        if row.replica not in counted:  # revoked or quarantined since: its vote is ignored
-            continue
-        voter = _voter(app, session, row.worker_id)
-        if voter in seen:
-            row.verdict = "duplicate"
-            continue
-        seen.add(voter)
-        if tol is None:
-            agrees = row.digest == task.digest
-        else:
-            agrees = row.replica in outs and -1 in outs
-            agrees = agrees and quorum.close(outs[-1], outs[row.replica], tol.atol, tol.rtol)
-        row.verdict = "agree" if agrees else "disagree"
-        task.agreeing += agrees  # one more distinct worker confirms the verified result
-    judging.record(app, session, task, [r for r in fresh if r.verdict in ("agree", "disagree")])
 
 
 def _follow(app: ShardyCelery, task_id: str, action: str, arg: Any) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shardy import routing
@@ -39,6 +39,8 @@ from shardy.store.db import read_once
 from shardy.store.models import utcnow
 
 log = logging.getLogger("shardy.orchestrator")
+
+_STANDINGS = select(Standing).where(Standing.voter.in_(bindparam("voters", expanding=True)))
 
 #: Score an established voter keeps.
 ESTABLISHED_SCORE = 0.8
@@ -65,7 +67,7 @@ def load(session: Session, voters: Iterable[str]) -> dict[str, Standing]:
     if not names:
         return {}
     found = read_once(session, "standings", names, lambda wanted: {
-        st.voter: st for st in session.scalars(select(Standing).where(Standing.voter.in_(wanted)))
+        st.voter: st for st in session.scalars(_STANDINGS, {"voters": wanted})
     })  # fmt: skip
     made = session.info.get("new_standings", {})  # created in this transaction, not flushed
     found.update((v, made[v]) for v in names if v in made and v not in found)

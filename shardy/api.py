@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 
 from shardy.blobs import BlobRef
@@ -19,12 +20,15 @@ from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel
 from shardy.results import TaskStatus, VerifiedResult, attestation_of
-from shardy.settled import Waiter
+from shardy.settled import Idle, Waiter
 
 #: `Client.map` dispatches this many tasks per batch of round trips (`dispatch_many`).
 MAP_CHUNK = 64
 #: With settle's announcements, how often ``TaskHandle.get`` still re-checks the state store.
 _RECHECK_S = 1.0
+#: A task submitted less than this long ago (s) is still running (no verified round trip of
+#: the fabric is this fast): ``get`` subscribes to the announcements before its first look.
+_FRESH_S = 0.01
 
 
 class Client:
@@ -79,7 +83,8 @@ class Client:
             for p in payloads
         ]  # fmt: skip
         tasks = dispatch_many(self.app, kernel, raw, send=self._sender.put, **kw)
-        return [TaskHandle(t.id, self) for t in tasks]
+        submitted = time.monotonic()
+        return [TaskHandle(t.id, self, submitted) for t in tasks]
 
     @cached_property
     def _sender(self) -> Any:
@@ -140,11 +145,18 @@ class Client:
         bar.update(job, completed=n, rate=f"{rate:.1f} tasks/s")
         return n == bar.tasks[job].total
 
+    @cached_property
+    def _idle(self) -> Idle:
+        """Subscriptions to settle's announcements kept between waits (`shardy.settled.Idle`)."""
+        return Idle()
+
     def close(self) -> None:
-        """Send what is still queued, then drop Celery's result subscriptions (call before
-        the broker goes away)."""
+        """Send what is still queued, then drop Celery's result subscriptions and the kept
+        subscriptions to settle's announcements (call before the broker goes away)."""
         if "_sender" in self.__dict__:
             self.__dict__.pop("_sender").close()
+        if "_idle" in self.__dict__:
+            self.__dict__.pop("_idle").close()
         consumer = getattr(self.app.backend, "result_consumer", None)
         if consumer is not None:
             consumer.stop()
@@ -155,12 +167,38 @@ class Client:
         return TaskHandle(task_id, self)
 
 
+@functools.cache
+def _task_query() -> Any:
+    """A task's row by id (built once, as `_evidence_query`)."""
+    from shardy.store import Task
+
+    return select(Task).where(Task.id == bindparam("task"))
+
+
+@functools.cache
+def _evidence_query() -> Any:
+    """A task's row with each of its replicas, their batch proofs and their workers, in one
+    query (a row per replica; one with no replica columns before any is recorded). Built once:
+    building it costs about as much as running it."""
+    from shardy.store import AttestationBatch, Replica, Task, Worker
+
+    return (
+        select(Task, Replica, AttestationBatch, Worker)
+        .outerjoin(Replica, Replica.task_id == Task.id)
+        .outerjoin(AttestationBatch, AttestationBatch.id == Replica.batch_id)
+        .outerjoin(Worker, Worker.id == Replica.worker_id)
+        .where(Task.id == bindparam("task"))
+        .order_by(Replica.replica)
+    )
+
+
 class TaskHandle:
     """A submitted task. ``id``; ``status()``; ``get(timeout)`` → VerifiedResult."""
 
-    def __init__(self, task_id: str, client: Client) -> None:
+    def __init__(self, task_id: str, client: Client, submitted: float | None = None) -> None:
         self.id = task_id
         self._client = client
+        self._submitted = submitted  # time.monotonic() when this client submitted it
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r})"
@@ -168,10 +206,10 @@ class TaskHandle:
     def status(self) -> TaskStatus:
         """The task's current state. Raises UnknownTask for an id the store does not know."""
         from shardy.celery_app import PROGRESS_PREFIX
-        from shardy.store import Replica, Task
+        from shardy.store import Replica
 
         with self._client.app.store.read() as s:
-            task = s.get(Task, self.id)
+            task = s.scalars(_task_query(), {"task": self.id}).first()
             if task is None:
                 raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
             done = set(s.scalars(select(Replica.replica).where(Replica.task_id == self.id)))
@@ -198,7 +236,10 @@ class TaskHandle:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
-        waiter: Waiter | None = None  # subscribed only once a look finds the task undecided
+        waiter: Waiter | None = None  # subscribed once a look finds the task undecided, or
+        fresh = self._submitted is not None and time.monotonic() - self._submitted < _FRESH_S
+        if fresh:  # before the first look: it would only find the task running
+            waiter = Waiter(self._client.app.redis, self._client._idle)
         try:
             while True:
                 try:
@@ -231,7 +272,7 @@ class TaskHandle:
                         state=st.state,
                     )
                 if waiter is None:  # subscribe, then look again: no announcement falls between
-                    waiter = Waiter(self._client.app.redis)
+                    waiter = Waiter(self._client.app.redis, self._client._idle)
                     continue
                 pause = _RECHECK_S if waiter.live else delay
                 if deadline is not None:
@@ -244,28 +285,19 @@ class TaskHandle:
 
     def _poll(self) -> tuple[str, str | None, VerifiedResult | None]:
         """(state, error, the result once verified), read in one session."""
-        from shardy.store import Task
-
-        with self._client.app.store.read() as s:
-            task = s.get(Task, self.id)
-            if task is None:
+        with self._client.app.store.read() as s:  # one query: the task and its evidence
+            found = s.execute(_evidence_query(), {"task": self.id}).all()
+            if not found:
                 raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
-            result = self._result(s, task) if task.state == "verified" else None
+            task = found[0][0]
+            joined = [(r, b, w) for _, r, b, w in found if r is not None]
+            result = self._result(task, joined) if task.state == "verified" else None
             return task.state, task.error, result
 
-    def _result(self, s: Any, task: Any) -> VerifiedResult:
-        """The verified result of ``task`` (its row, read in session ``s``)."""
-        from shardy.store import AttestationBatch, Replica, Worker
-
+    def _result(self, task: Any, joined: list[tuple[Any, Any, Any]]) -> VerifiedResult:
+        """The verified result of ``task`` from its row and ``joined``: each replica with its
+        batch proof and its worker (`_evidence_query`)."""
         app = self._client.app
-        query = (  # each replica with its batch proof and its worker, in one query
-            select(Replica, AttestationBatch, Worker)
-            .outerjoin(AttestationBatch, AttestationBatch.id == Replica.batch_id)
-            .outerjoin(Worker, Worker.id == Replica.worker_id)
-            .where(Replica.task_id == self.id)
-            .order_by(Replica.replica)
-        )
-        joined = s.execute(query).all()
         rows = [r for r, _, _ in joined]
         batches = {b.id: b for _, b, _ in joined if b is not None}
         workers = {w.id: w for _, _, w in joined if w is not None}

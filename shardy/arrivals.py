@@ -39,6 +39,12 @@ GROUPED_KEY = "shardy:arrivals:grouped"
 SIZE_KEY = "shardy:arrivals:size"
 #: Hash: a grouped round's member → how many of its replicas' results are stored so far.
 BACK_KEY = "shardy:arrivals:back"
+#: Hash: a grouped round's member → its replica numbers, comma-separated (where a collect
+#: looks for their stored results: `staged`).
+REPLICAS_KEY = "shardy:arrivals:replicas"
+#: A note of more replica numbers than this is ignored (a round has SHARDY_MAX_REPLICAS at most;
+#: a forged note must not make a collect read thousands of keys).
+MAX_NOTED = 64
 #: Prefix of the key that says a task is decided (workers skip its queued replicas).
 DECIDED_PREFIX = "shardy:decided:"
 #: Prefix of a kernel's recent round spreads (seconds from first to last arrival).
@@ -112,13 +118,35 @@ def mark(client: redis.Redis, frame: bytes, result: Mapping[str, Any]) -> None:
         log.warning("could not mark an arrival for task %s (%s)", task_id, exc)
 
 
-def stage_grouped(pipe: Any, rounds: Sequence[tuple[str, int, int]]) -> None:
+def stage_grouped(pipe: Any, rounds: Sequence[tuple[str, int, Sequence[int]]]) -> None:
     """Note on ``pipe`` (a pipeline the caller executes before any order is sent) that
-    ``rounds`` ((task id, round, replicas sent)) went out as grouped orders
-    (`shardy.orchestrator.grouped`)."""
+    ``rounds`` ((task id, round, the replica numbers sent)) went out as grouped orders
+    (`shardy.orchestrator.grouped`): their sizes, and their replica numbers."""
     if rounds:
         pipe.sadd(GROUPED_KEY, *(member(t, n) for t, n, _ in rounds))
-        pipe.hset(SIZE_KEY, mapping={member(t, n): size for t, n, size in rounds})
+        pipe.hset(SIZE_KEY, mapping={member(t, n): len(rs) for t, n, rs in rounds})
+        pipe.hset(REPLICAS_KEY, mapping={member(t, n): ",".join(map(str, rs))
+                                         for t, n, rs in rounds})  # fmt: skip
+
+
+def staged(
+    client: redis.Redis, rounds: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], list[int]]:
+    """The replica numbers that dispatch noted for ``rounds`` (`stage_grouped`), for those
+    it noted and that are not closed yet. A hint only: Redis is writable by every fleet
+    worker, so whoever acts on it checks it against the store."""
+    if not rounds:
+        return {}
+    raw = client.hmget(REPLICAS_KEY, [member(t, n) for t, n in rounds])
+    out = {}
+    for key, value in zip(rounds, raw, strict=True):
+        if not value or value.count(b",") >= MAX_NOTED:
+            continue
+        try:
+            out[key] = [int(x) for x in value.split(b",")]
+        except ValueError:
+            continue
+    return out
 
 
 def count_back(
@@ -209,6 +237,7 @@ def close_many(client: redis.Redis, rounds: Sequence[tuple[str, int, str, bool, 
         pipe.srem(GROUPED_KEY, key)
         pipe.hdel(SIZE_KEY, key)
         pipe.hdel(BACK_KEY, key)
+        pipe.hdel(REPLICAS_KEY, key)
         if decided:
             pipe.set(decided_key(task_id), 1, ex=DECIDED_TTL)
     replies = pipe.execute()

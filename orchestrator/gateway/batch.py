@@ -18,8 +18,12 @@ log = logging.getLogger("shardy.gateway")
 
 #: Commands' builders taken into one pipeline at most.
 BATCH = 256
-#: How long a batch gathers once its first job came (seconds).
+#: How long a batch gathers once its first job came (seconds), while relays keep coming.
 GATHER_S = 0.001
+#: A batch gathers only when the one before it carried several jobs and ended less than this
+#: long ago (seconds): under a stream of relays; a lone relay's commands go out at once, and
+#: so do its round's next ones (its other replicas' answers, a few ms apart).
+BUSY_S = 0.005
 
 Build = Callable[[Any], None]  # adds commands to a redis-py pipeline
 Done = Callable[[Any], None]  # on the loop: the replies (a list), or the error
@@ -31,14 +35,23 @@ class Batcher:
     Args:
         client: the Redis the commands go to.
         loop: where ``done`` callbacks run.
+        busy_s: a batch gathers for `GATHER_S` only when the last one carried several jobs
+            and ended less than this long ago (a stream of relays); a job after a quiet
+            spell, or after batches of one, goes out at once.
     """
 
-    def __init__(self, client: redis.Redis, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, client: redis.Redis, loop: asyncio.AbstractEventLoop, busy_s: float = BUSY_S
+    ) -> None:
         self.client = client
         self.loop = loop
+        self.busy_s = busy_s
+        self.gathered = 0  # batches that waited to gather (for tests and status)
         self._jobs: collections.deque[tuple[Build, Done, bool]] = collections.deque()
         self._wake = threading.Event()
         self._stop = False
+        self._last = -busy_s  # when the last batch ended (time.monotonic())
+        self._last_jobs = 0  # and how many jobs it carried
 
     def start(self) -> Batcher:
         """Run the batches from a daemon thread."""
@@ -61,11 +74,15 @@ class Batcher:
     def _run(self) -> None:
         while not self._stop:
             self._wake.wait()
-            time.sleep(GATHER_S)  # let a batch gather: fewer round trips and wake-ups
+            if self._last_jobs > 1 and time.monotonic() - self._last < self.busy_s:
+                # relays keep coming: gather
+                self.gathered += 1
+                time.sleep(GATHER_S)
             self._wake.clear()
             while self._jobs and not self._stop:
                 jobs = [self._jobs.popleft() for _ in range(min(BATCH, len(self._jobs)))]
                 outcomes = self._execute(jobs)
+                self._last, self._last_jobs = time.monotonic(), len(jobs)
                 here = [o for o, (_, _, on_loop) in zip(outcomes, jobs, strict=True) if not on_loop]
                 if len(here) < len(outcomes):  # one wake-up of the loop for the batch
                     there = [o for o, j in zip(outcomes, jobs, strict=True) if j[2]]

@@ -11,9 +11,14 @@ over the varying wires V:
     h(w) = h(f) + Σ_j v_j·u_j + Σ_{j≤k} v_j·v_k·q_jk          (the H query's scalars)
 
 The fixed sums and the points Σ_i u_j[i]·H_i and Σ_i q_jk[i]·H_i are computed once per worker
-and key. A proof then costs four MSMs of a dozen terms instead of four over every wire and the
-domain, and no NTT. With the same r and s it is the very proof `prove_witness` makes, so it has
-the same distribution and the same zero knowledge.
+and key. A proof then costs four sums of a dozen terms instead of four MSMs over every wire and
+the domain, and no NTT. With the same r and s it is the very proof `prove_witness` makes, so it
+has the same distribution and the same zero knowledge.
+
+The points a proof scales are fixed, so each is kept as a window table in blst
+(`shardy.zk.blst.window_table`): a scalar multiple is then 32 table additions. On the 2-core VM
+a proof takes about 1 ms, against 2.7 ms for arkworks's MSMs of the same terms; the tables of the
+attestation key's preparation (about 30 in G1, 5 in G2) take about 0.1 s to build and 30 MB.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ import secrets
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-from py_arkworks_bls12381 import G1Point, G2Point, Scalar
+from py_arkworks_bls12381 import G1Point, G2Point
+from pyblst import BlstP1Element, BlstP2Element
 
+from shardy.zk.blst import Table, combine, from_arkworks, to_arkworks, window_table
 from shardy.zk.codec import scalar
 from shardy.zk.data import Proof, ProvingKey
 from shardy.zk.field import R, coset_evaluations
-from shardy.zk.prover import domain_rows, finish, msm, prove_with, quotient_evaluations, scalars
+from shardy.zk.prover import domain_rows, msm, prove_with, quotient_evaluations, scalars
 
 #: A key and a fixed part with more quadratic terms than this are proven the plain way: each
 #: term costs one MSM over the domain to prepare and one point per proof.
@@ -36,26 +43,32 @@ MAX_PAIRS = 64
 
 @dataclass(frozen=True)
 class Prepared:
-    """A proving key specialised to one fixed part of the witness (:func:`prepare`)."""
+    """A proving key specialised to one fixed part of the witness (:func:`prepare`), in blst:
+    each point that a proof scales (by a varying wire's value, r or s) as its window table
+    (`shardy.zk.blst.window_table`; None where the point is the identity)."""
 
     #: The wires outside V and their values in every witness this preparation proves.
     fixed_index: tuple[int, ...]
     fixed_values: tuple[int, ...]
     #: The varying wires V, in order.
     varying: tuple[int, ...]
-    #: α + Σ f_i·A_i, then A_j per varying wire (None where the point is the identity).
-    a0: G1Point
-    a_terms: tuple[G1Point | None, ...]
+    #: δ in G1 and in G2.
+    delta1: Table
+    delta2: Table
+    #: α + Σ f_i·A_i, then A_j per varying wire.
+    a0: BlstP1Element
+    a_terms: tuple[Table | None, ...]
     #: β + Σ f_i·B_i in G2 and in G1, then B_j per varying wire.
-    b2_0: G2Point
-    b2_terms: tuple[G2Point | None, ...]
-    b1_0: G1Point
-    b1_terms: tuple[G1Point | None, ...]
+    b2_0: BlstP2Element
+    b2_terms: tuple[Table | None, ...]
+    b1_0: BlstP1Element
+    b1_terms: tuple[Table | None, ...]
     #: Σ_private f_i·C_i + Σ h(f)_i·H_i, then C_j + Σ u_j[i]·H_i per varying wire.
-    c0: G1Point
-    c_terms: tuple[G1Point | None, ...]
-    #: (position of j in V, position of k in V, Σ q_jk[i]·H_i), for the nonzero q_jk.
-    pairs: tuple[tuple[int, int, G1Point], ...]
+    c0: BlstP1Element
+    c_terms: tuple[Table | None, ...]
+    #: (position of j in V, position of k in V) for the nonzero q_jk, and Σ q_jk[i]·H_i.
+    pairs: tuple[tuple[int, int], ...]
+    pair_terms: tuple[Table, ...]
 
     def matches(self, witness: Sequence[int]) -> bool:
         """Whether ``witness`` agrees with the fixed part (only then can :meth:`prove` run)."""
@@ -67,21 +80,21 @@ class Prepared:
             i for i, f in zip(self.fixed_index, self.fixed_values, strict=True) if witness[i] != f
         }
 
-    def prove(self, pk: ProvingKey, witness: Sequence[int], r: int, s: int) -> Proof | None:
+    def prove(self, witness: Sequence[int], r: int, s: int) -> Proof | None:
         """The Groth16 proof of ``witness`` with randomness r, s; None if the witness does not
         agree with the fixed part."""
         if not self.matches(witness):
             return None
         v = [witness[j] for j in self.varying]
-        vs = scalars(v)
-        one, r_s, s_s = scalar(1), scalar(r), scalar(s)
-        a = msm(G1Point, [self.a0, pk.delta1, *self.a_terms], [one, r_s, *vs])
-        b = msm(G2Point, [self.b2_0, pk.delta2, *self.b2_terms], [one, s_s, *vs])
-        b1 = msm(G1Point, [self.b1_0, pk.delta1, *self.b1_terms], [one, s_s, *vs])
-        pair_points = [p for _, _, p in self.pairs]
-        pair_scalars: list[Scalar | None] = scalars([v[j] * v[k] % R for j, k, _ in self.pairs])
-        c = msm(G1Point, [self.c0, *self.c_terms, *pair_points], [one, *vs, *pair_scalars])
-        return finish(pk, a, b, b1, c, r, s)
+        a = combine((self.delta1, *self.a_terms), (r, *v), self.a0)
+        b = combine((self.delta2, *self.b2_terms), (s, *v), self.b2_0)
+        b1 = combine((self.delta1, *self.b1_terms), (s, *v), self.b1_0)
+        quad = [v[j] * v[k] % R for j, k in self.pairs]
+        # pi_c = c + s·pi_a + r·b1 - r·s·δ (`shardy.zk.prover.finish`), r·s·δ from δ's table
+        c = combine((*self.c_terms, *self.pair_terms, self.delta1),
+                    (*v, *quad, (-r * s) % R), self.c0)  # fmt: skip
+        c = c + a.scalar_mul(s) + b1.scalar_mul(r)
+        return Proof(to_arkworks(a), to_arkworks(b), to_arkworks(c))  # type: ignore[arg-type]
 
 
 def prepare(pk: ProvingKey, witness: Sequence[int], varying: Iterable[int]) -> Prepared | None:
@@ -153,25 +166,30 @@ def prepare(pk: ProvingKey, witness: Sequence[int], varying: Iterable[int]) -> P
         cj = pk.c_query[j - n_pub - 1] if j > n_pub else None
         c_terms.append(hu if cj is None else cj if hu is None else cj + hu)
     h0 = msm(G1Point, pk.h_query, scalars(quotient_evaluations(pk, fixed)))
+    pair_points = h_points([v for *_, v in pair_vectors])
+    pairs = [
+        (j, k, p) for (j, k, _), p in zip(pair_vectors, pair_points, strict=True) if p is not None
+    ]
+
+    def tables(points: Iterable[G1Point | G2Point | None]) -> tuple[Table | None, ...]:
+        return tuple(None if p is None else window_table(from_arkworks(p)) for p in points)
+
     return Prepared(
         fixed_index=tuple(i for i in range(n_vars) if i not in inside),
         fixed_values=tuple(x for i, x in enumerate(witness) if i not in inside),
         varying=var,
-        a0=msm(G1Point, [*pk.a_query, pk.alpha1], [*ws, one]),
-        a_terms=tuple(pk.a_query[j] for j in var),
-        b2_0=msm(G2Point, [*pk.b2_query, pk.beta2], [*ws, one]),
-        b2_terms=tuple(pk.b2_query[j] for j in var),
-        b1_0=msm(G1Point, [*pk.b1_query, pk.beta1], [*ws, one]),
-        b1_terms=tuple(pk.b1_query[j] for j in var),
-        c0=msm(G1Point, pk.c_query, ws[n_pub + 1 :]) + h0,
-        c_terms=tuple(c_terms),
-        pairs=tuple(
-            (j, k, p)
-            for (j, k, _), p in zip(
-                pair_vectors, h_points([v for *_, v in pair_vectors]), strict=True
-            )
-            if p is not None
-        ),
+        delta1=window_table(from_arkworks(pk.delta1)),
+        delta2=window_table(from_arkworks(pk.delta2)),
+        a0=from_arkworks(msm(G1Point, [*pk.a_query, pk.alpha1], [*ws, one])),
+        a_terms=tables(pk.a_query[j] for j in var),
+        b2_0=from_arkworks(msm(G2Point, [*pk.b2_query, pk.beta2], [*ws, one])),
+        b2_terms=tables(pk.b2_query[j] for j in var),
+        b1_0=from_arkworks(msm(G1Point, [*pk.b1_query, pk.beta1], [*ws, one])),
+        b1_terms=tables(pk.b1_query[j] for j in var),
+        c0=from_arkworks(msm(G1Point, pk.c_query, ws[n_pub + 1 :]) + h0),
+        c_terms=tables(c_terms),
+        pairs=tuple((j, k) for j, k, _ in pairs),
+        pair_terms=tables(p for *_, p in pairs),  # type: ignore[arg-type]
     )
 
 
@@ -217,5 +235,5 @@ class Preparations:
                 prepared = entry[0] = prepare(pk, witness, wires)
             else:
                 prepared = entry[0] = None
-        proof = None if prepared is None else prepared.prove(pk, witness, r, s)
+        proof = None if prepared is None else prepared.prove(witness, r, s)
         return proof if proof is not None else prove_with(pk, witness, r, s)

@@ -117,19 +117,42 @@ def verify_parsed(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool
     return bool(lhs == vk.alphabeta)
 
 
-def _verify_json(vk: VerifyingKey, proof: object, public: Sequence[int]) -> bool:
+def _verify_json(
+    vk: VerifyingKey, proof: object, public: Sequence[int], polite: bool = False
+) -> bool:
     """One proof in snarkjs JSON form against parsed public signals, on blst, on this thread."""
     if vk.blst is None:  # a key built by hand, without its blst parts
         return verify_parsed(vk, proof_from_json(proof), public)
     a, b, c = proof_coords(proof)
-    points = blst.g1(a, "pi_a"), blst.g2(b, "pi_b"), blst.g1(c, "pi_c")
-    return blst.check(vk.blst, *points, public)
+    pause = _hand_over if polite else _stay
+    a1 = blst.g1(a, "pi_a")
+    pause()
+    b2 = blst.g2(b, "pi_b")
+    pause()
+    c1 = blst.g1(c, "pi_c")
+    return blst.check(vk.blst, a1, b2, c1, public, pause)
+
+
+def _hand_over() -> None:
+    time.sleep(0)  # releases the GIL: a thread waiting for it runs now
+
+
+def _stay() -> None:
+    return None
 
 
 def verify(
-    vkey: VerifyingKey | dict[str, Any], proof: dict[str, Any], public_signals: Sequence[str | int]
+    vkey: VerifyingKey | dict[str, Any],
+    proof: dict[str, Any],
+    public_signals: Sequence[str | int],
+    *,
+    polite: bool = False,
 ) -> bool:
     """Verify one Groth16 proof in snarkjs JSON form.
+
+    ``polite``: hand the GIL to the process's other threads between the pairing's steps (blst
+    holds it through each, about a millisecond in all; the orchestrator's prechecker shares
+    its process with Celery's consumer, which would otherwise wait that long).
 
     Returns:
         True for a valid proof, False for a well-formed proof that fails.
@@ -137,7 +160,8 @@ def verify(
         ProofError: the key, proof or public signals are malformed.
     """
     vk = load_vkey(vkey)
-    return _verify_json(vk, proof, public_signals_from_json(public_signals, vk.n_public))
+    public = public_signals_from_json(public_signals, vk.n_public)
+    return _verify_json(vk, proof, public, polite)
 
 
 def _parse_item(vk: VerifyingKey, i: int, item: object, checked: bool) -> tuple[Proof, list[int]]:

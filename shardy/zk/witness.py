@@ -86,6 +86,7 @@ class WitnessCalculator:
             raise ProofError(f"witness wasm does not compile: {exc}") from exc
         self._store = wasmtime.Store(self._engine)
         self._messages: list[str] = []
+        self._signals: dict[str, tuple[int, int, int]] = {}
         linker = wasmtime.Linker(self._engine)
         linker.define_func(
             "runtime", "exceptionHandler", wasmtime.FuncType([wasmtime.ValType.i32()], []),
@@ -178,15 +179,25 @@ class WitnessCalculator:
             detail = " ".join(m.strip() for m in self._messages if m.strip())
             raise ProofError(f"witness computation failed: {what}. {detail}".strip()) from None
 
+    def _signal(self, name: str) -> tuple[int, int, int]:
+        """An input signal's hash (two i32 halves) and size, looked up once per name (a wasm
+        call costs tens of µs from Python; the sizes are fixed by the wasm)."""
+        found = self._signals.get(name)
+        if found is None:
+            h = fnv1a_64(name)
+            hi, lo = _i32(h >> 32), _i32(h & 0xFFFFFFFF)
+            found = (hi, lo, self._call("getInputSignalSize", hi, lo))
+            if len(self._signals) < 1024:  # names come from the caller: bounded
+                self._signals[name] = found
+        return found
+
     def _calculate(self, inputs: Mapping[str, int | Sequence[int]]) -> list[int]:
         self._call("init", 0)
         nbytes = 4 * self.n32
         count = 0
         for name, value in inputs.items():
             values = [value] if isinstance(value, int) else list(value)
-            h = fnv1a_64(name)
-            hi, lo = _i32(h >> 32), _i32(h & 0xFFFFFFFF)
-            size = self._call("getInputSignalSize", hi, lo)
+            hi, lo, size = self._signal(name)
             if size <= 0:
                 raise ProofError(f"the circuit has no input signal {name!r}")
             if size != len(values):

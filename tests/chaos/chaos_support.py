@@ -176,6 +176,13 @@ def audit(rc: RunningCluster, ledger: Ledger, jobs: dict[str, tuple[str, bytes, 
                 ledger.notes.append(f"task {task.id}: agreeing={task.agreeing}, rows {agree}")
 
 
+def kill_worker(rc: RunningCluster, i: int, ledger: Ledger) -> None:
+    """SIGKILL worker ``i`` and start it again."""
+    rc.cluster.kill(f"gpu{i}")
+    rc.cluster.start_worker(i)
+    ledger.faults["worker SIGKILL"] += 1
+
+
 def run_crash(
     n_tasks: int = 100,
     workers: int = 4,
@@ -210,8 +217,12 @@ def run_crash(
             if seen != last_seen:
                 last_seen, last_change = seen, time.monotonic()
             # the faults come first: a fast run must not settle everything between two polls
-            # and skip them (they fire at a quarter and a third of the tasks settled)
-            if not redis_done and redis_restart and done >= len(ids) // 4:
+            # and skip them (the first worker kill fires at a sixth of the tasks settled if its
+            # timer has not fired yet, Redis's restart at a quarter, the orchestrator's at a third)
+            if not ledger.faults["worker SIGKILL"] and done >= len(ids) // 6:
+                kill_worker(rc, rnd.randrange(workers), ledger)
+                next_kill = time.monotonic() + kill_every * rnd.uniform(0.5, 1.5)
+            elif not redis_done and redis_restart and done >= len(ids) // 4:
                 restart_redis(rc)
                 ledger.faults["Redis restart"] += 1
                 redis_done = True
@@ -223,10 +234,7 @@ def run_crash(
                 ledger.settle_s = time.monotonic() - t0
                 break  # all settled, or nothing moved for stall_s (lost tasks)
             elif time.monotonic() >= next_kill and done < len(ids) * 0.9:
-                i = rnd.randrange(workers)
-                rc.cluster.kill(f"gpu{i}")
-                rc.cluster.start_worker(i)
-                ledger.faults["worker SIGKILL"] += 1
+                kill_worker(rc, rnd.randrange(workers), ledger)
                 next_kill = time.monotonic() + kill_every * rnd.uniform(0.5, 1.5)
             time.sleep(0.3)
         st = states(rc, ids)

@@ -21,7 +21,8 @@ from shardy import arrivals
 from shardy.celery_app import ShardyCelery
 from shardy.embedded import EmbeddedRedis
 from shardy.kernels import registry
-from shardy.orchestrator import homogeneous, recheck, settle, spot, standing
+from shardy.orchestrator import decide as rounds
+from shardy.orchestrator import homogeneous, recheck, spot, standing
 from shardy.orchestrator.quorum import Vote, decide
 from shardy.store import Assignment, Replica, Standing, Task, Worker
 from shardy.store.models import utcnow
@@ -91,7 +92,7 @@ def test_colluders_answering_first_cannot_beat_the_dissent_rule_by_early_quorum(
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task.id)
         rows = list(session.query(Replica).filter_by(task_id=task.id))
-        out = settle._decide(app, session, task, rows, 1, [], early=True)
+        out = rounds.decide(app, session, task, rows, 1, [], early=True)
     assert out.state != "verified", f"verified {out.digest[:8]} on the colluders' word alone"
 
 
@@ -110,7 +111,7 @@ def test_a_quorum_against_the_kernels_own_answer_does_not_verify(app):
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task.id)
         rows = list(session.query(Replica).filter_by(task_id=task.id))
-        out = settle._decide(app, session, task, rows, 1, follow)
+        out = rounds.decide(app, session, task, rows, 1, follow)
     assert out.state != "verified", f"verified {B[:8]} against the kernel's answer {A[:8]}"
     assert [a for a, _ in follow] == ["extend"]  # fresh replicas decide it
     assert {r.verdict for r in rows} == {"disagree"}
@@ -381,7 +382,7 @@ def test_replicas_after_a_single_one_take_numbers_past_it(app):
     with app.store.session() as session, session.no_autoflush:
         task = session.get(Task, task.id)
         rows = list(session.query(Replica).filter_by(task_id=task.id))
-        settle._decide(app, session, task, rows, 1, follow)
+        rounds.decide(app, session, task, rows, 1, follow)
         sent = task.replicas_sent
     ((action, (numbers, round_no)),) = follow
     assert action == "extend" and round_no == 2

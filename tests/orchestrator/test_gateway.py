@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from cluster_support import make_settings, short_home, start_cluster
 from gateway_support import Client, Identity, answer, enroll_meta, hello_meta, run
+from sqlalchemy import select
 
 from shardy import arrivals, routing
 from shardy import session as wire
@@ -20,6 +21,7 @@ from shardy.blobs import BlobRef
 from shardy.errors import GatewayError
 from shardy.messages import ReplicaOrder
 from shardy.orchestrator import operators
+from shardy.store import Assignment
 
 pytestmark = pytest.mark.cluster
 
@@ -256,18 +258,25 @@ def test_a_remote_worker_leaves_on_sigterm_and_nothing_is_lost(rc):
 def test_a_replica_no_worker_could_take_waits_for_one_at_the_gateway(rc):
     """With only remote workers, a task sent while one of the two is down cannot place its
     second replica; it waits at the gateway (not on the fleet queue, where nobody would take
-    it) and runs once the worker is back."""
+    it) and runs once the worker is back: on that worker, with no speculative replica sent in
+    its place (one would take the worker and leave the waiting replica its minute)."""
     import signal
 
     rc.cluster.kill("rw0", signal.SIGKILL)
     deadline = time.monotonic() + 30  # the dead worker's beat ages out of the live set
     while len(routing.alive(rc.app.redis)) > 1 and time.monotonic() < deadline:
         time.sleep(0.2)
+    (first,) = routing.alive(rc.app.redis)
     data = np.random.default_rng(77).integers(0, 256, 5000, dtype=np.uint8)
     handle = rc.client.submit("histogram", data)
     time.sleep(2)
     rc.cluster.restart("rw0")
     assert np.array_equal(handle.get(timeout=120).output, np.bincount(data, minlength=256))
+    with rc.app.store.read() as s:
+        rows = s.scalars(select(Assignment).where(Assignment.task_id == handle.id)).all()
+    (back,) = set(routing.alive(rc.app.redis)) - {first}  # rw0, enrolled again
+    assert not any(a.speculative for a in rows)
+    assert sorted(a.worker_id for a in rows) == sorted([first, back])
 
 
 def test_a_task_sent_while_no_worker_is_live_waits_at_the_gateway(rc):

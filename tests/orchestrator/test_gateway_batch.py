@@ -68,3 +68,29 @@ def test_a_lost_connection_fails_every_job_of_the_batch(batcher) -> None:
     b.start()
     done, got = _submit(b, lambda pipe: pipe.ping())
     assert done.wait(10) and isinstance(got[0][0], redis.ConnectionError)
+
+
+def test_a_lone_job_goes_out_at_once_and_a_stream_gathers(redis_client) -> None:
+    """A job after a quiet spell, or after a batch of one job (a lone round's next answer, a
+    few ms later), is sent without waiting for others; one that comes while batches of
+    several jobs keep ending (a stream of relays) gathers a batch first."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    b = Batcher(redis_client, loop, busy_s=60.0)
+    try:
+        first = [_submit(b, lambda pipe: pipe.ping()) for _ in range(2)]  # queued together
+        b.start()
+        for done, got in first:
+            assert done.wait(10) and got[0][0] == [True]
+        assert b.gathered == 0  # nothing ran before them: sent at once, in one batch
+        done, got = _submit(b, lambda pipe: pipe.ping())
+        assert done.wait(10) and got[0][0] == [True]
+        assert b.gathered == 1  # a batch of two just ended: it gathered
+        done, got = _submit(b, lambda pipe: pipe.ping())
+        assert done.wait(10) and got[0][0] == [True]
+        assert b.gathered == 1  # the batch before carried one job: sent at once
+    finally:
+        b.stop()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shardy import arrivals
 from shardy.kernels import registry
 from shardy.orchestrator import grouped, precheck
-from shardy.store import Replica, Task
+from shardy.store import Assignment, Replica, Task
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -151,3 +151,36 @@ def test_forged_collects_settle_nothing_and_break_nothing(rc):
     assert not flag.exists()
     more = payloads(4, 6)
     check_verified(rc, rc.client.map("histogram", more), more)  # the orchestrator still serves
+
+
+def test_a_round_that_redis_calls_complete_settles_only_if_the_store_agrees(rc):
+    """A collect judges a noted round ready from Redis (where every fleet worker may write);
+    settle checks it against the round's assignments under the task's lock. A forged note
+    that leaves a replica out, with a forged result stored for the rest, records nothing."""
+    from shardy import collects
+    from shardy.orchestrator.dispatch import dispatch_many
+
+    (task,) = dispatch_many(rc.app, "histogram", [payloads(1, 7)[0]], send=lambda *r: None)
+    with rc.app.store.read() as s:
+        assigned = sorted(s.scalars(select(Assignment.replica).where(
+            Assignment.task_id == task.id)))  # fmt: skip
+    assert len(assigned) == 3  # recorded, never sent: the round stays open
+    forged = {"status": "ok", "task_id": task.id, "replica": assigned[0],
+              "worker_id": "gpu0@test", "digest": "0" * 64, "output_sha256": "0" * 64,
+              "output_size": 1}  # fmt: skip
+    collects.store_results(rc.app, [(arrivals.replica_task_id(task.id, 1, assigned[0]), forged)])
+    pipe = rc.app.redis.pipeline(transaction=False)
+    arrivals.stage_grouped(pipe, [(task.id, 1, assigned[:1])])  # "one replica, back"
+    pipe.execute()
+    assert arrivals.staged(rc.app.redis, [(task.id, 1)]) == {(task.id, 1): assigned[:1]}
+    assert grouped.collect(rc.app, [[task.id, 1]]) == {"named": 1, "settled": 0}
+    with rc.app.store.read() as s:
+        assert s.get(Task, task.id).rounds_settled == 0
+        assert not s.scalars(select(Replica).where(Replica.task_id == task.id)).all()
+    # a note naming every assigned replica, one of them with no result stored: not ready
+    pipe = rc.app.redis.pipeline(transaction=False)
+    arrivals.stage_grouped(pipe, [(task.id, 1, assigned)])
+    pipe.execute()
+    assert grouped.collect(rc.app, [[task.id, 1]]) == {"named": 1, "settled": 0}
+    with rc.app.store.read() as s:
+        assert not s.scalars(select(Replica).where(Replica.task_id == task.id)).all()

@@ -67,7 +67,7 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
     task is marked decided, and a complete round's spread is sampled under its kernel."""
     for name in ("m0", "m1", "m2"):
         arrivals.mark(redis_client, order(name), ok(name))
-        mark_grouped(redis_client, [(name, 1, 3)])
+        mark_grouped(redis_client, [(name, 1, [0, 1, 2])])
     arrivals.close_many(redis_client, [("m0", 1, "sha256", True, True),
                                        ("m1", 1, "sha256", False, True),
                                        ("m2", 1, "histogram", True, False)])  # fmt: skip
@@ -78,24 +78,25 @@ def test_closing_many_rounds_at_once_does_what_closing_each_does(redis_client):
     assert len(arrivals.spreads(redis_client, "sha256")) == 2  # m0 and m1 came back whole
     assert arrivals.spreads(redis_client, "histogram") == []  # m2 was closed early
     assert not redis_client.exists(arrivals.SIZE_KEY, arrivals.BACK_KEY)  # counts go too
+    assert not redis_client.exists(arrivals.REPLICAS_KEY)  # and the replica numbers
     arrivals.close_many(redis_client, [])
 
 
 def test_the_result_that_completes_a_grouped_round_is_the_one_that_says_so(redis_client):
     """Only the last of a round's results asks for its collect; a round of unknown size (a
     chord's, or one closed already) asks with every result, as every result did before."""
-    mark_grouped(redis_client, [("g", 1, 3), ("h", 2, 2)])
+    mark_grouped(redis_client, [("g", 1, [0, 1, 2]), ("h", 2, [3, 4])])
     assert arrivals.count_back(redis_client, [("g", 1)]) == []
     assert arrivals.count_back(redis_client, [("g", 1), ("h", 2)]) == []
     assert arrivals.count_back(redis_client, [("h", 2), ("g", 1)]) == [("g", 1), ("h", 2)]
     assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # a late extra one
     assert arrivals.count_back(redis_client, [("c", 1)]) == [("c", 1)]  # no size noted
-    mark_grouped(redis_client, [("two", 1, 2)])
+    mark_grouped(redis_client, [("two", 1, [0, 1])])
     assert arrivals.count_back(redis_client, [("two", 1), ("two", 1)]) == [("two", 1)]
     arrivals.close_many(redis_client, [("g", 1, "histogram", True, True)])
     assert arrivals.count_back(redis_client, [("g", 1)]) == [("g", 1)]  # closed: unknown
     # a worker's group marks its rounds' arrivals in the same round trip
-    mark_grouped(redis_client, [("m", 1, 2)])
+    mark_grouped(redis_client, [("m", 1, [0, 1])])
     assert arrivals.count_back(redis_client, [("m", 1)], arrived=[("m", 1)]) == []
     assert [(t, n) for t, n, _ in arrivals.due(redis_client, time.time())] == [("m", 1)]
 
@@ -104,3 +105,17 @@ def test_replica_task_ids_follow_from_task_round_and_replica():
     a = arrivals.replica_task_id("t", 1, 0)
     assert a == arrivals.replica_task_id("t", 1, 0)
     assert len({a, arrivals.replica_task_id("t", 2, 0), arrivals.replica_task_id("t", 1, 1)}) == 3
+
+
+def test_a_grouped_rounds_replica_numbers_are_noted_until_it_closes(redis_client):
+    """Dispatch notes which replicas a grouped round sent (a collect looks for their stored
+    results there); unknown, closed and garbled notes read as not noted."""
+    mark_grouped(redis_client, [("s", 1, [0, 1, 2]), ("s", 2, [3, 4])])
+    redis_client.hset(arrivals.REPLICAS_KEY, arrivals.member("bad", 1), "0,x")
+    many = ",".join(map(str, range(arrivals.MAX_NOTED + 1)))  # a forged note: too many to read
+    redis_client.hset(arrivals.REPLICAS_KEY, arrivals.member("huge", 1), many)
+    wanted = [("s", 1), ("s", 2), ("s", 3), ("bad", 1), ("huge", 1)]
+    assert arrivals.staged(redis_client, wanted) == {("s", 1): [0, 1, 2], ("s", 2): [3, 4]}
+    arrivals.close_many(redis_client, [("s", 1, "histogram", True, True)])
+    assert arrivals.staged(redis_client, wanted) == {("s", 2): [3, 4]}
+    assert arrivals.staged(redis_client, []) == {}

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from shardy.settled import Waiter, announce
+from shardy.settled import Idle, Waiter, announce
 
 
 def test_an_announcement_wakes_the_waiter_of_that_task(redis_client: redis.Redis) -> None:
@@ -54,3 +54,34 @@ def test_a_killed_subscription_neither_raises_nor_stays_deaf(redis_client: redis
         assert waiter.live
         announce(redis_client, "task-a")
         assert waiter.wait("task-a", 60.0) is True
+
+
+def test_a_kept_subscription_is_reused_and_the_pool_keeps_its_connection(
+    redis_client: redis.Redis,
+) -> None:
+    """A client's waits share one kept subscription (`Idle`): closing a wait unsubscribes it
+    and never disconnects a connection of the client's pool, so the next command does not
+    reconnect; announcements left unread before the last unsubscribe do not stand in for the
+    next wait's subscription, nor wake it for another task."""
+    idle = Idle()
+    with Waiter(redis_client, idle) as first:  # takes a pooled connection for good
+        kept = first._pubsub
+        for task in ("task-a", "task-b", "task-c"):  # left unread on the connection
+            announce(redis_client, task)
+    pooled = redis_client.client_id()
+    with Waiter(redis_client, idle) as second:
+        assert second.live and second._pubsub is kept
+        assert second.wait("task-d", 0.2) is False  # the stale announcements were read past
+        announce(redis_client, "task-d")
+        assert second.wait("task-d", 60.0) is True
+    assert redis_client.client_id() == pooled  # the pool's connection was never dropped
+    with Waiter(redis_client, idle) as third:  # a wait that outlives its client's close
+        assert third._pubsub is kept
+        idle.close()
+    assert kept.connection is None and not idle._kept  # given back after the close: closed
+    other = Idle()
+    with Waiter(redis_client, other) as fourth:
+        spare = fourth._pubsub
+    assert other._kept == [spare]
+    other.close()
+    assert spare.connection is None and not other._kept  # close closes what it kept

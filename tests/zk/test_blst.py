@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from py_arkworks_bls12381 import G1Point
+from py_arkworks_bls12381 import G1Point, G2Point
 
 from shardy.zk import blst, load_vkey, verify
 from shardy.zk.codec import scalar
@@ -41,6 +41,22 @@ def test_window_combination_of_the_ic_points(vkey_json: dict[str, Any], scalars)
     vk = load_vkey(vkey_json)
     got = blst.combine(vk.blst.tables[1:], scalars)
     assert got.compress() == _ark_combination(list(vk.ic), scalars)
+
+
+@pytest.mark.parametrize("s", [0, 129, 0x81FF, R - 1])
+def test_g2_tables_a_start_and_identity_terms_as_the_prover_uses_them(s: int) -> None:
+    """The prover's sums (`shardy.zk.prepared`): G2 tables, a start point, identity terms
+    (None) skipped, and the points back in arkworks."""
+    p2 = G2Point() * scalar(7)
+    q2 = G2Point() * scalar(11)
+    start = blst.from_arkworks(q2)
+    got = blst.combine([blst.window_table(blst.from_arkworks(p2)), None], [s, 5], start)
+    want = q2 + p2 * scalar(s)
+    assert blst.to_arkworks(got) == want
+    assert blst.to_arkworks(blst.combine([None], [3], start)) == q2
+    g1 = G1Point() * scalar(3)
+    assert blst.to_arkworks(blst.combine([], [])) == G1Point.identity()
+    assert blst.to_arkworks(blst.from_arkworks(g1)) == g1
 
 
 def test_unreduced_scalars_are_refused(vkey_json: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ def test_a_prepared_proof_is_the_plain_proof_for_the_same_randomness(v2: Circuit
     for inputs in (replica(v2, secret), batch(v2, secret, 1), batch(v2, secret, 32)):
         witness = v2.witness(inputs)
         r, s = secrets.randbelow(R), secrets.randbelow(R)
-        fast = prepared.prove(v2.proving_key, witness, r, s)
+        fast = prepared.prove(witness, r, s)
         plain = prove_with(v2.proving_key, witness, r, s)
         assert fast is not None and (fast.a, fast.b, fast.c) == (plain.a, plain.b, plain.c)
         assert verify(v2.vkey_json, proof_to_json(fast), signals(v2, witness))

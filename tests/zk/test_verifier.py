@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
+import threading
 from typing import Any
 
 import pytest
@@ -69,6 +71,36 @@ def test_both_single_verify_paths_agree(batch, vkey_json) -> None:
     swapped = {**p0, "pi_a": p0["pi_c"], "pi_c": p0["pi_a"]}
     assert verify_parsed(vk, proof_from_json(swapped), public) is False
     assert verify(vk, swapped, s0) is False
+
+
+def _runs_during(vkey_json, items, polite: bool) -> bool:
+    """Whether a thread woken just before ``items`` are verified one by one (``polite`` or
+    not) runs before the last verification ends. Python's forced switches are pushed past the
+    test (a 10 s switch interval): only a verification that gives the GIL up lets it in."""
+    woken, ran = threading.Event(), []
+    waiter = threading.Thread(target=lambda: (woken.wait(), ran.append(True)))
+    waiter.start()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(10.0)
+    try:
+        woken.set()
+        for proof, signals in items:
+            verify(vkey_json, proof, signals, polite=polite)
+        during = bool(ran)
+    finally:
+        sys.setswitchinterval(interval)
+        waiter.join()
+    return during
+
+
+def test_a_polite_verification_agrees_and_lets_other_threads_run(batch, vkey_json) -> None:
+    """The prechecker's verifications hand the GIL to the orchestrator's other threads (its
+    Celery consumer) between blst's steps; an ordinary one keeps it throughout."""
+    (p0, s0), (_, s1) = batch[0], batch[1]
+    assert verify(vkey_json, p0, s0, polite=True) is True
+    assert verify(vkey_json, p0, s1, polite=True) is False
+    assert _runs_during(vkey_json, batch, polite=True)
+    assert not _runs_during(vkey_json, batch, polite=False)
 
 
 def test_identity_points_are_refused_as_proofs(proved, vkey_json) -> None:
