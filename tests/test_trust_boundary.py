@@ -160,6 +160,8 @@ def _through(rc, attacker, done, limit: int = 30) -> list:
             await asyncio.to_thread(h.get, 120)
             if done():
                 break
+            if job.done():  # the attacker failed: its own error says why
+                job.result()
         job.cancel()
 
     run(main())
@@ -167,17 +169,19 @@ def _through(rc, attacker, done, limit: int = 30) -> list:
     return handles
 
 
-def test_3_more_identities_buy_no_more_replicas(rc, mallory):
+def test_3_more_identities_buy_no_more_replicas(rc):
     """The review reported a backlog of -1,000,000 under three ids and drew every replica.
     Load is what the server assigned, and an operator's workers share one vote: three
     identities of one operator never hold two replicas of a task."""
+    with rc.app.store.session() as s:  # an operator of its own: test 2's faults can have
+        token = str(operators.add(s, "sybils"))  # quarantined mallory (no orders at all)
     idents = [Identity() for _ in range(3)]
 
     async def sybils() -> None:
         async with Client(rc.cluster.remote.url) as a, Client(rc.cluster.remote.url) as b, \
                 Client(rc.cluster.remote.url) as c:  # fmt: skip
             for client, ident in zip((a, b, c), idents, strict=True):
-                await client.join(ident, mallory, slots=64)
+                await client.join(ident, token, slots=64)
             clients = zip((a, b, c), idents, strict=True)
             await asyncio.gather(*(serve_honestly(cl, i) for cl, i in clients))
 
@@ -187,8 +191,8 @@ def test_3_more_identities_buy_no_more_replicas(rc, mallory):
         rows = s.execute(select(Assignment.task_id, Assignment.worker_id)).all()
     per_task: dict[str, int] = {}
     for task_id, worker in rows:
-        per_task[task_id] = per_task.get(task_id, 0) + bool(worker and worker.endswith("@mallory"))
-    assert max(per_task.values()) <= 1
+        per_task[task_id] = per_task.get(task_id, 0) + bool(worker and worker.endswith("@sybils"))
+    assert max(per_task.values()) == 1  # they drew replicas, never two of one task
 
 
 def test_4_worker_ids_cannot_be_squatted(rc, mallory):
@@ -223,10 +227,12 @@ def test_4_worker_ids_cannot_be_squatted(rc, mallory):
     run(scenario())
 
 
-def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc, mallory):
+def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc):
     """An upper-case spelling of an existing batch id made every retry of a settle fail on a
     unique constraint. Ids are refused at the boundary in any but their canonical spelling;
     the settle records the honest replicas."""
+    with rc.app.store.session() as s:  # not mallory: the faults of the attacks before this
+        token = str(operators.add(s, "shouter"))  # one can have quarantined it (no orders)
     res = rc.client.submit("histogram", _data(61)).get(timeout=120)
     leaves = [leaf(circuit(), task_subject(rc.app, res.task_id), res.digest, 1, 60)]
     secret, batch_id = Identity().secret, str(uuid.uuid4())
@@ -255,7 +261,7 @@ def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc, mallory):
 
     async def remote() -> None:  # the same spelling from a remote worker: session closed
         async with Client(rc.cluster.remote.url) as c:
-            await c.join(Identity(), mallory)
+            await c.join(Identity(), token)
             order = await c.order(timeout=3600)
             meta = {
                 "task_id": order.task_id,
@@ -268,7 +274,8 @@ def test_6_a_second_spelling_of_a_batch_id_blocks_nothing(rc, mallory):
             }
             await c.send(wire.encode("result", meta, [bytes(order.output_len), b"{}"]))
             with pytest.raises(GatewayError, match="canonical") as err:
-                await c.message("welcome")
+                while True:  # orders sent before the refusal came are passed over
+                    await c.message("order", "order_chunk")
             assert err.value.code == "malformed"
             refused.append(order.task_id)
 
