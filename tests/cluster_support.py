@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from shardy.api import Client
 from shardy.config import Settings
 from shardy.ops.cluster import Cluster
+from shardy.results import VerifiedResult
 
 TESTS_DIR = Path(__file__).resolve().parent
 REDIS_URL = os.environ.get("SHARDY_TEST_REDIS_URL")
@@ -36,6 +38,20 @@ def make_settings(home: Path, **overrides: object) -> Settings:
     }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
+
+
+def with_votes(
+    client: Client, res: VerifiedResult, count: int, timeout: float = 120.0
+) -> VerifiedResult:
+    """``res`` read again once ``count`` attestations are recorded: an early quorum verifies a
+    task before its slowest replicas (a round still open `grace` after its first arrival),
+    whose votes settle records as they come."""
+    deadline = time.monotonic() + timeout
+    while len(res.attestations) < count and time.monotonic() < deadline:
+        time.sleep(0.25)
+        res = client.handle(res.task_id).get(timeout=timeout)
+    assert len(res.attestations) >= count, f"{len(res.attestations)} of {count} votes recorded"
+    return res
 
 
 class RunningCluster:

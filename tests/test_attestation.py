@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cluster_support import make_settings, record_assignments, short_home, start_cluster
+from cluster_support import make_settings, record_assignments, short_home, start_cluster, with_votes
 from proof_support import replica_proof, task_subject
 from py_arkworks_bls12381 import Scalar
 from sqlalchemy import select
@@ -102,6 +102,7 @@ def test_attestations_verify_in_shardy_and_in_snarkjs(cluster, tmp_path):
 
 def test_forged_attestation_is_refused_and_recorded(cluster):
     res = cluster.client.submit("histogram", payload(2), redundancy=4).get(timeout=120)
+    res = with_votes(cluster.client, res, 4)
     by_worker = {a.worker_id.split("@")[0]: a for a in res.attestations}
     assert by_worker["gpu3"].valid is False and by_worker["gpu3"].agrees is False
     assert by_worker["gpu3"].digest == res.digest  # right answer, forged proof: still refused
@@ -132,7 +133,7 @@ def test_replayed_and_rerandomised_attestations_are_refused(cluster):
     statement of the same worker for the task is a replay, and a genuine statement under
     another worker's commitment (its secret stolen) is that worker's."""
     handle = cluster.client.submit("histogram", payload(3), redundancy=3)
-    res = handle.get(timeout=120)
+    res = with_votes(cluster.client, handle.get(timeout=120), 3)  # compared with `after`
     good = next(a for a in res.attestations if a.valid and a.agrees)
     vkey = vkey_of(cluster.app, good.key_id)
     fresh = _rerandomise(good.proof, vkey)

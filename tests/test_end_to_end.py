@@ -8,7 +8,7 @@ import time
 import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 import numpy as np
 import pytest
-from cluster_support import make_settings, publish_garbage, short_home, start_cluster
+from cluster_support import make_settings, publish_garbage, short_home, start_cluster, with_votes
 from sqlalchemy import func, select
 
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
@@ -58,7 +58,7 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     with Waiter(cluster.app.redis) as waiter:
         handle = cluster.client.submit("sha256", data, params={"block": 1000})
         assert waiter.wait(handle.id, 120)  # settle announced the decision
-        res = handle.get(timeout=120)
+        res = with_votes(cluster.client, handle.get(timeout=120), 3)
     assert np.array_equal(res.output, oracle("sha256", data, {"block": 1000}))
     assert res.redundancy == 3 and res.quorum == 2
     assert len({a.worker_id for a in res.attestations}) == 3
@@ -151,7 +151,7 @@ def test_many_tasks_spread_over_distinct_workers(cluster):
 
 def test_byzantine_replica_is_outvoted_and_recorded(cluster):
     data = payload(50_000, 1)
-    res = cluster.client.submit("histogram", data).get(timeout=120)
+    res = with_votes(cluster.client, cluster.client.submit("histogram", data).get(timeout=120), 3)
     assert np.array_equal(res.output, oracle("histogram", data))
     by_worker = {a.worker_id.split("@")[0]: a for a in res.attestations}
     assert by_worker["gpu2"].agrees is False and by_worker["gpu2"].digest != res.digest

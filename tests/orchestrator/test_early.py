@@ -218,9 +218,11 @@ def test_a_straggler_gets_a_speculative_replica(rc):
     held = {a.task_id for a in assigned if a.worker_id == stopped and not a.speculative}
     spec = [a for a in assigned if a.speculative]
     assert held, "gpu1 got no replica (six tasks of R=2 over three workers)"
-    # every task that waited on gpu1 got one speculative replica, on another worker
-    assert {a.task_id for a in spec} == held and len(spec) == len(held)
-    assert all(a.worker_id not in (stopped, None) for a in spec)
+    # every task that waited on gpu1 got one speculative replica, on another worker (a round
+    # of two live workers, one lagging by the grace, may get one too: on any worker)
+    mine = [a for a in spec if a.task_id in held]
+    assert {a.task_id for a in mine} == held and len(mine) == len(held)
+    assert all(a.worker_id not in (stopped, None) for a in mine)
     voted = {(r.task_id, r.replica) for r in rows(rc, ids) if r.verdict == "agree"}
     assert all((a.task_id, a.replica) in voted for a in spec)
 
@@ -242,7 +244,9 @@ def test_a_disagreement_at_quorum_extends_then_verifies(rc):
     assert split, "gpu2 drew no replica of eight tasks"
     for task_id in split:
         t = tasks[task_id]
-        assert t.state == "verified" and t.rounds_sent >= 2 and t.replicas_sent >= 3, task_id
+        # the extra replica: a second round, or a speculative one when a round's second
+        # replica lagged by the grace (the third worker either way)
+        assert t.state == "verified" and t.replicas_sent >= 3, task_id
         verdicts = {r.worker_id: r.verdict for r in got if r.task_id == task_id}
         assert verdicts[byz] == "disagree"
         assert sorted(v for w, v in verdicts.items() if w != byz) == ["agree", "agree"]

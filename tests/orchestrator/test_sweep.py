@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from cluster_support import make_settings, record_assignments, short_home, start_cluster
+from cluster_support import make_settings, record_assignments, short_home, start_cluster, with_votes
 from sqlalchemy import select
 
 from shardy import routing
@@ -56,7 +56,7 @@ def test_a_task_whose_round_vanished_is_resent_and_verified(cluster):
                 updated_at=utcnow() - timedelta(seconds=60),
             )  # fmt: skip
         )
-    res = cluster.client.handle(task_id).get(timeout=120)
+    res = with_votes(cluster.client, cluster.client.handle(task_id).get(timeout=120), 3)
     assert np.array_equal(res.output, kernel.reference(data, {}, 0))
     with cluster.app.store.session() as s:
         task = s.get(Task, task_id)

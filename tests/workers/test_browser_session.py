@@ -31,10 +31,12 @@ def rc():
     # No speculative replicas: a slow tab (a shader compiled on first use) must not change who
     # votes, and a closed tab's replica must be reassigned, not raced. Operators on probation
     # may fill the quorum: tabs join one after another here, and a newcomer's vote must count
-    # beside established ones at once (standing has its own tests).
+    # beside established ones at once (standing has its own tests). No known-answer copies at
+    # random: the tab closed mid-replica must be running the test's task, not a spot check.
     home = Path(tempfile.mkdtemp(prefix="sbw", dir="/tmp"))  # short: a unix socket lives there
     settings = make_settings(home, redundancy_factor=3, quorum=3, task_time_limit=120,
-                             speculate_factor=0.0, probation_share=1.0)  # fmt: skip
+                             speculate_factor=0.0, probation_share=1.0,
+                             spot_check_rate=0.0)  # fmt: skip
     yield from start_cluster(settings, workers=0, remote=1)
 
 

@@ -1,30 +1,31 @@
-"""Shardy's proof checked with py_ecc's pure-Python BLS12-381 pairing (the slow reference)."""
+"""Shardy's proof checked with py_ecc's pure-Python BLS12-381 pairing (the slow reference;
+its projective-coordinate form: 0.6 s here where the affine one took 25 s, as independent)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from py_ecc import bls12_381 as curve
-from py_ecc.bls12_381 import bls12_381_pairing as pairing
+from py_ecc import optimized_bls12_381 as curve
+from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
 
 from shardy.zk import verify
 
 
 def _g1(point: list[str]):
-    p = (curve.FQ(int(point[0])), curve.FQ(int(point[1])))
+    p = (curve.FQ(int(point[0])), curve.FQ(int(point[1])), curve.FQ.one())
     assert curve.is_on_curve(p, curve.b)
     return p
 
 
 def _g2(point: list[list[str]]):
     (x0, x1), (y0, y1), _ = point
-    p = (curve.FQ2([int(x0), int(x1)]), curve.FQ2([int(y0), int(y1)]))
+    p = (curve.FQ2([int(x0), int(x1)]), curve.FQ2([int(y0), int(y1)]), curve.FQ2.one())
     assert curve.is_on_curve(p, curve.b2)
     return p
 
 
 def _miller(p1, p2):
-    return pairing.miller_loop(curve.twist(p2), pairing.cast_point_to_fq12(p1))
+    return miller_loop(p2, p1, final_exponentiate=False)
 
 
 def _vk_x(vkey: dict[str, Any], public: list[str]):
