@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shardy import zk  # noqa: F401 - imported before the pool forks, not on a first settle
 from shardy.celery_app import CONTROL_QUEUE, app
-from shardy.orchestrator import grouped, reputation, signing, standing  # noqa: F401
+from shardy.errors import ShardyError
+from shardy.orchestrator import grouped, keys, reputation, signing, standing  # noqa: F401
 from shardy.orchestrator.early import Watch
 from shardy.orchestrator.precheck import Prechecker  # its secret is drawn before the fork
 from shardy.orchestrator.settle import settle
 from shardy.orchestrator.sweep import Sweeper
+
+log = logging.getLogger("shardy.orchestrator")
 
 #: Options of the tasks that settle rounds: the decision lands in SQL (nobody reads their
 #: results); redelivered if their process dies; retried while the store or Redis restarts.
@@ -73,6 +77,10 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     if CONTROL_QUEUE in queues:
         with app.store.read() as session:  # routing's copy of the quarantined voters
             standing.mirror(app.redis, session)
+        try:  # the active key seeded and published now, not by the first submit
+            keys.active_key(app)
+        except (ShardyError, SQLAlchemyError, RedisError) as exc:  # a submit seeds it then
+            log.warning("could not publish the active verifier key: %s", exc)
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
         process.precheck = Prechecker(app).start()

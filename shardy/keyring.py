@@ -239,14 +239,27 @@ def publish(client: redis.Redis, build_dir: Path, expect: str | None = None) -> 
     return kid
 
 
+def _packaged(kid: str) -> tuple[dict[str, bytes], str] | None:
+    """The files of key ``kid`` from this package's own builds (the manifest's keys), if one
+    is ``kid``; checked against the id like material read from anywhere else."""
+    for entry in read_manifest():
+        if entry.id == kid:
+            try:
+                return _read_files(entry.build, "reinstall Shardy"), f"packaged in {entry.build}"
+            except ProofError:
+                return None
+    return None
+
+
 #: ``fetch(kid) -> {field: bytes}``: a key's published files and manifest (absent fields left
 #: out), e.g. from a gateway's ``/keys/<kid>/<field>``.
 FetchKey = Callable[[str], Mapping[str, bytes]]
 
 
 class KeyCache:
-    """Worker side: circuits by key id, fetched once (from Redis, or through ``fetch``) and kept
-    on disk and in memory.
+    """Worker side: circuits by key id, fetched once (from Redis, or through ``fetch``; a key
+    this package ships is read from its own build while it is not published) and kept on disk
+    and in memory.
 
     Key material is checked against its id when it arrives (before it is written to disk) and
     again whenever it is loaded from the disk cache, so a witness wasm, zkey or vkey swapped in
@@ -272,6 +285,22 @@ class KeyCache:
             return circuit
         with self._lock:
             return self._circuits.get(kid) or self._load(kid)
+
+    def likely(self) -> list[str]:
+        """Ids of the keys this worker will most likely prove with, for warming up: the
+        packaged active key and those in its disk cache, where still published (in Redis; a
+        worker that fetches keys through a gateway names none)."""
+        if not isinstance(self.client, redis.Redis):
+            return []
+        packaged = [e.id for e in read_manifest() if e.state == "active"]
+        cached = sorted(
+            p.name for p in self.directory.glob("*") if _KEY_ID.fullmatch(p.name)
+        ) if self.directory.is_dir() else []  # fmt: skip
+        pipe = self.client.pipeline(transaction=False)
+        for kid in cached:
+            pipe.exists(KEY_PREFIX + kid)
+        published = [kid for kid, n in zip(cached, pipe.execute(), strict=True) if n]
+        return packaged + [kid for kid in published if kid not in packaged]
 
     def _load(self, kid: str) -> Circuit:
         if not isinstance(kid, str) or _KEY_ID.fullmatch(kid) is None:
@@ -300,6 +329,8 @@ class KeyCache:
             where = f"published in Redis ({KEY_PREFIX}{kid})"
         else:
             fields, where = dict(self.client(kid)), "as fetched"
+        if not set(FILES) <= set(fields):  # not published (yet): a packaged key is the same
+            fields, where = _packaged(kid) or (fields, where)  # material wherever it is read
         if not set(FILES) <= set(fields):
             raise TransientError(
                 f"verifier key {kid} is not published; the orchestrator publishes its keys "

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -172,6 +172,22 @@ class Engine:
         homogeneous redundancy draws a float kernel's replicas from one)."""
         driver = getattr(self.gpu, "driver", "")
         return f"{self.gpu.name} ({self.gpu.backend}{'; ' + driver if driver else ''})"
+
+    def warm(self, key_ids: Iterable[str]) -> None:
+        """Set up now what a first replica would (the GPU opened with the engine): the WASM
+        preprocessor, and for each key its circuit and prover, through a throwaway batch proof
+        of a random batch id (checked, never stored or sent).
+
+        Raises:
+            ShardyError: a key could not be loaded or proven with (the replica that needs it
+                would fail the same way).
+        """
+        _ = self.preprocessor
+        for kid in key_ids:
+            circuit = self.keys.circuit(kid)
+            signals = statement.batch_signals(circuit.statement, str(uuid.uuid4()), 1, "00" * 32,
+                                              str(self.commitment))  # fmt: skip
+            prove_checked(circuit, statement.inputs_for(signals, self.secret))
 
     def attest(self, order: ReplicaOrder, digest: str) -> tuple[dict, list[str]]:
         """Prove, under the order's key, that this worker computed ``digest`` for the order."""

@@ -67,9 +67,9 @@ class WorkerRuntime:
         self.worker_id = self.settings.worker_id or nodename
         self.hostname = socket.gethostname()
         secret = worker_secret(self.settings, self.worker_id)
-        keys = KeyCache(app.redis, self.settings.home / "keys")
+        self.keys = KeyCache(app.redis, self.settings.home / "keys")
         self.engine = Engine(
-            self.settings, secret, keys, self._store_batch, kernels=blob_loader(app.redis)
+            self.settings, secret, self.keys, self._store_batch, kernels=blob_loader(app.redis)
         )
         self.engine.on_wedged = self._wedged
         self._claim = app.redis.register_script(_CLAIM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,8 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     if GPU_QUEUE not in queues:
         return
     s = app.settings
+    if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
+        _warm(sender.hostname)  # replicas run in this process: before its first beat
     worker_id = s.worker_id or sender.hostname
     slots = int(getattr(sender.controller, "concurrency", 1) or 1)
     process.liveness = Liveness(
@@ -78,6 +81,21 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         "commitment": worker_commitment(secret),  # bound before any attestation arrives
     }  # the adapter follows from the pool process that opens the GPU
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
+
+
+def _warm(nodename: str) -> None:
+    """Make this process's runtime and warm it (`Engine.warm`) before the worker beats
+    liveness and takes replicas: a cold first replica took 3.8-5 s (the GPU opened, the key
+    loaded, the prover's first proof), past the early quorum's grace. Best effort: what fails
+    here is set up by the first replica as before (and fails it there, with its message)."""
+    started = time.monotonic()
+    try:
+        rt = runtime(nodename)
+        rt.engine.warm(rt.keys.likely())
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot warm up still serves
+        log.warning("warm-up failed (the first replica sets up instead): %s", exc)
+        return
+    log.info("warmed up in %.2f s", time.monotonic() - started)
 
 
 def _events_on() -> bool:

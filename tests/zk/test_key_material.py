@@ -221,6 +221,23 @@ def test_key_fetched_another_way_is_checked_the_same(home: Path) -> None:
         KeyCache(lambda k: published.get(k, {}), home / "b").circuit(kid)
 
 
+def test_a_packaged_key_loads_before_it_is_published(redis_client: redis.Redis, home: Path) -> None:
+    """A fleet worker warming up before the orchestrator published its key reads the key this
+    package ships (checked against its id like material from anywhere else); it names the
+    packaged active key and the cached keys still published as the ones to warm up."""
+    kid, _ = load_build(BUILD)
+    redis_client.delete(KEY_PREFIX + kid)
+    cache = KeyCache(redis_client, home / "early")
+    assert cache.likely() == [kid]
+    assert cache.circuit(kid).vkey_json == load_circuit(BUILD).vkey_json
+    (home / "early" / "abcdef0123456789").mkdir()  # a cached key retired since: not warmed
+    assert cache.likely() == [kid]
+    redis_client.hset(KEY_PREFIX + "abcdef0123456789", "vkey", b"{}")  # still published
+    assert cache.likely() == [kid, "abcdef0123456789"]
+    redis_client.delete(KEY_PREFIX + "abcdef0123456789")
+    assert publish(redis_client, BUILD) == kid
+
+
 # --- KeyCache: from its disk cache ----------------------------------------------------------
 
 
