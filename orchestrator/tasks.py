@@ -77,13 +77,13 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     if CONTROL_QUEUE in queues:
         with app.store.read() as session:  # routing's copy of the quarantined voters
             standing.mirror(app.redis, session)
-        try:  # the active key seeded and published now, not by the first submit
-            keys.active_key(app)
-        except (ShardyError, SQLAlchemyError, RedisError) as exc:  # a submit seeds it then
-            log.warning("could not publish the active verifier key: %s", exc)
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
         process.precheck = Prechecker(app).start()
+        try:  # the active key seeded and published now, not by the first submit
+            keys.active_key(app)
+        except (ShardyError, SQLAlchemyError, RedisError) as exc:  # a submit seeds it then
+            log.info("the active verifier key is left for the first submit to seed: %s", exc)
 
 
 @worker_shutdown.connect

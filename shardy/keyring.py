@@ -7,8 +7,9 @@ and the two file hashes (a gossip peer) can recompute it (`key_id`).
 
 The orchestrator publishes each accepted key's three files and its manifest under
 ``shardy:zk:key:<id>``; a replica order names the key to prove with, and workers load it from
-Redis once (`KeyCache`), refusing material that does not hash to the id, from Redis and from
-their disk cache alike. A rotation thus reaches every GPU box without copying files, and a
+Redis once (`KeyCache`; the package's own active key also from its build while it is not
+published), refusing material that does not hash to the id, from Redis and from their disk
+cache alike. A rotation thus reaches every GPU box without copying files, and a
 swapped witness wasm or zkey is never run.
 """
 
@@ -44,6 +45,8 @@ MANIFEST_FIELD = "manifest"
 _MANIFEST_FILE = "manifest.json"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _KEY_ID = re.compile(r"[0-9a-f]{1,32}")  # a path component in the worker's cache
+#: Cached keys (the latest fetched) a fleet worker warms up besides the packaged active key.
+WARM_CACHED = 2
 
 
 def _canonical(obj: Any) -> bytes:
@@ -240,15 +243,16 @@ def publish(client: redis.Redis, build_dir: Path, expect: str | None = None) -> 
 
 
 def _packaged(kid: str) -> tuple[dict[str, bytes], str] | None:
-    """The files of key ``kid`` from this package's own builds (the manifest's keys), if one
-    is ``kid``; checked against the id like material read from anywhere else."""
-    for entry in read_manifest():
-        if entry.id == kid:
-            try:
-                return _read_files(entry.build, "reinstall Shardy"), f"packaged in {entry.build}"
-            except ProofError:
-                return None
-    return None
+    """The files of key ``kid`` from this package's own build of its active key, if that is
+    ``kid`` and its files hash to it (else None: the key is not published, as before)."""
+    try:
+        entries = [e for e in read_manifest() if e.state == "active" and e.id == kid]
+        files = _read_files(entries[0].build, "reinstall Shardy") if entries else None
+    except ProofError:
+        return None
+    if files is None or manifest_id(material_manifest(files)) != kid:
+        return None
+    return files, f"packaged in {entries[0].build}"
 
 
 #: ``fetch(kid) -> {field: bytes}``: a key's published files and manifest (absent fields left
@@ -276,7 +280,7 @@ class KeyCache:
         """The Circuit for key ``kid``.
 
         Raises:
-            TransientError: the key is not (yet) published.
+            TransientError: the key is not (yet) published (nor this package's active key).
             ProofError: the published or cached material does not hash to ``kid`` (the message
                 names the file and what to do).
         """
@@ -288,19 +292,22 @@ class KeyCache:
 
     def likely(self) -> list[str]:
         """Ids of the keys this worker will most likely prove with, for warming up: the
-        packaged active key and those in its disk cache, where still published (in Redis; a
-        worker that fetches keys through a gateway names none)."""
+        packaged active key and the `WARM_CACHED` keys its disk cache fetched last, where still
+        published (in Redis; a worker that fetches keys through a gateway names none).
+
+        Raises:
+            ProofError: the package's manifest is unreadable.
+        """
         if not isinstance(self.client, redis.Redis):
             return []
         packaged = [e.id for e in read_manifest() if e.state == "active"]
-        cached = sorted(
-            p.name for p in self.directory.glob("*") if _KEY_ID.fullmatch(p.name)
-        ) if self.directory.is_dir() else []  # fmt: skip
+        found = [p for p in self.directory.glob("*") if _KEY_ID.fullmatch(p.name)]
+        found.sort(key=lambda p: p.stat().st_mtime, reverse=True)  # the latest fetched first
+        cached = [p.name for p in found if p.name not in packaged][:WARM_CACHED]
         pipe = self.client.pipeline(transaction=False)
         for kid in cached:
             pipe.exists(KEY_PREFIX + kid)
-        published = [kid for kid, n in zip(cached, pipe.execute(), strict=True) if n]
-        return packaged + [kid for kid in published if kid not in packaged]
+        return packaged + [kid for kid, n in zip(cached, pipe.execute(), strict=True) if n]
 
     def _load(self, kid: str) -> Circuit:
         if not isinstance(kid, str) or _KEY_ID.fullmatch(kid) is None:

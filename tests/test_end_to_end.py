@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
 from shardy.errors import KernelError, PayloadError, TaskFailed
 from shardy.kernels import registry
-from shardy.keyring import default_build, load_build
+from shardy.keyring import KEY_PREFIX, default_build, load_build
 from shardy.orchestrator import dlq
 from shardy.orchestrator.settle import settle
 from shardy.settled import Waiter
@@ -56,13 +56,15 @@ def oracle(kernel: str, data: bytes, params=None) -> np.ndarray:
 
 def test_workers_warm_up_before_they_are_ready(cluster):
     """A fleet worker opens its GPU, loads the key and proves once before it beats liveness
-    (the key cache on disk holds the packaged key before any task named it)."""
+    (the key cache on disk holds the packaged key before any task named it), and the
+    orchestrator seeded and published the key before any submit."""
     for i in range(3):
         log = (cluster.cluster.logdir / f"gpu{i}.log").read_text(errors="replace")
         warmed, ready = log.find("warmed up in"), log.find(f"gpu{i}@{cluster.cluster.host} ready.")
         assert 0 <= warmed < ready, log[-2000:]
     kid = load_build(default_build())[0]
     assert (cluster.settings.home / "keys" / kid / "attestation.zkey").is_file()
+    assert cluster.app.redis.exists(KEY_PREFIX + kid)  # the orchestrator published it as it started
 
 
 def test_task_is_verified_by_three_distinct_workers(cluster):

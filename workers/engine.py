@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -176,16 +177,18 @@ class Engine:
     def warm(self, key_ids: Iterable[str]) -> None:
         """Set up now what a first replica would (the GPU opened with the engine): the WASM
         preprocessor, and for each key its circuit and prover, through a throwaway batch proof
-        of a random batch id (checked, never stored or sent).
+        of a random batch id and root (checked, never stored or sent).
 
         Raises:
             ShardyError: a key could not be loaded or proven with (the replica that needs it
                 would fail the same way).
         """
         _ = self.preprocessor
-        for kid in key_ids:
+        size = max(2, self.settings.attest_batch)  # inputs as large as a real batch's: the
+        for kid in key_ids:  # prover finds the wires that vary by drawing values that big
             circuit = self.keys.circuit(kid)
-            signals = statement.batch_signals(circuit.statement, str(uuid.uuid4()), 1, "00" * 32,
+            root, batch_id = secrets.token_hex(32), str(uuid.uuid4())
+            signals = statement.batch_signals(circuit.statement, batch_id, size, root,
                                               str(self.commitment))  # fmt: skip
             prove_checked(circuit, statement.inputs_for(signals, self.secret))
 

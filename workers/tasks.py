@@ -83,19 +83,33 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
 
 
+#: Seconds a worker waits for its warm-up before it reports ready anyway.
+WARM_LIMIT = 60.0
+
+
 def _warm(nodename: str) -> None:
     """Make this process's runtime and warm it (`Engine.warm`) before the worker beats
     liveness and takes replicas: a cold first replica took 3.8-5 s (the GPU opened, the key
-    loaded, the prover's first proof), past the early quorum's grace. Best effort: what fails
-    here is set up by the first replica as before (and fails it there, with its message)."""
+    loaded, the prover's first proof), past the early quorum's grace. Best effort, and at
+    most `WARM_LIMIT` s (on its own thread, left to finish past it): what fails here is set up
+    by the first replica as before (and fails it there, with its message)."""
     started = time.monotonic()
-    try:
-        rt = runtime(nodename)
-        rt.engine.warm(rt.keys.likely())
-    except Exception as exc:  # noqa: BLE001 - a worker that cannot warm up still serves
-        log.warning("warm-up failed (the first replica sets up instead): %s", exc)
-        return
-    log.info("warmed up in %.2f s", time.monotonic() - started)
+
+    def run() -> None:
+        try:
+            rt = runtime(nodename)
+            rt.engine.warm(rt.keys.likely())
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot warm up still serves
+            log.warning("warm-up failed (the first replica sets up instead): %s", exc)
+            return
+        log.info("warmed up in %.2f s", time.monotonic() - started)
+
+    thread = threading.Thread(target=run, name="shardy-warm-up", daemon=True)
+    thread.start()
+    thread.join(WARM_LIMIT)
+    if thread.is_alive():
+        log.warning("warm-up still running after %.0f s; serving without waiting for it",
+                    WARM_LIMIT)  # fmt: skip
 
 
 def _events_on() -> bool:

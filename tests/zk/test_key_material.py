@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import struct
 from pathlib import Path
@@ -13,12 +14,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from shardy import keyring
 from shardy.errors import P2PError, ProofError, TransientError
 from shardy.keyring import (
     FILES,
     KEY_PREFIX,
     MANIFEST_FIELD,
     KeyCache,
+    ManifestKey,
     build_manifest,
     default_build,
     key_id,
@@ -226,16 +229,33 @@ def test_a_packaged_key_loads_before_it_is_published(redis_client: redis.Redis, 
     package ships (checked against its id like material from anywhere else); it names the
     packaged active key and the cached keys still published as the ones to warm up."""
     kid, _ = load_build(BUILD)
-    redis_client.delete(KEY_PREFIX + kid)
+    assert not redis_client.exists(KEY_PREFIX + kid)
     cache = KeyCache(redis_client, home / "early")
     assert cache.likely() == [kid]
     assert cache.circuit(kid).vkey_json == load_circuit(BUILD).vkey_json
-    (home / "early" / "abcdef0123456789").mkdir()  # a cached key retired since: not warmed
-    assert cache.likely() == [kid]
-    redis_client.hset(KEY_PREFIX + "abcdef0123456789", "vkey", b"{}")  # still published
-    assert cache.likely() == [kid, "abcdef0123456789"]
-    redis_client.delete(KEY_PREFIX + "abcdef0123456789")
-    assert publish(redis_client, BUILD) == kid
+    old = ["abcdef01234567" + f"{i:02x}" for i in range(3)]
+    for i, name in enumerate(old):  # cached keys fetched one after another
+        (home / "early" / name).mkdir()
+        os.utime(home / "early" / name, (1000 + i, 1000 + i))
+    assert cache.likely() == [kid]  # none still published (retired since): not warmed
+    for name in old:
+        redis_client.hset(KEY_PREFIX + name, "vkey", b"{}")
+    assert cache.likely() == [kid, old[2], old[1]]  # the two fetched last
+
+
+def test_a_packaged_build_is_checked_against_its_id(
+    redis_client: redis.Redis, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package's own build is material like any other: files that do not hash to the id
+    are never used (the key stays unpublished)."""
+    kid, _ = load_build(BUILD)
+    tampered = copy_build(home / "tampered", wasm=LEAKING_WASM)
+    monkeypatch.setattr(keyring, "read_manifest", lambda: [ManifestKey(kid, tampered, "active")])
+    with pytest.raises(TransientError, match="not published"):
+        KeyCache(redis_client, home / "keys").circuit(kid)
+    monkeypatch.setattr(keyring, "read_manifest", lambda: [ManifestKey(kid, BUILD, "retired")])
+    with pytest.raises(TransientError, match="not published"):  # only the active key
+        KeyCache(redis_client, home / "keys").circuit(kid)
 
 
 # --- KeyCache: from its disk cache ----------------------------------------------------------
