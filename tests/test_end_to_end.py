@@ -54,14 +54,18 @@ def oracle(kernel: str, data: bytes, params=None) -> np.ndarray:
     return k.reference(data, k.resolve_params(params), 0)
 
 
-def test_workers_warm_up_before_they_are_ready(cluster):
-    """A fleet worker opens its GPU, loads the key and proves once before it beats liveness
-    (the key cache on disk holds the packaged key before any task named it), and the
-    orchestrator seeded and published the key before any submit."""
-    for i in range(3):
-        log = (cluster.cluster.logdir / f"gpu{i}.log").read_text(errors="replace")
-        warmed, ready = log.find("warmed up in"), log.find(f"gpu{i}@{cluster.cluster.host} ready.")
-        assert 0 <= warmed < ready, log[-2000:]
+def test_workers_warm_up_as_they_start(cluster):
+    """A fleet worker opens its GPU, loads the key and proves once as it starts (the key cache
+    on disk holds the packaged key before any task named it), and the orchestrator seeded and
+    published the key before any submit."""
+    logs = [cluster.cluster.logdir / f"gpu{i}.log" for i in range(3)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(
+        "warmed up in" in p.read_text(errors="replace") for p in logs
+    ):
+        time.sleep(0.2)
+    for p in logs:
+        assert "warmed up in" in p.read_text(errors="replace"), p.read_text()[-2000:]
     kid = load_build(default_build())[0]
     assert (cluster.settings.home / "keys" / kid / "attestation.zkey").is_file()
     assert cluster.app.redis.exists(KEY_PREFIX + kid)  # the orchestrator published it as it started

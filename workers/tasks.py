@@ -67,7 +67,7 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         return
     s = app.settings
     if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
-        _warm(sender.hostname)  # replicas run in this process: before its first beat
+        _warm(sender.hostname)  # replicas run in this process
     worker_id = s.worker_id or sender.hostname
     slots = int(getattr(sender.controller, "concurrency", 1) or 1)
     process.liveness = Liveness(
@@ -83,16 +83,12 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
 
 
-#: Seconds a worker waits for its warm-up before it reports ready anyway.
-WARM_LIMIT = 60.0
-
-
 def _warm(nodename: str) -> None:
-    """Make this process's runtime and warm it (`Engine.warm`) before the worker beats
-    liveness and takes replicas: a cold first replica took 3.8-5 s (the GPU opened, the key
-    loaded, the prover's first proof), past the early quorum's grace. Best effort, and at
-    most `WARM_LIMIT` s (on its own thread, left to finish past it): what fails here is set up
-    by the first replica as before (and fails it there, with its message)."""
+    """Make this process's runtime and warm it (`Engine.warm`) on a thread of its own, as
+    the worker starts: a cold first replica took 3.8-5 s (the GPU opened, the key loaded, the
+    prover's first proof), past the early quorum's grace. A replica that comes meanwhile waits
+    for the runtime as before. Best effort: what fails here is set up by the first replica as
+    before (and fails it there, with its message)."""
     started = time.monotonic()
 
     def run() -> None:
@@ -104,12 +100,7 @@ def _warm(nodename: str) -> None:
             return
         log.info("warmed up in %.2f s", time.monotonic() - started)
 
-    thread = threading.Thread(target=run, name="shardy-warm-up", daemon=True)
-    thread.start()
-    thread.join(WARM_LIMIT)
-    if thread.is_alive():
-        log.warning("warm-up still running after %.0f s; serving without waiting for it",
-                    WARM_LIMIT)  # fmt: skip
+    threading.Thread(target=run, name="shardy-warm-up", daemon=True).start()
 
 
 def _events_on() -> bool:
