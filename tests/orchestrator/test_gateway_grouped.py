@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 @pytest.fixture(scope="module")
 def rc():
     settings = make_settings(short_home(), redundancy_factor=3, quorum=2, max_replicas=3,
-                             session_grace=2, task_time_limit=20, spot_check_rate=0.0,
+                             session_grace=2, task_time_limit=12, spot_check_rate=0.0,
                              probation_votes=0)  # fmt: skip
     yield from start_cluster(settings, workers=0, remote=2)
 
