@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from shardy.config import Settings
@@ -29,14 +30,7 @@ def worker_secret(settings: Settings, worker_id: str) -> int:
         path = secret_path(settings, worker_id)
         source = str(path)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another pool process created it first
-                pass
-            else:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(f"{new_worker_secret()}\n")
+            _create(path)
         raw = path.read_text().strip()
     try:
         value = int(raw, 0)
@@ -45,6 +39,23 @@ def worker_secret(settings: Settings, worker_id: str) -> int:
     if not 0 < value < FIELD_MODULUS:
         raise ConfigError(f"the worker secret in {source} is not an integer in [1, r); fix it")
     return value
+
+
+def _create(path: Path) -> None:
+    """Write a new secret to ``path`` whole or not at all: written to a file of its own, then
+    linked into place unless another process or thread got there first (a reader never sees
+    the file half written)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{new_worker_secret()}\n")
+        os.link(tmp, path)
+    except FileExistsError:  # created meanwhile: that one stands
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def worker_commitment(secret: int) -> str:

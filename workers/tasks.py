@@ -66,8 +66,6 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
     if GPU_QUEUE not in queues:
         return
     s = app.settings
-    if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
-        _warm(sender.hostname)  # replicas run in this process
     worker_id = s.worker_id or sender.hostname
     slots = int(getattr(sender.controller, "concurrency", 1) or 1)
     process.liveness = Liveness(
@@ -81,6 +79,8 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         "commitment": worker_commitment(secret),  # bound before any attestation arrives
     }  # the adapter follows from the pool process that opens the GPU
     app.send_task("shardy.register_worker", args=(info,), queue=CONTROL_QUEUE)
+    if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
+        _warm(sender.hostname)  # replicas run in this process; its secret exists by now
 
 
 def _warm(nodename: str) -> None:

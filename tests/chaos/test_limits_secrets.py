@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,26 @@ def test_secret_files_are_private_and_hidden(home: Path) -> None:
     assert str(value) not in repr(Settings(home=home, worker_secret=str(value)))
     load_or_create_identity(home / "p2p" / "identity.key")
     assert stat.S_IMODE((home / "p2p" / "identity.key").stat().st_mode) == 0o600
+
+
+def test_a_secret_created_by_many_at_once_is_one_secret(home: Path) -> None:
+    """A worker's threads (its warm-up and its start) and pool processes may create its
+    secret at the same moment: each reads the one whole secret, never a file half written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shardy.workers.identity import secret_path, worker_secret
+
+    def one(start: threading.Barrier, s: Settings, wid: str) -> int:
+        start.wait()
+        return worker_secret(s, wid)
+
+    for round_no in range(20):
+        s, wid, start = Settings(home=home), f"gpu{round_no}@box", threading.Barrier(8)
+        with ThreadPoolExecutor(8) as pool:
+            values = set(pool.map(lambda _: one(start, s, wid), range(8)))  # noqa: B023
+        assert len(values) == 1
+        assert stat.S_IMODE(secret_path(s, wid).stat().st_mode) == 0o600
+    assert [p.name for p in (home / "secrets").iterdir() if p.name.startswith(".")] == []
 
 
 def test_flower_command_line_carries_no_password() -> None:
