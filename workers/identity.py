@@ -51,11 +51,23 @@ def _create(path: Path) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(f"{new_worker_secret()}\n")
-        os.link(tmp, path)
-    except FileExistsError:  # created meanwhile: that one stands
-        pass
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # created meanwhile: that one stands
+            pass
+        except OSError:  # a file system without hard links: created in place, first one wins
+            _create_in_place(path, tmp.read_text())
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create_in_place(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 def worker_commitment(secret: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import socket
 import stat
 import subprocess
@@ -118,6 +119,22 @@ def test_a_secret_created_by_many_at_once_is_one_secret(home: Path) -> None:
         assert len(values) == 1
         assert stat.S_IMODE(secret_path(s, wid).stat().st_mode) == 0o600
     assert [p.name for p in (home / "secrets").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_secret_is_created_where_hard_links_are_not_supported(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shardy.workers.identity import secret_path, worker_secret
+
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")  # as on FAT or some shares
+
+    monkeypatch.setattr(os, "link", refuse)
+    s = Settings(home=home)
+    value = worker_secret(s, "gpu0@fat")
+    assert value == worker_secret(s, "gpu0@fat")
+    assert stat.S_IMODE(secret_path(s, "gpu0@fat").stat().st_mode) == 0o600
+    assert [p.name for p in (home / "secrets").iterdir()] == ["gpu0_fat.secret"]
 
 
 def test_flower_command_line_carries_no_password() -> None:
