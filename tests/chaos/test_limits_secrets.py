@@ -137,6 +137,20 @@ def test_a_secret_is_created_where_hard_links_are_not_supported(
     assert [p.name for p in (home / "secrets").iterdir()] == ["gpu0_fat.secret"]
 
 
+def test_a_secret_s_leftover_temporary_file_blocks_nothing(home: Path) -> None:
+    """A process killed while it wrote the secret leaves its temporary file; a later one with
+    the same pid and thread id still creates the secret."""
+    from shardy.workers.identity import secret_path, worker_secret
+
+    s = Settings(home=home)
+    path = secret_path(s, "gpu0@box")
+    path.parent.mkdir(parents=True, mode=0o700)
+    left = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    left.write_text("12\n")
+    assert worker_secret(s, "gpu0@box") == int(path.read_text())
+    assert not left.exists()
+
+
 def test_flower_command_line_carries_no_password() -> None:
     s = Settings(broker_url=f"redis://shardy:{ACL_PASSWORD}@127.0.0.1:6390/0")
     assert ACL_PASSWORD not in " ".join(flower_command(5555))
