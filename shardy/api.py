@@ -176,6 +176,15 @@ def _task_query() -> Any:
 
 
 @functools.cache
+def _state_query() -> Any:
+    """A task's state and error by id (built once): a look that only needs to know whether
+    the task is decided yet."""
+    from shardy.store import Task
+
+    return select(Task.state, Task.error).where(Task.id == bindparam("task"))
+
+
+@functools.cache
 def _evidence_query() -> Any:
     """A task's row with each of its replicas, their batch proofs and their workers, in one
     query (a row per replica; one with no replica columns before any is recorded). Built once:
@@ -240,10 +249,11 @@ class TaskHandle:
         fresh = self._submitted is not None and time.monotonic() - self._submitted < _FRESH_S
         if fresh:  # before the first look: it would only find the task running
             waiter = Waiter(self._client.app.redis, self._client._idle)
+        light = fresh  # a look expected to find the task running reads its state alone
         try:
             while True:
                 try:
-                    state, error, result = self._poll()
+                    state, error, result = self._poll(light)
                 except OperationalError as exc:  # the database is restarting or busy: ask again
                     if deadline is not None and time.monotonic() >= deadline:
                         raise TaskTimeout(
@@ -273,18 +283,28 @@ class TaskHandle:
                     )
                 if waiter is None:  # subscribe, then look again: no announcement falls between
                     waiter = Waiter(self._client.app.redis, self._client._idle)
+                    light = True
                     continue
                 pause = _RECHECK_S if waiter.live else delay
                 if deadline is not None:
                     pause = min(pause, deadline - time.monotonic())
-                waiter.wait(self.id, pause)
+                light = not waiter.wait(self.id, pause)  # announced: read the result now
                 delay = min(delay * 1.5, 0.25)
         finally:
             if waiter is not None:
                 waiter.close()
 
-    def _poll(self) -> tuple[str, str | None, VerifiedResult | None]:
-        """(state, error, the result once verified), read in one session."""
+    def _poll(self, light: bool = False) -> tuple[str, str | None, VerifiedResult | None]:
+        """(state, error, the result once verified), read in one session; ``light``, for a
+        look that expects the task undecided: its state alone (two columns of one row), and
+        the evidence in a second read only if it is verified."""
+        if light:
+            with self._client.app.store.read() as s:
+                found = s.execute(_state_query(), {"task": self.id}).first()
+            if found is None:
+                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+            if found[0] != "verified":
+                return found[0], found[1], None
         with self._client.app.store.read() as s:  # one query: the task and its evidence
             found = s.execute(_evidence_query(), {"task": self.id}).all()
             if not found:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 
 import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 import numpy as np
@@ -12,7 +13,7 @@ from cluster_support import make_settings, publish_garbage, short_home, start_cl
 from sqlalchemy import func, select
 
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
-from shardy.errors import KernelError, PayloadError, TaskFailed
+from shardy.errors import KernelError, PayloadError, TaskFailed, UnknownTask
 from shardy.kernels import registry
 from shardy.keyring import KEY_PREFIX, default_build, load_build
 from shardy.orchestrator import dlq
@@ -115,9 +116,10 @@ def test_a_fresh_handle_subscribes_before_its_first_look_and_misses_no_decision(
     cluster, monkeypatch
 ):
     """`get` right after `submit` subscribes before it looks (a first look could only find the
-    task running), so it looks once before its wake-up, not twice. A handle taken for fresh
-    whose task is decided already still returns at once (its look after subscribing finds
-    it)."""
+    task running), so it looks once before its wake-up, not twice, and that look reads the
+    task's state alone; the look after the wake-up reads the evidence. A handle taken for
+    fresh whose task is decided already still returns at once (its light look finds the task
+    verified and reads the evidence), and one of an unknown id fails as a handle of old."""
     import shardy.api
 
     events = []
@@ -129,19 +131,24 @@ def test_a_fresh_handle_subscribes_before_its_first_look_and_misses_no_decision(
 
     poll = shardy.api.TaskHandle._poll
 
-    def counted(self):
-        events.append("look")
-        return poll(self)
+    def counted(self, light=False):
+        events.append(("look", light))
+        return poll(self, light)
 
     monkeypatch.setattr(shardy.api, "Waiter", Counting)
     monkeypatch.setattr(shardy.api.TaskHandle, "_poll", counted)
     handle = cluster.client.submit("sha256", payload(3000, 8))
     first = handle.get(timeout=120)
-    assert events[:2] == ["subscribe", "look"] and events.count("subscribe") == 1
+    assert events[:2] == ["subscribe", ("look", True)] and events.count("subscribe") == 1
+    assert events[-1] == ("look", False)  # woken by the announcement: the evidence at once
     events.clear()
     again = shardy.api.TaskHandle(handle.id, cluster.client, time.monotonic()).get(timeout=5)
-    assert events == ["subscribe", "look"]
+    assert events == ["subscribe", ("look", True)]
     assert again.digest == first.digest and np.array_equal(again.output, first.output)
+    assert [a.worker_id for a in again.attestations] == [a.worker_id for a in first.attestations]
+    unknown = shardy.api.TaskHandle(str(uuid.uuid4()), cluster.client, time.monotonic())
+    with pytest.raises(UnknownTask, match="no task"):
+        unknown.get(timeout=5)
 
 
 def test_a_round_sends_no_more_replicas_than_live_workers(cluster):

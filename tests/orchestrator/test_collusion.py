@@ -142,12 +142,19 @@ def test_adaptive_replication_on_an_honest_fleet_uses_fewer_replicas(rc):
     client = Client(adaptive)
     try:
         results = run(client, 40, seed=4)
+        ids = [r.task_id for r in results]
+        with rc.app.store.read() as s:
+            sent = [t.replicas_sent for t in s.scalars(select(Task).where(Task.id.in_(ids)))]
+        assert np.mean(sent) < 2.5, sent
+        # the draw is random: about one run in a thousand has no fully replicated task
+        # among 40, so a few more tasks are submitted until both kinds were seen
+        for extra in range(3):
+            kinds = {r.assurance.get("replication") for r in results}
+            if {"single", "full"} <= kinds:
+                break
+            results += run(client, 20, seed=5 + extra)
     finally:
         client.close()
-    ids = [r.task_id for r in results]
-    with rc.app.store.read() as s:
-        sent = [t.replicas_sent for t in s.scalars(select(Task).where(Task.id.in_(ids)))]
-    assert np.mean(sent) < 2.5, sent
     single = [r for r in results if r.assurance.get("replication") == "single"]
     full = [r for r in results if r.assurance.get("replication") == "full"]
     assert single and full, [r.assurance for r in results]
