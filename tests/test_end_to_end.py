@@ -12,11 +12,12 @@ import pytest
 from cluster_support import make_settings, publish_garbage, short_home, start_cluster, with_votes
 from sqlalchemy import func, select
 
+from shardy import prechecks
 from shardy.celery_app import GPU_QUEUE, VERIFIED_STREAM
 from shardy.errors import KernelError, PayloadError, TaskFailed, UnknownTask
 from shardy.kernels import registry
 from shardy.keyring import KEY_PREFIX, default_build, load_build
-from shardy.orchestrator import dlq
+from shardy.orchestrator import dlq, keys, precheck
 from shardy.orchestrator.settle import settle
 from shardy.settled import Waiter
 from shardy.store import Replica, Task, Worker
@@ -88,6 +89,21 @@ def test_task_is_verified_by_three_distinct_workers(cluster):
     assert all(a.adapter for a in res.attestations)
     entries = cluster.app.redis.xrange(VERIFIED_STREAM)
     assert any(e[1][b"task_id"].decode() == res.task_id for e in entries)
+
+
+def test_a_lone_replica_is_proven_with_its_own_statement_and_prechecked(cluster):
+    """A replica that finds its worker's prover idle (nothing waiting or about to join) is
+    proven as K = 1 proves it, not as a batch of one: its own proof, noted for the
+    orchestrator's early check, which verified and tagged it before settle."""
+    res = with_votes(cluster.client, cluster.client.submit("sha256", payload(2000, 11)).get(
+        timeout=120), 3)  # fmt: skip
+    own = [a for a in res.attestations if a.batch is None]
+    assert own, [a.batch for a in res.attestations]  # idle workers: lone replicas
+    assert all(a.valid and a.proof and a.public_signals for a in own)
+    kid = keys.active_key(cluster.app)
+    tags = [precheck.TAG_PREFIX + prechecks.digest(kid, a.proof, a.public_signals).hex()
+            for a in own]  # fmt: skip
+    assert cluster.app.redis.exists(*tags) == len(own)  # the prechecker verified each
 
 
 def test_get_of_a_decided_task_is_one_read_without_a_subscription(cluster, monkeypatch):

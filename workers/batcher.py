@@ -1,7 +1,8 @@
 """Batch attestation on the worker: replicas wait in a buffer; one Groth16 proof per batch.
 
 Whenever the prover is free it proves what is waiting, up to K replicas (SHARDY_ATTEST_BATCH):
-one alone when the worker is idle, more under load, as replicas gather while it proves. It
+one alone when the worker is idle (with its own statement, as K = 1 does: `Batcher.attest`'s
+``own``), more under load, as replicas gather while it proves. It
 waits only for replicas this worker is computing right now (they are about to join; at most
 `COMING_WAIT_S`), and, if SHARDY_ATTEST_WAIT_MS is set, until the oldest has waited that
 long. Each replica's Celery task blocks in
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from shardy import merkle
 from shardy.attestations import BatchReceipt
@@ -27,6 +29,8 @@ COMING_WAIT_S = 0.1
 
 #: ``prove(key_id, leaves) -> receipt of leaf 0`` (batch id, root, size, key, proof reference).
 ProveBatch = Callable[[str, list[bytes]], BatchReceipt]
+#: What a lone replica's own attestation returns (`Batcher.attest`'s ``own``).
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,8 +80,14 @@ class Batcher:
                 self._coming -= 1
                 self._cond.notify()
 
-    def attest(self, key_id: str, leaf: bytes, timeout: float) -> BatchReceipt:
+    def attest(
+        self, key_id: str, leaf: bytes, timeout: float, own: Callable[[], T] | None = None
+    ) -> BatchReceipt | T:
         """Add a leaf and wait for its batch: the receipt plus this leaf's index and path.
+
+        ``own``: how a lone replica is attested instead of as a batch of one, when the
+        prover is idle and nothing waits or is about to (called on this thread, holding the
+        prover; what it returns is returned).
 
         Raises:
             TransientError: the batch was not proven within ``timeout`` seconds.
@@ -94,7 +104,7 @@ class Batcher:
                 self._pending.append(entry)
                 self._cond.notify()
         if alone:
-            return self._prove_alone(entry)
+            return self._prove_alone(entry, own)
         if not entry.done.wait(timeout):
             raise TransientError(f"batch attestation not ready after {timeout:.0f}s; retrying")
         if entry.error is not None:
@@ -102,10 +112,13 @@ class Batcher:
         assert entry.receipt is not None
         return entry.receipt
 
-    def _prove_alone(self, entry: _Pending) -> BatchReceipt:
-        """Prove a batch of ``entry`` alone on the calling thread (the prover is idle and no
-        replica is about to join: a lone replica skips two thread hand-overs)."""
+    def _prove_alone(self, entry: _Pending, own: Callable[[], T] | None) -> BatchReceipt | T:
+        """Attest ``entry`` alone on the calling thread (the prover is idle and no replica is
+        about to join: a lone replica skips two thread hand-overs): with ``own``, or as a
+        batch of one."""
         try:
+            if own is not None:
+                return own()
             return _placed(self._prove(entry.key_id, [entry.leaf]), [entry.leaf], 0)
         finally:
             self._freed(1)

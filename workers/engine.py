@@ -43,6 +43,8 @@ STAGES = {"preprocess": 10, "gpu": 30, "attest": 70}
 
 #: ``store(batch proof JSON, key id) -> (sha256, size)``: where a batch proof goes once.
 StoreBatch = Callable[[bytes, str], tuple[str, int]]
+#: ``note(key id, proof, public signals)``: a replica's own proof, made known before it is sent.
+NoteProof = Callable[[str, dict, list[str]], None]
 
 
 class Circuits(Protocol):
@@ -63,6 +65,9 @@ class Engine:
             to send with its results).
         kernels: where shipped kernels are read by hash (a fleet worker: the blob store; a
             remote worker gets them inline with the order).
+        note_proof: what is done with a lone replica's own proof before it is sent: a fleet
+            worker notes it for the orchestrator's early check, as it notes its batch proofs
+            (the gateway notes a remote worker's proofs as they arrive).
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class Engine:
         keys: Circuits,
         store_batch: StoreBatch,
         kernels: Loader | None = None,
+        note_proof: NoteProof | None = None,
     ) -> None:
         self.settings = settings
         self.kernels = Catalog(kernels)
@@ -83,6 +89,7 @@ class Engine:
         self.commitment = worker_commitment(secret)
         self.keys = keys
         self._store_batch = store_batch
+        self._note_proof = note_proof
         self._preprocessor: Preprocessor | None = None
         #: replicas abandoned past the time limit (their threads may still be running)
         self.overdue = 0
@@ -201,15 +208,28 @@ class Engine:
         return prove_checked(circuit, statement.inputs_for(signals, self.secret))
 
     def attestation(self, order: ReplicaOrder, digest: str) -> dict[str, Any]:
-        """The attestation fields of a replica result: its own proof (K = 1) or, batched, the
-        receipt of the batch proof that covers it."""
-        if self.batcher is None:
+        """The attestation fields of a replica result: its own proof (K = 1, or a replica
+        that finds the prover idle and no other replica waiting or about to) or, batched, the
+        receipt of the batch proof that covers it.
+
+        A lone replica proven with its own statement costs the same proof as a batch of one,
+        and spares the blob store the batch proof and settle its lookups (the batch's row, its
+        stored proof, its statement under another id)."""
+
+        def own(note: bool = True) -> dict[str, Any]:
             proof, signals = self.attest(order, digest)
+            if note and self._note_proof is not None:
+                self._note_proof(order.key_id, proof, signals)
             return {"proof": proof, "public_signals": signals, "key_id": order.key_id}
+
+        if self.batcher is None:  # K = 1 under load too: settle checks its proofs in batches
+            return own(note=False)
         version = self.keys.circuit(order.key_id).statement
         leaf = order.subject().leaf(version, digest, order.round, order.replica)
-        receipt = self.batcher.attest(order.key_id, leaf, timeout=self.settings.task_time_limit)
-        return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": receipt}
+        got = self.batcher.attest(order.key_id, leaf, self.settings.task_time_limit, own)
+        if isinstance(got, dict):
+            return got
+        return {"proof": None, "public_signals": None, "key_id": order.key_id, "batch": got}
 
     def _prove_batch(self, key_id: str, leaves: list[bytes]) -> BatchReceipt:
         """Prove one batch and store its `BatchProof` once; returns the receipt of leaf 0 (the

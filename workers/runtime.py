@@ -68,9 +68,8 @@ class WorkerRuntime:
         self.hostname = socket.gethostname()
         secret = worker_secret(self.settings, self.worker_id)
         self.keys = KeyCache(app.redis, self.settings.home / "keys")
-        self.engine = Engine(
-            self.settings, secret, self.keys, self._store_batch, kernels=blob_loader(app.redis)
-        )
+        kernels, note = blob_loader(app.redis), self._note_proof
+        self.engine = Engine(self.settings, secret, self.keys, self._store_batch, kernels, note)
         self.engine.on_wedged = self._wedged
         self._claim = app.redis.register_script(_CLAIM)
         self._release = app.redis.register_script(_RELEASE)
@@ -103,6 +102,16 @@ class WorkerRuntime:
         if failed:
             raise BlobUnavailable(f"could not store a batch proof in Redis: {failed[0]}")
         return ref.sha256, ref.size
+
+    def _note_proof(self, key_id: str, proof: dict, signals: list[str]) -> None:
+        """Note a replica's own proof for the orchestrator's early check (`shardy.prechecks`;
+        best effort: a note lost costs settle its own check of the proof)."""
+        pipe = self.app.redis.pipeline(transaction=False)
+        prechecks.announce(pipe, key_id, proof=proof, signals=signals)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.info("proof not noted for the early check (%s)", exc)
 
     def alive_workers(self) -> set[str]:
         """Worker ids that beat within the liveness window."""

@@ -125,3 +125,61 @@ def test_an_idle_prover_proves_a_lone_replica_on_its_thread_and_never_two_at_onc
     for i, r in late:
         p = r.part
         assert merkle.verify(_leaf(i), p.index, p.size, p.path, bytes.fromhex(p.root))
+
+
+def test_a_lone_replica_is_attested_its_own_way_holding_the_prover():
+    """With ``own``, a replica that finds the prover idle is attested by it (its own statement,
+    as K = 1: no batch of one) on its own thread, holding the prover: replicas that come
+    meanwhile wait and are batched after it, never beside it; and a replica that finds others
+    waiting is batched even when it offers ``own``."""
+    running, overlaps, calls = [0], [], []
+    release = threading.Event()
+    lock = threading.Lock()
+
+    def busy(what: str, n: int) -> None:
+        with lock:
+            running[0] += 1
+            overlaps.append(running[0] > 1)
+            calls.append((what, threading.current_thread(), n))
+        if len(calls) == 1:
+            release.wait(30)  # the lone replica's proof is slow: others come meanwhile
+        with lock:
+            running[0] -= 1
+
+    def prove(key: str, leaves: list[bytes]) -> BatchReceipt:
+        busy("batch", len(leaves))
+        return _receipt(f"b{len(calls)}", key, leaves)
+
+    def own() -> dict:
+        busy("own", 1)
+        return {"own": threading.current_thread().name}
+
+    batcher = Batcher(size=8, wait_ms=0, prove=prove)
+    first: list = []
+    lone = threading.Thread(target=lambda: first.append(batcher.attest("k", _leaf(1), 30, own)))
+    lone.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    assert calls[0][:2] == ("own", lone)
+    late: list = []
+    waiting = [
+        threading.Thread(
+            target=lambda i=i: late.append((i, batcher.attest("k", _leaf(i), 30, own)))
+        )
+        for i in (2, 3, 4)
+    ]
+    for t in waiting:
+        t.start()
+    threading.Event().wait(0.2)
+    release.set()
+    for t in [lone, *waiting]:
+        t.join()
+    assert not any(overlaps)
+    assert first == [{"own": lone.name}]
+    # the late ones found the prover busy: they waited, and one batch proved them together
+    assert [(what, n) for what, _, n in calls] == [("own", 1), ("batch", 3)]
+    assert sorted(i for i, _ in late) == [2, 3, 4]
+    for i, r in late:
+        assert isinstance(r, BatchReceipt) and r.part.size == 3
+        p = r.part
+        assert merkle.verify(_leaf(i), p.index, p.size, p.path, bytes.fromhex(p.root))
