@@ -70,7 +70,8 @@ def test_a_large_payload_streams_to_remote_workers_and_spools_to_disk(rc):
 def test_the_gateway_holds_about_a_chunk_per_order_not_the_payload(rc):
     """Its peak memory while relaying a 64 MiB payload to two workers grows by far less than the
     payload (inline, it held the payload and the frame built from it: twice per replica). What
-    it grows by is a few chunks per order in flight and the allocator's arenas of its threads."""
+    it grows by is a few chunks per order in flight: the gateway has chunk-sized buffers mapped
+    apart (`MMAP_THRESHOLD`), which kept in its threads' arenas made 12-19 MiB, once 36."""
     gateway = rc.cluster.procs["gateway"].pid
     data = np.random.default_rng(6).integers(0, 256, 64 * MiB, dtype=np.uint8)
     _histogram(rc, data[:4096])  # warm: the relay threads and their buffers exist
