@@ -30,6 +30,26 @@ def _run(batcher: Batcher, items: list[tuple[str, int]]) -> list[BatchReceipt]:
     return out
 
 
+def _three_join_a_busy_prover(batcher: Batcher, lone: threading.Thread,
+                              release: threading.Event, own=None) -> tuple[list, list]:  # fmt: skip
+    """Three replicas (leaves 2, 3, 4) come while ``lone``'s proof runs; then ``release`` ends
+    it and every thread is joined. Returns their (leaf, result) pairs and their threads."""
+    late: list = []
+    waiting = [
+        threading.Thread(
+            target=lambda i=i: late.append((i, batcher.attest("k", _leaf(i), 30, own)))
+        )
+        for i in (2, 3, 4)
+    ]
+    for t in waiting:
+        t.start()
+    threading.Event().wait(0.2)
+    release.set()
+    for t in [lone, *waiting]:
+        t.join()
+    return late, waiting
+
+
 def test_full_batches_flush_at_k_and_stragglers_after_the_wait():
     proven: list[tuple[str, list[bytes]]] = []
 
@@ -105,17 +125,7 @@ def test_an_idle_prover_proves_a_lone_replica_on_its_thread_and_never_two_at_onc
     while not threads:
         threading.Event().wait(0.01)
     assert threads[0][0] is lone  # proven on the replica's own thread, alone
-    late: list = []
-    waiting = [
-        threading.Thread(target=lambda i=i: late.append((i, batcher.attest("k", _leaf(i), 30))))
-        for i in (2, 3, 4)
-    ]
-    for t in waiting:
-        t.start()
-    threading.Event().wait(0.2)
-    release.set()
-    for t in [lone, *waiting]:
-        t.join()
+    late, waiting = _three_join_a_busy_prover(batcher, lone, release)
     assert not any(overlaps)
     assert sum(n for _, n in threads) == 4 and len(threads) <= 3  # the late ones batched
     assert all(t is not lone and t not in waiting for t, _ in threads[1:])  # on the loop
@@ -161,19 +171,7 @@ def test_a_lone_replica_is_attested_its_own_way_holding_the_prover():
     while not calls:
         threading.Event().wait(0.01)
     assert calls[0][:2] == ("own", lone)
-    late: list = []
-    waiting = [
-        threading.Thread(
-            target=lambda i=i: late.append((i, batcher.attest("k", _leaf(i), 30, own)))
-        )
-        for i in (2, 3, 4)
-    ]
-    for t in waiting:
-        t.start()
-    threading.Event().wait(0.2)
-    release.set()
-    for t in [lone, *waiting]:
-        t.join()
+    late, _ = _three_join_a_busy_prover(batcher, lone, release, own)
     assert not any(overlaps)
     assert first == [{"own": lone.name}]
     # the late ones found the prover busy: they waited, and one batch proved them together
