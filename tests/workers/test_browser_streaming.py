@@ -30,8 +30,9 @@ MiB = 1 << 20
 @pytest.fixture(scope="module")
 def rc():
     home = Path(tempfile.mkdtemp(prefix="sbs", dir="/tmp"))  # short: a unix socket lives there
+    # no spot checks: a known-answer copy of a task sent to the tab spills its payload too
     settings = make_settings(home, redundancy_factor=2, quorum=2, task_time_limit=180,
-                             speculate_factor=0.0, probation_share=1.0,
+                             speculate_factor=0.0, probation_share=1.0, spot_check_rate=0.0,
                              max_payload=64 * MiB)  # fmt: skip
     yield from start_cluster(settings, workers=0, remote=1,
                              remote_env={0: {"SHARDY_STREAM_THRESHOLD": str(MiB)}})  # fmt: skip
