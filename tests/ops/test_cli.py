@@ -29,8 +29,10 @@ def shardy(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 def test_up_per_adapter_then_submit_status_keys_and_dlq(tmp_path):
     home = short_home()
-    # one adapter here: one worker, so one replica suffices for a quorum of one
-    env = {**os.environ, "SHARDY_HOME": str(home), "SHARDY_REDUNDANCY_FACTOR": "1"}
+    # one adapter here: one worker, so one replica suffices for a quorum of one; no
+    # known-answer spot checks (one riding along would be a second task in the status)
+    env = {**os.environ, "SHARDY_HOME": str(home), "SHARDY_REDUNDANCY_FACTOR": "1",
+           "SHARDY_SPOT_CHECK_RATE": "0"}  # fmt: skip
     up = subprocess.Popen(
         [*SHARDY, "up", "--per-adapter"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
