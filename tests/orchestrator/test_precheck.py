@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 from cluster_support import make_settings
-from proof_support import batch_proof
+from proof_support import batch_proof, replica_proof
 
 from shardy import attestations, merkle, prechecks, zk
 from shardy.attestations import BatchPart, BatchProof, Claim
@@ -129,6 +129,29 @@ def test_forged_and_moved_tags_do_not_pass_a_bad_proof(app, circuit):
         app.redis.set(tag_key(bad), forged)
         assert precheck.known(app.redis, bad.key_id, [(bad.proof, bad.public_signals)]) == set()
         assert judged(app, subject, bad) == "proof does not verify"
+
+
+def test_a_lone_replica_s_own_proof_noted_inline_is_checked_like_a_batch_s(app, circuit):
+    """A fleet worker notes a lone replica's own proof inline (proof and signals in the note,
+    as the gateway notes a remote worker's). A genuine one is verified and tagged; an invalid
+    one a sender notes is verified, left untagged, and refused by settle."""
+    subject = Subject(str(uuid.uuid4()), 3, 1024, "histogram", {}, "ab" * 32)
+    digest, kid = os.urandom(32).hex(), keys.active_key(app)
+    proof, signals = replica_proof(circuit, subject, digest, SECRET)
+    other, _ = replica_proof(circuit, subject, digest, SECRET, replica=1)
+    bad = {**proof, "pi_a": other["pi_a"]}  # its signals are right, the proof is not
+    claims = [Claim(WORKER, digest, kid, p, signals, replica=0, round=1) for p in (proof, bad)]
+    checker = Prechecker(app)
+    for claim in claims:
+        pipe = app.redis.pipeline()
+        prechecks.announce(pipe, kid, proof=claim.proof, signals=claim.public_signals)
+        pipe.execute()
+        checker.check(app.redis.lpop(prechecks.NOTES_KEY))
+    assert checker.checked == 1
+    items = [(c.proof, c.public_signals) for c in claims]
+    assert precheck.known(app.redis, kid, items) == {0}
+    assert judged(app, subject, claims[0]) is None
+    assert judged(app, subject, claims[1]) == "proof does not verify"
 
 
 def test_a_tag_made_by_another_orchestrator_is_not_believed(app, circuit, monkeypatch):
