@@ -212,6 +212,9 @@ class TaskHandle:
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r})"
 
+    def _unknown(self) -> UnknownTask:
+        return UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+
     def status(self) -> TaskStatus:
         """The task's current state. Raises UnknownTask for an id the store does not know."""
         from shardy.celery_app import PROGRESS_PREFIX
@@ -220,7 +223,7 @@ class TaskHandle:
         with self._client.app.store.read() as s:
             task = s.scalars(_task_query(), {"task": self.id}).first()
             if task is None:
-                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+                raise self._unknown()
             done = set(s.scalars(select(Replica.replica).where(Replica.task_id == self.id)))
             state, sent, agreeing, error = task.state, task.replicas_sent, task.agreeing, task.error
         progress = {}
@@ -302,13 +305,13 @@ class TaskHandle:
             with self._client.app.store.read() as s:
                 found = s.execute(_state_query(), {"task": self.id}).first()
             if found is None:
-                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+                raise self._unknown()
             if found[0] != "verified":
                 return found[0], found[1], None
         with self._client.app.store.read() as s:  # one query: the task and its evidence
             found = s.execute(_evidence_query(), {"task": self.id}).all()
             if not found:
-                raise UnknownTask(f"no task {self.id!r} in {self._client.settings.database}")
+                raise self._unknown()
             task = found[0][0]
             joined = [(r, b, w) for _, r, b, w in found if r is not None]
             result = self._result(task, joined) if task.state == "verified" else None
