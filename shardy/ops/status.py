@@ -17,7 +17,9 @@ def task_status(settings: Settings, task_id: str) -> dict[str, Any]:
 
 
 def overview(settings: Settings) -> dict[str, Any]:
-    """Tasks by state, workers with reputation, queue depths and DLQ depth."""
+    """Submitted tasks by state, the orchestrator's known-answer checks by state (apart: an
+    operator's count of tasks is the users'), workers with reputation, queue depths and DLQ
+    depth."""
     from shardy import routing
     from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE
     from shardy.embedded import require_broker
@@ -26,14 +28,21 @@ def overview(settings: Settings) -> dict[str, Any]:
 
     app = Client(settings).app
     with app.store.read() as s:
-        states = dict(s.execute(select(Task.state, func.count()).group_by(Task.state)).all())
+        by_kind = s.execute(
+            select(Task.spot_digest.is_(None), Task.state, func.count()).group_by(
+                Task.spot_digest.is_(None), Task.state
+            )
+        ).all()
         workers = [
             {"id": w.id, "adapter": w.adapter, "agreed": w.agreed, "disagreed": w.disagreed,
              "failed": w.replicas_failed, "reputation": round(w.reputation, 3)}
             for w in s.scalars(select(Worker).order_by(Worker.id))
         ]  # fmt: skip
         voters = standing.listing(s, settings)
-    out: dict[str, Any] = {"tasks": states, "workers": workers, "voters": voters}
+    tasks = {state: n for submitted, state, n in by_kind if submitted}
+    checks = {state: n for submitted, state, n in by_kind if not submitted}
+    out: dict[str, Any] = {"tasks": tasks, "spot_checks": checks, "workers": workers,
+                           "voters": voters}  # fmt: skip
     require_broker(settings)
     direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
     out["queues"] = routing.queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
@@ -54,6 +63,7 @@ def live_view(settings: Settings) -> Any:
     head.add_row(
         *(f"[bold]{q}[/] {n}" for q, n in data["queues"].items()),
         *(f"[bold]{state}[/] {n}" for state, n in sorted(data["tasks"].items())),
+        f"[bold]spot checks[/] {sum(data['spot_checks'].values())}",
     )
     workers = Table("worker", "adapter", "agreed", "disagreed", "failed", "reputation")
     for w in data["workers"]:

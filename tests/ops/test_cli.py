@@ -29,10 +29,10 @@ def shardy(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 def test_up_per_adapter_then_submit_status_keys_and_dlq(tmp_path):
     home = short_home()
-    # one adapter here: one worker, so one replica suffices for a quorum of one; no
-    # known-answer spot checks (one riding along would be a second task in the status)
+    # one adapter here: one worker, so one replica suffices for a quorum of one; every
+    # submit draws a known-answer copy, which the status counts apart from the user's tasks
     env = {**os.environ, "SHARDY_HOME": str(home), "SHARDY_REDUNDANCY_FACTOR": "1",
-           "SHARDY_SPOT_CHECK_RATE": "0"}  # fmt: skip
+           "SHARDY_SPOT_CHECK_RATE": "1"}  # fmt: skip
     up = subprocess.Popen(
         [*SHARDY, "up", "--per-adapter"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -52,6 +52,7 @@ def test_up_per_adapter_then_submit_status_keys_and_dlq(tmp_path):
         assert {w.split("@")[0] for w in result["agreeing"]} <= names  # adapter in worker id
         status = json.loads(shardy(env, "status", "--json").stdout)
         assert status["tasks"] == {"verified": 1}
+        assert sum(status["spot_checks"].values()) == 1
         assert {w["id"].split("@")[0] for w in status["workers"]} == names
         task = json.loads(shardy(env, "status", result["task_id"], "--json").stdout)
         assert task["state"] == "verified"
