@@ -7,11 +7,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from shardy.config_checks import check_settings, env_values, is_redis, quorum_for, redact_url
 from shardy.errors import ConfigError
+
+__all__ = ["EMBEDDED_SOCKET", "Settings", "quorum_for", "redact_url"]
 
 #: Socket file of the embedded Redis, relative to SHARDY_HOME.
 EMBEDDED_SOCKET = "redis.sock"
+
+_T = TypeVar("_T")
+
+
+def _setting(default: _T, doc: str) -> _T:
+    """A field with a plain default and its `docs/configuration.md` text in metadata["doc"]."""
+    return field(default=default, metadata={"doc": doc})
 
 
 @dataclass(frozen=True)
@@ -26,151 +37,97 @@ class Settings:
         default_factory=lambda: Path.home() / ".shardy",
         metadata={"doc": "Data dir: embedded Redis socket, SQLite file, worker secrets."},
     )
-    broker_url: str | None = field(
-        default=None,
-        metadata={"doc": "Celery broker (redis://, rediss://, amqp://). Unset: embedded Redis."},
+    broker_url: str | None = _setting(
+        None, "Celery broker (redis://, rediss://, amqp://). Unset: embedded Redis."
     )
-    result_url: str | None = field(
-        default=None, metadata={"doc": "Celery result backend (Redis). Unset: the broker URL."}
+    result_url: str | None = _setting(None, "Celery result backend (Redis). Unset: the broker URL.")
+    blob_url: str | None = _setting(
+        None, "Redis for payload/output blobs. Unset: the broker or result Redis."
     )
-    blob_url: str | None = field(
-        default=None,
-        metadata={"doc": "Redis for payload/output blobs. Unset: the broker or result Redis."},
+    database_url: str | None = _setting(
+        None, "SQLAlchemy URL of the state store. Unset: SQLite (WAL) in SHARDY_HOME."
     )
-    database_url: str | None = field(
-        default=None,
-        metadata={"doc": "SQLAlchemy URL of the state store. Unset: SQLite (WAL) in SHARDY_HOME."},
+    redundancy_factor: int = _setting(3, "Replicas per task (R), each on a distinct worker.")
+    quorum: int | None = _setting(None, "Agreeing workers needed. Unset: majority of R.")
+    max_replicas: int | None = _setting(
+        None, "Replicas a task may use in all, extras included. Unset: 2 x R."
     )
-    redundancy_factor: int = field(
-        default=3, metadata={"doc": "Replicas per task (R), each on a distinct worker."}
+    retry_max: int = _setting(4, "Retries of a replica on transient errors before the DLQ.")
+    backoff_base: float = _setting(0.5, "Seconds before the first retry; doubles each attempt.")
+    backoff_max: float = _setting(30.0, "Cap on one retry delay (s).")
+    inline_limit: int = _setting(
+        16 * 1024, "Payloads up to this many bytes ride inside the frame; larger → blob."
     )
-    quorum: int | None = field(
-        default=None, metadata={"doc": "Agreeing workers needed. Unset: majority of R."}
+    blob_ttl: int = _setting(86_400, "Seconds a blob lives in Redis.")
+    max_payload: int = _setting(256 * 1024 * 1024, "Largest accepted payload (bytes).")
+    max_output: int = _setting(256 * 1024 * 1024, "Largest output a kernel may produce.")
+    stream_threshold: int = _setting(
+        64 * 1024 * 1024,
+        "A worker streams payloads of at least this many bytes (a fleet worker from "
+        "the blob store, a remote worker from its gateway) to a disk-backed scratch in "
+        "chunks (checked as they come) instead of into RAM.",
     )
-    max_replicas: int | None = field(
-        default=None,
-        metadata={"doc": "Replicas a task may use in all, extras included. Unset: 2 x R."},
+    max_workgroups: int = _setting(
+        1 << 22, "Most workgroups one dispatch of a kernel may run on this worker."
     )
-    retry_max: int = field(
-        default=4, metadata={"doc": "Retries of a replica on transient errors before the DLQ."}
+    task_time_limit: int = _setting(
+        300, "Time limit of one replica's preprocessing and kernel (s), in every pool."
     )
-    backoff_base: float = field(
-        default=0.5, metadata={"doc": "Seconds before the first retry; doubles each attempt."}
+    visibility_timeout: int | None = _setting(
+        None, "Redis redelivery of unacked messages (s). Unset: 2 x task_time_limit."
     )
-    backoff_max: float = field(default=30.0, metadata={"doc": "Cap on one retry delay (s)."})
-    inline_limit: int = field(
-        default=16 * 1024,
-        metadata={"doc": "Payloads up to this many bytes ride inside the frame; larger → blob."},
+    stale_after: int | None = _setting(
+        None,
+        "Seconds without progress after which a running task gets a fresh round. "
+        "Unset: visibility timeout + task time limit.",
     )
-    blob_ttl: int = field(default=86_400, metadata={"doc": "Seconds a blob lives in Redis."})
-    max_payload: int = field(
-        default=256 * 1024 * 1024, metadata={"doc": "Largest accepted payload (bytes)."}
+    early_quorum: bool = _setting(
+        True,
+        "Judge a round as its replicas arrive: a quorum that already agrees "
+        "decides the task without waiting for the slowest replica.",
     )
-    max_output: int = field(
-        default=256 * 1024 * 1024, metadata={"doc": "Largest output a kernel may produce."}
+    speculate_factor: float = _setting(
+        1.0,
+        "A round still short of a quorum this many times the kernel's p95 round "
+        "spread after its first replica returned gets one speculative extra replica on "
+        "another operator. 0: never.",
     )
-    stream_threshold: int = field(
-        default=64 * 1024 * 1024,
-        metadata={
-            "doc": "A worker streams payloads of at least this many bytes (a fleet worker from "
-            "the blob store, a remote worker from its gateway) to a disk-backed scratch in "
-            "chunks (checked as they come) instead of into RAM."
-        },
+    replication: str = _setting(
+        "fixed",
+        "fixed: every task runs R replicas. adaptive: a task whose first worker's "
+        "operator is established runs on that one replica, except a random share that is "
+        "fully replicated (SHARDY_ADAPTIVE_CHECK, more as its standing falls).",
     )
-    max_workgroups: int = field(
-        default=1 << 22,
-        metadata={"doc": "Most workgroups one dispatch of a kernel may run on this worker."},
+    homogeneous: bool = _setting(
+        False,
+        "Run a float (tolerance) kernel's replicas on one platform class (adapter, "
+        "backend and driver) and require bit-identical outputs instead of a tolerance.",
     )
-    task_time_limit: int = field(
-        default=300,
-        metadata={
-            "doc": "Time limit of one replica's preprocessing and kernel (s), in every pool."
-        },
+    adaptive_check: float = _setting(
+        0.15, "Least share of adaptive tasks fully replicated as a check."
     )
-    visibility_timeout: int | None = field(
-        default=None,
-        metadata={"doc": "Redis redelivery of unacked messages (s). Unset: 2 x task_time_limit."},
+    spot_check_rate: float = _setting(
+        0.02,
+        "Known-answer spot checks sent per task submitted (exact built-in kernels): "
+        "same kernel and size, an answer the orchestrator computed itself. 0: none.",
     )
-    stale_after: int | None = field(
-        default=None,
-        metadata={
-            "doc": "Seconds without progress after which a running task gets a fresh round. "
-            "Unset: visibility timeout + task time limit."
-        },
+    standing_halflife: float = _setting(
+        7 * 86_400.0, "Seconds after which a voter's judged votes count half."
     )
-    early_quorum: bool = field(
-        default=True,
-        metadata={
-            "doc": "Judge a round as its replicas arrive: a quorum that already agrees "
-            "decides the task without waiting for the slowest replica."
-        },
+    probation_votes: int = _setting(
+        10,
+        "Agreeing votes a new operator needs before it is established; until then "
+        "its votes count only beside established operators'.",
     )
-    speculate_factor: float = field(
-        default=1.0,
-        metadata={
-            "doc": "A round still short of a quorum this many times the kernel's p95 round "
-            "spread after its first replica returned gets one speculative extra replica on "
-            "another operator. 0: never."
-        },
+    probation_share: float = _setting(0.5, "Most of a quorum that voters on probation may fill.")
+    quarantine_faults: float = _setting(
+        3.0,
+        "Decayed faults (outvoted disagreements, refused attestations) at which a "
+        "voter is quarantined: no orders, votes ignored. A failed spot check is enough.",
     )
-    replication: str = field(
-        default="fixed",
-        metadata={
-            "doc": "fixed: every task runs R replicas. adaptive: a task whose first worker's "
-            "operator is established runs on that one replica, except a random share that is "
-            "fully replicated (SHARDY_ADAPTIVE_CHECK, more as its standing falls)."
-        },
-    )
-    homogeneous: bool = field(
-        default=False,
-        metadata={
-            "doc": "Run a float (tolerance) kernel's replicas on one platform class (adapter, "
-            "backend and driver) and require bit-identical outputs instead of a tolerance."
-        },
-    )
-    adaptive_check: float = field(
-        default=0.15,
-        metadata={"doc": "Least share of adaptive tasks fully replicated as a check."},
-    )
-    spot_check_rate: float = field(
-        default=0.02,
-        metadata={
-            "doc": "Known-answer spot checks sent per task submitted (exact built-in kernels): "
-            "same kernel and size, an answer the orchestrator computed itself. 0: none."
-        },
-    )
-    standing_halflife: float = field(
-        default=7 * 86_400.0,
-        metadata={"doc": "Seconds after which a voter's judged votes count half."},
-    )
-    probation_votes: int = field(
-        default=10,
-        metadata={
-            "doc": "Agreeing votes a new operator needs before it is established; until then "
-            "its votes count only beside established operators'."
-        },
-    )
-    probation_share: float = field(
-        default=0.5,
-        metadata={"doc": "Most of a quorum that voters on probation may fill."},
-    )
-    quarantine_faults: float = field(
-        default=3.0,
-        metadata={
-            "doc": "Decayed faults (outvoted disagreements, refused attestations) at which a "
-            "voter is quarantined: no orders, votes ignored. A failed spot check is enough."
-        },
-    )
-    handback_max: int = field(
-        default=40,
-        metadata={"doc": "Times a replica is handed back to find a distinct worker."},
-    )
-    wasm: bool = field(
-        default=True, metadata={"doc": "Run preprocessors under wasmtime (off: Python)."}
-    )
-    gpu_adapter: str | None = field(
-        default=None, metadata={"doc": "Adapter index or name substring for this worker."}
-    )
+    handback_max: int = _setting(40, "Times a replica is handed back to find a distinct worker.")
+    wasm: bool = _setting(True, "Run preprocessors under wasmtime (off: Python).")
+    gpu_adapter: str | None = _setting(None, "Adapter index or name substring for this worker.")
     worker_secret: str | None = field(
         default=None,
         repr=False,
@@ -179,10 +136,7 @@ class Settings:
             "SHARDY_HOME/secrets (mode 0600)."
         },
     )
-    key_grace: int = field(
-        default=86_400,
-        metadata={"doc": "Seconds a rotated-out verifier key is still accepted."},
-    )
+    key_grace: int = _setting(86_400, "Seconds a rotated-out verifier key is still accepted.")
     orchestrator_key: Path | None = field(
         default=None,
         repr=False,
@@ -192,136 +146,94 @@ class Settings:
             "created on first use (mode 0600)."
         },
     )
-    attest_batch: int = field(
-        default=32,
-        metadata={
-            "doc": "Most replicas per Groth16 proof: a worker proves whatever is waiting "
-            "whenever its prover is free (one alone when idle, more under load), up to this "
-            "cap; 1 proves every replica on its own."
-        },
+    attest_batch: int = _setting(
+        32,
+        "Most replicas per Groth16 proof: a worker proves whatever is waiting "
+        "whenever its prover is free (one alone when idle, more under load), up to this "
+        "cap; 1 proves every replica on its own.",
     )
-    attest_wait_ms: int = field(
-        default=0,
-        metadata={
-            "doc": "Extra time a batch may wait to fill (ms); 0: prove what is waiting at once."
-        },
+    attest_wait_ms: int = _setting(
+        0, "Extra time a batch may wait to fill (ms); 0: prove what is waiting at once."
     )
-    group_orders: int = field(
-        default=32,
-        metadata={
-            "doc": "Most replica orders a fleet worker (or a gateway, for its remote workers) "
-            "receives in one message (shardy.map, bursts of submit, a lone task's round too; "
-            "settled by collects); 1 sends every replica as a member of its task's chord."
-        },
+    group_orders: int = _setting(
+        32,
+        "Most replica orders a fleet worker (or a gateway, for its remote workers) "
+        "receives in one message (shardy.map, bursts of submit, a lone task's round too; "
+        "settled by collects); 1 sends every replica as a member of its task's chord.",
     )
-    task_events: bool = field(
-        default=False,
-        metadata={
-            "doc": "Workers always send Celery task events. Unset, they send none until "
-            "Flower (or `celery control enable_events`) switches them on."
-        },
+    task_events: bool = _setting(
+        False,
+        "Workers always send Celery task events. Unset, they send none until "
+        "Flower (or `celery control enable_events`) switches them on.",
     )
-    p2p_listen: str = field(
-        default="/ip4/0.0.0.0/tcp/4001",
-        metadata={"doc": "Sidecar listen multiaddrs (comma-separated)."},
+    p2p_listen: str = _setting(
+        "/ip4/0.0.0.0/tcp/4001", "Sidecar listen multiaddrs (comma-separated)."
     )
-    p2p_bootstrap: str = field(
-        default="", metadata={"doc": "Sidecar bootstrap peers, multiaddrs ending in /p2p/<id>."}
+    p2p_bootstrap: str = _setting("", "Sidecar bootstrap peers, multiaddrs ending in /p2p/<id>.")
+    p2p_relays: str = _setting("", "Circuit-relay v2 peers for sidecars without inbound routes.")
+    p2p_mdns: bool = _setting(False, "Sidecar LAN discovery by mDNS.")
+    p2p_max_rate: float = _setting(100.0, "Verified records/s a sidecar accepts per peer.")
+    p2p_min_quorum: int | None = _setting(
+        None,
+        "Fewest distinct enrolled voters a gossiped record must prove (it may claim "
+        "more). Unset: the quorum of R (SHARDY_QUORUM, or a majority of "
+        "SHARDY_REDUNDANCY_FACTOR).",
     )
-    p2p_relays: str = field(
-        default="", metadata={"doc": "Circuit-relay v2 peers for sidecars without inbound routes."}
+    p2p_trusted: str = _setting(
+        "",
+        "Orchestrator public keys (hex, `shardy keys orchestrator`) whose signed "
+        "records a sidecar accepts, comma-separated; an entry may be a file of keys, one "
+        "per line, re-read when it changes. Unset: the keys the orchestrator published in "
+        "the sidecar's own Redis.",
     )
-    p2p_mdns: bool = field(default=False, metadata={"doc": "Sidecar LAN discovery by mDNS."})
-    p2p_max_rate: float = field(
-        default=100.0, metadata={"doc": "Verified records/s a sidecar accepts per peer."}
+    p2p_max_records: int = _setting(
+        100_000, "Records a sidecar keeps; the oldest are evicted beyond it."
     )
-    p2p_min_quorum: int | None = field(
-        default=None,
-        metadata={
-            "doc": "Fewest distinct enrolled voters a gossiped record must prove (it may claim "
-            "more). Unset: the quorum of R (SHARDY_QUORUM, or a majority of "
-            "SHARDY_REDUNDANCY_FACTOR)."
-        },
+    p2p_max_age: int = _setting(
+        7 * 86_400, "Seconds a sidecar keeps a record; older signed records are refused as replays."
     )
-    p2p_trusted: str = field(
-        default="",
-        metadata={
-            "doc": "Orchestrator public keys (hex, `shardy keys orchestrator`) whose signed "
-            "records a sidecar accepts, comma-separated; an entry may be a file of keys, one "
-            "per line, re-read when it changes. Unset: the keys the orchestrator published in "
-            "the sidecar's own Redis."
-        },
+    worker_id: str | None = _setting(
+        None, "Stable worker id. Unset: derived from host, node name and adapter."
     )
-    p2p_max_records: int = field(
-        default=100_000,
-        metadata={"doc": "Records a sidecar keeps; the oldest are evicted beyond it."},
+    operator: str | None = _setting(
+        None,
+        "Operator a fleet worker answers to (its GPUs count once toward a quorum). "
+        "Unset: the worker's own id.",
     )
-    p2p_max_age: int = field(
-        default=7 * 86_400,
-        metadata={
-            "doc": "Seconds a sidecar keeps a record; older signed records are refused as replays."
-        },
+    distinct: str = _setting(
+        "operator",
+        "Unit of independence of fleet workers' replicas and votes: operator "
+        "(SHARDY_OPERATOR) or worker. Remote workers always count per operator.",
     )
-    worker_id: str | None = field(
-        default=None,
-        metadata={"doc": "Stable worker id. Unset: derived from host, node name and adapter."},
-    )
-    operator: str | None = field(
-        default=None,
-        metadata={
-            "doc": "Operator a fleet worker answers to (its GPUs count once toward a quorum). "
-            "Unset: the worker's own id."
-        },
-    )
-    distinct: str = field(
-        default="operator",
-        metadata={
-            "doc": "Unit of independence of fleet workers' replicas and votes: operator "
-            "(SHARDY_OPERATOR) or worker. Remote workers always count per operator."
-        },
-    )
-    gateway_url: str | None = field(
-        default=None,
-        metadata={
-            "doc": "Gateway a remote worker connects to (ws:// or wss://). Set: `shardy "
-            "worker` runs as a remote worker, with no broker, Redis or database access."
-        },
+    gateway_url: str | None = _setting(
+        None,
+        "Gateway a remote worker connects to (ws:// or wss://). Set: `shardy "
+        "worker` runs as a remote worker, with no broker, Redis or database access.",
     )
     gateway_token: str | None = field(
         default=None,
         repr=False,
         metadata={"doc": "Operator's enrollment token a remote worker uses on its first run."},
     )
-    gateway_listen: str = field(
-        default="127.0.0.1:8765", metadata={"doc": "Address (host:port) the gateway serves on."}
-    )
-    gateway_id: str | None = field(
-        default=None, metadata={"doc": "Stable gateway id. Unset: host and port."}
-    )
-    gateway_cert: Path | None = field(
-        default=None,
-        metadata={"doc": "TLS certificate (PEM) of the gateway; with the key, it serves wss://."},
+    gateway_listen: str = _setting("127.0.0.1:8765", "Address (host:port) the gateway serves on.")
+    gateway_id: str | None = _setting(None, "Stable gateway id. Unset: host and port.")
+    gateway_cert: Path | None = _setting(
+        None, "TLS certificate (PEM) of the gateway; with the key, it serves wss://."
     )
     gateway_key: Path | None = field(
         default=None, repr=False, metadata={"doc": "TLS private key (PEM) of the gateway."}
     )
-    gateway_ca: Path | None = field(
-        default=None,
-        metadata={"doc": "CA bundle a remote worker trusts the gateway's certificate with."},
+    gateway_ca: Path | None = _setting(
+        None, "CA bundle a remote worker trusts the gateway's certificate with."
     )
-    remote_slots: int = field(
-        default=4, metadata={"doc": "Most replicas a remote worker holds at once (its cap)."}
+    remote_slots: int = _setting(4, "Most replicas a remote worker holds at once (its cap).")
+    handshake_timeout: float = _setting(
+        30.0, "Seconds a connection has to finish its handshake with the gateway."
     )
-    handshake_timeout: float = field(
-        default=30.0,
-        metadata={"doc": "Seconds a connection has to finish its handshake with the gateway."},
-    )
-    session_grace: float = field(
-        default=10.0,
-        metadata={
-            "doc": "Seconds a dropped session's replicas wait for it to come back before "
-            "they go to another worker."
-        },
+    session_grace: float = _setting(
+        10.0,
+        "Seconds a dropped session's replicas wait for it to come back before "
+        "they go to another worker.",
     )
 
     # ---- derived values -------------------------------------------------------------------
@@ -347,9 +259,9 @@ class Settings:
     def result_backend(self) -> str:
         """The effective result backend URL (must be Redis)."""
         url = self.result_url or self.broker
-        if not _is_redis(url):
+        if not is_redis(url):
             raise ConfigError(
-                f"result backend {_redact(url)!r} is not Redis; set SHARDY_RESULT_URL to a "
+                f"result backend {redact_url(url)!r} is not Redis; set SHARDY_RESULT_URL to a "
                 "redis:// URL when the broker is AMQP"
             )
         return url
@@ -358,8 +270,8 @@ class Settings:
     def blob_redis_url(self) -> str:
         """The Redis URL (redis-py form) used for blobs, claims and the verified stream."""
         url = self.blob_url or self.result_backend
-        if not _is_redis(url):
-            raise ConfigError(f"blob store {_redact(url)!r} is not Redis; set SHARDY_BLOB_URL")
+        if not is_redis(url):
+            raise ConfigError(f"blob store {redact_url(url)!r} is not Redis; set SHARDY_BLOB_URL")
         if url.startswith("redis+socket://"):
             return "unix://" + url[len("redis+socket://") :]
         return url
@@ -415,13 +327,7 @@ class Settings:
         Raises:
             ConfigError: a variable does not parse or the values are inconsistent.
         """
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"SHARDY_{f.name.upper()}")
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _parse(f.name, raw, f.type)
+        values = env_values(cls, os.environ if env is None else env)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings
@@ -434,89 +340,4 @@ class Settings:
 
     def validate(self) -> None:
         """Check cross-field consistency. Raises ConfigError."""
-        r = self.redundancy_factor
-        if r < 1:
-            raise ConfigError(f"SHARDY_REDUNDANCY_FACTOR must be >= 1, got {r}")
-        q = self.effective_quorum
-        if not 1 <= q <= r:
-            raise ConfigError(f"SHARDY_QUORUM must be between 1 and R={r}, got {q}")
-        if self.effective_max_replicas < r:
-            raise ConfigError(
-                f"SHARDY_MAX_REPLICAS ({self.max_replicas}) is below the redundancy factor {r}"
-            )
-        if self.attest_batch < 1 or self.attest_wait_ms < 0:
-            raise ConfigError("need SHARDY_ATTEST_BATCH >= 1 and SHARDY_ATTEST_WAIT_MS >= 0")
-        if self.group_orders < 1:
-            raise ConfigError(f"SHARDY_GROUP_ORDERS must be >= 1, got {self.group_orders}")
-        if self.max_workgroups < 1:
-            raise ConfigError("SHARDY_MAX_WORKGROUPS must be >= 1")
-        for name in ("retry_max", "inline_limit", "blob_ttl", "max_payload", "max_output",
-                     "stream_threshold", "speculate_factor", "probation_votes",
-                     "quarantine_faults"):  # fmt: skip
-            if getattr(self, name) < 0:
-                raise ConfigError(f"SHARDY_{name.upper()} must be >= 0")
-        if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:
-            raise ConfigError("need 0 < SHARDY_BACKOFF_BASE <= SHARDY_BACKOFF_MAX")
-        if self.distinct not in ("operator", "worker"):
-            raise ConfigError(f"SHARDY_DISTINCT must be operator or worker, got {self.distinct!r}")
-        if self.replication not in ("fixed", "adaptive"):
-            raise ConfigError(
-                f"SHARDY_REPLICATION must be fixed or adaptive, got {self.replication!r}"
-            )
-        for name in ("adaptive_check", "spot_check_rate", "probation_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"SHARDY_{name.upper()} must be between 0 and 1")
-        if self.standing_halflife <= 0:
-            raise ConfigError("SHARDY_STANDING_HALFLIFE must be > 0 (seconds)")
-        if self.remote_slots < 1 or self.session_grace < 0:
-            raise ConfigError("need SHARDY_REMOTE_SLOTS >= 1 and SHARDY_SESSION_GRACE >= 0")
-        if self.p2p_max_records < 1 or self.p2p_max_age < 1:
-            raise ConfigError("need SHARDY_P2P_MAX_RECORDS >= 1 and SHARDY_P2P_MAX_AGE >= 1")
-        if self.p2p_min_quorum is not None and self.p2p_min_quorum < 1:
-            raise ConfigError("SHARDY_P2P_MIN_QUORUM must be >= 1 (unset: the quorum of R)")
-        if (self.gateway_cert is None) != (self.gateway_key is None):
-            raise ConfigError("set both SHARDY_GATEWAY_CERT and SHARDY_GATEWAY_KEY, or neither")
-
-
-def quorum_for(redundancy: int, quorum: int | None) -> int:
-    """The quorum for R replicas: the given value, or a strict majority of R."""
-    return quorum if quorum is not None else redundancy // 2 + 1
-
-
-def _is_redis(url: str) -> bool:
-    return url.split("://", 1)[0] in {"redis", "rediss", "redis+socket", "unix"}
-
-
-def _redact(url: str) -> str:
-    """The URL with any password replaced, for messages and logs."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
-
-
-def _parse(name: str, raw: str, typ: object) -> object:
-    text = str(typ)
-    var = f"SHARDY_{name.upper()}"
-    try:
-        if "Path" in text:
-            return Path(raw).expanduser()
-        if "bool" in text:
-            low = raw.strip().lower()
-            if low in {"1", "true", "yes", "on"}:
-                return True
-            if low in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(raw)
-        if "int" in text:
-            return int(raw)
-        if "float" in text:
-            return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{var}={raw!r} does not parse as {text}; fix or unset it") from exc
-    return raw
-
-
-redact_url = _redact
+        check_settings(self)
