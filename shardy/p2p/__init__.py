@@ -1,12 +1,12 @@
 """The libp2p sidecar: orchestrator-signed verified records on GossipSub, re-verified by every
 peer.
 
-Modules, in data-path order: ``record`` (codec), ``signed`` (the orchestrator's signature and
-the enrolled workers), ``keys`` (key ids), ``trust`` (trusted orchestrator keys, verifier keys
-that follow rotation), ``validate`` (signature, age, settle's attestation check, the quorum),
-``identity`` (peer key), ``node`` (libp2p host), ``bans`` (scoring and disconnection),
-``connect`` (discovery, relay, reconnection), ``store`` (the sidecar's bounded table),
-``sidecar`` (Redis stream → gossip).
+Modules, in data-path order: ``record`` (codec; its byte-level pieces in ``wire``),
+``signed`` (the orchestrator's signature and the enrolled workers), ``keys`` (key ids),
+``trust`` (trusted orchestrator keys, verifier keys that follow rotation), ``validate``
+(signature, age, settle's attestation check, the quorum), ``identity`` (peer key), ``node``
+(libp2p host), ``bans`` (scoring and disconnection), ``connect`` (discovery, relay,
+reconnection), ``store`` (the sidecar's bounded table), ``sidecar`` (Redis stream → gossip).
 
 ``record``, ``signed`` and ``validate`` need no libp2p (the orchestrator signs with
 ``signed``); the names below are imported on first use, so importing this package does not

@@ -28,7 +28,8 @@ each attestation then proves its own digest, and the record's digest is the medi
 
 Proof points keep snarkjs's affine decimal coordinates as 48-byte integers, so decoding gives
 back the same snarkjs JSON; a signal is a 256-bit integer (values ≥ r stay as they are and are
-refused by the verifier, not by the codec).
+refused by the verifier, not by the codec). The byte-level pieces (text, digests, proof points,
+the reader) are in `shardy.p2p.wire`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import orjson
 
 from shardy.attestations import BatchPart, Claim
 from shardy.errors import P2PError
+from shardy.p2p.wire import Reader, decode_proof, digest_bytes, encode_proof, short
 from shardy.statement import Subject
 
 MAGIC = b"SV"
@@ -60,7 +62,6 @@ MAX_PATH_STEPS = 32
 MAX_RECORD_BYTES = 256 * 1024
 
 _HEAD = struct.Struct(">16sQI32sHH")
-_FQ = 48  # bytes of one BLS12-381 base-field coordinate
 _SIGNAL = 32
 _BATCH = struct.Struct(">16sII32sBI")
 _HAS_BATCH = 8  # attestation flags bit
@@ -161,7 +162,7 @@ def _order_facts(fields: Mapping[Any, Any]) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise P2PError("verified stream entry 'params' must be a JSON object")
     sha = _text(fields, "payload_sha256")
-    _digest_bytes(sha, "payload sha256")
+    digest_bytes(sha, "payload sha256")
     tolerance = _int(fields, "tolerance", default="0")
     return {"params": params, "payload_sha256": sha, "tolerance": tolerance == 1}
 
@@ -169,58 +170,26 @@ def _order_facts(fields: Mapping[Any, Any]) -> dict[str, Any]:
 # ---- encoding ------------------------------------------------------------------------------
 
 
-def _short(text: str, what: str, limit: int = 255) -> bytes:
-    data = text.encode()
-    if len(data) > limit:
-        raise P2PError(f"{what} is longer than {limit} bytes")
-    return bytes([len(data)]) + data
-
-
-def _coord(value: Any, what: str) -> bytes:
-    try:
-        n = int(str(value))
-        return n.to_bytes(_FQ, "big")
-    except (ValueError, OverflowError) as exc:
-        raise P2PError(f"{what}: coordinate {str(value)[:20]!r} is not a 384-bit integer") from exc
-
-
-def _g1(point: Any, what: str) -> tuple[bool, bytes]:
-    if not isinstance(point, list | tuple) or len(point) != 3 or str(point[2]) not in ("0", "1"):
-        raise P2PError(f"{what} must be an affine snarkjs G1 point [x, y, 1|0]")
-    return str(point[2]) == "0", _coord(point[0], what) + _coord(point[1], what)
-
-
-def _g2(point: Any, what: str) -> tuple[bool, bytes]:
-    ok = isinstance(point, list | tuple) and len(point) == 3
-    ok = ok and all(isinstance(c, list | tuple) and len(c) == 2 for c in point)
-    if not ok or [str(c) for c in point[2]] not in (["1", "0"], ["0", "0"]):
-        raise P2PError(f"{what} must be an affine snarkjs G2 point [[x0, x1], [y0, y1], [1, 0]]")
-    inf = str(point[2][0]) == "0"
-    return inf, b"".join(_coord(c, what) for c in (*point[0], *point[1]))
-
-
 def _encode_attestation(att: Claim, version: int) -> bytes:
     proof = att.proof
     if proof.get("protocol", "groth16") != "groth16":
         raise P2PError(f"worker {att.worker_id}: only groth16 proofs can be carried")
-    inf_a, a = _g1(proof.get("pi_a"), "pi_a")
-    inf_b, b = _g2(proof.get("pi_b"), "pi_b")
-    inf_c, c = _g1(proof.get("pi_c"), "pi_c")
+    inf, points = encode_proof(proof)
     if len(att.public_signals) > 255:
         raise P2PError("an attestation carries more than 255 public signals")
     try:
         signals = b"".join(int(s).to_bytes(_SIGNAL, "big") for s in att.public_signals)
     except (ValueError, OverflowError) as exc:
         raise P2PError(f"worker {att.worker_id}: a public signal is not a 256-bit integer") from exc
-    flags = inf_a | inf_b << 1 | inf_c << 2 | (0 if att.batch is None else _HAS_BATCH)
+    flags = inf | (0 if att.batch is None else _HAS_BATCH)
     return b"".join(
         (
-            _short(att.worker_id, "worker id"),
-            _digest_bytes(att.digest),
-            _short(att.key_id, "key id"),
+            short(att.worker_id, "worker id"),
+            digest_bytes(att.digest),
+            short(att.key_id, "key id"),
             bytes([flags]),
             _place(att) if version == VERSION_ORDER else b"",
-            a, b, c,
+            points,
             bytes([len(att.public_signals)]),
             signals,
             b"" if att.batch is None else _encode_batch(att.batch, att.worker_id),
@@ -260,22 +229,12 @@ def _encode_batch(part: BatchPart, worker_id: str) -> bytes:
     sides = sum(1 << i for i, (left, _) in enumerate(part.path) if left)
     try:
         head = _BATCH.pack(
-            batch_id, part.size, part.index, _digest_bytes(part.root, f"{what} root"),
+            batch_id, part.size, part.index, digest_bytes(part.root, f"{what} root"),
             len(part.path), sides,
         )  # fmt: skip
     except struct.error as exc:
         raise P2PError(f"{what}: index or size is not a u32: {exc}") from exc
-    return head + b"".join(_digest_bytes(h, f"{what} path step") for _, h in part.path)
-
-
-def _digest_bytes(digest: str, what: str = "digest") -> bytes:
-    try:
-        raw = bytes.fromhex(digest)
-    except ValueError as exc:
-        raise P2PError(f"{what} {digest[:16]!r}… is not hex") from exc
-    if len(raw) != 32:
-        raise P2PError(f"{what} must be 32 bytes (64 hex characters), got {len(raw)}")
-    return raw
+    return head + b"".join(digest_bytes(h, f"{what} path step") for _, h in part.path)
 
 
 def encode(record: VerifiedRecord) -> bytes:
@@ -294,7 +253,7 @@ def encode(record: VerifiedRecord) -> bytes:
         raise P2PError("a record carries at most 255 attestations")
     try:
         head = _HEAD.pack(
-            task, record.seed, record.output_len, _digest_bytes(record.digest),
+            task, record.seed, record.output_len, digest_bytes(record.digest),
             record.quorum, record.agreeing,
         )  # fmt: skip
     except struct.error as exc:
@@ -303,9 +262,9 @@ def encode(record: VerifiedRecord) -> bytes:
     placed = any(a.round is not None for a in record.attestations)
     placed = placed or record.tolerance
     version = VERSION_ORDER if placed else VERSION_BATCH if batched else VERSION
-    parts = [MAGIC, bytes([version]), head, _short(record.kernel, "kernel name")]
+    parts = [MAGIC, bytes([version]), head, short(record.kernel, "kernel name")]
     if version == VERSION_ORDER:
-        parts += [_digest_bytes(record.payload_sha256, "payload sha256"),
+        parts += [digest_bytes(record.payload_sha256, "payload sha256"),
                   _params_bytes(record.params), bytes([int(record.tolerance)])]  # fmt: skip
     parts.append(bytes([len(record.attestations)]))
     parts += [_encode_attestation(a, version) for a in record.attestations]
@@ -317,33 +276,7 @@ def encode(record: VerifiedRecord) -> bytes:
 # ---- decoding ------------------------------------------------------------------------------
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = memoryview(data)
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise P2PError("record is truncated")
-        out = bytes(self.data[self.pos : self.pos + n])
-        self.pos += n
-        return out
-
-    def byte(self) -> int:
-        return self.take(1)[0]
-
-    def short_text(self) -> str:
-        try:
-            return self.take(self.byte()).decode()
-        except UnicodeDecodeError as exc:
-            raise P2PError("record holds invalid UTF-8") from exc
-
-
-def _ints(raw: bytes) -> list[str]:
-    return [str(int.from_bytes(raw[i : i + _FQ], "big")) for i in range(0, len(raw), _FQ)]
-
-
-def _decode_attestation(r: _Reader, version: int) -> Claim:
+def _decode_attestation(r: Reader, version: int) -> Claim:
     worker_id = r.short_text()
     digest = r.take(32).hex()
     key_id = r.short_text()
@@ -354,14 +287,7 @@ def _decode_attestation(r: _Reader, version: int) -> Claim:
     place = {}
     if version == VERSION_ORDER:
         place = dict(zip(("round", "replica"), _PLACE.unpack(r.take(_PLACE.size)), strict=True))
-    a, b, c = _ints(r.take(2 * _FQ)), _ints(r.take(4 * _FQ)), _ints(r.take(2 * _FQ))
-    proof = {
-        "pi_a": [*a, "0" if flags & 1 else "1"],
-        "pi_b": [b[0:2], b[2:4], ["0", "0"] if flags & 2 else ["1", "0"]],
-        "pi_c": [*c, "0" if flags & 4 else "1"],
-        "protocol": "groth16",
-        "curve": "bls12381",
-    }
+    proof = decode_proof(r, flags)
     n = r.byte()
     raw = r.take(n * _SIGNAL)
     signals = tuple(
@@ -371,7 +297,7 @@ def _decode_attestation(r: _Reader, version: int) -> Claim:
     return Claim(worker_id, digest, key_id, proof, signals, batch, **place)
 
 
-def _decode_batch(r: _Reader) -> BatchPart:
+def _decode_batch(r: Reader) -> BatchPart:
     batch_id, size, index, root, n_steps, sides = _BATCH.unpack(r.take(_BATCH.size))
     if n_steps > MAX_PATH_STEPS or sides >> n_steps:
         raise P2PError(f"batch path of {n_steps} steps (sides {sides:#x}) is malformed")
@@ -388,7 +314,7 @@ def decode(data: bytes) -> VerifiedRecord:
     """
     if len(data) > MAX_RECORD_BYTES:
         raise P2PError(f"record of {len(data)} bytes exceeds {MAX_RECORD_BYTES}")
-    r = _Reader(data)
+    r = Reader(data)
     if r.take(2) != MAGIC:
         raise P2PError("not a Shardy verified record (bad magic)")
     if (version := r.byte()) not in (VERSION, VERSION_BATCH, VERSION_ORDER):

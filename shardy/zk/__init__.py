@@ -2,11 +2,12 @@
 
 Modules: ``field`` (Fr/Fq, NTTs), ``poseidon`` (hash; constants from ``poseidon_params``),
 ``data`` (proof and key structures), ``codec`` (snarkjs JSON), ``zkey`` (binary proving key),
-``witness`` (circom witness wasm under wasmtime), ``prover``, ``verifier``, ``circuit`` (loading
-a build directory; ``prove_checked``, a worker's prove-then-check), ``inputs`` (task data → field
-elements).
+``witness`` (circom witness wasm under wasmtime), ``prover``, ``verifier`` (one proof),
+``batch`` (many proofs in one check), ``circuit`` (loading a build directory; ``prove_checked``,
+a worker's prove-then-check), ``inputs`` (task data → field elements).
 """
 
+from shardy.zk.batch import batch_verify, find_invalid
 from shardy.zk.circuit import (
     PRIVATE_INPUTS,
     PUBLIC_INPUTS,
@@ -25,7 +26,7 @@ from shardy.zk.inputs import (
     task_id_to_field,
 )
 from shardy.zk.poseidon import commitment, poseidon
-from shardy.zk.verifier import batch_verify, find_invalid, load_vkey, verify
+from shardy.zk.verifier import load_vkey, verify
 
 __all__ = [
     "FIELD_MODULUS",
