@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import random
 import time
 import uuid
@@ -17,18 +16,13 @@ from sqlalchemy.orm import Session, object_session
 from shardy import arrivals, routing
 from shardy.blobs import BlobRef
 from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
-from shardy.config import quorum_for
-from shardy.errors import ConfigError, KernelError, PayloadError
 from shardy.kernels import catalog
 from shardy.kernels.shipped import WgslKernel, is_shipped
 from shardy.messages import ReplicaOrder
-from shardy.orchestrator import adaptive, grouped, homogeneous, keys, spot
+from shardy.orchestrator import adaptive, grouped, homogeneous, keys, spot, submission
 from shardy.store import Assignment, Replica, Standing, Task
 from shardy.store.db import columns_of
 from shardy.store.models import utcnow
-
-#: Seeds are recorded in a signed 64-bit column: 0 <= seed < SEED_LIMIT.
-SEED_LIMIT = 1 << 63
 
 
 def dispatch(
@@ -58,10 +52,10 @@ def dispatch_many(
     The tasks share their round trips: the payloads go to the blob store in one pipeline, the
     live workers are read once, every task row and assignment is written in one SQL
     transaction, and the in-flight counts in one pipeline; then each task's chord is sent.
-    Every payload is validated before anything is stored, so an invalid one sends nothing.
-    Per-task retries, rounds and dead letters are unchanged. ``send(*rounds)`` sends the
-    recorded rounds (default: `send_planned` now; a client passes its
-    `shardy.orchestrator.sender.Sender`, which batches bursts of submits).
+    Every payload is validated before anything is stored (`shardy.orchestrator.submission`),
+    so an invalid one sends nothing. Per-task retries, rounds and dead letters are unchanged.
+    ``send(*rounds)`` sends the recorded rounds (default: `send_planned` now; a client passes
+    its `shardy.orchestrator.sender.Sender`, which batches bursts of submits).
 
     A `WgslKernel` is recorded (SQL and blob store, once per hash) and travels with the task;
     its payload may be given as its inputs (name -> values), packed by `WgslKernel.pack`.
@@ -73,49 +67,9 @@ def dispatch_many(
         ConfigError: redundancy/quorum out of range.
     """
     s = app.settings
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise KernelError(f"seed must be an int in [0, 2**63), got {seed!r:.60}")
-    seed = int(seed)  # a numpy integer too
-    if not 0 <= seed < SEED_LIMIT:  # a BIGINT column holds it
-        raise KernelError(f"seed must be an int in [0, 2**63), got {seed}")
-    shipped = isinstance(kernel, WgslKernel)
-    k = catalog.save(app, kernel) if shipped else catalog.lookup(app, kernel)  # type: ignore[arg-type]
-    resolved = k.resolve_params(params)
-    r, q = _replication(s, redundancy, quorum)
-    datas, plans = [], []
-    for payload in payloads:
-        if isinstance(payload, Mapping):
-            if k.spec is None:
-                raise KernelError("inputs by name need a WgslKernel; pass the payload as bytes")
-            size = k.spec.offsets(resolved)[1]
-            if size > s.max_payload:
-                raise PayloadError(
-                    f"inputs of {size} bytes exceed SHARDY_MAX_PAYLOAD={s.max_payload}; "
-                    "split them over several tasks or raise the limit"
-                )
-            payload = k.spec.pack(payload, resolved)
-        try:
-            data = memoryview(payload).cast("B")  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise PayloadError(
-                f"a payload must be bytes-like (bytes, memoryview, a numpy array) or, for a "
-                f"WgslKernel, its inputs by name; got {type(payload).__name__}"
-            ) from exc
-        if len(data) > s.max_payload:
-            raise PayloadError(
-                f"payload of {len(data)} bytes exceeds SHARDY_MAX_PAYLOAD={s.max_payload}; "
-                "split it with shardy.map or raise the limit"
-            )
-        plan = k.make_plan(len(data), resolved, seed)
-        if output_len is not None and output_len != plan.output_len:
-            raise KernelError(
-                f"kernel {k.name!r} produces {plan.output_len} bytes for this payload; "
-                f"output_len={output_len} was given (omit it or fix it)"
-            )
-        if plan.output_len > s.max_output:
-            raise PayloadError(f"output of {plan.output_len} bytes exceeds SHARDY_MAX_OUTPUT")
-        datas.append(data)
-        plans.append(plan)
+    k, resolved, seed, (r, q), datas, plans = submission.check(
+        app, kernel, payloads, seed, output_len, params, redundancy, quorum
+    )
     if not datas:
         return []
     live, platform = routing.alive(app.redis), None
@@ -227,19 +181,6 @@ def next_replica(session: Session, task: Task) -> int:
     single-replica task that needs more counts the numbers below its first as used)."""
     top = session.scalar(select(func.max(Assignment.replica)).where(Assignment.task_id == task.id))
     return task.replicas_sent if top is None else max(task.replicas_sent, top + 1)
-
-
-def _replication(s: Any, redundancy: int | None, quorum: int | None) -> tuple[int, int]:
-    """(R, quorum) of a submission, checked."""
-    r = redundancy if redundancy is not None else s.redundancy_factor
-    if r < 1:
-        raise ConfigError(f"redundancy must be >= 1, got {r}")
-    if quorum is None and r == s.redundancy_factor:
-        quorum = s.quorum  # SHARDY_QUORUM belongs to SHARDY_REDUNDANCY_FACTOR
-    q = quorum_for(r, quorum)  # unset: a strict majority of r
-    if not 1 <= q <= r:
-        raise ConfigError(f"quorum must be between 1 and redundancy={r}, got {q}")
-    return r, q
 
 
 @dataclass(frozen=True)

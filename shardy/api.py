@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import time
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -11,15 +9,14 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from shardy.blobs import BlobRef
+from shardy import readback
 from shardy.config import Settings
-from shardy.errors import IntegrityError, TaskFailed, TaskTimeout, UnknownTask
-from shardy.kernels import catalog
+from shardy.errors import TaskFailed, TaskTimeout, UnknownTask
 from shardy.kernels.shipped import WgslKernel
-from shardy.results import TaskStatus, VerifiedResult, attestation_of
+from shardy.results import TaskStatus, VerifiedResult
 from shardy.settled import Idle, Waiter
 
 #: `Client.map` dispatches this many tasks per batch of round trips (`dispatch_many`).
@@ -167,40 +164,6 @@ class Client:
         return TaskHandle(task_id, self)
 
 
-@functools.cache
-def _task_query() -> Any:
-    """A task's row by id (built once, as `_evidence_query`)."""
-    from shardy.store import Task
-
-    return select(Task).where(Task.id == bindparam("task"))
-
-
-@functools.cache
-def _state_query() -> Any:
-    """A task's state and error by id (built once): a look that only needs to know whether
-    the task is decided yet."""
-    from shardy.store import Task
-
-    return select(Task.state, Task.error).where(Task.id == bindparam("task"))
-
-
-@functools.cache
-def _evidence_query() -> Any:
-    """A task's row with each of its replicas, their batch proofs and their workers, in one
-    query (a row per replica; one with no replica columns before any is recorded). Built once:
-    building it costs about as much as running it."""
-    from shardy.store import AttestationBatch, Replica, Task, Worker
-
-    return (
-        select(Task, Replica, AttestationBatch, Worker)
-        .outerjoin(Replica, Replica.task_id == Task.id)
-        .outerjoin(AttestationBatch, AttestationBatch.id == Replica.batch_id)
-        .outerjoin(Worker, Worker.id == Replica.worker_id)
-        .where(Task.id == bindparam("task"))
-        .order_by(Replica.replica)
-    )
-
-
 class TaskHandle:
     """A submitted task. ``id``; ``status()``; ``get(timeout)`` → VerifiedResult."""
 
@@ -221,7 +184,7 @@ class TaskHandle:
         from shardy.store import Replica
 
         with self._client.app.store.read() as s:
-            task = s.scalars(_task_query(), {"task": self.id}).first()
+            task = s.scalars(readback.task_query(), {"task": self.id}).first()
             if task is None:
                 raise self._unknown()
             done = set(s.scalars(select(Replica.replica).where(Replica.task_id == self.id)))
@@ -303,59 +266,20 @@ class TaskHandle:
         the evidence in a second read only if it is verified."""
         if light:
             with self._client.app.store.read() as s:
-                found = s.execute(_state_query(), {"task": self.id}).first()
+                found = s.execute(readback.state_query(), {"task": self.id}).first()
             if found is None:
                 raise self._unknown()
             if found[0] != "verified":
                 return found[0], found[1], None
         with self._client.app.store.read() as s:  # one query: the task and its evidence
-            found = s.execute(_evidence_query(), {"task": self.id}).all()
+            found = s.execute(readback.evidence_query(), {"task": self.id}).all()
             if not found:
                 raise self._unknown()
             task = found[0][0]
             joined = [(r, b, w) for _, r, b, w in found if r is not None]
-            result = self._result(task, joined) if task.state == "verified" else None
+            verified = task.state == "verified"
+            result = readback.verified_result(self._client.app, task, joined) if verified else None
             return task.state, task.error, result
-
-    def _result(self, task: Any, joined: list[tuple[Any, Any, Any]]) -> VerifiedResult:
-        """The verified result of ``task`` from its row and ``joined``: each replica with its
-        batch proof and its worker (`_evidence_query`)."""
-        app = self._client.app
-        rows = [r for r, _, _ in joined]
-        batches = {b.id: b for _, b, _ in joined if b is not None}
-        workers = {w.id: w for _, _, w in joined if w is not None}
-        data = app.blobs.get(BlobRef(task.output_sha256, task.output_size))
-        if hashlib.sha256(data).hexdigest() != task.digest:  # never hand out another output
-            raise IntegrityError(
-                f"task {task.id}: the stored output does not hash to the verified digest "
-                f"{task.digest}; the result store was tampered with, do not use it"
-            )
-        kernel = catalog.lookup(app, task.kernel)
-        if kernel.spec is not None:  # a shipped kernel: values of its typed output
-            output = kernel.spec.unpack_output(data, task.params)
-        else:
-            plan = kernel.make_plan(task.payload_size, task.params, task.seed)
-            output = np.frombuffer(data, dtype=plan.dtype)
-            if plan.shape is not None:
-                output = output.reshape(plan.shape)
-        return VerifiedResult(
-            task_id=task.id,
-            kernel=task.kernel,
-            output=output,
-            digest=task.digest,
-            redundancy=task.redundancy,
-            quorum=task.quorum,
-            attestations=[
-                attestation_of(r, batches.get(r.batch_id), workers.get(r.worker_id))
-                for r in rows
-                if r.status == "ok"
-            ],
-            attestation_wait=max(
-                ((r.timings or {}).get("attest", 0.0) for r in rows if r.verdict == "agree"),
-                default=0.0,
-            ),
-            assurance=dict(task.assurance or {}),
-        )
 
 
 _default: Client | None = None
