@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from shardy.api import Client
 from shardy.config import Settings
 from shardy.ops.cluster import Cluster
@@ -25,6 +27,19 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 def short_home() -> Path:
     """A fresh data dir with a path short enough for a unix socket."""
     return Path(tempfile.mkdtemp(prefix="shy", dir="/tmp"))
+
+
+def payload(n: int, seed: int = 0) -> bytes:
+    """``n`` random bytes, the same for the same seed."""
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def oracle(kernel: str, data: bytes, params: dict | None = None) -> np.ndarray:
+    """A registered kernel's reference output for ``data`` (seed 0)."""
+    from shardy.kernels import registry
+
+    k = registry.get(kernel)
+    return k.reference(data, k.resolve_params(params), 0)
 
 
 def make_settings(home: Path, **overrides: object) -> Settings:
