@@ -5,7 +5,8 @@ settle message. When many tasks are dispatched together (`shardy.map`, a burst t
 coalesces), their rounds whose replicas all go to named fleet workers are sent instead as one
 ``shardy.execute_many`` message per worker (up to SHARDY_GROUP_ORDERS orders;
 `shardy.workers.group`). The worker stores each replica's result under the replica's own task
-id and sends one ``shardy.collect`` naming the rounds it answered; `collect` settles, in one
+id and asks for one collect naming the rounds it completed (an entry on a Redis list that the
+orchestrator's collectors take: `shardy.orchestrator.collector`); `collect` settles, in one
 call, every named round whose replicas are all back. A remote worker's replicas go the same
 way to its gateway, one ``shardy.relay_many`` message per gateway
 (`shardy.orchestrator.gateway.many`), when their payload rides inline in the order. Rounds

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import celeryd_after_setup, worker_process_init, worker_ready, worker_shutdown
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,6 +14,7 @@ from shardy import zk  # noqa: F401 - imported before the pool forks, not on a f
 from shardy.celery_app import CONTROL_QUEUE, app
 from shardy.errors import ShardyError
 from shardy.orchestrator import grouped, keys, reputation, signing, standing  # noqa: F401
+from shardy.orchestrator.collector import Collector
 from shardy.orchestrator.early import Watch
 from shardy.orchestrator.precheck import Prechecker  # its secret is drawn before the fork
 from shardy.orchestrator.settle import settle
@@ -58,14 +59,30 @@ def register_worker(info: dict) -> None:
 @dataclass
 class OrchestratorProcess:
     """What the orchestrator's main process holds: its sweeper, its early watch and its
-    prechecker."""
+    prechecker; and, in each settling process, its collector."""
 
     sweeper: Sweeper | None = None
     watch: Watch | None = None
     precheck: Prechecker | None = None
+    settles: bool = False  # this worker consumes the control queue
+    collector: Collector | None = None
 
 
 process = OrchestratorProcess()
+
+
+@celeryd_after_setup.connect
+def _control(sender: str, instance: Any, **_: Any) -> None:
+    """Note, before the pool forks, whether this worker settles (consumes the control queue)."""
+    process.settles = CONTROL_QUEUE in instance.app.amqp.queues.consume_from
+
+
+@worker_process_init.connect
+def _start_collector(**_: Any) -> None:
+    """In each settling process of a prefork pool: take collects off their list
+    (`shardy.orchestrator.collector`)."""
+    if process.settles:
+        process.collector = Collector(app).start()
 
 
 @worker_ready.connect
@@ -80,6 +97,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
         process.precheck = Prechecker(app).start()
+        if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
+            process.collector = Collector(app).start()  # settles run in this process
         try:  # the active key seeded and published now, not by the first submit
             keys.active_key(app)
         except (ShardyError, SQLAlchemyError, RedisError) as exc:  # a submit seeds it then
@@ -94,3 +113,5 @@ def _stop_sweeper(**_: Any) -> None:
         process.watch.stop()
     if process.precheck is not None:
         process.precheck.stop()
+    if process.collector is not None:
+        process.collector.stop()

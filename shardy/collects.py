@@ -1,20 +1,31 @@
 """Results of grouped orders, on either side of the broker: a fleet worker's group
 (`shardy.workers.group`) and a gateway's grouped relay (`shardy.orchestrator.gateway.many`)
-store each replica's result under the replica's own task id and ask for one
-``shardy.collect`` of the rounds they answered; the orchestrator's collect
-(`shardy.orchestrator.grouped.collect`) reads them there and admits them as a chord's."""
+store each replica's result under the replica's own task id and ask for one collect of the
+rounds they completed, an entry on the list `COLLECTS_KEY` that the orchestrator's collectors
+take (`shardy.orchestrator.collector`); the collect (`shardy.orchestrator.grouped.collect`)
+reads the results there and admits them as a chord's."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+import redis
 from celery.backends.base import BaseKeyValueStoreBackend
 
 from shardy import arrivals, frames
-from shardy.celery_app import CONTROL_QUEUE, ShardyCelery
+from shardy.celery_app import ShardyCelery
 from shardy.errors import FrameError
+
+log = logging.getLogger("shardy.collects")
+
+#: The list of collects asked for (newest first: the orchestrator's collectors take the oldest).
+COLLECTS_KEY = "shardy:collects"
+#: Entries the list keeps: beyond them the oldest go (the early watch settles their rounds).
+KEEP = 10_000
 
 
 def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
@@ -40,8 +51,14 @@ def store_results(app: ShardyCelery, results: Sequence[tuple[str | None, dict[st
 
 
 def request_collect(app: ShardyCelery, rounds: Sequence[tuple[str, int]]) -> None:
-    """Ask the orchestrator to settle ``rounds`` whose replicas are all back."""
-    app.send_task("shardy.collect", args=([list(r) for r in rounds],), queue=CONTROL_QUEUE)
+    """Ask the orchestrator to settle ``rounds`` whose replicas are all back: one entry on
+    `COLLECTS_KEY` (best effort: a collect lost is the early watch's to make up)."""
+    try:
+        pipe = app.redis.pipeline(transaction=False)
+        pipe.lpush(COLLECTS_KEY, orjson.dumps([list(r) for r in rounds]))
+        pipe.ltrim(COLLECTS_KEY, 0, KEEP - 1).execute()
+    except redis.RedisError as exc:
+        log.warning("could not ask for a collect of %d rounds (%s)", len(rounds), exc)
 
 
 def collect_complete(

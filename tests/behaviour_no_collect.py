@@ -2,8 +2,8 @@
 
 A test worker imports it through `Cluster(worker_modules=...)`. While the file named by
 SHARDY_TEST_NO_COLLECT_FILE exists, the worker stores its grouped replicas' results and marks
-their arrivals as usual but never sends the ``shardy.collect`` that asks the orchestrator to
-settle them (as if the message were lost): the early watch must settle the rounds itself.
+their arrivals as usual but never asks for the collect that has the orchestrator settle them
+(as if it were lost): the early watch must settle the rounds itself.
 """
 
 import os

@@ -6,8 +6,9 @@ broker, the result backend and the chord bookkeeping are paid once per group rat
 per replica. The worker runs the group's replicas side by side (their proofs share batches,
 `shardy.workers.batcher`), stores each result in the result backend under the replica's own
 task id (`shardy.arrivals.replica_task_id`, where the trusted side reads it), marks the
-arrivals, and sends one ``shardy.collect`` naming the rounds it answered: the orchestrator
-settles those whose replicas are all back.
+arrivals, and asks for one collect naming the rounds it completed
+(`shardy.collects.request_collect`): the orchestrator settles those whose replicas are all
+back.
 
 Per replica nothing else changes: a replica that must be retried or handed back is re-sent
 alone as ``shardy.execute`` under its own task id (it stores its result there and asks for a

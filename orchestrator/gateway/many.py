@@ -7,8 +7,8 @@ each, so Celery's per-message work in the gateway (its consumer, a pool thread's
 result store) is paid once per group. One pool thread hands every order of the group to its
 session at once (`relay.start_direct`: the same send, the same answer checks and the same
 Redis work as a single relay's `_direct`), waits for their answers, stores each replica's
-result in the result backend under the replica's own Celery id (one pipeline), and sends one
-``shardy.collect`` naming the rounds it answered.
+result in the result backend under the replica's own Celery id (one pipeline), and asks for
+one collect naming the rounds it completed (`shardy.collects.request_collect`).
 
 Per replica nothing else changes. An answer is taken only from the session the replica was
 assigned to, once, and its output is stored and hashed here (`Session.receive`,

@@ -22,6 +22,7 @@ def overview(settings: Settings) -> dict[str, Any]:
     depth."""
     from shardy import routing
     from shardy.celery_app import CONTROL_QUEUE, DLQ, GPU_QUEUE
+    from shardy.collects import COLLECTS_KEY
     from shardy.embedded import require_broker
     from shardy.orchestrator import standing
     from shardy.store import Task, Worker
@@ -46,6 +47,7 @@ def overview(settings: Settings) -> dict[str, Any]:
     require_broker(settings)
     direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
     out["queues"] = routing.queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
+    out["queues"][COLLECTS_KEY] = app.redis.llen(COLLECTS_KEY)  # collects not yet taken
     return out
 
 

@@ -123,8 +123,7 @@ def test_flower_shows_shardy_tasks_and_gpu_workers(ops_cluster, flower, browser)
     finally:
         browser.save_screenshot(str(ARTIFACTS / "flower-tasks.png"))
     assert any("histogram" in r for r in rows), rows  # a group's kernels show in its row
-    # the orchestrator's settling: a lone task's round, sent grouped, is settled by a collect
-    assert any("shardy.collect" in e.text for e in browser.find_elements(By.CSS_SELECTOR, "tr"))
+    # (a grouped round's collect is an entry on a Redis list, not a Celery task: no row)
 
     browser.get(f"{flower}/workers")
     host = ops_cluster.cluster.host

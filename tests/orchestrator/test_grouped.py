@@ -9,13 +9,14 @@ import time
 
 import kernels_faults  # noqa: F401 - registers the test-only kernels in this process too
 import numpy as np
+import orjson
 import pytest
 from cluster_support import make_settings, short_home, start_cluster
 from sqlalchemy import select
 
-from shardy import arrivals
+from shardy import arrivals, collects
 from shardy.kernels import registry
-from shardy.orchestrator import grouped, precheck
+from shardy.orchestrator import collector, grouped, precheck
 from shardy.store import Assignment, Replica, Task
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -82,9 +83,9 @@ def test_a_map_goes_out_grouped_and_verifies(rc):
 
 
 def collects_received(rc) -> int:
-    """How many ``shardy.collect`` messages the orchestrator has received."""
+    """How many collects the orchestrator's collectors have taken off their list."""
     log = (rc.cluster.logdir / "orchestrator.log").read_text(errors="replace")
-    return len(re.findall(r"Task shardy\.collect\[[^\]]+\] received", log))
+    return len(re.findall(r"collect of \d+ rounds: \d+ settled", log))
 
 
 def test_a_lone_submit_goes_out_grouped_and_is_collected_once(rc):
@@ -145,7 +146,14 @@ def test_forged_collects_settle_nothing_and_break_nothing(rc):
     assert grouped.collect(rc.app, junk)["settled"] == 0
     rc.app.send_task("shardy.collect", args=(junk,), queue="shardy.control")
     rc.app.send_task("shardy.collect", args=("not a list",), queue="shardy.control")
+    oversized = orjson.dumps([[handles[0].id, 1]] * (collector.MAX_ENTRY // 40))
+    for raw in (orjson.dumps(junk), b"not json", b'{"a": 1}', oversized):  # on the list too
+        rc.app.redis.lpush(collects.COLLECTS_KEY, raw)
     check_verified(rc, handles, datas)
+    deadline = time.monotonic() + 10
+    while rc.app.redis.llen(collects.COLLECTS_KEY):  # the collectors took the junk and serve on
+        assert time.monotonic() < deadline, "the junk collects were not taken"
+        time.sleep(0.05)
     # once settled, a collect naming the rounds again changes nothing
     assert grouped.collect(rc.app, [[h.id, 1] for h in handles])["settled"] == 0
     assert not flag.exists()
@@ -157,7 +165,6 @@ def test_a_round_that_redis_calls_complete_settles_only_if_the_store_agrees(rc):
     """A collect judges a noted round ready from Redis (where every fleet worker may write);
     settle checks it against the round's assignments under the task's lock. A forged note
     that leaves a replica out, with a forged result stored for the rest, records nothing."""
-    from shardy import collects
     from shardy.orchestrator.dispatch import dispatch_many
 
     (task,) = dispatch_many(rc.app, "histogram", [payloads(1, 7)[0]], send=lambda *r: None)
