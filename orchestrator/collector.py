@@ -3,31 +3,41 @@
 The worker (or gateway) whose result completes a grouped round asks for its settle with one
 entry on the list `shardy.collects.COLLECTS_KEY` (`shardy.collects.request_collect`: a JSON
 list of ``[task id, round]`` pairs). A thread in each of the orchestrator's settling processes
-(`Collector`, started as each process starts) takes the oldest entry (BRPOP) and settles its
-rounds there (`shardy.orchestrator.grouped.collect`). Through Celery the same request cost the
-sender a task message and the orchestrator its consumer's hop into a settling child: on the
-2-core machine a lone task took 1.0-1.5 ms longer (docs/benchmarks.md, eighth pass). The
-``shardy.collect`` task stays for senders that use it.
+(`Collector`, started as each process starts) moves the oldest entry onto a list of its own
+(``BLMOVE``), settles its rounds there (`shardy.orchestrator.grouped.collect`), and drops it
+as it waits for the next. Through Celery the same request cost the sender a task message and
+the orchestrator its consumer's hop into a settling child: on the 2-core machine a lone task
+took 0.9-1.5 ms longer (docs/benchmarks.md, eighth pass). The ``shardy.collect`` task stays
+for senders that use it.
+
+Nothing is lost with a process: each collector is registered with a liveness key, and every
+collector now and then puts the entries held by collectors whose key expired (a process
+killed or stopped mid-collect) back on the shared list (`recover`), where they are taken
+again; settle is idempotent. An entry whose collectors died `MAX_TRIES` times is dropped with a
+warning (the early watch and the sweeper settle its rounds, as they do a lost collect).
 
 Nothing here is trusted more than the Celery message: an entry only names rounds, which
-`grouped.collect` reads from the result backend and checks as a chord's. Whoever may write the
-control queue may write the list. An entry that is malformed or larger than `MAX_ENTRY` is
-skipped; the list keeps `shardy.collects.KEEP` entries. An entry lost (the list capped, a
-process gone mid-settle, the store failing past the retries) costs what a lost collect message
-costs: the early watch settles a grouped round that stays complete (`early.Watch`), the sweeper
-the rest.
+`grouped.collect` reads from the result backend and checks as a chord's. A Redis writer (any
+fleet worker or gateway) may add, remove or reorder entries: that costs time, never a
+verdict. A malformed entry or one over `MAX_ENTRY` bytes is skipped; the list keeps
+`shardy.collects.KEEP` entries.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from typing import Any
 
 import orjson
+from redis import ConnectionError as RedisConnectionError
 from redis import RedisError
-from sqlalchemy.exc import SQLAlchemyError
+from redis import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shardy.celery_app import ShardyCelery
 from shardy.collects import COLLECTS_KEY
@@ -37,8 +47,24 @@ log = logging.getLogger("shardy.orchestrator")
 
 #: Bytes of the largest entry taken (a collect names at most `grouped.COLLECT_MAX` rounds).
 MAX_ENTRY = 64 * 1024
-#: Seconds between the attempts of a collect whose store or Redis failed.
+#: Seconds between the attempts of a collect while the store or Redis is unreachable.
 RETRY_DELAYS = (0.2, 1.0, 3.0)
+#: The set of collector ids; a collector's list of the entry it is settling, and its liveness
+#: key (its id follows each prefix).
+COLLECTORS_KEY = "shardy:collects:collectors"
+TAKEN_PREFIX = "shardy:collects:taken:"
+ALIVE_PREFIX = "shardy:collects:alive:"
+#: Seconds a liveness key lives, and between its renewals and between looks for dead lists.
+ALIVE_TTL = 15
+RENEW_EVERY = 5.0
+RECOVER_EVERY = 10.0
+#: Times an entry is taken by collectors that died before it is dropped.
+MAX_TRIES = 3
+#: Seconds between two warnings of skipped entries (junk comes at the sender's pace).
+WARN_EVERY = 60.0
+
+#: Errors worth another attempt: the store or Redis unreachable, not a malformed query.
+TRANSIENT = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 class Collector:
@@ -46,11 +72,17 @@ class Collector:
 
     def __init__(self, app: ShardyCelery) -> None:
         self.app = app
+        self.pid = os.getpid()
+        self.id = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        self.taken_key = TAKEN_PREFIX + self.id
         self._stop = threading.Event()
-        self.taken = 0  # entries taken (for tests and status)
+        self._renewed = self._recovered = 0.0
+        self._warned = -WARN_EVERY
+        self.taken = self.skipped = 0  # entries taken and skipped (for tests and status)
 
     def start(self) -> Collector:
         threading.Thread(target=self._loop, name="shardy-collector", daemon=True).start()
+        log.info("collector %s takes collects off %s", self.id, COLLECTS_KEY)
         return self
 
     def stop(self) -> None:
@@ -59,38 +91,113 @@ class Collector:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                popped = self.app.redis.brpop([COLLECTS_KEY], timeout=1)
+                self._chores()
+                pipe = self.app.redis.pipeline(transaction=False)
+                pipe.delete(self.taken_key)  # the entry settled last: done with
+                pipe.blmove(COLLECTS_KEY, self.taken_key, 1, "RIGHT", "LEFT")
+                raw = pipe.execute()[1]
+                if raw is not None:
+                    self.take(raw)
             except RedisError as exc:
                 log.info("collects unavailable (%s)", exc)
                 self._stop.wait(1.0)
-                continue
-            if popped is not None:
-                self.take(popped[1])
+            except Exception:  # noqa: BLE001 - the thread must outlive any one entry
+                log.exception("the collector's loop failed; going on")
+                self._stop.wait(1.0)
+
+    def _chores(self) -> None:
+        """Renew this collector's liveness key; now and then, recover dead collectors' lists."""
+        now = time.monotonic()
+        if now - self._renewed >= RENEW_EVERY:
+            pipe = self.app.redis.pipeline(transaction=False)
+            pipe.set(ALIVE_PREFIX + self.id, 1, ex=ALIVE_TTL).sadd(COLLECTORS_KEY, self.id)
+            pipe.execute()
+            self._renewed = now
+        if now - self._recovered >= RECOVER_EVERY:
+            self._recovered = now
+            recover(self.app.redis)
 
     def take(self, raw: bytes) -> dict[str, int] | None:
         """Settle the rounds one entry names (`grouped.collect`); its counts, or None for an
-        entry skipped or given up on. Never raises."""
+        entry skipped or given up on (one whose store or Redis stayed unreachable through
+        `RETRY_DELAYS` goes back on the list, `MAX_TRIES` times at most). Never raises."""
         self.taken += 1
         rounds = _rounds(raw)
         if rounds is None:
-            log.warning("a malformed collect (%d bytes) was skipped", len(raw))
+            self._skipped(f"a malformed collect ({len(raw)} bytes)")
             return None
+        named = rounds[0] if rounds and isinstance(rounds[0], list) else None
+        log.info("collect of %d rounds taken (first %s)", len(rounds), str(named)[:60])
         for delay in (*RETRY_DELAYS, None):
             try:
-                done = grouped.collect(self.app, rounds)
-            except (SQLAlchemyError, RedisError) as exc:
+                return grouped.collect(self.app, rounds)
+            except TRANSIENT as exc:
                 if delay is None:
-                    log.warning("a collect of %d rounds failed (%s); the early watch settles "
-                                "them", len(rounds), exc)  # fmt: skip
+                    self._put_back(raw, len(rounds), exc)
                     return None
-                time.sleep(delay)
-                continue
+                self._stop.wait(delay)
             except Exception:  # noqa: BLE001 - one bad collect must not stop the thread
                 log.exception("a collect of %d rounds failed", len(rounds))
                 return None
-            log.info("collect of %d rounds: %d settled", done["named"], done["settled"])
-            return done
         return None
+
+    def _put_back(self, raw: bytes, count: int, exc: Exception) -> None:
+        again = _retried(raw)
+        try:
+            if again is not None:
+                self.app.redis.lpush(COLLECTS_KEY, again)  # behind what waits now
+                log.warning("a collect of %d rounds failed (%s); put back", count, exc)
+                return
+        except RedisError:
+            pass
+        log.warning("a collect of %d rounds failed (%s); the early watch settles them", count,
+                    exc)  # fmt: skip
+
+    def _skipped(self, what: str) -> None:
+        self.skipped += 1
+        if time.monotonic() - self._warned >= WARN_EVERY:
+            self._warned = time.monotonic()
+            log.warning("%s was skipped (%d skipped so far)", what, self.skipped)
+
+
+def recover(client: Any) -> int:
+    """Put the entries held by collectors whose liveness key expired back on the shared list,
+    each with one more try (dropped after `MAX_TRIES`), and forget those collectors. Returns
+    how many entries were put back."""
+    moved = 0
+    for raw_id in client.smembers(COLLECTORS_KEY):
+        ident = raw_id.decode(errors="replace")
+        if client.exists(ALIVE_PREFIX + ident):
+            continue
+        key = TAKEN_PREFIX + ident
+        while (raw := client.rpop(key)) is not None:
+            again = _retried(raw)
+            if again is None:
+                log.warning("a collect came back %d times from dead collectors; dropped "
+                            "(the early watch settles its rounds)", MAX_TRIES)  # fmt: skip
+                continue
+            client.rpush(COLLECTS_KEY, again)  # taken next: collectors take the right end
+            moved += 1
+        client.srem(COLLECTORS_KEY, raw_id)
+    if moved:
+        log.info("%d collects of dead collectors put back", moved)
+    return moved
+
+
+def _retried(raw: bytes) -> bytes | None:
+    """``raw`` with one more try counted (``{"rounds": [...], "tries": n}``), or None once it
+    has had `MAX_TRIES`."""
+    try:
+        entry = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    rounds, tries = entry, 0
+    if isinstance(entry, dict):
+        rounds, tries = entry.get("rounds"), entry.get("tries")
+        tries = tries if isinstance(tries, int) else MAX_TRIES
+    if tries + 1 >= MAX_TRIES:
+        return None
+    return orjson.dumps({"rounds": rounds, "tries": tries + 1})
 
 
 def _rounds(raw: bytes) -> list[Any] | None:
@@ -98,7 +205,9 @@ def _rounds(raw: bytes) -> list[Any] | None:
     if len(raw) > MAX_ENTRY:
         return None
     try:
-        rounds = orjson.loads(raw)
+        entry = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return rounds if isinstance(rounds, list) else None
+    if isinstance(entry, dict):  # put back after its collector died (`recover`)
+        entry = entry.get("rounds")
+    return entry if isinstance(entry, list) else None

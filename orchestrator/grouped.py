@@ -22,6 +22,7 @@ grouped round that stays complete without one, and the sweeper covers the rest.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,9 @@ log = logging.getLogger("shardy.orchestrator")
 GROUP_PAYLOAD_MAX = 1 << 20
 #: The most rounds one collect looks at.
 COLLECT_MAX = 512
+#: What a collect may name: task ids as dispatch makes them (uuid4), rounds in an INTEGER.
+_TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ROUND_LIMIT = 1 << 31
 
 
 def split(app: ShardyCelery, rounds: Sequence[Any]) -> tuple[list[Any], list[Any]]:
@@ -115,7 +119,8 @@ def complete(
 def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int]:
     """Settle the named rounds (``[task id, round]`` pairs) whose replicas are all back and
     that no full settle has decided yet, together in one transaction (`settle.settle_many`).
-    Pairs that are malformed, unknown, or not complete yet are left alone. Returns counts.
+    Pairs that are malformed (a task id not as dispatch makes them, a round out of range),
+    unknown, or not complete yet are left alone. Returns counts.
 
     A round whose replica numbers dispatch noted in Redis is judged ready from Redis alone
     (`_staged_ready`: its replicas' stored results) and checked again under its task's lock
@@ -123,7 +128,8 @@ def collect(app: ShardyCelery, rounds: Sequence[Sequence[Any]]) -> dict[str, int
     wanted: list[tuple[str, int]] = []
     for item in list(rounds)[:COLLECT_MAX]:
         if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
-                and isinstance(item[1], int) and not isinstance(item[1], bool)):  # fmt: skip
+                and _TASK_ID.fullmatch(item[0]) and type(item[1]) is int
+                and 1 <= item[1] < ROUND_LIMIT):  # fmt: skip
             wanted.append((item[0], item[1]))
     from shardy.orchestrator.settle import settle_many  # settle dispatches: import it late
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
-from celery.signals import celeryd_after_setup, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    celeryd_after_setup,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -64,8 +71,12 @@ class OrchestratorProcess:
     sweeper: Sweeper | None = None
     watch: Watch | None = None
     precheck: Prechecker | None = None
-    settles: bool = False  # this worker consumes the control queue
     collector: Collector | None = None
+
+
+#: Set in the environment of a worker that settles (consumes the control queue), before its
+#: pool starts, so that its pool's processes, forked or spawned, know it.
+SETTLES_ENV = "SHARDY_SETTLING_WORKER"
 
 
 process = OrchestratorProcess()
@@ -73,15 +84,28 @@ process = OrchestratorProcess()
 
 @celeryd_after_setup.connect
 def _control(sender: str, instance: Any, **_: Any) -> None:
-    """Note, before the pool forks, whether this worker settles (consumes the control queue)."""
-    process.settles = CONTROL_QUEUE in instance.app.amqp.queues.consume_from
+    """Note, before the pool starts, whether this worker settles (consumes the control queue)."""
+    if CONTROL_QUEUE in instance.app.amqp.queues.consume_from:
+        os.environ[SETTLES_ENV] = "1"
 
 
 @worker_process_init.connect
 def _start_collector(**_: Any) -> None:
     """In each settling process of a prefork pool: take collects off their list
     (`shardy.orchestrator.collector`)."""
-    if process.settles:
+    if os.environ.get(SETTLES_ENV):
+        _collect_here()
+
+
+@worker_process_shutdown.connect
+def _stop_collector(**_: Any) -> None:
+    if process.collector is not None:
+        process.collector.stop()  # an entry it holds is put back by another (`recover`)
+
+
+def _collect_here() -> None:
+    """Start this process's collector, once."""
+    if process.collector is None or process.collector.pid != os.getpid():
         process.collector = Collector(app).start()
 
 
@@ -97,8 +121,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
         process.sweeper = Sweeper(app)
         process.watch = Watch(app).start()
         process.precheck = Prechecker(app).start()
-        if type(sender.pool).__module__.rsplit(".", 1)[-1] in ("thread", "solo"):
-            process.collector = Collector(app).start()  # settles run in this process
+        if type(sender.pool).__module__.rsplit(".", 1)[-1] != "prefork":
+            _collect_here()  # settles run in this process
         try:  # the active key seeded and published now, not by the first submit
             keys.active_key(app)
         except (ShardyError, SQLAlchemyError, RedisError) as exc:  # a submit seeds it then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis import RedisError
 from sqlalchemy import func, select
 
 from shardy.api import Client
@@ -47,7 +48,10 @@ def overview(settings: Settings) -> dict[str, Any]:
     require_broker(settings)
     direct = routing.direct_queues(app.redis)  # replicas routed to one live worker each
     out["queues"] = routing.queue_depths(app, (GPU_QUEUE, *direct, CONTROL_QUEUE, DLQ))
-    out["queues"][COLLECTS_KEY] = app.redis.llen(COLLECTS_KEY)  # collects not yet taken
+    try:  # collects not yet taken
+        out["queues"][COLLECTS_KEY] = app.redis.llen(COLLECTS_KEY)
+    except RedisError:  # the key of another type (anyone who may write Redis could do it)
+        out["queues"][COLLECTS_KEY] = -1
     return out
 
 

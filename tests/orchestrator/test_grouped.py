@@ -82,20 +82,20 @@ def test_a_map_goes_out_grouped_and_verifies(rc):
         time.sleep(0.05)
 
 
-def collects_received(rc) -> int:
-    """How many collects the orchestrator's collectors have taken off their list."""
+def collects_of(rc, task_id: str) -> int:
+    """How many collects naming ``task_id`` first the orchestrator's collectors have taken
+    (each logs one line as it takes an entry, before it settles)."""
     log = (rc.cluster.logdir / "orchestrator.log").read_text(errors="replace")
-    return len(re.findall(r"collect of \d+ rounds: \d+ settled", log))
+    return len(re.findall(rf"collect of \d+ rounds taken \(first \['{task_id}', ", log))
 
 
 def test_a_lone_submit_goes_out_grouped_and_is_collected_once(rc):
-    before = collects_received(rc)
     data = payloads(1, 2)[0]
     handle = rc.client.submit("histogram", data)
     check_verified(rc, [handle], [data])
     assert not any(i in received(rc) for i in replica_ids([handle.id]))  # no chord members
     # the worker whose replica completed the round asked for its collect, the others not
-    assert collects_received(rc) - before == 1
+    assert collects_of(rc, handle.id) == 1
     assert rc.app.redis.hget(arrivals.SIZE_KEY, arrivals.member(handle.id, 1)) is None
     # the workers noted their proofs and the orchestrator's prechecker verified them
     deadline = time.monotonic() + 10
@@ -158,7 +158,9 @@ def test_forged_collects_settle_nothing_and_break_nothing(rc):
     assert grouped.collect(rc.app, [[h.id, 1] for h in handles])["settled"] == 0
     assert not flag.exists()
     more = payloads(4, 6)
-    check_verified(rc, rc.client.map("histogram", more), more)  # the orchestrator still serves
+    served = rc.client.map("histogram", more)
+    check_verified(rc, served, more)  # the orchestrator still serves, its collectors too
+    assert any(collects_of(rc, h.id) for h in served)
 
 
 def test_a_round_that_redis_calls_complete_settles_only_if_the_store_agrees(rc):
