@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from cluster_support import short_home
+from cluster_support import make_settings, short_home
 
+from shardy.celery_app import ShardyCelery
 from shardy.config import Settings
 from shardy.embedded import EmbeddedRedis
 
@@ -28,3 +29,14 @@ def redis_client(home: Path) -> Iterator[redis.Redis]:
         client = redis.Redis(unix_socket_path=str(server.socket))
         yield client
         client.close()
+
+
+@pytest.fixture
+def bare_app(home: Path) -> Iterator[ShardyCelery]:
+    """An app on its own embedded Redis and SQLite, with no workers."""
+    settings = make_settings(home)
+    with EmbeddedRedis(settings):
+        app = ShardyCelery(settings)
+        yield app
+        app.redis.close()
+        app.store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from cluster_support import make_settings
@@ -11,7 +10,6 @@ from ops_support import free_port, http_get
 from prometheus_client.parser import text_string_to_metric_families
 
 from shardy.celery_app import GPU_QUEUE, ShardyCelery
-from shardy.embedded import EmbeddedRedis
 from shardy.ops.metrics import render, serve_metrics
 from shardy.orchestrator.timer import PROOF_VERIFY_SECONDS, SharedHistogram
 from shardy.store import DeadLetter, Replica, Task, Worker
@@ -28,17 +26,6 @@ def samples(text: str) -> dict[tuple[str, frozenset], float]:
 
 def value(parsed: dict, name: str, **labels: str) -> float:
     return parsed[(name, frozenset(labels.items()))]
-
-
-@pytest.fixture
-def bare_app(home) -> Iterator[ShardyCelery]:
-    """An app on its own embedded Redis and SQLite, with no workers: every value is known."""
-    settings = make_settings(home)
-    with EmbeddedRedis(settings):
-        app = ShardyCelery(settings)
-        yield app
-        app.redis.close()
-        app.store.close()
 
 
 def task_row(state: str, sent: int) -> Task:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import orjson
 import pytest
-from cluster_support import make_settings
 from redis import ConnectionError as RedisConnectionError
 
 from shardy import collects
 from shardy.celery_app import ShardyCelery
-from shardy.embedded import EmbeddedRedis
 from shardy.orchestrator import collector, grouped
 from shardy.orchestrator.collector import Collector
 
@@ -24,14 +21,8 @@ TASK = str(uuid.uuid4())
 
 
 @pytest.fixture
-def app(home) -> Iterator[ShardyCelery]:
-    """An app on its own embedded Redis and SQLite, with no workers."""
-    settings = make_settings(home)
-    with EmbeddedRedis(settings):
-        app = ShardyCelery(settings)
-        yield app
-        app.redis.close()
-        app.store.close()
+def app(bare_app: ShardyCelery) -> ShardyCelery:
+    return bare_app
 
 
 @pytest.fixture

@@ -7,15 +7,12 @@ import hashlib
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import make_settings
 
 from shardy import statement
 from shardy.celery_app import ShardyCelery
-from shardy.embedded import EmbeddedRedis
 from shardy.errors import ProofError
 from shardy.keyring import (
     FILES,
@@ -41,14 +38,9 @@ ENTRY = next(e for e in read_manifest() if e.state == "active")
 
 
 @pytest.fixture
-def app(home: Path) -> Iterator[ShardyCelery]:
+def app(bare_app: ShardyCelery) -> ShardyCelery:
     """An orchestrator app on its own embedded Redis and SQLite, with no workers."""
-    settings = make_settings(home)
-    with EmbeddedRedis(settings):
-        app = ShardyCelery(settings)
-        yield app
-        app.redis.close()
-        app.store.close()
+    return bare_app
 
 
 def with_custom_section(wasm: bytes, note: bytes) -> bytes:
