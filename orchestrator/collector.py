@@ -78,7 +78,7 @@ class Collector:
         self._stop = threading.Event()
         self._renewed = self._recovered = 0.0
         self._warned = -WARN_EVERY
-        self.taken = self.skipped = 0  # entries taken and skipped (for tests and status)
+        self.taken = self.skipped = 0  # entries taken and skipped (for tests)
 
     def start(self) -> Collector:
         threading.Thread(target=self._loop, name="shardy-collector", daemon=True).start()
@@ -143,13 +143,14 @@ class Collector:
 
     def _put_back(self, raw: bytes, count: int, exc: Exception) -> None:
         again = _retried(raw)
-        try:
-            if again is not None:
+        if again is not None:
+            try:
                 self.app.redis.lpush(COLLECTS_KEY, again)  # behind what waits now
+            except RedisError:
+                pass
+            else:
                 log.warning("a collect of %d rounds failed (%s); put back", count, exc)
                 return
-        except RedisError:
-            pass
         log.warning("a collect of %d rounds failed (%s); the early watch settles them", count,
                     exc)  # fmt: skip
 
@@ -186,7 +187,9 @@ def recover(client: Any) -> int:
 
 def _retried(raw: bytes) -> bytes | None:
     """``raw`` with one more try counted (``{"rounds": [...], "tries": n}``), or None once it
-    has had `MAX_TRIES`."""
+    has had `MAX_TRIES` (or says it had a count no collector writes, or is oversized)."""
+    if len(raw) > MAX_ENTRY:
+        return None
     try:
         entry = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -194,7 +197,7 @@ def _retried(raw: bytes) -> bytes | None:
     rounds, tries = entry, 0
     if isinstance(entry, dict):
         rounds, tries = entry.get("rounds"), entry.get("tries")
-        tries = tries if isinstance(tries, int) else MAX_TRIES
+        tries = tries if type(tries) is int and tries >= 0 else MAX_TRIES
     if tries + 1 >= MAX_TRIES:
         return None
     return orjson.dumps({"rounds": rounds, "tries": tries + 1})

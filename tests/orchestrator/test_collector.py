@@ -137,3 +137,6 @@ def test_an_entry_held_by_a_dead_collector_is_put_back_and_taken(app, seen):
         collector._retried(orjson.dumps({"rounds": [], "tries": collector.MAX_TRIES - 1})) is None
     )
     assert collector._retried(orjson.dumps({"rounds": [], "tries": "x"})) is None
+    # a sender may forge the count: one no collector writes gets no tries at all
+    assert collector._retried(orjson.dumps({"rounds": [], "tries": -(10**9)})) is None
+    assert collector._retried(orjson.dumps({"rounds": [], "tries": True})) is None
